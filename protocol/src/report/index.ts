@@ -1,0 +1,6 @@
+export * from './errors.ts';
+export * from './bytes.ts';
+export * from './report.ts';
+export * from './merkle.ts';
+export * from './signing.ts';
+export * from './handover.ts';

@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  ChainType, MerkleProofError, ReportFormatError, ReportKind, buildMerkleTree, decodeHandover, decodeReport,
+  encodeHandover, encodeReport, evmDestination, fromHex, merkleProof, reportLeaf, rootFromProof, toHex,
+  verifyMerkleProof, MAX_BATCH_SIZE,
+} from '../src/report/index.ts';
+import { generate, sampleReports } from './report-vectors.gen.ts';
+
+const vectors = (file: string) => JSON.parse(readFileSync(new URL(`../../test/vectors/report/${file}`, import.meta.url), 'utf8'));
+
+describe('report vectors', () => {
+  it('committed JSON equals the generator output (regenerate with npx tsx protocol/test/report-vectors.gen.ts)', () => {
+    for (const [file, content] of Object.entries(generate())) {
+      expect(vectors(file)).toEqual(JSON.parse(JSON.stringify(content)));
+    }
+  });
+
+  it('every valid vector decodes to its fields and re-encodes to the same bytes', () => {
+    const { valid } = vectors('reports.json');
+    expect(valid).toHaveLength(4);
+    for (const v of valid) {
+      const bytes = fromHex(v.bytes);
+      const r = decodeReport(bytes);
+      expect(r.kind).toBe(v.report.kind);
+      expect(toHex(r.id)).toBe(v.report.id);
+      expect(r.epoch.toString()).toBe(v.report.epoch);
+      expect(r.output.map(String)).toEqual(v.report.output);
+      expect(toHex(encodeReport(r))).toBe(v.bytes);
+      expect(toHex(reportLeaf(bytes))).toBe(v.leaf);
+      expect(v.signingMessage).toBe(`0x01${v.leaf.slice(2)}`);
+    }
+  });
+
+  it('every invalid vector is rejected naming the wrong field', () => {
+    const { invalid } = vectors('reports.json');
+    expect(invalid.length).toBeGreaterThanOrEqual(9);
+    for (const v of invalid) {
+      let caught: unknown;
+      try {
+        decodeReport(fromHex(v.bytes));
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught, v.name).toBeInstanceOf(ReportFormatError);
+      expect((caught as ReportFormatError).field, v.name).toBe(v.field);
+    }
+  });
+});
+
+describe('report encoding', () => {
+  const base = sampleReports()[0]!.report;
+
+  it('puts fields at the documented offsets', () => {
+    const bytes = encodeReport(base);
+    expect(bytes.length).toBe(229);
+    expect(bytes[0]).toBe(1);
+    expect(bytes[1]).toBe(ReportKind.Request);
+    expect(bytes[42]).toBe(ChainType.Evm);
+    expect(toHex(bytes.slice(107, 139))).toBe(toHex(base.id));
+    expect(new DataView(bytes.buffer).getBigInt64(221)).toBe(734_512n);
+  });
+
+  it('encodes an EVM chain id as u256 and the contract left-padded', () => {
+    const addr = new Uint8Array(20).fill(0xab);
+    const d = evmDestination((1n << 70n) + 5n, addr);
+    expect(toHex(d.chainId)).toBe(`0x${'00'.repeat(23)}40${'00'.repeat(7)}05`);
+    expect(toHex(d.contract)).toBe(`0x${'00'.repeat(12)}${'ab'.repeat(20)}`);
+  });
+
+  it('rejects out-of-range fields before writing anything', () => {
+    expect(() => encodeReport({ ...base, output: [1n << 63n] })).toThrow(/output\[0\]/);
+    expect(() => encodeReport({ ...base, output: [] })).toThrow(/outputCount/);
+    expect(() => encodeReport({ ...base, epoch: -1n })).toThrow(/epoch/);
+    expect(() => encodeReport({ ...base, id: new Uint8Array(31) })).toThrow(/id: expected 32 bytes/);
+    expect(() => encodeReport({ ...base, destination: { ...base.destination, chainType: ChainType.Any } })).toThrow(ReportFormatError);
+  });
+
+  it('rejects oversized input before parsing', () => {
+    expect(() => decodeReport(new Uint8Array(10_000))).toThrow(/length 10000/);
+  });
+});
+
+describe('Merkle batch', () => {
+  it('verifies every proof of the committed batches and rejects tampering', () => {
+    for (const batch of vectors('batches.json').batches) {
+      const root = fromHex(batch.root);
+      for (const item of batch.reports) {
+        const leaf = reportLeaf(fromHex(item.bytes));
+        expect(toHex(leaf)).toBe(item.leaf);
+        const proof = item.proof.map((p: string) => fromHex(p));
+        expect(verifyMerkleProof(leaf, proof, root)).toBe(true);
+        const wrong = leaf.slice();
+        wrong[0] ^= 1;
+        expect(verifyMerkleProof(wrong, proof, root)).toBe(false);
+      }
+    }
+  });
+
+  it('a single report is its own root with an empty proof', () => {
+    const leaf = reportLeaf(encodeReport(sampleReports()[0]!.report));
+    const tree = buildMerkleTree([leaf]);
+    expect(tree.root).toEqual(leaf);
+    expect(merkleProof(tree, 0)).toEqual([]);
+  });
+
+  it('an inner node cannot be presented as a report leaf', () => {
+    const leaves = Array.from({ length: 4 }, (_, i) => reportLeaf(encodeReport({ ...sampleReports()[0]!.report, round: 0n, timestamp: BigInt(i + 1) })));
+    const tree = buildMerkleTree(leaves);
+    const inner = tree.levels[1]![0]!;
+    // An inner node proves membership only as an inner node, never as a 0x00-prefixed leaf of any report.
+    expect(verifyMerkleProof(inner, [tree.levels[1]![1]!], tree.root)).toBe(true);
+    expect(leaves.some((l) => toHex(l) === toHex(inner))).toBe(false);
+  });
+
+  it('rejects malformed batches and proofs', () => {
+    expect(() => buildMerkleTree([])).toThrow(MerkleProofError);
+    expect(() => buildMerkleTree([new Uint8Array(31)])).toThrow(/leaf 0/);
+    expect(() => rootFromProof(new Uint8Array(32), Array(17).fill(new Uint8Array(32)))).toThrow(/at most 16/);
+    expect(() => rootFromProof(new Uint8Array(32), [new Uint8Array(5)])).toThrow(/proof\[0\]/);
+    expect(() => merkleProof(buildMerkleTree([new Uint8Array(32)]), 1)).toThrow(/outside/);
+    expect(MAX_BATCH_SIZE).toBe(65536);
+  });
+});
+
+describe('handover', () => {
+  it('round-trips the committed vector and enforces its rules', () => {
+    const v = vectors('handover.json');
+    const h = decodeHandover(fromHex(v.bytes));
+    expect(h.threshold).toBe(3);
+    expect(toHex(encodeHandover(h))).toBe(v.bytes);
+    expect(() => encodeHandover({ ...h, newEpoch: h.oldEpoch + 2n })).toThrow(/oldEpoch \+ 1/);
+    expect(() => encodeHandover({ ...h, threshold: 5 })).toThrow(/threshold/);
+    expect(() => decodeHandover(fromHex(v.bytes).slice(1))).toThrow(/309 bytes/);
+  });
+});

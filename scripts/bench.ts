@@ -1,0 +1,21 @@
+// `npm run bench -- <suite...>`: runs the named benchmark suites (all when none is named).
+const suites: Record<string, { module: string; about: string }> = {
+  crypto: { module: '../protocol/bench/crypto.ts', about: 'sign, verify, batch-verify partials, combine, hash-to-G1, DKG' },
+  gas: { module: '../contracts/bench/gas.ts', about: 'gas per contract operation on anvil' },
+  cu: { module: '../adapters/solana/bench/cu.ts', about: 'compute units per Solana program instruction' },
+  inference: { module: '../oracle-node/bench/inference.ts', about: 'rows/s per model, batch sizes and threads' },
+  e2e: { module: '../test/bench/e2e.ts', about: 'round latency and signed results/s over libp2p' },
+};
+
+const requested = process.argv.slice(2).filter((a) => a !== '--');
+const unknown = requested.filter((s) => !(s in suites));
+if (unknown.length > 0) {
+  console.error(`unknown bench suite(s): ${unknown.join(', ')}. Known: ${Object.keys(suites).join(', ')}`);
+  process.exit(2);
+}
+for (const name of requested.length > 0 ? requested : Object.keys(suites)) {
+  const suite = suites[name]!;
+  console.log(`\n# bench ${name}: ${suite.about}`);
+  const mod = (await import(suite.module)) as { run: () => Promise<void> };
+  await mod.run();
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh clone: npm packages, compiled contracts, the Solana programs (.so) and,
+# with --test, the headless browser the dashboard test drives. Each step is skipped when up to date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+with_test=0
+for arg in "$@"; do [ "$arg" = "--test" ] && with_test=1; done
+
+step() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*"; }
+
+# apt is only used when something is missing; update the index once per run.
+apt_updated=0
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then echo "need root (or sudo) to apt-get install $*" >&2; exit 1; fi
+  if [ $apt_updated = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+export -f apt_install 2>/dev/null || true
+
+# 1. npm workspaces (lockfile-exact; re-run when the lockfile changes)
+stamp=node_modules/.destra-lock-stamp
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
+  step "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > "$stamp"
+fi
+
+# 2. Solidity contracts -> contracts/out (skipped when sources are unchanged)
+step "compiling contracts"
+npx --no-install tsx contracts/scripts/compile.ts
+
+# 3. Solana programs -> programs/target/deploy/*.so (toolchain from Debian + crates.io, cached)
+step "building Solana programs"
+bash programs/build.sh
+
+# 4. Headless Chromium for the dashboard test
+if [ $with_test = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  step "installing Debian chromium for the dashboard test"
+  apt_install chromium
+fi
+step "ready"
