@@ -2,8 +2,6 @@
 import { Command } from 'commander';
 import { register as registerBls } from './commands/bls.ts';
 import { register as registerDkg } from './commands/dkg.ts';
-import { register as registerModels } from './commands/models.ts';
-import { register as registerNode } from './commands/node.ts';
 
 export function buildProgram(): Command {
   const program = new Command('destra')
@@ -12,8 +10,6 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerBls(program);
   registerDkg(program);
-  registerModels(program);
-  registerNode(program);
   return program;
 }
 

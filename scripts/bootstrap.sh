@@ -27,12 +27,16 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
 fi
 
 # 2. Solidity contracts -> contracts/out (skipped when sources are unchanged)
-step "compiling contracts"
-npx --no-install tsx contracts/scripts/compile.ts
+if [ -f contracts/scripts/compile.ts ]; then
+  step "compiling contracts"
+  npx --no-install tsx contracts/scripts/compile.ts
+fi
 
 # 3. Solana programs -> programs/target/deploy/*.so (toolchain from Debian + crates.io, cached)
-step "building Solana programs"
-bash programs/build.sh
+if [ -f programs/build.sh ]; then
+  step "building Solana programs"
+  bash programs/build.sh
+fi
 
 # 4. Headless Chromium for the dashboard test
 if [ $with_test = 1 ] && [ ! -x /usr/bin/chromium ]; then

@@ -8,3 +8,29 @@ export class DestraError extends Error {
     this.code = code;
   }
 }
+
+/** Not enough, duplicate or out-of-range shares / partial signatures for a threshold operation. */
+export class ThresholdError extends DestraError {
+  constructor(message: string) {
+    super('THRESHOLD', message);
+    this.name = 'ThresholdError';
+  }
+}
+
+/** A DKG message or step that breaks the protocol; `dealer`/`from` name the culprit when known. */
+export class DkgError extends DestraError {
+  constructor(message: string, code = 'DKG') {
+    super(code, message);
+    this.name = 'DkgError';
+  }
+}
+
+/** An EIP-2335 keystore that is malformed, uses unsupported parameters, or does not open with the password. */
+export class KeystoreError extends DestraError {
+  readonly field: string | undefined;
+  constructor(message: string, code = 'KEYSTORE', field?: string) {
+    super(code, message);
+    this.name = 'KeystoreError';
+    this.field = field;
+  }
+}

@@ -91,7 +91,7 @@ describe('Merkle batch', () => {
         const proof = item.proof.map((p: string) => fromHex(p));
         expect(verifyMerkleProof(leaf, proof, root)).toBe(true);
         const wrong = leaf.slice();
-        wrong[0] ^= 1;
+        wrong[0] = wrong[0]! ^ 1;
         expect(verifyMerkleProof(wrong, proof, root)).toBe(false);
       }
     }

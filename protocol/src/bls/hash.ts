@@ -1,0 +1,24 @@
+// RFC 9380 hash-to-curve for G1, suite BLS12381G1_XMD:SHA-256_SSWU_RO_, with the DST a parameter.
+import { expand_message_xmd, hash_to_field } from '@noble/curves/abstract/hash-to-curve.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bls, P_MODULUS, type G1Point } from './curve.ts';
+import { DESTRA_DST } from './constants.ts';
+
+const utf8 = new TextEncoder();
+const dstBytes = (dst: string | Uint8Array): Uint8Array => (typeof dst === 'string' ? utf8.encode(dst) : dst);
+
+/** hash_to_curve(msg) in G1 (random-oracle variant: two field elements, two maps, cofactor cleared). */
+export function hashToG1(msg: Uint8Array, dst: string | Uint8Array = DESTRA_DST): G1Point {
+  return bls.G1.hashToCurve(msg, { DST: dstBytes(dst) }) as G1Point;
+}
+
+/** expand_message_xmd with SHA-256 (RFC 9380 §5.3.1); exposed for on-chain hint builders and tests. */
+export function expandMessageXmd(msg: Uint8Array, dst: string | Uint8Array, lenInBytes: number): Uint8Array {
+  return expand_message_xmd(msg, dstBytes(dst), lenInBytes, sha256);
+}
+
+/** hash_to_field(msg, 2) over Fp (L = 64): the two field elements that SSWU maps to G1. */
+export function hashToFieldG1(msg: Uint8Array, dst: string | Uint8Array = DESTRA_DST): [bigint, bigint] {
+  const [u0, u1] = hash_to_field(msg, 2, { DST: dstBytes(dst), p: P_MODULUS, m: 1, k: 128, expand: 'xmd', hash: sha256 });
+  return [u0![0]!, u1![0]!];
+}

@@ -1,0 +1,83 @@
+// BLS min-sig: signatures in G1 (48 bytes compressed), public keys in G2 (96 bytes compressed).
+import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { bls, Fp12, G1, G2, R_ORDER, type G1Point, type G2Point } from './curve.ts';
+import { DESTRA_DST, SECRET_KEY_LENGTH } from './constants.ts';
+import { decodeG1, decodeG2, g1Compressed, g2Compressed } from './encoding.ts';
+import { InvalidScalarError } from './errors.ts';
+import { hashToG1 } from './hash.ts';
+
+export type SecretKey = bigint;
+
+/** A 32-byte big-endian scalar in 1..r-1. */
+export function secretKeyFromBytes(bytes: Uint8Array): SecretKey {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== SECRET_KEY_LENGTH) {
+    throw new InvalidScalarError(`secret key must be ${SECRET_KEY_LENGTH} bytes, got ${bytes?.length}`);
+  }
+  return checkScalar(bytesToNumberBE(bytes));
+}
+
+export function secretKeyToBytes(sk: SecretKey): Uint8Array {
+  return numberToBytesBE(checkScalar(sk), SECRET_KEY_LENGTH);
+}
+
+export function checkScalar(sk: bigint): SecretKey {
+  if (sk <= 0n || sk >= R_ORDER) throw new InvalidScalarError('secret key must be in 1..r-1 (the BLS12-381 group order)');
+  return sk;
+}
+
+/** A uniformly random non-zero scalar (rejection-free: 48 random bytes reduced mod r, bias < 2^-128). */
+export function randomScalar(rng: (n: number) => Uint8Array = randomBytes): bigint {
+  for (;;) {
+    const v = bytesToNumberBE(rng(48)) % R_ORDER;
+    if (v !== 0n) return v;
+  }
+}
+
+export const randomSecretKey = (): SecretKey => randomScalar();
+
+export function publicKeyPoint(sk: SecretKey): G2Point {
+  return G2.BASE.multiply(checkScalar(sk));
+}
+
+/** The 96-byte compressed G2 public key of a secret key. */
+export function publicKeyOf(sk: SecretKey): Uint8Array {
+  return g2Compressed(publicKeyPoint(sk));
+}
+
+export function signPoint(sk: SecretKey, hashed: G1Point): G1Point {
+  return hashed.multiply(checkScalar(sk));
+}
+
+/** Signs msg under dst; returns the 48-byte compressed G1 signature. */
+export function sign(sk: SecretKey, msg: Uint8Array, dst: string | Uint8Array = DESTRA_DST): Uint8Array {
+  return g1Compressed(signPoint(sk, hashToG1(msg, dst)));
+}
+
+const NEG_G2 = G2.BASE.negate();
+
+/** e(sig, -g2) · e(H, pk) == 1: one Miller loop over both pairs and one final exponentiation. */
+export function verifyPoints(pk: G2Point, hashed: G1Point, sig: G1Point): boolean {
+  const f = bls.pairingBatch([
+    { g1: sig, g2: NEG_G2 },
+    { g1: hashed, g2: pk },
+  ]);
+  return Fp12.eql(f, Fp12.ONE);
+}
+
+/**
+ * Verifies a signature. Returns false for a well-formed but wrong signature; throws InvalidPointError
+ * for bytes that are not a valid (subgroup, non-identity) point, so callers can report malformed input.
+ */
+export function verify(
+  pk: Uint8Array | G2Point,
+  msg: Uint8Array,
+  sig: Uint8Array | G1Point,
+  dst: string | Uint8Array = DESTRA_DST,
+): boolean {
+  const pkPoint = pk instanceof Uint8Array ? decodeG2(pk) : pk;
+  const sigPoint = sig instanceof Uint8Array ? decodeG1(sig) : sig;
+  return verifyPoints(pkPoint, hashToG1(msg, dst), sigPoint);
+}
+
+export { G1, G2 };

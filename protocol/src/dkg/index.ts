@@ -1,0 +1,4 @@
+export * from './messages.ts';
+export * from './encryption.ts';
+export * from './participant.ts';
+export * from './simulate.ts';

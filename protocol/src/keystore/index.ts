@@ -1,0 +1,1 @@
+export * from './eip2335.ts';

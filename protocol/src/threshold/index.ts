@@ -1,0 +1,5 @@
+export * from './polynomial.ts';
+export * from './shares.ts';
+export * from './partial.ts';
+export * from './verifier.ts';
+export { loadMcl, withNobleOnly } from './mcl-backend.ts';

@@ -1,0 +1,156 @@
+// Per-epoch partial-signature verifier: caches each member's public share in the fastest backend and
+// batch-verifies / combines partials. Use `PartialVerifier.create` (async: loads the wasm backend once);
+// the synchronous constructor with backend 'noble' needs no loading.
+import { bytesToNumberBE } from '@noble/curves/utils.js';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { DESTRA_DST } from '../bls/constants.ts';
+import { hashToG1 } from '../bls/hash.ts';
+import type { G1Point } from '../bls/curve.ts';
+import { ThresholdError } from '../errors.ts';
+import { loadMcl, mclFr, mclG1, mclG1FromNoble, mclG2FromNoble, mclPairingCheck, type MclG1, type MclG2 } from './mcl-backend.ts';
+import { batchVerifyPartials, combinePartials, type BatchVerifyResult, type PartialSignature } from './partial.ts';
+import { lagrangeAtZero, type Rng } from './polynomial.ts';
+import { assertIndex, type PublicSharing } from './shares.ts';
+
+type Mcl = NonNullable<Awaited<ReturnType<typeof loadMcl>>>;
+export type BlsBackendName = 'mcl' | 'noble';
+
+export interface VerifyOptions {
+  dst?: string | Uint8Array;
+  hashed?: G1Point;
+  rng?: Rng;
+}
+
+export class PartialVerifier {
+  readonly sharing: PublicSharing;
+  readonly backend: BlsBackendName;
+  private readonly mcl: Mcl | null;
+  private readonly mclShares = new Map<number, MclG2>();
+
+  constructor(sharing: PublicSharing, mcl: Mcl | null = null) {
+    this.sharing = sharing;
+    this.mcl = mcl;
+    this.backend = mcl ? 'mcl' : 'noble';
+  }
+
+  /** Loads the wasm backend when available (`backend: 'noble'` forces the pure-JS path). */
+  static async create(sharing: PublicSharing, opts: { backend?: BlsBackendName | 'auto' } = {}): Promise<PartialVerifier> {
+    const mcl = opts.backend === 'noble' ? null : await loadMcl();
+    if (opts.backend === 'mcl' && !mcl) throw new ThresholdError('the mcl-wasm backend failed to load; use backend "noble"');
+    return new PartialVerifier(sharing, mcl);
+  }
+
+  get threshold(): number {
+    return this.sharing.threshold;
+  }
+
+  private shareOf(mcl: Mcl, index: number): MclG2 {
+    let p = this.mclShares.get(index);
+    if (!p) {
+      p = mclG2FromNoble(mcl, this.sharing.publicShare(index));
+      this.mclShares.set(index, p);
+    }
+    return p;
+  }
+
+  /** Batch-verifies partials over one message; names every invalid member (see batchVerifyPartials). */
+  verifyBatch(msg: Uint8Array, partials: readonly PartialSignature[], opts: VerifyOptions = {}): BatchVerifyResult {
+    const hashed = opts.hashed ?? hashToG1(msg, opts.dst ?? DESTRA_DST);
+    const mcl = this.mcl;
+    if (!mcl) return batchVerifyPartials(msg, partials, (i) => this.sharing.publicShare(i), { ...opts, hashed });
+    const rng = opts.rng ?? randomBytes;
+    const h = mclG1FromNoble(mcl, hashed);
+    const invalid: number[] = [];
+    const items: { partial: PartialSignature; sig: MclG1; pk: MclG2 }[] = [];
+    for (const partial of partials) {
+      let pk: MclG2 | undefined;
+      try {
+        assertIndex(partial.index, this.sharing.size);
+        pk = this.shareOf(mcl, partial.index);
+      } catch {
+        pk = undefined;
+      }
+      const sig = partial.signature instanceof Uint8Array ? mclG1(mcl, partial.signature) : undefined;
+      if (!sig || !pk) invalid.push(partial.index);
+      else items.push({ partial, sig, pk });
+    }
+    const valid: PartialSignature[] = [];
+    const check = (group: typeof items): void => {
+      if (group.length === 0) return;
+      if (group.length === 1) {
+        const it = group[0]!;
+        if (mclPairingCheck(mcl, it.pk, h, it.sig)) valid.push(it.partial);
+        else invalid.push(it.partial.index);
+        return;
+      }
+      const w = group.map(() => mclFr(mcl, bytesToNumberBE(rng(8)) | 1n));
+      const sigSum = mcl.mulVec(group.map((g) => g.sig), w);
+      const pkSum = mcl.mulVec(group.map((g) => g.pk), w);
+      if (mclPairingCheck(mcl, pkSum, h, sigSum)) {
+        for (const g of group) valid.push(g.partial);
+        return;
+      }
+      const mid = group.length >> 1;
+      check(group.slice(0, mid));
+      check(group.slice(mid));
+    };
+    check(items);
+    return { valid, invalid: invalid.sort((a, b) => a - b) };
+  }
+
+  /**
+   * Combines the first t distinct partials (already verified) into the 48-byte group signature.
+   * Throws ThresholdError when fewer than t usable partials remain.
+   */
+  combine(partials: readonly PartialSignature[]): Uint8Array {
+    const { signature, invalid } = this.combineDetailed(partials);
+    if (!signature) throw new ThresholdError(`need ${this.threshold} valid partial signatures from distinct members; invalid: [${invalid.join(', ')}]`);
+    return signature;
+  }
+
+  /**
+   * Like combine, but also names members whose partial turned out unusable (a point outside the
+   * prime-order subgroup is invisible to the pairing check, so it surfaces here: the combined point is
+   * subgroup-checked once, and only on failure is each partial checked). Skips them and uses the next.
+   */
+  combineDetailed(partials: readonly PartialSignature[]): { signature: Uint8Array | undefined; invalid: number[] } {
+    const mcl = this.mcl;
+    const t = this.threshold;
+    const seen = new Set<number>();
+    const unique: PartialSignature[] = [];
+    for (const p of partials) {
+      assertIndex(p.index, this.sharing.size);
+      if (seen.has(p.index)) throw new ThresholdError(`duplicate partial signature for member ${p.index}`);
+      seen.add(p.index);
+      unique.push(p);
+    }
+    if (!mcl) {
+      if (unique.length < t) return { signature: undefined, invalid: [] };
+      return { signature: combinePartials(unique, t), invalid: [] };
+    }
+    const invalid: number[] = [];
+    const points = new Map<number, MclG1>();
+    for (const p of unique) {
+      const g = mclG1(mcl, p.signature);
+      if (g) points.set(p.index, g);
+      else invalid.push(p.index);
+    }
+    for (;;) {
+      const chosen = unique.filter((p) => points.has(p.index)).slice(0, t);
+      if (chosen.length < t) return { signature: undefined, invalid: invalid.sort((a, b) => a - b) };
+      const lambdas = lagrangeAtZero(chosen.map((p) => p.index)).map((l) => mclFr(mcl, l));
+      const combined = mcl.mulVec(chosen.map((p) => points.get(p.index)!), lambdas);
+      if (combined.isValidOrder() && !combined.isZero()) return { signature: combined.serialize(), invalid: invalid.sort((a, b) => a - b) };
+      for (const p of chosen) {
+        if (!points.get(p.index)!.isValidOrder()) {
+          points.delete(p.index);
+          invalid.push(p.index);
+        }
+      }
+      if (chosen.every((p) => points.has(p.index))) {
+        // Every chosen partial is canonical yet the result is not: impossible for valid inputs.
+        throw new ThresholdError('combined signature is not in the prime-order subgroup; partials were not verified first');
+      }
+    }
+  }
+}
