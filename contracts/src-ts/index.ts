@@ -1,0 +1,7 @@
+// @destra/contracts: typed ABIs, compiled artifacts, a local anvil, and deployment of the protocol.
+export * from './abi.ts';
+export * from './artifacts.ts';
+export * from './anvil.ts';
+export * from './deploy-util.ts';
+export * from './deploy.ts';
+export * from './committee.ts';

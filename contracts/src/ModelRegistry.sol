@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title Model registry: name → version, ONNX content hash, schemas and output scale.
+/// @notice Names resolve like ENS records: the key is the namehash of a dotted name (e.g.
+///         namehash("risk-score.destra")), so names nest and lookups are one SLOAD-sized read.
+contract ModelRegistry {
+    error NotGovernance();
+    error UnknownModel(bytes32 node);
+    error InvalidModel(string field);
+
+    struct Model {
+        uint32 version;
+        uint64 outputScale; // fixed-point scale of the signed outputs
+        bytes32 modelHash; // sha256 of the ONNX file
+        bytes32 inputSchemaHash; // keccak256 of the canonical manifest input section
+        bytes32 outputSchemaHash;
+        string name;
+    }
+
+    event ModelSet(bytes32 indexed node, string name, uint32 version, bytes32 modelHash, uint64 outputScale);
+
+    address public governance;
+    mapping(bytes32 => Model) private models;
+
+    constructor(address governance_) {
+        governance = governance_;
+    }
+
+    function setGovernance(address next) external {
+        if (msg.sender != governance) revert NotGovernance();
+        governance = next;
+    }
+
+    /// @notice ENS namehash: node("") = 0; node(label.rest) = keccak256(node(rest) || keccak256(label)).
+    function namehash(string memory name) public pure returns (bytes32 node) {
+        bytes memory s = bytes(name);
+        uint256 end = s.length;
+        for (uint256 i = s.length; i > 0; i--) {
+            if (s[i - 1] == ".") {
+                node = keccak256(abi.encodePacked(node, _labelHash(s, i, end)));
+                end = i - 1;
+            }
+        }
+        if (end > 0) node = keccak256(abi.encodePacked(node, _labelHash(s, 0, end)));
+    }
+
+    function _labelHash(bytes memory s, uint256 from, uint256 to) private pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            h := keccak256(add(add(s, 32), from), sub(to, from))
+        }
+    }
+
+    function setModel(string calldata name, uint32 version, bytes32 modelHash, bytes32 inputSchemaHash, bytes32 outputSchemaHash, uint64 outputScale)
+        external
+        returns (bytes32 node)
+    {
+        if (msg.sender != governance) revert NotGovernance();
+        if (modelHash == 0) revert InvalidModel("modelHash");
+        if (outputScale == 0) revert InvalidModel("outputScale");
+        node = namehash(name);
+        Model storage m = models[node];
+        if (version <= m.version) revert InvalidModel("version must increase");
+        models[node] = Model(version, outputScale, modelHash, inputSchemaHash, outputSchemaHash, name);
+        emit ModelSet(node, name, version, modelHash, outputScale);
+    }
+
+    function resolve(bytes32 node) external view returns (uint32 version, bytes32 modelHash, bytes32 inputSchemaHash, bytes32 outputSchemaHash, uint64 outputScale) {
+        Model storage m = models[node];
+        if (m.modelHash == 0) revert UnknownModel(node);
+        return (m.version, m.modelHash, m.inputSchemaHash, m.outputSchemaHash, m.outputScale);
+    }
+
+    function modelHashOf(bytes32 node) external view returns (bytes32) {
+        bytes32 h = models[node].modelHash;
+        if (h == 0) revert UnknownModel(node);
+        return h;
+    }
+
+    function nameOf(bytes32 node) external view returns (string memory) {
+        return models[node].name;
+    }
+}

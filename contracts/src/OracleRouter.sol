@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {BLS} from "./BLS.sol";
+import {ReportLib} from "./ReportLib.sol";
+import {CommitteeRegistry} from "./CommitteeRegistry.sol";
+import {ModelRegistry} from "./ModelRegistry.sol";
+import {IDestraConsumer} from "./IDestraConsumer.sol";
+
+/// @title Inference requests with ETH fees, fulfilled by committee-signed reports verified on chain.
+/// @notice request() escrows a fee and emits InferenceRequested; nodes answer with a report signed by the
+///         committee (threshold BLS, verified with EIP-2537); fulfill()/fulfillBatch() verify it, pay the
+///         fee to the staked operators (a share is burned) and call the consumer back with a bounded gas
+///         limit. A failing callback never blocks fulfilment. Unanswered requests are refundable.
+contract OracleRouter is ReentrancyGuard {
+    error NotGovernance();
+    error FeeTooLow(uint256 sent, uint256 required);
+    error InputTooLarge(uint256 length, uint256 max);
+    error CallbackGasTooHigh(uint32 requested, uint32 max);
+    error WrongDomain();
+    error WrongKind(uint8 kind);
+    error WrongChain();
+    error WrongContract();
+    error WrongEpoch(uint64 reportEpoch, uint64 currentEpoch);
+    error UnknownRequest(bytes32 id);
+    error AlreadyFulfilled(bytes32 id);
+    error InputMismatch(bytes32 id);
+    error ModelMismatch(bytes32 id);
+    error BadSignature();
+    error InsufficientGasForCallback(uint256 available, uint256 needed);
+    error NotExpired(uint64 deadline);
+    error LengthMismatch();
+    error TransferFailed();
+
+    event InferenceRequested(
+        bytes32 indexed requestId,
+        address indexed requester,
+        bytes32 indexed modelId,
+        bytes32 modelHash,
+        bytes input,
+        uint32 callbackGasLimit,
+        uint256 fee,
+        uint64 deadline
+    );
+    event RequestFulfilled(bytes32 indexed requestId, bool callbackSucceeded);
+    event RequestRefunded(bytes32 indexed requestId, uint256 amount);
+    event FeeBurned(uint256 amount);
+    event ParamsChanged(uint256 fee, uint16 burnBps, uint64 timeout, uint32 maxCallbackGas);
+
+    /// Three slots per request. `commitment` = keccak256(modelHash, inputHash) while pending, then a
+    /// sentinel (FULFILLED / REFUNDED): a non-zero to non-zero write is the cheapest replay guard.
+    struct Request {
+        address requester; // 20 bytes
+        uint32 callbackGasLimit;
+        uint64 deadline;
+        bytes32 commitment;
+        uint256 fee;
+    }
+
+    bytes32 private constant FULFILLED = bytes32(uint256(1));
+    bytes32 private constant REFUNDED = bytes32(uint256(2));
+
+    uint256 public constant MAX_INPUT_BYTES = 8 * 512;
+    address public constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
+    uint256 private constant CALLBACK_OVERHEAD = 10_000;
+
+    bytes32 public immutable domain;
+    CommitteeRegistry public immutable registry;
+    ModelRegistry public immutable models;
+    address public governance;
+    uint256 public fee;
+    uint16 public burnBps;
+    uint64 public requestTimeout;
+    uint32 public maxCallbackGas;
+    uint256 public nonce;
+    uint256 public totalBurned;
+    mapping(bytes32 => Request) public requests;
+    mapping(address => uint256) public refundCredit;
+
+    constructor(bytes32 domain_, CommitteeRegistry registry_, ModelRegistry models_, address governance_, uint256 fee_, uint16 burnBps_, uint64 timeout_) {
+        domain = domain_;
+        registry = registry_;
+        models = models_;
+        governance = governance_;
+        fee = fee_;
+        burnBps = burnBps_;
+        requestTimeout = timeout_;
+        maxCallbackGas = 2_000_000;
+    }
+
+    function setParams(uint256 fee_, uint16 burnBps_, uint64 timeout_, uint32 maxCallbackGas_) external {
+        if (msg.sender != governance) revert NotGovernance();
+        (fee, burnBps, requestTimeout, maxCallbackGas) = (fee_, burnBps_ > 10_000 ? 10_000 : burnBps_, timeout_, maxCallbackGas_);
+        emit ParamsChanged(fee_, burnBps, timeout_, maxCallbackGas_);
+    }
+
+    function setGovernance(address next) external {
+        if (msg.sender != governance) revert NotGovernance();
+        governance = next;
+    }
+
+    /// @param modelId ModelRegistry node (namehash of the model name)
+    /// @param input canonical input bytes (int64 big-endian fixed point, manifest order)
+    function request(bytes32 modelId, bytes calldata input, uint32 callbackGasLimit) external payable returns (bytes32 requestId) {
+        if (msg.value < fee) revert FeeTooLow(msg.value, fee);
+        if (input.length == 0 || input.length > MAX_INPUT_BYTES || input.length % 8 != 0) revert InputTooLarge(input.length, MAX_INPUT_BYTES);
+        if (callbackGasLimit > maxCallbackGas) revert CallbackGasTooHigh(callbackGasLimit, maxCallbackGas);
+        bytes32 modelHash = models.modelHashOf(modelId);
+        requestId = keccak256(abi.encode(block.chainid, address(this), msg.sender, nonce++));
+        uint64 deadline = uint64(block.timestamp) + requestTimeout;
+        requests[requestId] = Request(msg.sender, callbackGasLimit, deadline, keccak256(abi.encodePacked(modelHash, keccak256(input))), msg.value);
+        emit InferenceRequested(requestId, msg.sender, modelId, modelHash, input, callbackGasLimit, msg.value, deadline);
+    }
+
+    /// @notice Fulfils one request with a report signed (as a one-leaf batch) by the current committee.
+    /// @param signature committee signature, G1 in EIP-2537 encoding (128 bytes)
+    function fulfill(bytes calldata report, bytes calldata signature) external nonReentrant {
+        ReportLib.Header memory h = _checkHeader(report);
+        bytes32 leaf = ReportLib.leaf(report);
+        _verify(h.epoch, leaf, signature);
+        uint256 fees = _settle(h, report, true);
+        _payFees(fees);
+    }
+
+    /// @notice Fulfils many requests with one signature over a Merkle root. Reports already fulfilled (by
+    ///         another aggregator) are skipped, so racing relayers never waste the whole batch.
+    function fulfillBatch(bytes32 root, bytes calldata signature, bytes[] calldata reports, bytes32[][] calldata proofs) external nonReentrant {
+        if (reports.length != proofs.length) revert LengthMismatch();
+        uint64 epoch = 0;
+        uint256 fees;
+        for (uint256 i = 0; i < reports.length; i++) {
+            ReportLib.Header memory h = _checkHeader(reports[i]);
+            if (i == 0) epoch = h.epoch;
+            else if (h.epoch != epoch) revert WrongEpoch(h.epoch, epoch);
+            if (ReportLib.rootFromProof(ReportLib.leaf(reports[i]), proofs[i]) != root) revert ReportLib.MerkleProofInvalid();
+        }
+        _verify(epoch, root, signature);
+        for (uint256 i = 0; i < reports.length; i++) {
+            ReportLib.Header memory h = ReportLib.parse(reports[i]);
+            fees += _settle(h, reports[i], false);
+        }
+        _payFees(fees);
+    }
+
+    /// @notice Refunds a request nobody answered before its deadline.
+    function refund(bytes32 requestId) external nonReentrant {
+        Request storage r = requests[requestId];
+        if (r.commitment == 0) revert UnknownRequest(requestId);
+        if (r.commitment == FULFILLED || r.commitment == REFUNDED) revert AlreadyFulfilled(requestId);
+        if (block.timestamp <= r.deadline) revert NotExpired(r.deadline);
+        uint256 amount = r.fee;
+        address to = r.requester;
+        r.commitment = REFUNDED;
+        r.fee = 0;
+        // A requester contract that cannot receive ETH gets a credit it can withdraw instead.
+        (bool ok,) = to.call{value: amount, gas: 50_000}("");
+        if (!ok) refundCredit[to] += amount;
+        emit RequestRefunded(requestId, amount);
+    }
+
+    /// @notice Withdraws refunds that could not be pushed to the requester.
+    function withdrawRefund(address payable to) external nonReentrant {
+        uint256 amount = refundCredit[msg.sender];
+        if (amount == 0) revert UnknownRequest(bytes32(0));
+        refundCredit[msg.sender] = 0;
+        (bool ok,) = to.call{value: amount}("");
+        if (!ok) revert TransferFailed();
+    }
+
+    /// @notice Verifies a signed report of any kind (e.g. an on-demand report from a node's HTTP API)
+    ///         against the key of the epoch it names. `proof` may be empty (root = leaf).
+    function verifyReport(bytes calldata report, bytes calldata signature, bytes32[] calldata proof, bytes32 root) external view returns (bool) {
+        ReportLib.Header memory h = ReportLib.parse(report);
+        if (h.domain != domain) return false;
+        if (h.destChainType == ReportLib.CHAIN_EVM && (uint256(h.destChainId) != block.chainid)) return false;
+        if (h.destChainType == ReportLib.CHAIN_SVM) return false;
+        bytes32 computed = ReportLib.rootFromProof(ReportLib.leaf(report), proof);
+        if (proof.length > 0 && computed != root) return false;
+        bytes memory key = registry.groupKey(h.epoch);
+        return BLS.verify(key, ReportLib.signingMessage(ReportLib.PURPOSE_ROOT, computed), signature, BLS.DESTRA_DST);
+    }
+
+    function isFulfilled(bytes32 requestId) external view returns (bool) {
+        return requests[requestId].commitment == FULFILLED;
+    }
+
+    function _checkHeader(bytes calldata report) private view returns (ReportLib.Header memory h) {
+        h = ReportLib.parse(report);
+        if (h.kind != ReportLib.KIND_REQUEST) revert WrongKind(h.kind);
+        if (h.domain != domain) revert WrongDomain();
+        if (h.destChainType != ReportLib.CHAIN_EVM || uint256(h.destChainId) != block.chainid) revert WrongChain();
+        if (h.destContract != bytes32(uint256(uint160(address(this))))) revert WrongContract();
+        uint64 current = registry.currentEpoch();
+        if (h.epoch != current) revert WrongEpoch(h.epoch, current);
+    }
+
+    function _verify(uint64 epoch, bytes32 digest, bytes calldata signature) private view {
+        bytes memory key = registry.groupKey(epoch);
+        if (!BLS.verify(key, ReportLib.signingMessage(ReportLib.PURPOSE_ROOT, digest), signature, BLS.DESTRA_DST)) revert BadSignature();
+    }
+
+    /// @return the fee to distribute (0 when skipped)
+    function _settle(ReportLib.Header memory h, bytes calldata report, bool strict) private returns (uint256) {
+        Request storage r = requests[h.id];
+        bytes32 commitment = r.commitment;
+        if (commitment == 0 || commitment == FULFILLED || commitment == REFUNDED) {
+            if (!strict) return 0;
+            if (commitment == 0) revert UnknownRequest(h.id);
+            revert AlreadyFulfilled(h.id);
+        }
+        if (commitment != keccak256(abi.encodePacked(h.modelHash, h.inputHash))) {
+            if (!strict) return 0;
+            revert InputMismatch(h.id);
+        }
+        address requester = r.requester;
+        uint32 gasLimit = r.callbackGasLimit;
+        uint256 paid = r.fee;
+        r.commitment = FULFILLED;
+        r.fee = 0;
+        bool ok = _callback(requester, gasLimit, h, report);
+        emit RequestFulfilled(h.id, ok);
+        return paid;
+    }
+
+    /// The callback gets exactly its limit: we require enough gas so that 63/64 forwarding cannot starve
+    /// it (else the relayer retries with more gas), and copy no return data (no return bomb).
+    function _callback(address consumer, uint32 gasLimit, ReportLib.Header memory h, bytes calldata report) private returns (bool ok) {
+        if (consumer.code.length == 0) return true;
+        bytes memory data = abi.encodeCall(IDestraConsumer.onInferenceResult, (h.id, ReportLib.outputs(report, h.outputCount), report));
+        uint256 needed = (uint256(gasLimit) * 64) / 63 + CALLBACK_OVERHEAD;
+        if (gasleft() < needed) revert InsufficientGasForCallback(gasleft(), needed);
+        assembly ("memory-safe") {
+            ok := call(gasLimit, consumer, 0, add(data, 32), mload(data), 0, 0)
+        }
+    }
+
+    function _payFees(uint256 amount) private {
+        if (amount == 0) return;
+        uint256 burn = (amount * burnBps) / 10_000;
+        totalBurned += burn;
+        if (burn > 0) {
+            (bool ok,) = BURN_ADDRESS.call{value: burn}("");
+            if (!ok) revert TransferFailed();
+            emit FeeBurned(burn);
+        }
+        registry.depositFees{value: amount - burn}();
+    }
+}

@@ -1,0 +1,75 @@
+// The Solidity BLS library on anvil's EIP-2537 precompiles, against the shared vectors.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { toHex, stringToHex, type Address, type Hex } from 'viem';
+import { decodeG2, g1ToEip2537, g2ToEip2537 } from '@destra/protocol';
+import { startAnvil, type Anvil } from '../src-ts/anvil.ts';
+import { deployContract, localClients, type Clients } from '../src-ts/deploy-util.ts';
+import { compile } from '../scripts/compile.ts';
+
+const vec = (p: string) => JSON.parse(readFileSync(fileURLToPath(new URL(`../../test/vectors/${p}`, import.meta.url)), 'utf8'));
+const rfc = vec('bls/rfc9380_g1.json');
+const bls = vec('bls/signatures.json');
+const hexBytes = (h: string) => Uint8Array.from(Buffer.from(h.replace(/^0x/, ''), 'hex'));
+
+let anvil: Anvil;
+let c: Clients;
+let harness: { address: Address; abi: any };
+const read = (fn: string, args: unknown[]) => c.publicClient.readContract({ address: harness.address, abi: harness.abi, functionName: fn, args }) as Promise<any>;
+
+beforeAll(async () => {
+  compile();
+  anvil = await startAnvil();
+  c = localClients(anvil.rpcUrl, anvil.privateKeys[0]!);
+  harness = await deployContract(c, 'BLSHarness');
+});
+afterAll(async () => anvil?.stop());
+
+describe('BLS.sol hash-to-G1', () => {
+  it.each<[string, any]>(rfc.vectors.map((v: any) => [v.msg.slice(0, 12), v]))('matches RFC 9380 J.9.1 for %s', async (_n, v) => {
+    const out: Hex = await read('hashToG1', [stringToHex(v.msg), stringToHex(rfc.dst)]);
+    expect(out).toBe(`0x${'0'.repeat(32)}${v.P.x}${'0'.repeat(32)}${v.P.y}`);
+  });
+
+  it.each<[string, any]>(bls.hashToG1.map((v: any) => [v.name, v]))('matches the TypeScript hash for %s', async (_n, v) => {
+    expect(await read('hashToG1', [v.msg, stringToHex(v.dst)])).toBe(v.point.eip2537);
+  });
+});
+
+describe('BLS.sol verify', () => {
+  it.each<[string, any]>(bls.signatures.slice(0, 6).map((v: any) => [v.name, v]))('accepts vector %s', async (_n, v) => {
+    expect(await read('verify', [v.publicKey.eip2537, v.msg, v.signature.eip2537, stringToHex(v.dst)])).toBe(true);
+  });
+
+  it.each<[string, any]>(bls.wrongSignatures.map((v: any) => [v.name, v]))('rejects %s', async (_n, v) => {
+    const pk = toHex(g2ToEip2537(hexBytes(v.publicKey)));
+    const sig = toHex(g1ToEip2537(hexBytes(v.signature)));
+    expect(await read('verify', [pk, v.msg, sig, stringToHex(v.dst)])).toBe(false);
+  });
+
+  it('reverts on identity, non-subgroup and off-curve points', async () => {
+    const v = bls.signatures[0];
+    const invalid = Object.fromEntries(bls.invalidPoints.map((p: any) => [p.name, p.bytes]));
+    await expect(read('verify', [v.publicKey.eip2537, v.msg, invalid['g1-eip2537-identity'], stringToHex(v.dst)])).rejects.toThrow(/BlsIdentityPoint/);
+    await expect(read('verify', [v.publicKey.eip2537, v.msg, invalid['g1-eip2537-off-subgroup'], stringToHex(v.dst)])).rejects.toThrow(/BlsPrecompileFailed/);
+    await expect(read('verify', [v.publicKey.eip2537, v.msg, invalid['g1-eip2537-off-curve'], stringToHex(v.dst)])).rejects.toThrow(/BlsPrecompileFailed/);
+    await expect(read('verify', [v.publicKey.eip2537, v.msg, '0x1234', stringToHex(v.dst)])).rejects.toThrow(/BlsInvalidLength/);
+  });
+
+  it('converts ZCash G2 to EIP-2537 and compresses it back', async () => {
+    const v = bls.signatures[0];
+    expect(await read('g2FromZcash', [v.publicKey.uncompressed])).toBe(v.publicKey.eip2537);
+    expect(await read('g2Compress', [v.publicKey.eip2537])).toBe(v.publicKey.compressed);
+    for (const s of bls.signatures.slice(0, 8)) {
+      expect(await read('g2Compress', [s.publicKey.eip2537])).toBe(toHex(decodeG2(hexBytes(s.publicKey.compressed)).toBytes(true)));
+    }
+  });
+
+  it('costs at most 121k gas inside the EVM', async () => {
+    const v = bls.signatures[2];
+    const [gas, ok] = await read('verifyGas', [v.publicKey.eip2537, v.msg, v.signature.eip2537]);
+    expect(ok).toBe(true);
+    expect(Number(gas)).toBeLessThanOrEqual(121_000);
+  });
+});

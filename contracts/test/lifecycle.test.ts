@@ -1,0 +1,136 @@
+// Staking → committee by stake → handover to a new DKG key → equivocation slashing → fee claim →
+// stake-weighted governance with quorum and timelock, on a real anvil.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hexToBytes, parseEther, parseEventLogs, toHex, type Address, type Hex } from 'viem';
+import {
+  encodeHandover, g1ToEip2537, membersRoot, publicKeyOf, provePossession, randomSecretKey, reportLeaf, rootSigningMessage, sharesRoot,
+  signPartial, g2ToEip2537,
+} from '@destra/protocol';
+import { LocalCommittee, deployContract } from '../src-ts/index.ts';
+import { committeeRegistryAbi, destraGovernorAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
+import { canonicalInput, memberId, requestReport, setupFixture, write, type Fixture } from './fixture.ts';
+
+let f: Fixture;
+let registry: Address;
+const read = (address: Address, abi: any, functionName: string, args: unknown[] = []) => f.clients.publicClient.readContract({ address, abi, functionName, args }) as Promise<any>;
+const simulate = (address: Address, abi: any, functionName: string, args: unknown[], account = f.clients.walletClient.account!, value = 0n) =>
+  f.clients.publicClient.simulateContract({ address, abi, functionName, args, account, value } as any);
+const timeTravel = async (seconds: number) => {
+  await f.clients.publicClient.request({ method: 'evm_increaseTime' as any, params: [seconds] as any });
+  await f.clients.publicClient.request({ method: 'evm_mine' as any, params: [] as any });
+};
+
+beforeAll(async () => {
+  f = await setupFixture({ operators: 4, stakes: [parseEther('10'), parseEther('40'), parseEther('20'), parseEther('30')] });
+  registry = f.deployed.addresses.registry;
+});
+afterAll(async () => f?.stop());
+
+describe('committee lifecycle', () => {
+  let next: LocalCommittee;
+  let members: Address[];
+
+  it('staking needs a valid proof of possession and the minimum stake; the committee is ranked by stake', async () => {
+    const sk = randomSecretKey();
+    const other = randomSecretKey();
+    const newcomer = f.anvil.privateKeys[6]!;
+    const { localClients } = await import('../src-ts/index.ts');
+    const c = localClients(f.anvil.rpcUrl, newcomer);
+    const pk = toHex(g2ToEip2537(publicKeyOf(sk)));
+    await expect(simulate(registry, committeeRegistryAbi, 'stake', [pk, toHex(g1ToEip2537(provePossession(other)))], c.walletClient.account!, parseEther('5'))).rejects.toThrow(/InvalidProofOfPossession/);
+    await expect(simulate(registry, committeeRegistryAbi, 'stake', [pk, toHex(g1ToEip2537(provePossession(sk)))], c.walletClient.account!, 1n)).rejects.toThrow(/InsufficientStake/);
+    members = await read(registry, committeeRegistryAbi, 'nextCommittee', [4n]);
+    expect(members).toEqual([f.operators[1]!.address, f.operators[3]!.address, f.operators[2]!.address, f.operators[0]!.address]);
+  });
+
+  it('accepts a new epoch key only with a handover signed by the current committee', async () => {
+    next = await LocalCommittee.create(4, 3);
+    const handover = encodeHandover({
+      domain: hexToBytes(f.deployed.domain), oldEpoch: 1n, newEpoch: 2n, threshold: 3, committeeSize: 4,
+      groupKey: next.groupKeyUncompressed, sharesRoot: sharesRoot(next.publicSharesUncompressed), membersRoot: membersRoot(members.map(memberId)),
+    });
+    await expect(simulate(registry, committeeRegistryAbi, 'handover', [toHex(handover), next.signHandover(handover)])).rejects.toThrow(/BadSignature/);
+    const wrongMembers = encodeHandover({
+      domain: hexToBytes(f.deployed.domain), oldEpoch: 1n, newEpoch: 2n, threshold: 3, committeeSize: 4,
+      groupKey: next.groupKeyUncompressed, sharesRoot: sharesRoot(next.publicSharesUncompressed), membersRoot: membersRoot([...members].reverse().map(memberId)),
+    });
+    await expect(simulate(registry, committeeRegistryAbi, 'handover', [toHex(wrongMembers), f.committee.signHandover(wrongMembers)])).rejects.toThrow(/HandoverWrongCommittee/);
+    await write(f.clients, registry, committeeRegistryAbi, 'handover', [toHex(handover), f.committee.signHandover(handover)]);
+    expect(await read(registry, committeeRegistryAbi, 'currentEpoch')).toBe(2n);
+    expect(await read(registry, committeeRegistryAbi, 'groupKey', [2n])).toBe(next.groupKeyEip2537);
+    // the old committee can no longer answer requests: reports must name the current epoch
+    await expect(simulate(registry, committeeRegistryAbi, 'handover', [toHex(handover), f.committee.signHandover(handover)])).rejects.toThrow(/HandoverWrongEpoch/);
+  });
+
+  it('slashes a member whose share signed two different reports for one request', async () => {
+    const index = 2;
+    const offender = members[index - 1]!;
+    const before = (await read(registry, committeeRegistryAbi, 'operators', [offender]))[0] as bigint;
+    const id = `0x${'77'.repeat(32)}` as Hex;
+    const input = canonicalInput([1n]);
+    const a = requestReport(f, id, input, [100n], { epoch: 2n });
+    const b = requestReport(f, id, input, [200n], { epoch: 2n });
+    const partial = (r: Uint8Array) => toHex(g1ToEip2537(signPartial(next.share(index), rootSigningMessage(reportLeaf(r))).signature));
+    const shares = toHex(Uint8Array.from(next.publicSharesUncompressed.flatMap((s) => [...s])));
+    const args = [2n, index, shares, members, toHex(a), partial(a), toHex(b), partial(b)];
+    const reporter = f.operators[0]!.clients;
+    await expect(simulate(registry, committeeRegistryAbi, 'slashEquivocation', [2n, index, shares, members, toHex(a), partial(a), toHex(a), partial(a)])).rejects.toThrow(/identical reports/);
+    await expect(simulate(registry, committeeRegistryAbi, 'slashEquivocation', [2n, index + 1, shares, members, toHex(a), partial(a), toHex(b), partial(b)])).rejects.toThrow(/signatureA/);
+    const receipt = await write(reporter, registry, committeeRegistryAbi, 'slashEquivocation', args);
+    const [ev] = parseEventLogs({ abi: committeeRegistryAbi, logs: receipt.logs, eventName: 'Slashed' });
+    expect(ev!.args.operator).toBe(offender);
+    const after = (await read(registry, committeeRegistryAbi, 'operators', [offender]))[0] as bigint;
+    expect(before - after).toBe(before / 10n); // slashBps = 10%
+    await expect(simulate(registry, committeeRegistryAbi, 'slashEquivocation', args)).rejects.toThrow(/AlreadySlashed/);
+  });
+
+  it('fees from fulfilled requests accrue to operators pro rata and can be claimed; a share is burned', async () => {
+    const router = f.deployed.addresses.router;
+    const market = (await deployContract(f.clients, 'RiskLendingMarket', [router, f.modelId])).address;
+    const fee = 10n ** 16n;
+    const input = canonicalInput([5n]);
+    const receipt = await write(f.clients, market, riskLendingMarketAbi, 'requestRiskScore', [toHex(input)], fee);
+    const [req] = parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'InferenceRequested' });
+    const report = requestReport(f, req!.args.requestId, input, [1n], { epoch: 2n });
+    await write(f.clients, router, oracleRouterAbi, 'fulfill', [toHex(report), next.signRoot(reportLeaf(report))]);
+    expect(await read(router, oracleRouterAbi, 'totalBurned')).toBe(fee / 20n); // burnBps 500
+    const op = f.operators[3]!;
+    const pending = (await read(registry, committeeRegistryAbi, 'pendingFees', [op.address])) as bigint;
+    expect(pending).toBeGreaterThan(0n);
+    const balanceBefore = await f.clients.publicClient.getBalance({ address: op.address });
+    const claim = await write(op.clients, registry, committeeRegistryAbi, 'claimFees', []);
+    const balanceAfter = await f.clients.publicClient.getBalance({ address: op.address });
+    expect(balanceAfter - balanceBefore + claim.gasUsed * claim.effectiveGasPrice).toBe(pending);
+  });
+
+  it('changes a protocol parameter by stake-weighted vote, quorum and timelock', async () => {
+    const { router, governor } = f.deployed.addresses;
+    await write(f.clients, router, oracleRouterAbi, 'setGovernance', [governor]);
+    const newFee = 5n * 10n ** 15n;
+    const data = (await import('viem')).encodeFunctionData({ abi: oracleRouterAbi, functionName: 'setParams', args: [newFee, 300, 7200n, 1_000_000] });
+    const [proposer, , voterB] = [f.operators[1]!, f.operators[0]!, f.operators[3]!];
+    await expect(simulate(governor, destraGovernorAbi, 'propose', [router, data, 'raise fee'], f.clients.walletClient.account!)).rejects.toThrow(/NotOperator/);
+    await write(proposer.clients, governor, destraGovernorAbi, 'propose', [router, data, 'raise fee']);
+    await write(proposer.clients, governor, destraGovernorAbi, 'castVote', [0n, true]);
+    await expect(simulate(governor, destraGovernorAbi, 'queue', [0n], proposer.clients.walletClient.account!)).rejects.toThrow(/VotingOpen/);
+    await timeTravel(601);
+    // 40 ETH of ~96 active stake is just above the 40% quorum
+    await write(proposer.clients, governor, destraGovernorAbi, 'queue', [0n]);
+    await expect(simulate(governor, destraGovernorAbi, 'execute', [0n], voterB.clients.walletClient.account!)).rejects.toThrow(/TimelockActive/);
+    await timeTravel(301);
+    await write(voterB.clients, governor, destraGovernorAbi, 'execute', [0n]);
+    expect(await read(router, oracleRouterAbi, 'fee')).toBe(newFee);
+    // setParams is governance-only
+    await expect(simulate(router, oracleRouterAbi, 'setParams', [1n, 0, 1n, 1], f.clients.walletClient.account!)).rejects.toThrow(/NotGovernance/);
+  });
+
+  it('unbonding leaves the committee and withdraws only after the delay', async () => {
+    const op = f.operators[0]!;
+    await write(op.clients, registry, committeeRegistryAbi, 'requestUnbond', []);
+    expect(await read(registry, committeeRegistryAbi, 'nextCommittee', [4n])).not.toContain(op.address);
+    await expect(simulate(registry, committeeRegistryAbi, 'withdraw', [], op.clients.walletClient.account!)).rejects.toThrow(/StillBonded/);
+    await timeTravel(3601);
+    await write(op.clients, registry, committeeRegistryAbi, 'withdraw', []);
+    expect((await read(registry, committeeRegistryAbi, 'operators', [op.address]))[0]).toBe(0n);
+  });
+});

@@ -1,0 +1,154 @@
+// OracleRouter + FeedStore on a real anvil: verified delivery, batches, every rejection path, refunds.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hexToBytes, parseEventLogs, toHex, type Address, type Hex } from 'viem';
+import {
+  ReportKind, anyDestination, buildMerkleTree, domainTag, encodeReport, evmDestination, feedId, merkleProof, reportLeaf,
+} from '@destra/protocol';
+import { deployContract } from '../src-ts/index.ts';
+import { feedStoreAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
+import { canonicalInput, requestReport, setupFixture, write, type Fixture } from './fixture.ts';
+
+let f: Fixture;
+let market: Address;
+let router: Address;
+const FEE = 10n ** 15n;
+
+beforeAll(async () => {
+  f = await setupFixture();
+  router = f.deployed.addresses.router;
+  market = (await deployContract(f.clients, 'RiskLendingMarket', [router, f.modelId])).address;
+});
+afterAll(async () => f?.stop());
+
+async function requestViaMarket(input: Uint8Array): Promise<Hex> {
+  const receipt = await write(f.clients, market, riskLendingMarketAbi, 'requestRiskScore', [toHex(input)], FEE);
+  const [ev] = parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'InferenceRequested' });
+  return ev!.args.requestId;
+}
+
+const fulfill = (report: Uint8Array, sig: Hex) => write(f.clients, router, oracleRouterAbi, 'fulfill', [toHex(report), sig]);
+const simulateFulfill = (report: Uint8Array, sig: Hex) =>
+  f.clients.publicClient.simulateContract({ address: router, abi: oracleRouterAbi, functionName: 'fulfill', args: [toHex(report), sig], account: f.clients.walletClient.account! });
+const read = (address: Address, abi: any, functionName: string, args: unknown[] = []) => f.clients.publicClient.readContract({ address, abi, functionName, args }) as Promise<any>;
+
+describe('request → verified fulfilment → consumer callback', () => {
+  it('delivers a committee-signed answer and sets the collateral factor', async () => {
+    const input = canonicalInput([1200n, -5n, 77n]);
+    const id = await requestViaMarket(input);
+    const report = requestReport(f, id, input, [250_000n]); // 25% risk
+    const receipt = await fulfill(report, f.committee.signRoot(reportLeaf(report)));
+    const [ev] = parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'RequestFulfilled' });
+    expect(ev!.args).toMatchObject({ requestId: id, callbackSucceeded: true });
+    expect(await read(router, oracleRouterAbi, 'isFulfilled', [id])).toBe(true);
+    const [me] = await f.clients.walletClient.getAddresses();
+    expect(await read(market, riskLendingMarketAbi, 'collateralFactorBps', [me])).toBe(8500 - (6500 * 250_000) / 1_000_000);
+    expect(await read(market, riskLendingMarketAbi, 'lastRiskScore', [me])).toBe(250_000n);
+    // any t of the n members produce the same (unique) signature
+    const other = toHex(f.committee.signMessage(new Uint8Array([1, ...reportLeaf(report)]), [2, 3, 4]));
+    expect(other).toBe(toHex(f.committee.signMessage(new Uint8Array([1, ...reportLeaf(report)]))));
+  });
+
+  it('rejects replays, bad signatures, and reports for another domain, chain, contract, epoch or input', async () => {
+    const input = canonicalInput([42n]);
+    const id = await requestViaMarket(input);
+    const good = requestReport(f, id, input, [10n]);
+    const sign = (r: Uint8Array) => f.committee.signRoot(reportLeaf(r));
+    const cases: [string, Uint8Array, Hex, RegExp][] = [
+      ['bad signature', good, sign(requestReport(f, id, input, [11n])), /BadSignature/],
+      ['wrong domain', requestReport(f, id, input, [10n], { domain: domainTag('mainnet') }), '0x', /WrongDomain/],
+      ['wrong chain', requestReport(f, id, input, [10n], { destination: evmDestination(1n, hexToBytes(router)) }), '0x', /WrongChain/],
+      ['wrong contract', requestReport(f, id, input, [10n], { destination: evmDestination(f.chainId, hexToBytes(market)) }), '0x', /WrongContract/],
+      ['wrong epoch', requestReport(f, id, input, [10n], { epoch: 2n }), '0x', /WrongEpoch/],
+      ['input mismatch', requestReport(f, id, canonicalInput([43n]), [10n]), '0x', /InputMismatch/],
+      ['unknown request', requestReport(f, `0x${'ab'.repeat(32)}`, input, [10n]), '0x', /UnknownRequest/],
+      ['identity signature', good, `0x${'00'.repeat(128)}`, /BlsIdentityPoint/],
+      ['malformed report', good.slice(0, 200), '0x', /ReportMalformed/],
+    ];
+    for (const [name, report, sig, err] of cases) {
+      const s = sig === '0x' ? sign(report) : sig;
+      await expect(simulateFulfill(report, s), name).rejects.toThrow(err);
+    }
+    await fulfill(good, sign(good));
+    await expect(simulateFulfill(good, sign(good))).rejects.toThrow(/AlreadyFulfilled/);
+  });
+
+  it('a failing or gas-burning callback never blocks fulfilment', async () => {
+    for (const burn of [false, true]) {
+      const consumer = (await deployContract(f.clients, 'RevertingConsumer', [router, burn])).address;
+      const input = canonicalInput([7n]);
+      const receipt = await write(f.clients, consumer, (await import('../src-ts/artifacts.ts')).loadArtifact('RevertingConsumer').abi, 'ask', [f.modelId, toHex(input), 100_000], FEE);
+      const [req] = parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'InferenceRequested' });
+      const report = requestReport(f, req!.args.requestId, input, [1n]);
+      const r = await fulfill(report, f.committee.signRoot(reportLeaf(report)));
+      const [ev] = parseEventLogs({ abi: oracleRouterAbi, logs: r.logs, eventName: 'RequestFulfilled' });
+      expect(ev!.args.callbackSucceeded).toBe(false);
+    }
+  });
+
+  it('refunds a request after its deadline, not before', async () => {
+    const input = canonicalInput([9n]);
+    const id = await requestViaMarket(input);
+    await expect(f.clients.publicClient.simulateContract({ address: router, abi: oracleRouterAbi, functionName: 'refund', args: [id], account: f.clients.walletClient.account! })).rejects.toThrow(/NotExpired/);
+    await f.clients.publicClient.request({ method: 'evm_increaseTime' as any, params: [3601] as any });
+    await f.clients.publicClient.request({ method: 'evm_mine' as any, params: [] as any });
+    const receipt = await write(f.clients, router, oracleRouterAbi, 'refund', [id]);
+    const [ev] = parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'RequestRefunded' });
+    expect(ev!.args.amount).toBe(FEE);
+    expect(await read(router, oracleRouterAbi, "refundCredit", [market])).toBe(FEE); // the market cannot receive ETH: credited
+    const report = requestReport(f, id, input, [1n]);
+    await expect(simulateFulfill(report, f.committee.signRoot(reportLeaf(report)))).rejects.toThrow(/AlreadyFulfilled/);
+  });
+});
+
+describe('Merkle batches', () => {
+  it('fulfils many requests under one signed root and skips ones already landed', async () => {
+    const inputs = [1n, 2n, 3n, 4n, 5n].map((v) => canonicalInput([v]));
+    const ids: Hex[] = [];
+    for (const input of inputs) ids.push(await requestViaMarket(input));
+    const reports = ids.map((id, i) => requestReport(f, id, inputs[i]!, [BigInt(i * 100_000)]));
+    // another aggregator already landed report 0 on its own
+    await fulfill(reports[0]!, f.committee.signRoot(reportLeaf(reports[0]!)));
+    const tree = buildMerkleTree(reports.map(reportLeaf));
+    const proofs = reports.map((_, i) => merkleProof(tree, i).map((p) => toHex(p)));
+    const receipt = await write(f.clients, router, oracleRouterAbi, 'fulfillBatch', [toHex(tree.root), f.committee.signRoot(tree.root), reports.map((r) => toHex(r)), proofs]);
+    const events = parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'RequestFulfilled' });
+    expect(events.map((e) => e.args.requestId)).toEqual(ids.slice(1));
+    // a proof for another root is rejected
+    const badProofs = proofs.map((p) => p.slice().reverse());
+    await expect(f.clients.publicClient.simulateContract({
+      address: router, abi: oracleRouterAbi, functionName: 'fulfillBatch', args: [toHex(tree.root), f.committee.signRoot(tree.root), reports.map((r) => toHex(r)), [[], ...badProofs.slice(1)]], account: f.clients.walletClient.account!,
+    })).rejects.toThrow(/MerkleProofInvalid/);
+  });
+
+  it('verifyReport accepts an on-demand report (any chain) and rejects a tampered one', async () => {
+    const report = encodeReport({
+      kind: ReportKind.OnDemand, domain: hexToBytes(f.deployed.domain), epoch: 1n, destination: anyDestination(), id: new Uint8Array(32).fill(5),
+      modelHash: hexToBytes(f.deployed.domain), inputHash: new Uint8Array(32).fill(6), timestamp: 1n, round: 0n, output: [123n, -4n],
+    });
+    const sig = f.committee.signRoot(reportLeaf(report));
+    expect(await read(router, oracleRouterAbi, 'verifyReport', [toHex(report), sig, [], `0x${'00'.repeat(32)}`])).toBe(true);
+    const tampered = report.slice();
+    tampered[tampered.length - 1] ^= 1;
+    expect(await read(router, oracleRouterAbi, 'verifyReport', [toHex(tampered), sig, [], `0x${'00'.repeat(32)}`])).toBe(false);
+  });
+});
+
+describe('FeedStore', () => {
+  it('stores verified rounds, readable in one call; stale rounds and wrong kinds are refused', async () => {
+    const feeds = f.deployed.addresses.feeds;
+    const id = feedId('eth-usd-volatility-1h');
+    const feed = (round: bigint, values: bigint[]) => encodeReport({
+      kind: ReportKind.Feed, domain: hexToBytes(f.deployed.domain), epoch: 1n, destination: anyDestination(), id,
+      modelHash: new Uint8Array(32).fill(9), inputHash: new Uint8Array(32).fill(8), timestamp: 1_700_000_000n + round, round, output: values,
+    });
+    const r1 = feed(1n, [5n, -6n]);
+    await write(f.clients, feeds, feedStoreAbi, 'updateFeed', [toHex(r1), f.committee.signRoot(reportLeaf(r1))]);
+    expect(await read(feeds, feedStoreAbi, 'latestRound', [toHex(id)])).toEqual([[5n, -6n], 1n, 1_700_000_001n, 1n]);
+    const stale = feed(1n, [7n, 7n]);
+    await expect(f.clients.publicClient.simulateContract({ address: feeds, abi: feedStoreAbi, functionName: 'updateFeed', args: [toHex(stale), f.committee.signRoot(reportLeaf(stale))], account: f.clients.walletClient.account! })).rejects.toThrow(/StaleRound/);
+    const r3 = feed(3n, [1n, 2n]);
+    await expect(f.clients.publicClient.simulateContract({ address: feeds, abi: feedStoreAbi, functionName: 'updateFeed', args: [toHex(r3), f.committee.signRoot(reportLeaf(r1))], account: f.clients.walletClient.account! })).rejects.toThrow(/BadSignature/);
+    await write(f.clients, feeds, feedStoreAbi, 'updateFeed', [toHex(r3), f.committee.signRoot(reportLeaf(r3))]);
+    expect((await read(feeds, feedStoreAbi, 'latestRound', [toHex(id)]))[1]).toBe(3n);
+  });
+});
