@@ -40,13 +40,18 @@ export async function run(): Promise<void> {
     const one = await write(f.clients, router, oracleRouterAbi, 'fulfill', [toHex(report), f.committee.signRoot(reportLeaf(report))]);
     rows.push({ operation: 'fulfil one (with callback)', gas: Number(one.gasUsed), 'per report': Number(one.gasUsed), goal: '' });
 
-    for (const size of [1, 16, 256]) {
-      const reqs = await requestIds(f, size, size);
+    for (const [size, withProofs] of [[1, false], [16, false], [256, false], [16, true], [256, true]] as const) {
+      const reqs = await requestIds(f, size, size * (withProofs ? 7 : 1));
       const reports = reqs.map((r, i) => requestReport(f, r.id, r.input, [BigInt(i)]));
       const tree = buildMerkleTree(reports.map(reportLeaf));
-      const proofs = reports.map((_, i) => merkleProof(tree, i).map((p) => toHex(p)));
+      const proofs = withProofs ? reports.map((_, i) => merkleProof(tree, i).map((p) => toHex(p))) : [];
       const receipt = await write(f.clients, router, oracleRouterAbi, 'fulfillBatch', [toHex(tree.root), f.committee.signRoot(tree.root), reports.map((r) => toHex(r)), proofs], 0n, 60_000_000n);
-      rows.push({ operation: `fulfil batch of ${size}`, gas: Number(receipt.gasUsed), 'per report': Math.round(Number(receipt.gasUsed) / size), goal: size === 256 ? '≤ 15,000 per report' : '' });
+      rows.push({
+        operation: `fulfil batch of ${size} (${withProofs ? 'per-report proofs' : 'whole batch, root rebuilt'})`,
+        gas: Number(receipt.gasUsed),
+        'per report': Math.round(Number(receipt.gasUsed) / size),
+        goal: size === 256 && !withProofs ? '≤ 15,000 per report' : '',
+      });
     }
 
     // stake (first stake of a new operator: proof-of-possession check + key pointer)

@@ -48,18 +48,19 @@ contract OracleRouter is ReentrancyGuard {
     event FeeBurned(uint256 amount);
     event ParamsChanged(uint256 fee, uint16 burnBps, uint64 timeout, uint32 maxCallbackGas);
 
-    /// Three slots per request. `commitment` = keccak256(modelHash, inputHash) while pending, then a
-    /// sentinel (FULFILLED / REFUNDED): a non-zero to non-zero write is the cheapest replay guard.
+    /// Two slots per request. `commitment` binds the model and input while pending, then becomes a
+    /// sentinel (FULFILLED / REFUNDED): rewriting one warm non-zero slot is the cheapest replay guard.
     struct Request {
         address requester; // 20 bytes
         uint32 callbackGasLimit;
         uint64 deadline;
-        bytes32 commitment;
-        uint256 fee;
+        bytes20 commitment; // first 20 bytes of keccak256(modelHash, inputHash)
+        uint88 fee;
+        bool hasCallback; // lets fulfilment skip the first slot entirely for callback-free requests
     }
 
-    bytes32 private constant FULFILLED = bytes32(uint256(1));
-    bytes32 private constant REFUNDED = bytes32(uint256(2));
+    bytes20 private constant FULFILLED = bytes20(uint160(1));
+    bytes20 private constant REFUNDED = bytes20(uint160(2));
 
     uint256 public constant MAX_INPUT_BYTES = 8 * 512;
     address public constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
@@ -109,37 +110,40 @@ contract OracleRouter is ReentrancyGuard {
         bytes32 modelHash = models.modelHashOf(modelId);
         requestId = keccak256(abi.encode(block.chainid, address(this), msg.sender, nonce++));
         uint64 deadline = uint64(block.timestamp) + requestTimeout;
-        requests[requestId] = Request(msg.sender, callbackGasLimit, deadline, keccak256(abi.encodePacked(modelHash, keccak256(input))), msg.value);
+        if (msg.value > type(uint88).max) revert FeeTooLow(msg.value, fee);
+        requests[requestId] = Request(msg.sender, callbackGasLimit, deadline, _commitment(modelHash, keccak256(input)), uint88(msg.value), callbackGasLimit != 0);
         emit InferenceRequested(requestId, msg.sender, modelId, modelHash, input, callbackGasLimit, msg.value, deadline);
     }
 
     /// @notice Fulfils one request with a report signed (as a one-leaf batch) by the current committee.
     /// @param signature committee signature, G1 in EIP-2537 encoding (128 bytes)
     function fulfill(bytes calldata report, bytes calldata signature) external nonReentrant {
-        ReportLib.Header memory h = _checkHeader(report);
-        bytes32 leaf = ReportLib.leaf(report);
-        _verify(h.epoch, leaf, signature);
-        uint256 fees = _settle(h, report, true);
-        _payFees(fees);
+        uint64 epoch = registry.currentEpoch();
+        _checkHeader(report, epoch);
+        _verify(epoch, ReportLib.leaf(report), signature);
+        _payFees(_settle(report, true));
     }
 
-    /// @notice Fulfils many requests with one signature over a Merkle root. Reports already fulfilled (by
+    /// @notice Fulfils many requests with one signature over a Merkle root. With `proofs` empty the
+    ///         reports must be the whole batch in order and the root is rebuilt from them (no proof
+    ///         calldata); otherwise each report carries its inclusion proof. Reports already fulfilled (by
     ///         another aggregator) are skipped, so racing relayers never waste the whole batch.
     function fulfillBatch(bytes32 root, bytes calldata signature, bytes[] calldata reports, bytes32[][] calldata proofs) external nonReentrant {
-        if (reports.length != proofs.length) revert LengthMismatch();
-        uint64 epoch = 0;
-        uint256 fees;
-        for (uint256 i = 0; i < reports.length; i++) {
-            ReportLib.Header memory h = _checkHeader(reports[i]);
-            if (i == 0) epoch = h.epoch;
-            else if (h.epoch != epoch) revert WrongEpoch(h.epoch, epoch);
-            if (ReportLib.rootFromProof(ReportLib.leaf(reports[i]), proofs[i]) != root) revert ReportLib.MerkleProofInvalid();
+        uint256 count = reports.length;
+        bool complete = proofs.length == 0;
+        if (count == 0 || (!complete && proofs.length != count)) revert LengthMismatch();
+        uint64 epoch = registry.currentEpoch();
+        bytes32[] memory leaves = new bytes32[](complete ? count : 0);
+        for (uint256 i = 0; i < count; i++) {
+            _checkHeader(reports[i], epoch);
+            bytes32 leaf = ReportLib.leaf(reports[i]);
+            if (complete) leaves[i] = leaf;
+            else if (ReportLib.rootFromProof(leaf, proofs[i]) != root) revert ReportLib.MerkleProofInvalid();
         }
+        if (complete && ReportLib.rootOf(leaves) != root) revert ReportLib.MerkleProofInvalid();
         _verify(epoch, root, signature);
-        for (uint256 i = 0; i < reports.length; i++) {
-            ReportLib.Header memory h = ReportLib.parse(reports[i]);
-            fees += _settle(h, reports[i], false);
-        }
+        uint256 fees;
+        for (uint256 i = 0; i < count; i++) fees += _settle(reports[i], false);
         _payFees(fees);
     }
 
@@ -185,14 +189,24 @@ contract OracleRouter is ReentrancyGuard {
         return requests[requestId].commitment == FULFILLED;
     }
 
-    function _checkHeader(bytes calldata report) private view returns (ReportLib.Header memory h) {
-        h = ReportLib.parse(report);
-        if (h.kind != ReportLib.KIND_REQUEST) revert WrongKind(h.kind);
-        if (h.domain != domain) revert WrongDomain();
-        if (h.destChainType != ReportLib.CHAIN_EVM || uint256(h.destChainId) != block.chainid) revert WrongChain();
-        if (h.destContract != bytes32(uint256(uint160(address(this))))) revert WrongContract();
-        uint64 current = registry.currentEpoch();
-        if (h.epoch != current) revert WrongEpoch(h.epoch, current);
+    /// Structural checks plus destination and epoch; field reads are straight from calldata.
+    function _checkHeader(bytes calldata r, uint64 epoch) private view {
+        uint256 len = r.length;
+        if (len < ReportLib.HEADER_LENGTH + 8 || len > ReportLib.HEADER_LENGTH + 8 * ReportLib.MAX_OUTPUTS || (len - ReportLib.HEADER_LENGTH) % 8 != 0) {
+            revert ReportLib.ReportMalformed("length");
+        }
+        if (uint8(r[0]) != ReportLib.VERSION) revert ReportLib.ReportMalformed("version");
+        if (uint8(r[1]) != ReportLib.KIND_REQUEST) revert WrongKind(uint8(r[1]));
+        if (bytes32(r[2:34]) != domain) revert WrongDomain();
+        if (uint8(r[42]) != ReportLib.CHAIN_EVM || uint256(bytes32(r[43:75])) != block.chainid) revert WrongChain();
+        if (bytes32(r[75:107]) != bytes32(uint256(uint160(address(this))))) revert WrongContract();
+        uint64 reportEpoch = uint64(bytes8(r[34:42]));
+        if (reportEpoch != epoch) revert WrongEpoch(reportEpoch, epoch);
+        if (uint256(uint16(bytes2(r[219:221]))) * 8 + ReportLib.HEADER_LENGTH != len) revert ReportLib.ReportMalformed("outputCount");
+    }
+
+    function _commitment(bytes32 modelHash, bytes32 inputHash_) private pure returns (bytes20) {
+        return bytes20(keccak256(abi.encodePacked(modelHash, inputHash_)));
     }
 
     function _verify(uint64 epoch, bytes32 digest, bytes calldata signature) private view {
@@ -201,33 +215,35 @@ contract OracleRouter is ReentrancyGuard {
     }
 
     /// @return the fee to distribute (0 when skipped)
-    function _settle(ReportLib.Header memory h, bytes calldata report, bool strict) private returns (uint256) {
-        Request storage r = requests[h.id];
-        bytes32 commitment = r.commitment;
+    function _settle(bytes calldata report, bool strict) private returns (uint256) {
+        bytes32 id = bytes32(report[107:139]);
+        Request storage r = requests[id];
+        bytes20 commitment = r.commitment;
         if (commitment == 0 || commitment == FULFILLED || commitment == REFUNDED) {
             if (!strict) return 0;
-            if (commitment == 0) revert UnknownRequest(h.id);
-            revert AlreadyFulfilled(h.id);
+            if (commitment == 0) revert UnknownRequest(id);
+            revert AlreadyFulfilled(id);
         }
-        if (commitment != keccak256(abi.encodePacked(h.modelHash, h.inputHash))) {
+        if (commitment != _commitment(bytes32(report[139:171]), bytes32(report[171:203]))) {
             if (!strict) return 0;
-            revert InputMismatch(h.id);
+            revert InputMismatch(id);
         }
-        address requester = r.requester;
-        uint32 gasLimit = r.callbackGasLimit;
         uint256 paid = r.fee;
-        r.commitment = FULFILLED;
+        bool callback = r.hasCallback;
+        r.commitment = FULFILLED; // settled before the consumer runs (checks-effects-interactions)
         r.fee = 0;
-        bool ok = _callback(requester, gasLimit, h, report);
-        emit RequestFulfilled(h.id, ok);
+        bool ok = true;
+        if (callback) ok = _callback(r.requester, r.callbackGasLimit, id, report);
+        emit RequestFulfilled(id, ok);
         return paid;
     }
 
     /// The callback gets exactly its limit: we require enough gas so that 63/64 forwarding cannot starve
     /// it (else the relayer retries with more gas), and copy no return data (no return bomb).
-    function _callback(address consumer, uint32 gasLimit, ReportLib.Header memory h, bytes calldata report) private returns (bool ok) {
+    function _callback(address consumer, uint32 gasLimit, bytes32 id, bytes calldata report) private returns (bool ok) {
         if (consumer.code.length == 0) return true;
-        bytes memory data = abi.encodeCall(IDestraConsumer.onInferenceResult, (h.id, ReportLib.outputs(report, h.outputCount), report));
+        uint16 count = uint16(bytes2(report[219:221]));
+        bytes memory data = abi.encodeCall(IDestraConsumer.onInferenceResult, (id, ReportLib.outputs(report, count), report));
         uint256 needed = (uint256(gasLimit) * 64) / 63 + CALLBACK_OVERHEAD;
         if (gasleft() < needed) revert InsufficientGasForCallback(gasleft(), needed);
         assembly ("memory-safe") {

@@ -94,6 +94,33 @@ library ReportLib {
         return node;
     }
 
+    /// @notice Root of the tree over all leaves in batch order (docs/report-format.md §2: pairs (0,1),
+    ///         (2,3), …, an odd last node carried up). Computed in place; `leaves` is overwritten.
+    function rootOf(bytes32[] memory leaves) internal pure returns (bytes32) {
+        uint256 n = leaves.length;
+        if (n == 0) revert MerkleProofInvalid();
+        while (n > 1) {
+            uint256 half = n / 2;
+            for (uint256 i = 0; i < half; i++) {
+                bytes32 a = leaves[2 * i];
+                bytes32 b = leaves[2 * i + 1];
+                (a, b) = a < b ? (a, b) : (b, a);
+                bytes32 node;
+                assembly ("memory-safe") {
+                    let m := mload(0x40)
+                    mstore8(m, 1)
+                    mstore(add(m, 1), a)
+                    mstore(add(m, 33), b)
+                    node := keccak256(m, 65)
+                }
+                leaves[i] = node;
+            }
+            if (n % 2 == 1) leaves[half] = leaves[n - 1];
+            n = half + (n % 2);
+        }
+        return leaves[0];
+    }
+
     /// @notice The 33-byte BLS message: purpose || digest.
     function signingMessage(bytes1 purpose, bytes32 digest) internal pure returns (bytes memory) {
         return abi.encodePacked(purpose, digest);
