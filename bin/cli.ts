@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { register as registerBls } from './commands/bls.ts';
 import { register as registerDkg } from './commands/dkg.ts';
+import { register as registerModels } from './commands/models.ts';
 
 export function buildProgram(): Command {
   const program = new Command('destra')
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerBls(program);
   registerDkg(program);
+  registerModels(program);
   return program;
 }
 

@@ -1,0 +1,256 @@
+// The inference engine: one onnxruntime session per model (created once at load), canonical input
+// decoding and validation, micro-batched execution, canonical int64 outputs.
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { loadModels, MODELS_DIR, type LoadedModel, type ModelManifest } from '@destra/models';
+import * as ort from 'onnxruntime-node';
+import { z } from 'zod';
+import { MicroBatcher } from './batcher.ts';
+import { allocInputs, canonicalizeRows, checkLength, decodeRows, encodeInput, outputValues, planFor, type InputArray, type ModelPlan, type OutputTensorLike } from './codec.ts';
+import { ConfigError } from '../errors.ts';
+import { EngineClosedError, InferenceInputError, InferenceRuntimeError, UnknownModelError } from './errors.ts';
+import { createSession, type Logger, type SessionSettings } from './session.ts';
+
+export const engineOptionsSchema = z.strictObject({
+  /** Directory of model subdirectories (default: the shipped zoo in models/). */
+  dir: z.string().min(1).optional(),
+  /** Load only these model names (default: all). */
+  models: z.array(z.string().min(1)).optional(),
+  intraOpThreads: z.number().int().min(1).max(64).default(1),
+  graphOptimization: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
+  executionProvider: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  /** Micro-batching: most rows per batch, and the longest a request waits for company (0: until the end of the current event-loop turn, so requests submitted together share one run). */
+  maxBatch: z.number().int().min(1).max(65536).default(256),
+  batchWindowMs: z.number().min(0).max(1000).default(0),
+  /** inferBatch splits larger inputs into runs of at most this many rows. */
+  maxRowsPerRun: z.number().int().min(1).max(1 << 20).default(8192),
+  /**
+   * Every run is padded to a multiple of this many rows (copies of the last row, results dropped), so a
+   * lone request takes the same GEMM kernel path as a full batch: MLAS treats a 1-row product as a GEMV
+   * whose summation order differs (docs/determinism.md).
+   */
+  rowQuantum: z.number().int().min(1).max(4096).default(16),
+});
+export type EngineOptions = z.input<typeof engineOptionsSchema> & { log?: Logger };
+type Settings = z.output<typeof engineOptionsSchema>;
+
+export interface InferenceOutput {
+  model: string;
+  /** Canonical fixed-point int64 outputs (the report's output values). */
+  output: bigint[];
+  /** The same values as 8·k big-endian bytes. */
+  outputBytes: Uint8Array;
+  /** sha256 of the ONNX file. */
+  modelHash: Uint8Array;
+  /** keccak256 of the canonical input bytes. */
+  inputHash: Uint8Array;
+}
+
+export interface ModelInfo {
+  name: string;
+  version: string;
+  task: string;
+  domain: string;
+  hash: string;
+  provider: 'cpu' | 'cuda';
+  inputValues: number;
+  outputValues: number;
+  inputScale: number[];
+  outputScale: number[];
+  metrics: Record<string, unknown>;
+}
+
+/** Overwrites rows `rows..padded-1` of `a` with copies of row `rows-1`. */
+function fillPadding(a: InputArray, rows: number, padded: number, width: number): void {
+  const last = (a as Float32Array).subarray((rows - 1) * width, rows * width);
+  for (let r = rows; r < padded; r++) (a as Float32Array).set(last, r * width);
+}
+
+/** `rows` rows of `src` followed by copies of the last row up to `padded` rows. */
+function padRows(src: InputArray, rows: number, padded: number, width: number): InputArray {
+  const Ctor = src.constructor as new (n: number) => InputArray;
+  const dst = new Ctor(padded * width);
+  (dst as Float32Array).set((src as Float32Array).subarray(0, rows * width));
+  fillPadding(dst, rows, padded, width);
+  return dst;
+}
+
+class Model {
+  private readonly rowQuantum: number;
+  readonly plan: ModelPlan;
+  readonly batcher: MicroBatcher<InputArray[], Uint8Array>;
+  constructor(
+    readonly loaded: LoadedModel,
+    readonly session: ort.InferenceSession,
+    readonly provider: 'cpu' | 'cuda',
+    settings: Settings,
+  ) {
+    this.rowQuantum = settings.rowQuantum;
+    this.plan = planFor(loaded.manifest);
+    this.batcher = new MicroBatcher({ run: (rows) => this.runRows(rows) }, settings.maxBatch, settings.batchWindowMs);
+  }
+
+  get manifest(): ModelManifest {
+    return this.loaded.manifest;
+  }
+
+  /** Runs `rows` rows already decoded into `inputs`; returns rows · k · 8 canonical bytes. */
+  async runDecoded(inputs: InputArray[], rows: number, out: Uint8Array, dstRow: number): Promise<void> {
+    const feeds: Record<string, ort.Tensor> = {};
+    const q = this.rowQuantum;
+    const padded = Math.ceil(rows / q) * q;
+    this.plan.inputs.forEach((p, i) => {
+      let data = inputs[i]!;
+      if (data.length < padded * p.count) data = padRows(data, rows, padded, p.count);
+      else {
+        if (data.length > padded * p.count) data = data.subarray(0, padded * p.count);
+        fillPadding(data, rows, padded, p.count);
+      }
+      feeds[p.name] = new ort.Tensor(p.dtype, data, [padded, p.count]);
+    });
+    let results: Record<string, OutputTensorLike>;
+    try {
+      results = await this.session.run(feeds, this.plan.outputs.map((o) => o.name));
+    } catch (e) {
+      throw new InferenceRuntimeError(this.plan.model, `onnxruntime run failed: ${(e as Error).message}`);
+    }
+    canonicalizeRows(this.plan, results, rows, out, dstRow, padded);
+  }
+
+  private async runRows(rows: InputArray[][]): Promise<Uint8Array[]> {
+    const n = rows.length;
+    const batch = allocInputs(this.plan, Math.ceil(n / this.rowQuantum) * this.rowQuantum);
+    this.plan.inputs.forEach((p, i) => {
+      const dst = batch[i]!;
+      for (let r = 0; r < n; r++) (dst as Float32Array).set(rows[r]![i] as Float32Array, r * p.count);
+    });
+    const rowBytes = this.plan.k * 8;
+    const out = new Uint8Array(n * rowBytes);
+    await this.runDecoded(batch, n, out, 0);
+    return rows.map((_, r) => out.subarray(r * rowBytes, (r + 1) * rowBytes));
+  }
+}
+
+export class InferenceEngine {
+  private closed = false;
+  private readonly byKey = new Map<string, Model>();
+
+  private constructor(
+    private readonly list: Model[],
+    readonly settings: Readonly<Settings>,
+  ) {
+    for (const m of list) {
+      this.byKey.set(m.manifest.name, m);
+      this.byKey.set(m.loaded.hashHex, m);
+    }
+  }
+
+  /** Loads and verifies every model under `dir` and creates its session once. */
+  static async load(dir?: string, opts: EngineOptions = {}): Promise<InferenceEngine> {
+    const { log, ...rest } = opts;
+    const parsed = engineOptionsSchema.safeParse({ ...rest, ...(dir ? { dir } : {}) });
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new ConfigError(issue.message, `models.${issue.path.join('.')}`);
+    }
+    const settings = parsed.data;
+    const loaded = loadModels(settings.dir ?? MODELS_DIR, settings.models);
+    const session: SessionSettings = { intraOpThreads: settings.intraOpThreads, graphOptimization: settings.graphOptimization, executionProvider: settings.executionProvider };
+    const models: Model[] = [];
+    for (const l of loaded) {
+      const { session: s, provider } = await createSession(l.manifest.name, l.bytes, session, log);
+      models.push(new Model(l, s, provider, settings));
+    }
+    log?.info({ models: models.map((m) => m.manifest.name), intraOpThreads: settings.intraOpThreads, graphOptimization: settings.graphOptimization, providers: [...new Set(models.map((m) => m.provider))] }, 'inference engine ready');
+    return new InferenceEngine(models, settings);
+  }
+
+  models(): ModelInfo[] {
+    return this.list.map((m) => ({
+      name: m.manifest.name,
+      version: m.manifest.version,
+      task: m.manifest.task,
+      domain: m.manifest.domain,
+      hash: m.loaded.hashHex,
+      provider: m.provider,
+      inputValues: m.plan.valueCount,
+      outputValues: m.plan.k,
+      inputScale: m.manifest.inputs.map((i) => i.scale),
+      outputScale: m.manifest.outputs.map((o) => o.scale),
+      metrics: m.manifest.metrics,
+    }));
+  }
+
+  manifest(model: string): ModelManifest {
+    return this.get(model).manifest;
+  }
+
+  plan(model: string): ModelPlan {
+    return this.get(model).plan;
+  }
+
+  /** Canonical input bytes for plain values (manifest order); the client-side encoder. */
+  encodeInput(model: string, values: readonly number[]): Uint8Array {
+    return encodeInput(this.get(model).plan, values);
+  }
+
+  /** One request: validated, micro-batched with concurrent requests for the same model, canonicalised. */
+  async infer(model: string, input: Uint8Array): Promise<InferenceOutput> {
+    const m = this.get(model);
+    checkLength(m.plan, input, 1);
+    const row = allocInputs(m.plan, 1);
+    decodeRows(m.plan, input, 0, 1, row, 0);
+    const inputHash = keccak_256(input);
+    const outputBytes = await m.batcher.submit(row);
+    return { model: m.manifest.name, output: outputValues(outputBytes), outputBytes, modelHash: m.loaded.hash, inputHash };
+  }
+
+  /**
+   * Many rows at once (bench, `models check`, batch feeds): `input` holds rows back to back; returns the
+   * canonical outputs back to back (rows · k · 8 bytes). Runs in chunks of `chunkRows` (default
+   * maxRowsPerRun) without the micro-batcher.
+   */
+  async inferBatch(model: string, input: Uint8Array, chunkRows?: number): Promise<Uint8Array> {
+    const m = this.get(model);
+    const rowBytes = m.plan.valueCount * 8;
+    if (input.length === 0 || input.length % rowBytes !== 0) {
+      throw new InferenceInputError(m.plan.model, `batch input must be a non-zero multiple of ${rowBytes} bytes (${m.plan.valueCount} int64 values per row), got ${input.length}`);
+    }
+    const rows = input.length / rowBytes;
+    const chunk = Math.min(chunkRows ?? this.settings.maxRowsPerRun, this.settings.maxRowsPerRun);
+    const out = new Uint8Array(rows * m.plan.k * 8);
+    for (let r = 0; r < rows; r += chunk) {
+      const n = Math.min(chunk, rows - r);
+      const tensors = allocInputs(m.plan, Math.ceil(n / this.settings.rowQuantum) * this.settings.rowQuantum);
+      decodeRows(m.plan, input, r * rowBytes, n, tensors, 0);
+      await m.runDecoded(tensors, n, out, r);
+    }
+    return out;
+  }
+
+  /** Waits until every queued request has been answered. */
+  async idle(): Promise<void> {
+    await Promise.all(this.list.map((m) => m.batcher.idle()));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.idle();
+    await Promise.all(this.list.map((m) => m.session.release()));
+  }
+
+  private get(model: string): Model {
+    if (this.closed) throw new EngineClosedError();
+    const key = model.startsWith('0x') ? model.slice(2).toLowerCase() : model;
+    const m = this.byKey.get(key) ?? this.byKey.get(key.toLowerCase());
+    if (!m) throw new UnknownModelError(model, this.list.map((x) => x.manifest.name));
+    return m;
+  }
+}
+
+/** Factory used by the node (`config.models` is passed through as options). */
+export async function createInferenceEngine(opts: unknown = {}, log?: Logger): Promise<InferenceEngine> {
+  const o = (opts ?? {}) as Record<string, unknown>;
+  if (typeof o !== 'object' || Array.isArray(o)) throw new ConfigError('must be an object of inference engine options', 'models');
+  return InferenceEngine.load(undefined, { ...(o as EngineOptions), ...(log ? { log } : {}) });
+}

@@ -1,0 +1,11 @@
+// Deterministic ONNX inference for the oracle node (docs/determinism.md, docs/models.md).
+export { InferenceEngine, createInferenceEngine, engineOptionsSchema } from './engine.ts';
+export type { EngineOptions, InferenceOutput, ModelInfo } from './engine.ts';
+export { roundHalfEven, encodeInput, decodeInputValues, decodeRows, canonicalizeRows, outputValues, planFor, allocInputs } from './codec.ts';
+export type { ModelPlan, InputPlan, OutputPlan } from './codec.ts';
+export { MicroBatcher } from './batcher.ts';
+export { gpuPresent, sessionOptions } from './session.ts';
+export type { GraphOptimization, ProviderChoice, SessionSettings, Logger } from './session.ts';
+export * from './errors.ts';
+export { checkAgreement, checkConfigs, sampleInputs } from './check.ts';
+export type { CheckConfig, AgreementResult } from './check.ts';
