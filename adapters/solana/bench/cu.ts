@@ -1,0 +1,48 @@
+// Compute units of the real destra_oracle program in LiteSVM (SIMD-0388 syscalls active):
+// bare verification, a single report, a batch of 16 (per report, root verification amortised), handover.
+// Run: npm run bench -- solana-cu   (or: npx tsx adapters/solana/bench/cu.ts)
+import { Keypair } from '@solana/web3.js';
+import {
+  buildMerkleTree, encodeHandover, encodeReport, feedId, handoverSigningMessage, membersRoot, reportLeaf, rootSigningMessage, sharesRoot,
+} from '@destra/protocol';
+import { printTable } from '../../../scripts/bench-table.ts';
+import { DOMAIN, feedReport, keyCommittee, setup, signed } from '../test/fixture.ts';
+
+export async function run(): Promise<void> {
+  const f = await setup({ fee: 0n });
+  const rows: Record<string, string | number>[] = [];
+  const cu = (label: string, v: bigint, note = '') => rows.push({ operation: label, 'compute units': Number(v), note });
+
+  // verify only: verify_signature reads the config and checks one signature, nothing else
+  const msg = rootSigningMessage(new Uint8Array(32).fill(1));
+  const v = await f.client.send([f.client.verifySignatureIx({ message: msg, signature: f.committee.sign(msg) })], [f.admin]);
+  cu('verify signature only', v.computeUnits, 'hash-to-G1 with hints + cofactor via G1 add + 2-pair pairing');
+
+  const r = feedReport({ id: feedId('bench/single') });
+  const s = signed(f.committee, r);
+  const single = await f.client.send([f.client.postReportIx({ payer: f.admin.publicKey, report: s.bytes, id: r.id, signature: s.sig, root: s.root })], [f.admin]);
+  cu('post one report', single.computeUnits, 'verify + decode + result PDA creation');
+
+  const reports = Array.from({ length: 16 }, (_, i) => feedReport({ id: feedId(`bench/batch/${i}`), output: [BigInt(i)] }));
+  const bytes = reports.map(encodeReport);
+  const root = buildMerkleTree(bytes.map(reportLeaf)).root;
+  const batch = await f.client.postBatch({
+    payer: f.admin, reports: bytes, ids: reports.map((x) => x.id), epoch: 1n, signature: f.committee.sign(rootSigningMessage(root)),
+  });
+  const postsTotal = batch.posts.reduce((a, p) => a + p.computeUnits, 0n);
+  cu('batch of 16: verify_root', batch.verify.computeUnits, 'once per batch');
+  cu('batch of 16: post with proof (mean)', postsTotal / 16n, '4-level Merkle proof, no signature check');
+  cu('batch of 16: per report incl. root share', (postsTotal + batch.verify.computeUnits) / 16n, '');
+
+  const next = keyCommittee();
+  const h = encodeHandover({
+    domain: DOMAIN, oldEpoch: 1n, newEpoch: 2n, threshold: 1, committeeSize: 1, groupKey: next.groupKey,
+    sharesRoot: sharesRoot([next.groupKey]), membersRoot: membersRoot([Keypair.generate().publicKey.toBytes()]),
+  });
+  const ho = await f.client.send([f.client.handoverIx({ handover: h, signature: f.committee.sign(handoverSigningMessage(h)) })], [f.admin]);
+  cu('committee handover', ho.computeUnits, 'new G2 key validated + old-key signature');
+
+  printTable('Solana destra_oracle compute units (LiteSVM, SIMD-0388)', rows);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();

@@ -1,0 +1,264 @@
+// Builds, sends and reads everything the destra_oracle program does. Instruction data comes from the Anchor
+// IDL coder; hash-to-G1 hints are computed here so the program never inverts or takes square roots.
+import anchor from '@coral-xyz/anchor';
+const { BN } = anchor;
+type BN = InstanceType<typeof BN>;
+import { Keypair, PublicKey, SystemProgram, TransactionInstruction, type AccountMeta } from '@solana/web3.js';
+import {
+  buildMerkleTree, handoverSigningMessage, merkleProof, reportLeaf, rootSigningMessage,
+} from '@destra/protocol';
+import { computeH2cHints, encodeH2cHints } from './h2c/hints.ts';
+import { ORACLE_IDL, ORACLE_PROGRAM_ID, oracleCoder, oracleErrorName } from './idl.ts';
+import { SolanaAccountError, SolanaTransactionError } from './errors.ts';
+import type { AccountData, SentTransaction, SolanaTransport } from './transport.ts';
+
+const enc = new TextEncoder();
+const u64le = (v: bigint): Uint8Array => {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, v, true);
+  return b;
+};
+const arr = (b: Uint8Array, n: number, what: string): number[] => {
+  if (b.length !== n) throw new SolanaAccountError(`${what} must be ${n} bytes, got ${b.length}`);
+  return Array.from(b);
+};
+
+/** Hints for the 33-byte BLS message, in the program's layout. */
+export const hintsFor = (msg: Uint8Array): Uint8Array => encodeH2cHints(computeH2cHints(msg));
+
+export interface OracleConfigAccount {
+  admin: PublicKey;
+  domain: Uint8Array;
+  clusterId: Uint8Array;
+  epoch: bigint;
+  threshold: number;
+  committeeSize: number;
+  groupKey: Uint8Array;
+  requestFee: bigint;
+  reportsPosted: bigint;
+  sharesRoot: Uint8Array;
+  membersRoot: Uint8Array;
+}
+
+export interface ReportResultAccount {
+  id: Uint8Array;
+  kind: number;
+  epoch: bigint;
+  modelHash: Uint8Array;
+  inputHash: Uint8Array;
+  timestamp: bigint;
+  round: bigint;
+  output: bigint[];
+  postedSlot: bigint;
+  reportLeaf: Uint8Array;
+}
+
+export interface InferenceRequestAccount {
+  address: PublicKey;
+  requester: PublicKey;
+  nonce: bigint;
+  modelHash: Uint8Array;
+  inputHash: Uint8Array;
+  fee: bigint;
+  status: 'pending' | 'fulfilled';
+  createdSlot: bigint;
+  input: Uint8Array;
+}
+
+/** The 8-byte Anchor discriminator of an oracle account type. */
+export function accountDiscriminator(name: string): Uint8Array {
+  const a = ORACLE_IDL.accounts?.find((x) => x.name === name);
+  if (!a) throw new SolanaAccountError(`unknown oracle account type ${name}`);
+  return Uint8Array.from(a.discriminator);
+}
+
+const big = (v: BN): bigint => BigInt(v.toString());
+const bytes = (v: number[] | Uint8Array): Uint8Array => Uint8Array.from(v);
+
+export class OracleClient {
+  constructor(readonly transport: SolanaTransport, readonly programId: PublicKey = ORACLE_PROGRAM_ID) {}
+
+  // ---- addresses ----
+  private pda(seeds: Uint8Array[]): PublicKey {
+    return PublicKey.findProgramAddressSync(seeds, this.programId)[0];
+  }
+  configAddress(): PublicKey { return this.pda([enc.encode('config')]); }
+  vaultAddress(): PublicKey { return this.pda([enc.encode('vault')]); }
+  resultAddress(id: Uint8Array): PublicKey { return this.pda([enc.encode('result'), id]); }
+  requestAddress(requester: PublicKey, nonce: bigint): PublicKey {
+    return this.pda([enc.encode('request'), requester.toBytes(), u64le(nonce)]);
+  }
+  rootAddress(root: Uint8Array, epoch: bigint): PublicKey { return this.pda([enc.encode('root'), root, u64le(epoch)]); }
+
+  private ix(name: string, keys: AccountMeta[], args: Record<string, unknown>): TransactionInstruction {
+    return new TransactionInstruction({ programId: this.programId, keys, data: oracleCoder.instruction.encode(name, args) });
+  }
+  private static w = (pubkey: PublicKey, isSigner = false): AccountMeta => ({ pubkey, isSigner, isWritable: true });
+  private static r = (pubkey: PublicKey, isSigner = false): AccountMeta => ({ pubkey, isSigner, isWritable: false });
+  private static sys: AccountMeta = { pubkey: SystemProgram.programId, isSigner: false, isWritable: false };
+
+  // ---- instructions ----
+  initializeIx(p: {
+    admin: PublicKey; domain: Uint8Array; clusterId: Uint8Array; epoch: bigint; threshold: number;
+    committeeSize: number; groupKey: Uint8Array; requestFee: bigint;
+  }): TransactionInstruction {
+    const { w, sys } = OracleClient;
+    return this.ix('initialize', [w(p.admin, true), w(this.configAddress()), w(this.vaultAddress()), sys], {
+      domain: arr(p.domain, 32, 'domain'), cluster_id: arr(p.clusterId, 32, 'clusterId'), epoch: new BN(p.epoch.toString()),
+      threshold: p.threshold, committee_size: p.committeeSize, group_key: arr(p.groupKey, 192, 'groupKey'),
+      request_fee: new BN(p.requestFee.toString()),
+    });
+  }
+
+  handoverIx(p: { handover: Uint8Array; signature: Uint8Array }): TransactionInstruction {
+    return this.ix('handover', [OracleClient.w(this.configAddress())], {
+      handover: Buffer.from(p.handover), signature: arr(p.signature, 48, 'signature'),
+      hints: Array.from(hintsFor(handoverSigningMessage(p.handover))),
+    });
+  }
+
+  /** A report signed on its own (proof empty) or as part of a batch (proof to the signed root). */
+  postReportIx(p: {
+    payer: PublicKey; report: Uint8Array; id: Uint8Array; signature: Uint8Array; root: Uint8Array;
+    proof?: Uint8Array[]; request?: PublicKey;
+  }): TransactionInstruction {
+    const { w, sys } = OracleClient;
+    const keys = [w(p.payer, true), w(this.configAddress()), w(this.resultAddress(p.id)), sys];
+    if (p.request) keys.push(w(p.request));
+    return this.ix('post_report', keys, {
+      report: Buffer.from(p.report), signature: arr(p.signature, 48, 'signature'),
+      hints: Array.from(hintsFor(rootSigningMessage(p.root))), proof: (p.proof ?? []).map((h) => arr(h, 32, 'proof node')),
+    });
+  }
+
+  verifyRootIx(p: { payer: PublicKey; root: Uint8Array; epoch: bigint; signature: Uint8Array }): TransactionInstruction {
+    const { w, r, sys } = OracleClient;
+    return this.ix('verify_root', [w(p.payer, true), r(this.configAddress()), w(this.rootAddress(p.root, p.epoch)), sys], {
+      root: arr(p.root, 32, 'root'), epoch: new BN(p.epoch.toString()), signature: arr(p.signature, 48, 'signature'),
+      hints: Array.from(hintsFor(rootSigningMessage(p.root))),
+    });
+  }
+
+  postBatchedReportIx(p: {
+    payer: PublicKey; report: Uint8Array; id: Uint8Array; root: Uint8Array; epoch: bigint; proof: Uint8Array[]; request?: PublicKey;
+  }): TransactionInstruction {
+    const { w, r, sys } = OracleClient;
+    const keys = [w(p.payer, true), w(this.configAddress()), r(this.rootAddress(p.root, p.epoch)), w(this.resultAddress(p.id)), sys];
+    if (p.request) keys.push(w(p.request));
+    return this.ix('post_batched_report', keys, {
+      report: Buffer.from(p.report), proof: p.proof.map((h) => arr(h, 32, 'proof node')),
+    });
+  }
+
+  requestInferenceIx(p: { requester: PublicKey; nonce: bigint; modelHash: Uint8Array; input: Uint8Array }): TransactionInstruction {
+    const { w, r, sys } = OracleClient;
+    return this.ix('request_inference', [
+      w(p.requester, true), r(this.configAddress()), w(this.requestAddress(p.requester, p.nonce)), w(this.vaultAddress()), sys,
+    ], { nonce: new BN(p.nonce.toString()), model_hash: arr(p.modelHash, 32, 'modelHash'), input: Buffer.from(p.input) });
+  }
+
+  verifySignatureIx(p: { message: Uint8Array; signature: Uint8Array }): TransactionInstruction {
+    return this.ix('verify_signature', [OracleClient.r(this.configAddress())], {
+      message: arr(p.message, 33, 'message'), signature: arr(p.signature, 48, 'signature'), hints: Array.from(hintsFor(p.message)),
+    });
+  }
+
+  claimFeesIx(p: { admin: PublicKey; recipient: PublicKey; amount: bigint }): TransactionInstruction {
+    const { w, r } = OracleClient;
+    return this.ix('claim_fees', [r(p.admin, true), r(this.configAddress()), w(this.vaultAddress()), w(p.recipient)], {
+      amount: new BN(p.amount.toString()),
+    });
+  }
+
+  // ---- sending ----
+  async send(ixs: TransactionInstruction[], signers: Keypair[]): Promise<SentTransaction> {
+    try {
+      return await this.transport.send(ixs, signers);
+    } catch (e) {
+      if (e instanceof SolanaTransactionError && e.programError !== undefined) {
+        const name = oracleErrorName(e.programError);
+        throw new SolanaTransactionError(`${e.message}${name ? `: ${name}` : ''}`, e.logs, e.programError, name);
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Posts a signed batch: verify_root once, then one post_batched_report per report with its proof.
+   * `ids[i]` is the id field of `reports[i]`; `requests[i]` the request account for request answers.
+   */
+  async postBatch(p: {
+    payer: Keypair; reports: Uint8Array[]; ids: Uint8Array[]; epoch: bigint; signature: Uint8Array; requests?: (PublicKey | undefined)[];
+  }): Promise<{ verify: SentTransaction; posts: SentTransaction[] }> {
+    const tree = buildMerkleTree(p.reports.map(reportLeaf));
+    const root = tree.root;
+    const verify = await this.send([this.verifyRootIx({ payer: p.payer.publicKey, root, epoch: p.epoch, signature: p.signature })], [p.payer]);
+    const posts: SentTransaction[] = [];
+    for (let i = 0; i < p.reports.length; i++) {
+      posts.push(await this.send([this.postBatchedReportIx({
+        payer: p.payer.publicKey, report: p.reports[i]!, id: p.ids[i]!, root, epoch: p.epoch, proof: merkleProof(tree, i),
+        request: p.requests?.[i],
+      })], [p.payer]));
+    }
+    return { verify, posts };
+  }
+
+  // ---- reading ----
+  private async decode<T>(address: PublicKey, name: string): Promise<T | null> {
+    const a = await this.transport.getAccount(address);
+    if (!a) return null;
+    if (!a.owner.equals(this.programId)) throw new SolanaAccountError(`${address.toBase58()} is not owned by the oracle program`);
+    try {
+      return oracleCoder.accounts.decode(name, Buffer.from(a.data)) as T;
+    } catch (e) {
+      throw new SolanaAccountError(`${address.toBase58()} does not decode as ${name}: ${(e as Error).message}`);
+    }
+  }
+
+  async fetchConfig(): Promise<OracleConfigAccount | null> {
+    const c = await this.decode<Record<string, never>>(this.configAddress(), 'OracleConfig');
+    if (!c) return null;
+    const x = c as unknown as Record<string, BN & number[] & PublicKey & number>;
+    return {
+      admin: x.admin, domain: bytes(x.domain), clusterId: bytes(x.cluster_id), epoch: big(x.epoch), threshold: x.threshold as number,
+      committeeSize: x.committee_size as number, groupKey: bytes(x.group_key), requestFee: big(x.request_fee),
+      reportsPosted: big(x.reports_posted), sharesRoot: bytes(x.shares_root), membersRoot: bytes(x.members_root),
+    };
+  }
+
+  async fetchResult(id: Uint8Array): Promise<ReportResultAccount | null> {
+    const c = await this.decode<Record<string, never>>(this.resultAddress(id), 'ReportResult');
+    if (!c) return null;
+    const x = c as unknown as Record<string, BN & number[] & BN[] & number>;
+    const count = x.output_count as number;
+    return {
+      id: bytes(x.id), kind: x.kind as number, epoch: big(x.epoch), modelHash: bytes(x.model_hash), inputHash: bytes(x.input_hash),
+      timestamp: big(x.timestamp), round: big(x.round), output: (x.outputs as BN[]).slice(0, count).map(big),
+      postedSlot: big(x.posted_slot), reportLeaf: bytes(x.report_leaf),
+    };
+  }
+
+  static decodeRequest(a: AccountData): InferenceRequestAccount {
+    const x = oracleCoder.accounts.decode('InferenceRequest', Buffer.from(a.data)) as Record<string, BN & number[] & PublicKey & number>;
+    const len = x.input_len as number;
+    return {
+      address: a.address, requester: x.requester, nonce: big(x.nonce), modelHash: bytes(x.model_hash), inputHash: bytes(x.input_hash),
+      fee: big(x.fee), status: (x.status as number) === 0 ? 'pending' : 'fulfilled', createdSlot: big(x.created_slot),
+      input: bytes(x.input).slice(0, len),
+    };
+  }
+
+  async fetchRequest(address: PublicKey): Promise<InferenceRequestAccount | null> {
+    const a = await this.transport.getAccount(address);
+    if (!a) return null;
+    if (!a.owner.equals(this.programId)) throw new SolanaAccountError(`${address.toBase58()} is not owned by the oracle program`);
+    return OracleClient.decodeRequest(a);
+  }
+
+  /** Request accounts still waiting for an answer (discriminator + status filters). */
+  async listPendingRequests(): Promise<InferenceRequestAccount[]> {
+    const disc = accountDiscriminator('InferenceRequest');
+    const accounts = await this.transport.getProgramAccounts(this.programId, [{ offset: 0, bytes: disc }, { offset: 120, bytes: new Uint8Array([0]) }]);
+    return accounts.map(OracleClient.decodeRequest);
+  }
+}

@@ -1,0 +1,49 @@
+// An in-process Solana "cluster" with both Destra programs deployed and the oracle initialised: what the
+// devnet scripts and cross-component tests use instead of a validator.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Keypair } from '@solana/web3.js';
+import { DestraError } from '@destra/protocol';
+import { OracleClient } from './client.ts';
+import { CONSUMER_PROGRAM_ID, CONSUMER_SO, ORACLE_PROGRAM_ID, ORACLE_SO } from './idl.ts';
+import { LiteSvmTransport } from './transport.ts';
+
+export interface LocalDeploymentOptions {
+  /** uncompressed G2 group key (192 bytes) of the genesis committee */
+  groupKey: Uint8Array;
+  domain: Uint8Array;
+  /** the cluster id reports must name (destChainId for destChainType = 2) */
+  clusterId: Uint8Array;
+  epoch?: bigint;
+  threshold?: number;
+  committeeSize?: number;
+  requestFee?: bigint;
+}
+
+export interface LocalDeployment {
+  transport: LiteSvmTransport;
+  client: OracleClient;
+  /** funded admin (also a convenient fee payer) */
+  admin: Keypair;
+}
+
+/** Reads a built program; a missing file means programs/build.sh has not run. */
+export function readProgram(url: URL): Uint8Array {
+  const path = fileURLToPath(url);
+  if (!existsSync(path)) throw new DestraError('SOLANA_PROGRAM_MISSING', `${path} is missing: run programs/build.sh first`);
+  return readFileSync(path);
+}
+
+export async function createLocalDeployment(o: LocalDeploymentOptions): Promise<LocalDeployment> {
+  const transport = new LiteSvmTransport();
+  transport.addProgram(ORACLE_PROGRAM_ID, readProgram(ORACLE_SO));
+  transport.addProgram(CONSUMER_PROGRAM_ID, readProgram(CONSUMER_SO));
+  const admin = Keypair.generate();
+  transport.airdrop(admin.publicKey, 1_000_000_000_000n);
+  const client = new OracleClient(transport);
+  await client.send([client.initializeIx({
+    admin: admin.publicKey, domain: o.domain, clusterId: o.clusterId, epoch: o.epoch ?? 1n, threshold: o.threshold ?? 1,
+    committeeSize: o.committeeSize ?? 1, groupKey: o.groupKey, requestFee: o.requestFee ?? 0n,
+  })], [admin]);
+  return { transport, client, admin };
+}

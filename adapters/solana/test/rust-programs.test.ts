@@ -1,0 +1,20 @@
+// Runs the programs' Rust unit tests (decoders, Merkle proofs, hash-to-G1 hint checks against the shared
+// vectors in test/vectors) as part of the project suite. cargo comes with programs/build.sh's toolchain.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const programs = fileURLToPath(new URL('../../../programs', import.meta.url));
+const cargo = existsSync('/usr/bin/cargo') ? '/usr/bin/cargo' : 'cargo';
+const rustc = existsSync('/usr/bin/rustc') ? '/usr/bin/rustc' : 'rustc';
+
+describe('Rust program unit tests', () => {
+  it('cargo test passes for destra_oracle and destra_consumer', () => {
+    const out = execFileSync(cargo, ['test', '--release', '-j', '2', '-p', 'destra_oracle', '-p', 'destra_consumer'], {
+      cwd: programs, env: { ...process.env, RUSTC: rustc }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 590_000,
+    });
+    const passed = [...out.matchAll(/test result: ok\. (\d+) passed; 0 failed/g)].reduce((n, m) => n + Number(m[1]), 0);
+    expect(passed).toBeGreaterThanOrEqual(8);
+  }, 600_000);
+});

@@ -1,0 +1,245 @@
+//! Example consumer of the Destra oracle: a lending pool whose collateral factor follows a risk-score feed.
+//! `apply_result` reads a ReportResult account (owner must be the configured oracle program, id must be
+//! the pool's feed, round must advance, report not older than max_age); `request_risk` asks the oracle for
+//! an on-demand inference through CPI, paying its fee.
+#![cfg_attr(target_arch = "bpf", no_std)]
+// on the host only the pure helpers are exercised (unit tests); the entrypoint is SBF-only
+#![cfg_attr(not(target_arch = "bpf"), allow(dead_code, unused_imports))]
+
+mod constants;
+
+use constants::*;
+use destra_sbf::entry::{create_pda, invoke, parse_input, Account, Cpi, CpiAccount, Input, Pubkey, SYSTEM_PROGRAM_ID};
+use destra_sbf::syscalls::{clock, find_program_address};
+use destra_sbf::SbfError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum ConsumerError {
+    InvalidInstruction = 6000,
+    MissingAccount = 6001,
+    MissingSignature = 6002,
+    WrongAccount = 6003,
+    AlreadyInitialized = 6004,
+    NotInitialized = 6005,
+    Unauthorized = 6006,
+    WrongOracle = 6007,
+    NotAReport = 6008,
+    WrongFeed = 6009,
+    StaleRound = 6010,
+    TooOld = 6011,
+    CpiFailed = 6012,
+}
+
+impl From<SbfError> for ConsumerError {
+    fn from(e: SbfError) -> Self {
+        match e {
+            SbfError::CpiFailed => ConsumerError::CpiFailed,
+            _ => ConsumerError::MissingAccount,
+        }
+    }
+}
+
+type R<T> = Result<T, ConsumerError>;
+
+/// LendingPool layout (Anchor: discriminator + Borsh fields).
+mod pool {
+    pub const ADMIN: usize = 8;
+    pub const ORACLE: usize = 40;
+    pub const FEED_ID: usize = 72;
+    pub const MAX_AGE: usize = 104;
+    pub const CF_BPS: usize = 112;
+    pub const LAST_ROUND: usize = 114;
+    pub const LAST_TS: usize = 122;
+    pub const RISK: usize = 130;
+    pub const BUMP: usize = 138;
+    pub const LEN: usize = 139;
+}
+
+/// Oracle ReportResult offsets (programs/oracle/src/state.rs).
+mod result {
+    pub const ID: usize = 8;
+    pub const KIND: usize = 40;
+    pub const TIMESTAMP: usize = 113;
+    pub const ROUND: usize = 121;
+    pub const OUTPUT_COUNT: usize = 129;
+    pub const OUTPUTS: usize = 131;
+    pub const LEN: usize = 684;
+}
+
+const KIND_FEED: u8 = 2;
+/// Risk scores are fixed-point with 6 decimals in [0, 1]: 0 → 90% collateral factor, 1 → 10%.
+const RISK_SCALE: i64 = 1_000_000;
+const SEED_POOL: &[u8] = b"pool";
+
+fn u64_at(d: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(d[at..at + 8].try_into().unwrap())
+}
+
+fn cf_from_risk(risk: i64) -> u16 {
+    let r = risk.clamp(0, RISK_SCALE);
+    (9000 - r * 8000 / RISK_SCALE) as u16
+}
+
+fn load_pool<'a>(a: &'a Account, program_id: &Pubkey) -> R<&'a mut [u8]> {
+    if a.owner() != program_id {
+        return Err(ConsumerError::WrongAccount);
+    }
+    let d = a.data_mut();
+    if d.len() != pool::LEN || d[..8] != DISC_ACC_LENDING_POOL {
+        return Err(ConsumerError::NotInitialized);
+    }
+    Ok(d)
+}
+
+fn init_pool(input: &Input, args: &[u8]) -> R<()> {
+    let admin = input.account(0)?;
+    let pool_acc = input.account(1)?;
+    if input.account(2)?.key() != &SYSTEM_PROGRAM_ID {
+        return Err(ConsumerError::WrongAccount);
+    }
+    if !admin.is_signer() {
+        return Err(ConsumerError::MissingSignature);
+    }
+    if args.len() != 32 + 32 + 8 {
+        return Err(ConsumerError::InvalidInstruction);
+    }
+    let (addr, bump) = find_program_address(&[SEED_POOL, admin.key()], input.program_id).ok_or(ConsumerError::WrongAccount)?;
+    if &addr != pool_acc.key() {
+        return Err(ConsumerError::WrongAccount);
+    }
+    if !pool_acc.is_empty_system() {
+        return Err(ConsumerError::AlreadyInitialized);
+    }
+    create_pda(admin, pool_acc, pool::LEN, input.program_id, &[SEED_POOL, admin.key(), &[bump]])?;
+    let d = pool_acc.data_mut();
+    d[..8].copy_from_slice(&DISC_ACC_LENDING_POOL);
+    d[pool::ADMIN..pool::ADMIN + 32].copy_from_slice(admin.key());
+    d[pool::ORACLE..pool::ORACLE + 32].copy_from_slice(&args[..32]);
+    d[pool::FEED_ID..pool::FEED_ID + 32].copy_from_slice(&args[32..64]);
+    d[pool::MAX_AGE..pool::MAX_AGE + 8].copy_from_slice(&args[64..72]);
+    d[pool::CF_BPS..pool::CF_BPS + 2].copy_from_slice(&5000u16.to_le_bytes());
+    d[pool::BUMP] = bump;
+    Ok(())
+}
+
+/// Forwards a risk request to the oracle's request_inference (the admin pays the fee and signs).
+fn request_risk(input: &Input, args: &[u8]) -> R<()> {
+    let admin = input.account(0)?;
+    let pool_acc = input.account(1)?;
+    let oracle = input.account(2)?;
+    let config = input.account(3)?;
+    let request = input.account(4)?;
+    let vault = input.account(5)?;
+    let system = input.account(6)?;
+    if !admin.is_signer() {
+        return Err(ConsumerError::MissingSignature);
+    }
+    let d = load_pool(&pool_acc, input.program_id)?;
+    if &d[pool::ADMIN..pool::ADMIN + 32] != admin.key() {
+        return Err(ConsumerError::Unauthorized);
+    }
+    if &d[pool::ORACLE..pool::ORACLE + 32] != oracle.key() {
+        return Err(ConsumerError::WrongOracle);
+    }
+    // args are exactly the oracle's request_inference args (nonce, model_hash, input): pass them through
+    let mut data = [0u8; 8 + 8 + 32 + 4 + 512];
+    if args.len() > data.len() - 8 {
+        return Err(ConsumerError::InvalidInstruction);
+    }
+    data[..8].copy_from_slice(&ORACLE_DISC_IX_REQUEST_INFERENCE);
+    data[8..8 + args.len()].copy_from_slice(args);
+    invoke(&Cpi {
+        program_id: oracle.key(),
+        accounts: &[
+            CpiAccount { account: admin, signer: true, writable: true },
+            CpiAccount { account: config, signer: false, writable: false },
+            CpiAccount { account: request, signer: false, writable: true },
+            CpiAccount { account: vault, signer: false, writable: true },
+            CpiAccount { account: system, signer: false, writable: false },
+        ],
+        data: &data[..8 + args.len()],
+        seeds: &[],
+    })?;
+    Ok(())
+}
+
+fn apply_result(input: &Input) -> R<()> {
+    let pool_acc = input.account(0)?;
+    let res = input.account(1)?;
+    let d = load_pool(&pool_acc, input.program_id)?;
+    if &d[pool::ORACLE..pool::ORACLE + 32] != res.owner() {
+        return Err(ConsumerError::WrongOracle);
+    }
+    let r = res.data();
+    if r.len() != result::LEN || r[..8] != ORACLE_DISC_ACC_REPORT_RESULT || r[result::KIND] != KIND_FEED {
+        return Err(ConsumerError::NotAReport);
+    }
+    if r[result::ID..result::ID + 32] != d[pool::FEED_ID..pool::FEED_ID + 32] {
+        return Err(ConsumerError::WrongFeed);
+    }
+    let round = u64_at(r, result::ROUND);
+    if round <= u64_at(d, pool::LAST_ROUND) {
+        return Err(ConsumerError::StaleRound);
+    }
+    let ts = u64_at(r, result::TIMESTAMP);
+    let max_age = u64_at(d, pool::MAX_AGE);
+    let now = clock().1.max(0) as u64;
+    if max_age > 0 && now > ts && now - ts > max_age {
+        return Err(ConsumerError::TooOld);
+    }
+    if u16::from_le_bytes([r[result::OUTPUT_COUNT], r[result::OUTPUT_COUNT + 1]]) == 0 {
+        return Err(ConsumerError::NotAReport);
+    }
+    let risk = u64_at(r, result::OUTPUTS) as i64;
+    d[pool::CF_BPS..pool::CF_BPS + 2].copy_from_slice(&cf_from_risk(risk).to_le_bytes());
+    d[pool::LAST_ROUND..pool::LAST_ROUND + 8].copy_from_slice(&round.to_le_bytes());
+    d[pool::LAST_TS..pool::LAST_TS + 8].copy_from_slice(&ts.to_le_bytes());
+    d[pool::RISK..pool::RISK + 8].copy_from_slice(&risk.to_le_bytes());
+    Ok(())
+}
+
+fn process(input: &Input) -> R<()> {
+    if input.data.len() < 8 {
+        return Err(ConsumerError::InvalidInstruction);
+    }
+    let disc: [u8; 8] = input.data[..8].try_into().unwrap();
+    let args = &input.data[8..];
+    match disc {
+        DISC_IX_INIT_POOL => init_pool(input, args),
+        DISC_IX_REQUEST_RISK => request_risk(input, args),
+        DISC_IX_APPLY_RESULT => apply_result(input),
+        _ => Err(ConsumerError::InvalidInstruction),
+    }
+}
+
+#[cfg(target_arch = "bpf")]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    destra_sbf::abort()
+}
+
+/// # Safety
+/// Called by the loader with its serialized input region.
+#[cfg(target_arch = "bpf")]
+#[no_mangle]
+pub unsafe extern "C" fn entrypoint(input: *mut u8) -> u64 {
+    match parse_input(input).map_err(ConsumerError::from).and_then(|i| process(&i)) {
+        Ok(()) => 0,
+        Err(e) => e as u32 as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cf_from_risk;
+
+    #[test]
+    fn collateral_factor_follows_risk() {
+        assert_eq!(cf_from_risk(0), 9000);
+        assert_eq!(cf_from_risk(1_000_000), 1000);
+        assert_eq!(cf_from_risk(500_000), 5000);
+        assert_eq!(cf_from_risk(-5), 9000);
+        assert_eq!(cf_from_risk(7_000_000), 1000);
+    }
+}

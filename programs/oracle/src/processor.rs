@@ -1,0 +1,487 @@
+//! Instruction handlers. Each checks its accounts (signer, writable, owner, PDA address), then the
+//! signed bytes, then writes state. Signature verification is the last check before any write.
+use crate::bls;
+use crate::constants::*;
+use crate::entry::{create_pda, system_transfer, Account, Input, Pubkey, SYSTEM_PROGRAM_ID};
+use crate::error::OracleError;
+use crate::h2c::HINT_LEN;
+use crate::merkle::{leaf, root_from_proof, signing_message, MAX_PROOF_DEPTH};
+use crate::report::{decode_handover, decode_report, Report, CHAIN_ANY, CHAIN_SVM, KIND_FEED, KIND_REQUEST};
+use crate::state::*;
+use crate::syscalls::{clock, find_program_address, keccak256, rent_exempt_minimum};
+
+type R<T> = Result<T, OracleError>;
+
+/// Borsh argument reader over instruction data.
+struct Args<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Args<'a> {
+    fn take(&mut self, n: usize) -> R<&'a [u8]> {
+        let end = self.at.checked_add(n).ok_or(OracleError::InvalidInstruction)?;
+        if end > self.b.len() {
+            return Err(OracleError::InvalidInstruction);
+        }
+        let s = &self.b[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+    fn arr<const N: usize>(&mut self) -> R<&'a [u8; N]> {
+        Ok(self.take(N)?.try_into().unwrap())
+    }
+    fn u64(&mut self) -> R<u64> {
+        Ok(u64::from_le_bytes(*self.arr()?))
+    }
+    fn u16(&mut self) -> R<u16> {
+        Ok(u16::from_le_bytes(*self.arr()?))
+    }
+    fn bytes(&mut self, max: usize) -> R<&'a [u8]> {
+        let n = u32::from_le_bytes(*self.arr()?) as usize;
+        if n > max {
+            return Err(OracleError::InvalidInstruction);
+        }
+        self.take(n)
+    }
+    /// Vec<[u8; 32]>
+    fn hashes(&mut self, max: usize) -> R<&'a [[u8; 32]]> {
+        let n = u32::from_le_bytes(*self.arr()?) as usize;
+        if n > max {
+            return Err(OracleError::BadProof);
+        }
+        let raw = self.take(n * 32)?;
+        // [u8; 32] has alignment 1, so the cast is sound
+        Ok(unsafe { core::slice::from_raw_parts(raw.as_ptr() as *const [u8; 32], n) })
+    }
+    fn finish(&self) -> R<()> {
+        if self.at != self.b.len() {
+            return Err(OracleError::InvalidInstruction);
+        }
+        Ok(())
+    }
+}
+
+pub fn process(input: &Input) -> R<()> {
+    if input.data.len() < 8 {
+        return Err(OracleError::InvalidInstruction);
+    }
+    let disc: [u8; 8] = input.data[..8].try_into().unwrap();
+    let mut args = Args { b: input.data, at: 8 };
+    match disc {
+        DISC_IX_INITIALIZE => initialize(input, &mut args),
+        DISC_IX_HANDOVER => handover(input, &mut args),
+        DISC_IX_POST_REPORT => post_report(input, &mut args),
+        DISC_IX_VERIFY_ROOT => verify_root(input, &mut args),
+        DISC_IX_POST_BATCHED_REPORT => post_batched_report(input, &mut args),
+        DISC_IX_REQUEST_INFERENCE => request_inference(input, &mut args),
+        DISC_IX_CLAIM_FEES => claim_fees(input, &mut args),
+        DISC_IX_VERIFY_SIGNATURE => verify_signature(input, &mut args),
+        _ => Err(OracleError::InvalidInstruction),
+    }
+}
+
+fn signer(a: &Account) -> R<()> {
+    if !a.is_signer() {
+        return Err(OracleError::MissingSignature);
+    }
+    Ok(())
+}
+fn writable(a: &Account) -> R<()> {
+    if !a.is_writable() {
+        return Err(OracleError::NotWritable);
+    }
+    Ok(())
+}
+fn system_program(a: &Account) -> R<()> {
+    if a.key() != &SYSTEM_PROGRAM_ID {
+        return Err(OracleError::WrongAccount);
+    }
+    Ok(())
+}
+
+/// Checks `a` is the canonical PDA for `seeds` and returns its bump.
+fn expect_pda(a: &Account, seeds: &[&[u8]], program_id: &Pubkey) -> R<u8> {
+    let (addr, bump) = find_program_address(seeds, program_id).ok_or(OracleError::WrongAccount)?;
+    if &addr != a.key() {
+        return Err(OracleError::WrongAccount);
+    }
+    Ok(bump)
+}
+
+/// An initialised program account of the given kind.
+fn load<'a>(a: &'a Account, disc: &[u8; 8], len: usize, program_id: &Pubkey) -> R<&'a mut [u8]> {
+    if a.owner() != program_id {
+        return Err(OracleError::WrongOwner);
+    }
+    let d = a.data_mut();
+    if d.len() != len || &d[..8] != disc {
+        return Err(OracleError::NotInitialized);
+    }
+    Ok(d)
+}
+
+fn load_config<'a>(input: &Input, a: &'a Account) -> R<&'a mut [u8]> {
+    let d = load(a, &config::DISC, config::LEN, input.program_id)?;
+    let bump = [d[config::BUMP]];
+    let addr = crate::syscalls::create_program_address(&[SEED_CONFIG, &bump], input.program_id);
+    if addr.as_ref() != Some(a.key()) {
+        return Err(OracleError::WrongAccount);
+    }
+    Ok(d)
+}
+
+fn initialize(input: &Input, args: &mut Args) -> R<()> {
+    let admin = input.account(0)?;
+    let cfg = input.account(1)?;
+    let vault_acc = input.account(2)?;
+    system_program(&input.account(3)?)?;
+    signer(&admin)?;
+    writable(&cfg)?;
+    writable(&vault_acc)?;
+    let domain = args.arr::<32>()?;
+    let cluster_id = args.arr::<32>()?;
+    let epoch = args.u64()?;
+    let threshold = args.u16()?;
+    let committee_size = args.u16()?;
+    let group_key = args.arr::<192>()?;
+    let request_fee = args.u64()?;
+    args.finish()?;
+    if threshold == 0 || threshold > committee_size || committee_size > 256 {
+        return Err(OracleError::InvalidInput);
+    }
+    if !cfg.is_empty_system() || !vault_acc.is_empty_system() {
+        return Err(OracleError::AlreadyInitialized);
+    }
+    if !bls::valid_group_key(group_key) {
+        return Err(OracleError::InvalidGroupKey);
+    }
+    let pid = input.program_id;
+    let bump = expect_pda(&cfg, &[SEED_CONFIG], pid)?;
+    let vbump = expect_pda(&vault_acc, &[SEED_VAULT], pid)?;
+    create_pda(admin, cfg, config::LEN, pid, &[SEED_CONFIG, &[bump]])?;
+    create_pda(admin, vault_acc, vault::LEN, pid, &[SEED_VAULT, &[vbump]])?;
+
+    let d = cfg.data_mut();
+    put(d, 0, &config::DISC);
+    put(d, config::ADMIN, admin.key());
+    put(d, config::DOMAIN, domain);
+    put(d, config::CLUSTER_ID, cluster_id);
+    put_u64(d, config::EPOCH, epoch);
+    put_u16(d, config::THRESHOLD, threshold);
+    put_u16(d, config::COMMITTEE_SIZE, committee_size);
+    put(d, config::GROUP_KEY, group_key);
+    put_u64(d, config::REQUEST_FEE, request_fee);
+    d[config::BUMP] = bump;
+    d[config::VAULT_BUMP] = vbump;
+    let v = vault_acc.data_mut();
+    put(v, 0, &vault::DISC);
+    v[vault::BUMP] = vbump;
+    Ok(())
+}
+
+fn group_key(cfg: &[u8]) -> [u8; 192] {
+    get(cfg, config::GROUP_KEY)
+}
+
+fn handover(input: &Input, args: &mut Args) -> R<()> {
+    let cfg_acc = input.account(0)?;
+    writable(&cfg_acc)?;
+    let bytes = args.bytes(crate::report::HANDOVER_LEN)?;
+    let sig = args.arr::<48>()?;
+    let hints = args.arr::<HINT_LEN>()?;
+    args.finish()?;
+    let cfg = load_config(input, &cfg_acc)?;
+    let h = decode_handover(bytes).map_err(|_| OracleError::MalformedHandover)?;
+    if h.domain != get::<32>(cfg, config::DOMAIN) {
+        return Err(OracleError::WrongDomain);
+    }
+    if h.old_epoch != get_u64(cfg, config::EPOCH) {
+        return Err(OracleError::WrongEpoch);
+    }
+    if !bls::valid_group_key(&h.group_key) {
+        return Err(OracleError::InvalidGroupKey);
+    }
+    let msg = signing_message(0x02, &keccak256(&[bytes]));
+    bls::verify(&group_key(cfg), &msg, sig, hints)?;
+    put_u64(cfg, config::EPOCH, h.new_epoch);
+    put_u16(cfg, config::THRESHOLD, h.threshold);
+    put_u16(cfg, config::COMMITTEE_SIZE, h.committee_size);
+    put(cfg, config::GROUP_KEY, &h.group_key);
+    put(cfg, config::SHARES_ROOT, &h.shares_root);
+    put(cfg, config::MEMBERS_ROOT, &h.members_root);
+    Ok(())
+}
+
+/// Checks a decoded report is addressed to this deployment (domain, epoch, chain, cluster, program).
+fn check_destination(input: &Input, cfg: &[u8], r: &Report) -> R<()> {
+    if r.domain != get::<32>(cfg, config::DOMAIN) {
+        return Err(OracleError::WrongDomain);
+    }
+    if r.epoch != get_u64(cfg, config::EPOCH) {
+        return Err(OracleError::WrongEpoch);
+    }
+    match r.dest_chain_type {
+        CHAIN_ANY => {}
+        CHAIN_SVM => {
+            if r.dest_chain_id != get::<32>(cfg, config::CLUSTER_ID) {
+                return Err(OracleError::WrongCluster);
+            }
+            if &r.dest_contract != input.program_id {
+                return Err(OracleError::WrongProgram);
+            }
+        }
+        _ => return Err(OracleError::WrongChainType),
+    }
+    Ok(())
+}
+
+/// Stores a report whose root is already authenticated: replay/round checks, request matching, result PDA.
+/// What storing a report needs (bundled: SBF calls take at most five register arguments).
+struct Store<'a, 'b> {
+    input: &'a Input<'b>,
+    report_leaf: [u8; 32],
+    payer: Account,
+    result: Account,
+    request: Option<Account>,
+}
+
+fn store_report(s: Store, cfg: &mut [u8], r: &Report) -> R<()> {
+    let Store { input, report_leaf, payer, result: result_acc, request: request_acc } = s;
+    let report_leaf = &report_leaf;
+    let pid = input.program_id;
+    writable(&result_acc)?;
+    let bump = expect_pda(&result_acc, &[SEED_RESULT, &r.id], pid)?;
+    let exists = !result_acc.is_empty_system();
+    if exists {
+        let d = load(&result_acc, &result::DISC, result::LEN, pid)?;
+        if r.kind != KIND_FEED || d[result::KIND] != KIND_FEED {
+            return Err(OracleError::Replay);
+        }
+        if r.round <= get_u64(d, result::ROUND) {
+            return Err(OracleError::StaleRound);
+        }
+    }
+    if r.kind == KIND_REQUEST {
+        let req = request_acc.ok_or(OracleError::MissingAccount)?;
+        writable(&req)?;
+        if req.key() != &r.id {
+            return Err(OracleError::RequestMismatch);
+        }
+        let q = load(&req, &request::DISC, request::LEN, pid)?;
+        if q[request::STATUS] != request::STATUS_PENDING {
+            return Err(OracleError::RequestNotPending);
+        }
+        if get::<32>(q, request::MODEL_HASH) != r.model_hash {
+            return Err(OracleError::RequestMismatch);
+        }
+        if get::<32>(q, request::INPUT_HASH) != r.input_hash {
+            return Err(OracleError::InputHashMismatch);
+        }
+        q[request::STATUS] = request::STATUS_FULFILLED;
+    }
+    if !exists {
+        create_pda(payer, result_acc, result::LEN, pid, &[SEED_RESULT, &r.id, &[bump]])?;
+    }
+    let d = result_acc.data_mut();
+    put(d, 0, &result::DISC);
+    put(d, result::ID, &r.id);
+    d[result::KIND] = r.kind;
+    put_u64(d, result::EPOCH, r.epoch);
+    put(d, result::MODEL_HASH, &r.model_hash);
+    put(d, result::INPUT_HASH, &r.input_hash);
+    put_u64(d, result::TIMESTAMP, r.timestamp);
+    put_u64(d, result::ROUND, r.round);
+    put_u16(d, result::OUTPUT_COUNT, r.output_count);
+    for i in 0..crate::report::MAX_OUTPUTS {
+        let v = if i < r.output_count as usize { r.output_at(i) } else { 0 };
+        put_u64(d, result::OUTPUTS + 8 * i, v as u64);
+    }
+    put_u64(d, result::POSTED_SLOT, clock().0);
+    put(d, result::REPORT_LEAF, report_leaf);
+    d[result::BUMP] = bump;
+    let n = get_u64(cfg, config::REPORTS_POSTED);
+    put_u64(cfg, config::REPORTS_POSTED, n.wrapping_add(1));
+    Ok(())
+}
+
+fn post_report(input: &Input, args: &mut Args) -> R<()> {
+    let payer = input.account(0)?;
+    let cfg_acc = input.account(1)?;
+    let result_acc = input.account(2)?;
+    system_program(&input.account(3)?)?;
+    let request_acc = input.account(4).ok();
+    signer(&payer)?;
+    writable(&cfg_acc)?;
+    let bytes = args.bytes(crate::report::MAX_REPORT_LEN)?;
+    let sig = args.arr::<48>()?;
+    let hints = args.arr::<HINT_LEN>()?;
+    let proof = args.hashes(MAX_PROOF_DEPTH)?;
+    args.finish()?;
+    let cfg = load_config(input, &cfg_acc)?;
+    let r = decode_report(bytes)?;
+    check_destination(input, cfg, &r)?;
+    let l = leaf(bytes);
+    let root = root_from_proof(&l, proof).ok_or(OracleError::BadProof)?;
+    bls::verify(&group_key(cfg), &signing_message(0x01, &root), sig, hints)?;
+    store_report(Store { input, report_leaf: l, payer, result: result_acc, request: request_acc }, cfg, &r)
+}
+
+fn verify_root(input: &Input, args: &mut Args) -> R<()> {
+    let payer = input.account(0)?;
+    let cfg_acc = input.account(1)?;
+    let root_acc = input.account(2)?;
+    system_program(&input.account(3)?)?;
+    signer(&payer)?;
+    writable(&root_acc)?;
+    let root = args.arr::<32>()?;
+    let epoch = args.u64()?;
+    let sig = args.arr::<48>()?;
+    let hints = args.arr::<HINT_LEN>()?;
+    args.finish()?;
+    let cfg = load_config(input, &cfg_acc)?;
+    if epoch != get_u64(cfg, config::EPOCH) {
+        return Err(OracleError::WrongEpoch);
+    }
+    let bump = expect_pda(&root_acc, &[SEED_ROOT, root, &epoch.to_le_bytes()], input.program_id)?;
+    if !root_acc.is_empty_system() {
+        return Err(OracleError::Replay);
+    }
+    bls::verify(&group_key(cfg), &signing_message(0x01, root), sig, hints)?;
+    create_pda(payer, root_acc, root::LEN, input.program_id, &[SEED_ROOT, root, &epoch.to_le_bytes(), &[bump]])?;
+    let d = root_acc.data_mut();
+    put(d, 0, &root::DISC);
+    put(d, root::ROOT, root);
+    put_u64(d, root::EPOCH, epoch);
+    put_u64(d, root::VERIFIED_SLOT, clock().0);
+    d[root::BUMP] = bump;
+    Ok(())
+}
+
+fn post_batched_report(input: &Input, args: &mut Args) -> R<()> {
+    let payer = input.account(0)?;
+    let cfg_acc = input.account(1)?;
+    let root_acc = input.account(2)?;
+    let result_acc = input.account(3)?;
+    system_program(&input.account(4)?)?;
+    let request_acc = input.account(5).ok();
+    signer(&payer)?;
+    writable(&cfg_acc)?;
+    let bytes = args.bytes(crate::report::MAX_REPORT_LEN)?;
+    let proof = args.hashes(MAX_PROOF_DEPTH)?;
+    args.finish()?;
+    let cfg = load_config(input, &cfg_acc)?;
+    let r = decode_report(bytes)?;
+    check_destination(input, cfg, &r)?;
+    let l = leaf(bytes);
+    let root = root_from_proof(&l, proof).ok_or(OracleError::BadProof)?;
+    let rd = load(&root_acc, &root::DISC, root::LEN, input.program_id).map_err(|_| OracleError::RootNotVerified)?;
+    if get::<32>(rd, root::ROOT) != root {
+        return Err(OracleError::BadProof);
+    }
+    if get_u64(rd, root::EPOCH) != r.epoch {
+        return Err(OracleError::WrongEpoch);
+    }
+    store_report(Store { input, report_leaf: l, payer, result: result_acc, request: request_acc }, cfg, &r)
+}
+
+fn request_inference(input: &Input, args: &mut Args) -> R<()> {
+    let requester = input.account(0)?;
+    let cfg_acc = input.account(1)?;
+    let req = input.account(2)?;
+    let vault_acc = input.account(3)?;
+    system_program(&input.account(4)?)?;
+    signer(&requester)?;
+    writable(&req)?;
+    writable(&vault_acc)?;
+    let nonce = args.u64()?;
+    let model_hash = args.arr::<32>()?;
+    let data = args.bytes(request::MAX_INPUT)?;
+    args.finish()?;
+    if data.is_empty() || data.len() % 8 != 0 {
+        return Err(OracleError::InvalidInput);
+    }
+    let cfg = load_config(input, &cfg_acc)?;
+    let pid = input.program_id;
+    load(&vault_acc, &vault::DISC, vault::LEN, pid)?;
+    if vault_acc.key() != &crate::syscalls::create_program_address(&[SEED_VAULT, &[cfg[config::VAULT_BUMP]]], pid).ok_or(OracleError::WrongAccount)? {
+        return Err(OracleError::WrongAccount);
+    }
+    let nonce_le = nonce.to_le_bytes();
+    let bump = expect_pda(&req, &[SEED_REQUEST, requester.key(), &nonce_le], pid)?;
+    if !req.is_empty_system() {
+        return Err(OracleError::Replay);
+    }
+    let fee = get_u64(cfg, config::REQUEST_FEE);
+    if fee > 0 {
+        if requester.lamports() < fee {
+            return Err(OracleError::InsufficientFunds);
+        }
+        system_transfer(requester, vault_acc, fee)?;
+        let v = vault_acc.data_mut();
+        put_u64(v, vault::TOTAL_COLLECTED, get_u64(v, vault::TOTAL_COLLECTED).wrapping_add(fee));
+    }
+    create_pda(requester, req, request::LEN, pid, &[SEED_REQUEST, requester.key(), &nonce_le, &[bump]])?;
+    let q = req.data_mut();
+    put(q, 0, &request::DISC);
+    put(q, request::REQUESTER, requester.key());
+    put_u64(q, request::NONCE, nonce);
+    put(q, request::MODEL_HASH, model_hash);
+    put(q, request::INPUT_HASH, &keccak256(&[data]));
+    put_u64(q, request::FEE, fee);
+    q[request::STATUS] = request::STATUS_PENDING;
+    put_u64(q, request::CREATED_SLOT, clock().0);
+    put_u16(q, request::INPUT_LEN, data.len() as u16);
+    q[request::INPUT..request::INPUT + data.len()].copy_from_slice(data);
+    q[request::BUMP] = bump;
+    Ok(())
+}
+
+/// Verifies the current committee's signature over a 33-byte signing message; writes nothing. Lets other
+/// programs (via CPI) and relayers check a signature, and measures the bare verification cost.
+fn verify_signature(input: &Input, args: &mut Args) -> R<()> {
+    let cfg_acc = input.account(0)?;
+    let msg = args.arr::<33>()?;
+    let sig = args.arr::<48>()?;
+    let hints = args.arr::<HINT_LEN>()?;
+    args.finish()?;
+    let cfg = load_config(input, &cfg_acc)?;
+    if msg[0] != 0x01 && msg[0] != 0x02 {
+        return Err(OracleError::InvalidInput);
+    }
+    bls::verify(&group_key(cfg), msg, sig, hints)?;
+    Ok(())
+}
+
+fn claim_fees(input: &Input, args: &mut Args) -> R<()> {
+    let admin = input.account(0)?;
+    let cfg_acc = input.account(1)?;
+    let vault_acc = input.account(2)?;
+    let recipient = input.account(3)?;
+    signer(&admin)?;
+    writable(&vault_acc)?;
+    writable(&recipient)?;
+    let amount = args.u64()?;
+    args.finish()?;
+    let cfg = load_config(input, &cfg_acc)?;
+    if admin.key() != &get::<32>(cfg, config::ADMIN) {
+        return Err(OracleError::Unauthorized);
+    }
+    let pid = input.program_id;
+    let v = load(&vault_acc, &vault::DISC, vault::LEN, pid)?;
+    if vault_acc.key() != &crate::syscalls::create_program_address(&[SEED_VAULT, &[cfg[config::VAULT_BUMP]]], pid).ok_or(OracleError::WrongAccount)? {
+        return Err(OracleError::WrongAccount);
+    }
+    if vault_acc.key() == recipient.key() {
+        return Err(OracleError::WrongAccount);
+    }
+    let floor = rent_exempt_minimum(vault::LEN);
+    let available = vault_acc.lamports().saturating_sub(floor);
+    if amount == 0 || amount > available {
+        return Err(OracleError::InsufficientFunds);
+    }
+    vault_acc.set_lamports(vault_acc.lamports() - amount);
+    recipient.set_lamports(recipient.lamports().checked_add(amount).ok_or(OracleError::InvalidInput)?);
+    put_u64(v, vault::TOTAL_CLAIMED, get_u64(v, vault::TOTAL_CLAIMED).wrapping_add(amount));
+    Ok(())
+}
