@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { register as registerBls } from './commands/bls.ts';
 import { register as registerDkg } from './commands/dkg.ts';
 import { register as registerModels } from './commands/models.ts';
+import { register as registerEth } from '@destra/adapter-ethereum/cli';
 
 export function buildProgram(): Command {
   const program = new Command('destra')
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
   registerBls(program);
   registerDkg(program);
   registerModels(program);
+  registerEth(program);
   return program;
 }
 

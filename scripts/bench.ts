@@ -2,6 +2,7 @@
 const suites: Record<string, { module: string; about: string }> = {
   crypto: { module: '../protocol/bench/crypto.ts', about: 'sign, verify, batch-verify partials, combine, hash-to-G1, DKG' },
   gas: { module: '../contracts/bench/gas.ts', about: 'gas per contract operation on anvil' },
+  'eth-relay': { module: '../adapters/ethereum/bench/relay.ts', about: 'Ethereum relay latency/gas and watcher throughput' },
   cu: { module: '../adapters/solana/bench/cu.ts', about: 'compute units per Solana program instruction' },
   inference: { module: '../oracle-node/bench/inference.ts', about: 'rows/s per model, batch sizes and threads' },
   e2e: { module: '../test/bench/e2e.ts', about: 'round latency and signed results/s over libp2p' },

@@ -1,0 +1,18 @@
+// @destra/adapter-ethereum: watch router requests, relay signed reports, read the committee, and the
+// requester SDK.
+export * from './errors.ts';
+export * from './signature.ts';
+export * from './block-ranges.ts';
+export * from './checkpoint.ts';
+export * from './dedupe.ts';
+export * from './request-event.ts';
+export * from './watcher.ts';
+export * from './classify.ts';
+export * from './nonce.ts';
+export * from './submitter.ts';
+export * from './committee-reader.ts';
+export * from './node-api.ts';
+export * from './verify.ts';
+export * from './client.ts';
+export * from './ws-transport.ts';
+export * from './relay-sink.ts';

@@ -1,0 +1,310 @@
+// Relays committee-signed reports to Ethereum: OracleRouter.fulfill / fulfillBatch and FeedStore.updateFeed
+// / updateFeeds. Several aggregators may relay the same result, so "already fulfilled" (checked before
+// sending, as an AlreadyFulfilled revert, or as a mined revert after which the request reads fulfilled)
+// is success that someone else paid for, and retrying stops there.
+import pRetry from 'p-retry';
+import { bytesToHex, type Abi, type Address, type Hex, type PublicClient, type WalletClient } from 'viem';
+import { decodeReport, merkleRoot, reportLeaf, ReportKind, type Report } from '@destra/protocol';
+import { feedStoreAbi, oracleRouterAbi } from '@destra/contracts';
+import { classifyError } from './classify.ts';
+import { AdapterConfigError, SubmissionFailedError, TransactionRejectedError } from './errors.ts';
+import { NonceManager } from './nonce.ts';
+import { bytesOf, toEip2537Signature } from './signature.ts';
+
+export interface FulfillmentSubmitterOptions {
+  publicClient: PublicClient;
+  /** Must carry a local account (private key) and a chain. */
+  walletClient: WalletClient;
+  router: Address;
+  feeds?: Address;
+  /** Extra gas over the estimate, in basis points. Default 2000 (+20%). */
+  gasMarginBps?: number;
+  /** Retries after the first attempt on transient errors. Default 5. */
+  retries?: number;
+  minRetryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  receiptTimeoutMs?: number;
+  /** Share one manager between submitters that send from the same account. */
+  nonceManager?: NonceManager;
+  onRetry?: (info: { attempt: number; error: Error; retriesLeft: number }) => void;
+}
+
+export type SubmissionStatus = 'submitted' | 'already-fulfilled' | 'stale';
+
+export interface SubmissionResult {
+  /** submitted: our tx landed; already-fulfilled: another relayer landed it; stale: a newer feed round is stored. */
+  status: SubmissionStatus;
+  txHash?: Hex;
+  blockNumber?: bigint;
+  gasUsed?: bigint;
+  attempts: number;
+  /** Request ids left out of a batch because they were already fulfilled. */
+  skipped: Hex[];
+}
+
+export interface BatchInput {
+  reports: readonly (Uint8Array | Hex)[];
+  signature: Uint8Array | Hex;
+  /** Signed Merkle root; computed from the reports when omitted (whole-batch mode only). */
+  root?: Uint8Array | Hex;
+  /** Per-report inclusion proofs; omit to send the whole batch in order (the contract rebuilds the root). */
+  proofs?: readonly (readonly (Uint8Array | Hex)[])[];
+}
+
+interface Call {
+  address: Address;
+  abi: Abi;
+  functionName: string;
+  args: readonly unknown[];
+}
+
+type Done = () => Promise<SubmissionStatus | undefined>;
+
+const MAX_BATCH = 65_536;
+
+export class FulfillmentSubmitter {
+  readonly nonces: NonceManager;
+  private readonly o: Required<Omit<FulfillmentSubmitterOptions, 'feeds' | 'onRetry' | 'nonceManager'>> & FulfillmentSubmitterOptions;
+
+  constructor(options: FulfillmentSubmitterOptions) {
+    const account = options.walletClient.account;
+    if (!account) throw new AdapterConfigError('walletClient has no account: create it with { account: privateKeyToAccount(key) }');
+    if (!options.walletClient.chain) throw new AdapterConfigError('walletClient has no chain: pass { chain } when creating it');
+    const margin = options.gasMarginBps ?? 2000;
+    if (!Number.isInteger(margin) || margin < 0 || margin > 100_000) throw new AdapterConfigError(`gasMarginBps must be an integer in 0..100000, got ${margin}`);
+    this.o = {
+      ...options,
+      gasMarginBps: margin,
+      retries: options.retries ?? 5,
+      minRetryDelayMs: options.minRetryDelayMs ?? 250,
+      maxRetryDelayMs: options.maxRetryDelayMs ?? 8_000,
+      receiptTimeoutMs: options.receiptTimeoutMs ?? 60_000,
+    };
+    this.nonces = options.nonceManager ?? new NonceManager(options.publicClient, account.address);
+  }
+
+  get account(): Address {
+    return this.o.walletClient.account!.address;
+  }
+
+  /** Fulfils one request with a report whose leaf the committee signed. */
+  async fulfill(report: Uint8Array | Hex, signature: Uint8Array | Hex): Promise<SubmissionResult> {
+    const bytes = bytesOf(report, 'report');
+    const id = requestIdOf(decodeRequestReport(bytes));
+    const call: Call = { address: this.o.router, abi: oracleRouterAbi, functionName: 'fulfill', args: [bytesToHex(bytes), toEip2537Signature(signature)] };
+    return this.submit(call, async () => ((await this.isFulfilled(id)) ? 'already-fulfilled' : undefined), []);
+  }
+
+  /**
+   * Fulfils many requests under one signed root. With proofs, already-fulfilled requests are dropped from
+   * the calldata; without, the whole batch is sent (the router skips settled ones itself).
+   */
+  async fulfillBatch(batch: BatchInput): Promise<SubmissionResult> {
+    const { reports, ids, root, proofs } = this.prepareBatch(batch, (r) => decodeRequestReport(r));
+    const fulfilled = await Promise.all(ids.map((id) => this.isFulfilled(id)));
+    const skipped = ids.filter((_, i) => fulfilled[i]);
+    if (skipped.length === ids.length) return { status: 'already-fulfilled', attempts: 0, skipped };
+    const keep = proofs ? reports.map((_, i) => !fulfilled[i]) : reports.map(() => true);
+    const call: Call = {
+      address: this.o.router,
+      abi: oracleRouterAbi,
+      functionName: 'fulfillBatch',
+      args: [root, toEip2537Signature(batch.signature), reports.filter((_, i) => keep[i]), proofs ? proofs.filter((_, i) => keep[i]) : []],
+    };
+    const allDone: Done = async () => ((await Promise.all(ids.map((id) => this.isFulfilled(id)))).every(Boolean) ? 'already-fulfilled' : undefined);
+    return this.submit(call, allDone, proofs ? skipped : []);
+  }
+
+  /** Stores one feed round; a round at or below the stored one reports 'stale'. */
+  async updateFeed(report: Uint8Array | Hex, signature: Uint8Array | Hex): Promise<SubmissionResult> {
+    const feeds = this.feedsAddress();
+    const bytes = bytesOf(report, 'report');
+    const decoded = decodeFeedReport(bytes);
+    const call: Call = { address: feeds, abi: feedStoreAbi, functionName: 'updateFeed', args: [bytesToHex(bytes), toEip2537Signature(signature)] };
+    return this.submit(call, async () => ((await this.storedRound(bytesToHex(decoded.id))) >= decoded.round ? 'stale' : undefined), []);
+  }
+
+  /** Stores many feed rounds under one signed root (each report with its proof). */
+  async updateFeeds(batch: BatchInput & { proofs: readonly (readonly (Uint8Array | Hex)[])[] }): Promise<SubmissionResult> {
+    const feeds = this.feedsAddress();
+    const decoded: Report[] = [];
+    const { reports, root, proofs } = this.prepareBatch(batch, (r) => {
+      const d = decodeFeedReport(r);
+      decoded.push(d);
+      return d;
+    });
+    const call: Call = { address: feeds, abi: feedStoreAbi, functionName: 'updateFeeds', args: [root, toEip2537Signature(batch.signature), reports, proofs ?? []] };
+    const allStale: Done = async () => {
+      const rounds = await Promise.all(decoded.map((d) => this.storedRound(bytesToHex(d.id))));
+      return rounds.every((r, i) => r >= decoded[i]!.round) ? 'stale' : undefined;
+    };
+    return this.submit(call, allStale, []);
+  }
+
+  /**
+   * Routes one signed report (as aggregators hold them: report, root, proof, signature) to the right call:
+   * request answers to fulfill (single leaf) or fulfillBatch (with its proof), feed rounds to updateFeed(s).
+   */
+  async submitSigned(item: { report: Uint8Array; root: Uint8Array; proof: readonly Uint8Array[]; signature: Uint8Array }): Promise<SubmissionResult> {
+    const kind = decodeReport(item.report).kind;
+    const single = item.proof.length === 0;
+    if (kind === ReportKind.Request) {
+      return single ? this.fulfill(item.report, item.signature) : this.fulfillBatch({ reports: [item.report], proofs: [item.proof], root: item.root, signature: item.signature });
+    }
+    if (kind === ReportKind.Feed) {
+      return single ? this.updateFeed(item.report, item.signature) : this.updateFeeds({ reports: [item.report], proofs: [item.proof], root: item.root, signature: item.signature });
+    }
+    throw new AdapterConfigError('on-demand reports (kind 3) are not stored on chain: check them with DestraEthereumClient.submitOnDemand (verifyReport)');
+  }
+
+  async isFulfilled(requestId: Hex): Promise<boolean> {
+    return this.o.publicClient.readContract({ address: this.o.router, abi: oracleRouterAbi, functionName: 'isFulfilled', args: [requestId] });
+  }
+
+  private async storedRound(feedId: Hex): Promise<bigint> {
+    try {
+      const [, round] = await this.o.publicClient.readContract({ address: this.feedsAddress(), abi: feedStoreAbi, functionName: 'latestRound', args: [feedId] });
+      return round;
+    } catch (e) {
+      const c = classifyError(e);
+      if (c.kind === 'revert' && c.errorName === 'UnknownFeed') return -1n;
+      throw e;
+    }
+  }
+
+  private feedsAddress(): Address {
+    if (!this.o.feeds) throw new AdapterConfigError('no FeedStore address configured: pass { feeds } to FulfillmentSubmitter');
+    return this.o.feeds;
+  }
+
+  private prepareBatch(batch: BatchInput, decode: (r: Uint8Array) => Report) {
+    if (batch.reports.length === 0) throw new AdapterConfigError('a batch needs at least one report');
+    if (batch.reports.length > MAX_BATCH) throw new AdapterConfigError(`a batch holds at most ${MAX_BATCH} reports, got ${batch.reports.length}`);
+    const raw = batch.reports.map((r, i) => bytesOf(r, `reports[${i}]`));
+    const ids = raw.map((r) => requestIdOf(decode(r)));
+    if (batch.proofs && batch.proofs.length !== raw.length) {
+      throw new AdapterConfigError(`got ${batch.proofs.length} proofs for ${raw.length} reports: give one proof per report, or none for a whole batch`);
+    }
+    const proofs = batch.proofs?.map((p, i) => p.map((h, j) => {
+      const b = bytesOf(h, `proofs[${i}][${j}]`);
+      if (b.length !== 32) throw new AdapterConfigError(`proofs[${i}][${j}] must be 32 bytes, got ${b.length}`);
+      return bytesToHex(b);
+    }));
+    let root: Hex;
+    if (batch.root !== undefined) {
+      const b = bytesOf(batch.root, 'root');
+      if (b.length !== 32) throw new AdapterConfigError(`root must be 32 bytes, got ${b.length}`);
+      root = bytesToHex(b);
+    } else if (!proofs) root = bytesToHex(merkleRoot(raw.map(reportLeaf)));
+    else throw new AdapterConfigError('root is required when proofs are given');
+    return { reports: raw.map((r) => bytesToHex(r)), ids, root, proofs };
+  }
+
+  /** One submission with estimation, local nonces, backoff with jitter, and race-aware outcome. */
+  private async submit(call: Call, done: Done, skipped: Hex[]): Promise<SubmissionResult> {
+    let attempts = 0;
+    const wallet = this.o.walletClient;
+    const pub = this.o.publicClient;
+    const attempt = async (): Promise<SubmissionResult> => {
+      attempts++;
+      const already = await done();
+      if (already) return { status: already, attempts, skipped };
+      let gas: bigint;
+      try {
+        gas = await pub.estimateContractGas({ ...call, account: wallet.account! } as Parameters<PublicClient['estimateContractGas']>[0]);
+      } catch (e) {
+        const c = classifyError(e);
+        if (c.kind === 'already-fulfilled' || c.kind === 'stale') return { status: c.kind, attempts, skipped };
+        if (c.kind === 'revert') throw rejected(call, c.errorName, c.errorArgs, c.message, undefined, e);
+        throw e;
+      }
+      gas += (gas * BigInt(this.o.gasMarginBps)) / 10_000n;
+      const nonce = await this.nonces.take();
+      let hash: Hex;
+      try {
+        hash = await wallet.writeContract({ ...call, gas, nonce, account: wallet.account!, chain: wallet.chain } as Parameters<WalletClient['writeContract']>[0]);
+      } catch (e) {
+        await this.nonces.resync().catch(() => undefined); // the nonce may or may not be used now
+        throw e;
+      } finally {
+        this.nonces.release();
+      }
+      const receipt = await pub.waitForTransactionReceipt({ hash, timeout: this.o.receiptTimeoutMs, pollingInterval: 100 });
+      if (receipt.status === 'success') return { status: 'submitted', txHash: hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, attempts, skipped };
+      // Mined but reverted: usually a race lost to another relayer in the same block.
+      const after = await done();
+      if (after) return { status: after, txHash: hash, blockNumber: receipt.blockNumber, attempts, skipped };
+      const reason = await this.revertReason(call, receipt.blockNumber);
+      throw rejected(call, reason.errorName, reason.errorArgs, reason.message, hash);
+    };
+    try {
+      return await pRetry(attempt, {
+        retries: this.o.retries,
+        minTimeout: this.o.minRetryDelayMs,
+        maxTimeout: this.o.maxRetryDelayMs,
+        factor: 2,
+        randomize: true,
+        shouldRetry: ({ error }) => !(error instanceof TransactionRejectedError || error instanceof AdapterConfigError),
+        onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+          if (classifyError(error).kind === 'nonce') await this.nonces.resync().catch(() => undefined);
+          this.o.onRetry?.({ attempt: attemptNumber, error, retriesLeft });
+        },
+      });
+    } catch (e) {
+      if (e instanceof TransactionRejectedError || e instanceof AdapterConfigError) throw e;
+      throw new SubmissionFailedError(
+        `${call.functionName} failed after ${attempts} attempts: ${(e as Error).message}; check the RPC endpoint and the account's ETH balance`,
+        attempts,
+        { cause: e },
+      );
+    }
+  }
+
+  /** Replays the call at the block where it reverted to recover the custom error. */
+  private async revertReason(call: Call, blockNumber: bigint) {
+    try {
+      await this.o.publicClient.simulateContract({ ...call, account: this.o.walletClient.account!, blockNumber } as Parameters<PublicClient['simulateContract']>[0]);
+      return { errorName: undefined, errorArgs: undefined, message: 'reverted on chain but succeeds when replayed (state changed within the block)' };
+    } catch (e) {
+      const c = classifyError(e);
+      return c.kind === 'revert' ? c : { errorName: 'errorName' in c ? c.errorName : undefined, errorArgs: undefined, message: c.kind };
+    }
+  }
+}
+
+function rejected(call: Call, errorName: string | undefined, errorArgs: readonly unknown[] | undefined, message: string, txHash?: Hex, cause?: unknown) {
+  const hint = errorName ? HINTS[errorName] ?? '' : '';
+  return new TransactionRejectedError(
+    `${call.functionName} on ${call.address} was rejected${errorName ? ` with ${errorName}` : ''}: ${message}${hint ? `; ${hint}` : ''}`,
+    { errorName, errorArgs, txHash, cause },
+  );
+}
+
+/** What to do about the router's and feed store's custom errors. */
+const HINTS: Record<string, string> = {
+  BadSignature: 'the signature does not verify under the epoch group key: check the report bytes, the signed root and the epoch',
+  WrongEpoch: 'the report was signed for another epoch: re-sign it with the current committee',
+  WrongDomain: 'the report is for another deployment (domain tag): check the network name',
+  WrongChain: 'the report names another chain id',
+  WrongContract: 'the report names another router address',
+  UnknownRequest: 'no such request on this router',
+  InputMismatch: 'the report model/input hash does not match the request',
+  MerkleProofInvalid: 'a proof or the root does not match the reports',
+  InsufficientGasForCallback: 'raise the gas limit (the callback needs its reserved gas)',
+};
+
+function decodeRequestReport(bytes: Uint8Array): Report {
+  const r = decodeReport(bytes);
+  if (r.kind !== ReportKind.Request) throw new AdapterConfigError(`report kind ${r.kind} cannot fulfil a request: the router takes kind 1 (request answer) reports`);
+  return r;
+}
+
+function decodeFeedReport(bytes: Uint8Array): Report {
+  const r = decodeReport(bytes);
+  if (r.kind !== ReportKind.Feed) throw new AdapterConfigError(`report kind ${r.kind} cannot update a feed: the feed store takes kind 2 (feed round) reports`);
+  return r;
+}
+
+function requestIdOf(r: Report): Hex {
+  return bytesToHex(r.id);
+}

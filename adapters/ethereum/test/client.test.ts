@@ -1,0 +1,195 @@
+// Requester SDK against a real anvil: request → committee-signed report → fulfil → waitForResult, plus
+// on-demand reports fetched from a node's HTTP API and verified off and on chain.
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bytesToHex, createTestClient, hexToBytes, http, keccak256, parseEther, toHex, type Hex } from 'viem';
+import { committeeRegistryAbi, oracleRouterAbi } from '@destra/contracts';
+import {
+  ReportKind, anyDestination, encodeReport, g1ToEip2537, g2ToEip2537, inputHash, merkleRoot, provePossession, publicKeyOf, randomSecretKey, reportLeaf,
+} from '@destra/protocol';
+import {
+  CommitteeReader, DestraEthereumClient, FulfillmentSubmitter, NodeResponseError, ResultTimeoutError, TransactionRejectedError, AdapterConfigError,
+  encodeInput,
+} from '../src/index.ts';
+import { MODEL_HASH, MODEL_NAME, answerReport, setupChain, signReport, signRoot, write, type ChainFixture } from './fixture.ts';
+
+let f: ChainFixture;
+let client: DestraEthereumClient;
+let submitter: FulfillmentSubmitter;
+
+beforeAll(async () => {
+  f = await setupChain();
+  const requester = f.account(5);
+  client = new DestraEthereumClient({ publicClient: requester.publicClient, walletClient: requester.walletClient, router: f.deployed.addresses.router });
+  const relayer = f.account(6);
+  submitter = new FulfillmentSubmitter({ publicClient: relayer.publicClient, walletClient: relayer.walletClient, router: f.deployed.addresses.router });
+});
+afterAll(() => f?.stop());
+
+describe('DestraEthereumClient', () => {
+  it('round-trips request → signed report → fulfil → waitForResult', async () => {
+    const input = encodeInput([1_500_000n, -250_000n]);
+    const sent = await client.request({ modelId: MODEL_NAME, input });
+    expect(sent.requestId).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(sent.fee).toBe(10n ** 15n);
+    const waiting = client.waitForResult(sent.requestId, { timeoutMs: 20_000, pollIntervalMs: 50 });
+    const report = answerReport(f, { requestId: sent.requestId, modelHash: MODEL_HASH, input }, [731_000n, -42n]);
+    const res = await submitter.fulfill(report, signReport(f, report));
+    expect(res.status).toBe('submitted');
+    const result = await waiting;
+    expect(result.output).toEqual([731_000n, -42n]);
+    expect(result.txHash).toBe(res.txHash);
+    expect(bytesToHex(result.reportBytes)).toBe(bytesToHex(report));
+    expect(result.report.kind).toBe(ReportKind.Request);
+  });
+
+  it('finds its report inside a fulfilled batch', async () => {
+    const inputs = [encodeInput([1n]), encodeInput([2n]), encodeInput([3n])];
+    const ids: Hex[] = [];
+    for (const input of inputs) ids.push((await client.request({ modelId: f.modelId, input })).requestId);
+    const reports = ids.map((id, i) => answerReport(f, { requestId: id, modelHash: MODEL_HASH, input: inputs[i]! }, [BigInt(100 + i)]));
+    const root = merkleRoot(reports.map(reportLeaf));
+    const res = await submitter.fulfillBatch({ reports, signature: signRoot(f, root) });
+    expect(res.status).toBe('submitted');
+    const result = await client.waitForResult(ids[1]!, { timeoutMs: 5_000 });
+    expect(result.output).toEqual([101n]);
+  });
+
+  it('finds a result from another client instance by scanning ranges newest first', async () => {
+    const input = encodeInput([9n]);
+    const sent = await client.request({ modelId: MODEL_NAME, input });
+    const report = answerReport(f, { requestId: sent.requestId, modelHash: MODEL_HASH, input }, [99n]);
+    await submitter.fulfill(report, signReport(f, report));
+    const fresh = new DestraEthereumClient({ publicClient: f.clients.publicClient, router: f.deployed.addresses.router });
+    const result = await fresh.waitForResult(sent.requestId, { maxBlockRange: 2n, timeoutMs: 5_000 });
+    expect(result.output).toEqual([99n]);
+    expect(result.blockNumber).toBeGreaterThan(sent.blockNumber);
+  });
+
+  it('reports a refunded request instead of waiting for it', async () => {
+    const sent = await client.request({ modelId: MODEL_NAME, input: [8n] });
+    const test = createTestClient({ mode: 'anvil', chain: f.clients.chain, transport: http(f.anvil.rpcUrl) });
+    await test.increaseTime({ seconds: 3_601 });
+    await test.mine({ blocks: 1 });
+    const a = f.account(5);
+    const hash = await a.walletClient.writeContract({ address: f.deployed.addresses.router, abi: oracleRouterAbi, functionName: 'refund', args: [sent.requestId], account: a.walletClient.account!, chain: a.chain });
+    await f.clients.publicClient.waitForTransactionReceipt({ hash });
+    await expect(client.waitForResult(sent.requestId, { timeoutMs: 2_000 })).rejects.toThrow(/was refunded/);
+  });
+
+  it('sends concurrent requests from one account', async () => {
+    const sent = await Promise.all([1n, 2n, 3n, 4n, 5n].map((v) => client.request({ modelId: MODEL_NAME, input: [v] })));
+    expect(new Set(sent.map((s) => s.requestId)).size).toBe(5);
+  });
+
+  it('times out with a typed error when nobody answers', async () => {
+    const sent = await client.request({ modelId: MODEL_NAME, input: [7n] });
+    await expect(client.waitForResult(sent.requestId, { timeoutMs: 300, pollIntervalMs: 50 })).rejects.toBeInstanceOf(ResultTimeoutError);
+  });
+
+  it('rejects bad requests with typed errors before and on chain', async () => {
+    await expect(client.request({ modelId: MODEL_NAME, input: new Uint8Array(7) })).rejects.toBeInstanceOf(AdapterConfigError);
+    const low = client.request({ modelId: MODEL_NAME, input: [1n], fee: 1n });
+    await expect(low).rejects.toBeInstanceOf(TransactionRejectedError);
+    await expect(low).rejects.toMatchObject({ errorName: 'FeeTooLow' });
+    await expect(client.waitForResult(keccak256('0x1234'))).rejects.toThrow(/no request/);
+  });
+
+  it('reads the committee: epoch, group key, params', async () => {
+    const reader: CommitteeReader = await client.committee();
+    expect(await reader.currentEpoch()).toBe(1n);
+    const key = await reader.groupKey();
+    expect(key.eip2537).toBe(f.committee.groupKeyEip2537);
+    expect(bytesToHex(key.compressed)).toBe(bytesToHex(f.committee.groupKey));
+    const info = await reader.epochInfo();
+    expect(info).toMatchObject({ epoch: 1n, threshold: 2, committeeSize: 3 });
+    const params = await reader.params();
+    expect(params).toMatchObject({ committeeSize: 3, minStake: 10n ** 18n, domain: f.deployed.domain });
+    await expect(reader.groupKey(9n)).rejects.toThrow();
+  });
+
+  it('reads operators, stakes and the selected committee', async () => {
+    const reader = await client.committee();
+    const stakes = [parseEther('3'), parseEther('5')];
+    const addrs: `0x${string}`[] = [];
+    for (const [i, value] of stakes.entries()) {
+      const op = f.account(3 + i);
+      const sk = randomSecretKey();
+      await write(op, f.deployed.addresses.registry, committeeRegistryAbi, 'stake', [toHex(g2ToEip2537(publicKeyOf(sk))), toHex(g1ToEip2537(provePossession(sk)))], value);
+      addrs.push(op.walletClient.account!.address);
+    }
+    const ops = await reader.operators();
+    expect(ops.map((o) => [o.address, o.stake, o.registered])).toEqual([[addrs[0], stakes[0], true], [addrs[1], stakes[1], true]]);
+    expect((await reader.operator(addrs[1]!)).unbondAt).toBe(0n);
+    expect(await reader.selectedCommittee()).toEqual([addrs[1], addrs[0]]); // top stake first
+    expect((await reader.params()).totalActiveStake).toBe(stakes[0]! + stakes[1]!);
+    // Genesis was set with an empty member list in this fixture.
+    expect(await reader.isEpochMembership([])).toBe(true);
+    expect(await reader.isEpochMembership(addrs)).toBe(false);
+  });
+});
+
+describe('on-demand reports from a node HTTP API', () => {
+  let server: Server;
+  let url = '';
+  let respond: (body: { model: string; input: string }) => { status: number; body: unknown };
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (d) => (raw += d));
+      req.on('end', () => {
+        if (req.method !== 'POST' || req.url !== '/v1/infer') {
+          res.writeHead(404).end();
+          return;
+        }
+        const out = respond(JSON.parse(raw));
+        res.writeHead(out.status, { 'content-type': 'application/json' }).end(typeof out.body === 'string' ? out.body : JSON.stringify(out.body));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const addr = server.address();
+    url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  /** What a node signs for a caller of POST /v1/infer: a kind-3 report for any chain. */
+  function onDemand(input: string, epoch = 1n) {
+    const report = encodeReport({
+      kind: ReportKind.OnDemand, domain: hexToBytes(f.deployed.domain), epoch, destination: anyDestination(),
+      id: hexToBytes(keccak256(toHex(`on-demand:${input}`))), modelHash: hexToBytes(MODEL_HASH), inputHash: inputHash(hexToBytes(input as Hex)),
+      timestamp: 1_764_000_000n, round: 0n, output: [123_456n],
+    });
+    const leaf = reportLeaf(report);
+    return { report: bytesToHex(report), signature: bytesToHex(signReport(f, report)), root: bytesToHex(leaf), proof: [], epoch: Number(epoch) };
+  }
+
+  it('fetches, verifies off chain and with the router', async () => {
+    respond = (b) => ({ status: 200, body: onDemand(b.input) });
+    const signed = await client.fetchSignedReport(url, { model: MODEL_NAME, input: encodeInput([5n]) });
+    expect(signed.decoded.output).toEqual([123_456n]);
+    const key = await client.groupKey();
+    expect(client.verifyReportOffchain(signed.report, signed.signature, signed.proof, key.eip2537)).toBe(true);
+    expect(client.verifyReportOffchain(signed.report, signed.signature, signed.proof, key.compressed)).toBe(true);
+    expect(await client.submitOnDemand(signed)).toBe(true);
+    // A tampered report must fail both checks.
+    const tampered = Uint8Array.from(signed.report);
+    tampered[tampered.length - 1]! ^= 1;
+    expect(client.verifyReportOffchain(tampered, signed.signature, signed.proof, key.compressed)).toBe(false);
+    expect(await client.submitOnDemand({ ...signed, report: tampered, root: reportLeaf(tampered) })).toBe(false);
+  });
+
+  it('rejects error statuses and malformed bodies with NodeResponseError', async () => {
+    respond = () => ({ status: 503, body: { error: 'NO_KEY_SHARE', message: 'DKG not finished' } });
+    await expect(client.fetchSignedReport(url, { model: MODEL_NAME, input: '0x01' })).rejects.toThrow(/503 NO_KEY_SHARE/);
+    respond = () => ({ status: 200, body: 'not json' });
+    await expect(client.fetchSignedReport(url, { model: MODEL_NAME, input: '0x01' })).rejects.toBeInstanceOf(NodeResponseError);
+    respond = (b) => ({ status: 200, body: { ...onDemand(b.input), signature: '0x1234' } });
+    await expect(client.fetchSignedReport(url, { model: MODEL_NAME, input: '0x01' })).rejects.toThrow(/signature must be 48 bytes/);
+    respond = (b) => ({ status: 200, body: { ...onDemand(b.input), epoch: 2 } });
+    await expect(client.fetchSignedReport(url, { model: MODEL_NAME, input: '0x01' })).rejects.toThrow(/epoch/);
+    respond = () => ({ status: 200, body: 'x'.repeat(300_000) });
+    await expect(client.fetchSignedReport(url, { model: MODEL_NAME, input: '0x01' })).rejects.toThrow(/bytes/);
+    await expect(client.fetchSignedReport('http://127.0.0.1:1', { model: MODEL_NAME, input: '0x01' })).rejects.toThrow(/cannot reach node/);
+  });
+});
