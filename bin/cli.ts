@@ -4,6 +4,8 @@ import { register as registerBls } from './commands/bls.ts';
 import { register as registerDkg } from './commands/dkg.ts';
 import { register as registerModels } from './commands/models.ts';
 import { register as registerEth } from '@destra/adapter-ethereum/cli';
+import { register as registerNode } from './commands/node.ts';
+import { registerAggregatorCommands } from '@destra/aggregator';
 
 export function buildProgram(): Command {
   const program = new Command('destra')
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
   registerDkg(program);
   registerModels(program);
   registerEth(program);
+  registerNode(program);
+  registerAggregatorCommands(program);
   return program;
 }
 

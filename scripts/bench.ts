@@ -5,6 +5,7 @@ const suites: Record<string, { module: string; about: string }> = {
   'eth-relay': { module: '../adapters/ethereum/bench/relay.ts', about: 'Ethereum relay latency/gas and watcher throughput' },
   cu: { module: '../adapters/solana/bench/cu.ts', about: 'compute units per Solana program instruction' },
   inference: { module: '../oracle-node/bench/inference.ts', about: 'rows/s per model, batch sizes and threads' },
+  node: { module: '../oracle-node/bench/node.ts', about: 'DKG over libp2p, on-demand latency, chain-request throughput' },
   e2e: { module: '../test/bench/e2e.ts', about: 'round latency and signed results/s over libp2p' },
 };
 

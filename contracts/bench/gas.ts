@@ -40,6 +40,12 @@ export async function run(): Promise<void> {
     const one = await write(f.clients, router, oracleRouterAbi, 'fulfill', [toHex(report), f.committee.signRoot(reportLeaf(report))]);
     rows.push({ operation: 'fulfil one (with callback)', gas: Number(one.gasUsed), 'per report': Number(one.gasUsed), goal: '' });
 
+    // fulfil one callback-free request (the event is the delivery)
+    const [plain] = await requestIds(f, 1, 999);
+    const plainReport = requestReport(f, plain!.id, plain!.input, [7n]);
+    const bare = await write(f.clients, router, oracleRouterAbi, 'fulfill', [toHex(plainReport), f.committee.signRoot(reportLeaf(plainReport))]);
+    rows.push({ operation: 'fulfil one (no callback)', gas: Number(bare.gasUsed), 'per report': Number(bare.gasUsed), goal: '' });
+
     for (const [size, withProofs] of [[1, false], [16, false], [256, false], [16, true], [256, true]] as const) {
       const reqs = await requestIds(f, size, size * (withProofs ? 7 : 1));
       const reports = reqs.map((r, i) => requestReport(f, r.id, r.input, [BigInt(i)]));

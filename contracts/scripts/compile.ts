@@ -8,7 +8,9 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
-const solc = require('solc') as { compile(input: string, opts: { import: (p: string) => { contents: string } | { error: string } }): string; version(): string };
+type Solc = { compile(input: string, opts: { import: (p: string) => { contents: string } | { error: string } }): string; version(): string };
+// Loading the solc wasm takes seconds, so the up-to-date check uses the package version and loads it lazily.
+const solcPackageVersion = (require('solc/package.json') as { version: string }).version;
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'out');
@@ -32,12 +34,13 @@ function findImport(path: string): { contents: string } | { error: string } {
 export function compile(force = false): void {
   const files = solFiles();
   const hash = createHash('sha256');
-  hash.update(solc.version());
-  for (const f of files) hash.update(f).update(readFileSync(f));
+  hash.update(solcPackageVersion).update((require('@openzeppelin/contracts/package.json') as { version: string }).version);
+  for (const f of files) hash.update(relative(root, f)).update(readFileSync(f));
   const digest = hash.digest('hex');
   const stamp = join(outDir, '.sources-hash');
   if (!force && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest && existsSync(abiFile)) return;
 
+  const solc = require('solc') as Solc;
   const input = {
     language: 'Solidity',
     sources: Object.fromEntries(files.map((f) => [relative(root, f), { content: readFileSync(f, 'utf8') }])),

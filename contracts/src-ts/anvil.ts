@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { privateKeyToAddress } from 'viem/accounts';
 
 export interface AnvilOptions {
   port?: number;
@@ -22,6 +23,8 @@ export interface Anvil {
   chainId: number;
   /** Private keys of the funded dev accounts (anvil's default mnemonic). */
   privateKeys: `0x${string}`[];
+  /** Addresses of those accounts, in the same order. */
+  accounts: `0x${string}`[];
   stop(): Promise<void>;
 }
 
@@ -86,7 +89,7 @@ process.once('exit', () => {
 export async function startAnvil(opts: AnvilOptions = {}): Promise<Anvil> {
   const port = opts.port ?? (await freePort());
   const chainId = opts.chainId ?? 31337;
-  const args = ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(chainId), '--hardfork', 'prague', '--accounts', String(opts.accounts ?? 10), '--balance', '1000000', '--gas-limit', String(opts.gasLimit ?? 100_000_000n), '--code-size-limit', '100000'];
+  const args = ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(chainId), '--hardfork', 'prague', '--accounts', String(opts.accounts ?? 10), '--balance', '1000000', '--gas-limit', String(opts.gasLimit ?? 100_000_000n)];
   if (opts.blockTime) args.push('--block-time', String(opts.blockTime));
   const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
@@ -107,6 +110,7 @@ export async function startAnvil(opts: AnvilOptions = {}): Promise<Anvil> {
     port,
     chainId,
     privateKeys: DEV_KEYS.slice(0, opts.accounts ?? 10),
+    accounts: DEV_KEYS.slice(0, opts.accounts ?? 10).map((k) => privateKeyToAddress(k)),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -20,3 +20,12 @@ export function loadArtifact(name: string): Artifact {
   if (!existsSync(file)) throw new ArtifactMissingError(`contracts/out/${name}.json is missing: run \`npm run bootstrap\` (or npx tsx contracts/scripts/compile.ts)`);
   return JSON.parse(readFileSync(file, 'utf8')) as Artifact;
 }
+
+/** The deployable protocol contracts, by name. */
+export const PROTOCOL_CONTRACTS = ['CommitteeRegistry', 'ModelRegistry', 'OracleRouter', 'FeedStore', 'DestraGovernor', 'RiskLendingMarket'] as const;
+export type ProtocolContract = (typeof PROTOCOL_CONTRACTS)[number];
+
+/** Every protocol contract's artifact; throws ArtifactMissingError naming the first one not compiled. */
+export function loadArtifacts(): Record<ProtocolContract, Artifact> {
+  return Object.fromEntries(PROTOCOL_CONTRACTS.map((n) => [n, loadArtifact(n)])) as Record<ProtocolContract, Artifact>;
+}

@@ -13,6 +13,7 @@ library BLS {
     error BlsDstTooLong();
 
     address internal constant G1_ADD = address(0x0b);
+    address internal constant G2_MSM = address(0x0e);
     address internal constant PAIRING_CHECK = address(0x0f);
     address internal constant MAP_FP_TO_G1 = address(0x10);
 
@@ -125,6 +126,21 @@ library BLS {
             valid := eq(mload(m), 1)
         }
         if (!ok) revert BlsPrecompileFailed(PAIRING_CHECK);
+    }
+
+    /// @notice Reverts unless `publicKey` is a G2 point (EIP-2537) on the curve, in the prime-order
+    ///         subgroup and not the identity: G2MSM by 1 runs exactly the precompile's own checks.
+    function checkG2(bytes memory publicKey) internal view {
+        if (publicKey.length != 256) revert BlsInvalidLength(publicKey.length, 256);
+        if (_isZero(publicKey)) revert BlsIdentityPoint();
+        bool ok;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mcopy(m, add(publicKey, 32), 256)
+            mstore(add(m, 256), 1)
+            ok := staticcall(gas(), 0x0e, m, 288, m, 256)
+        }
+        if (!ok) revert BlsPrecompileFailed(G2_MSM);
     }
 
     /// @notice Verifies a min-sig signature (EIP-2537 encodings) over `message` under `dst`.

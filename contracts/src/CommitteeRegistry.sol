@@ -2,9 +2,11 @@
 pragma solidity ^0.8.28;
 
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {StakeHistory} from "./StakeHistory.sol";
 import {BLS} from "./BLS.sol";
 import {KeyPointer} from "./KeyPointer.sol";
 import {ReportLib} from "./ReportLib.sol";
+import {HandoverLib} from "./HandoverLib.sol";
 
 /// @title Staking, committee epochs, equivocation slashing and fee distribution.
 /// @notice Operators stake ETH with a BLS operator key (G2, EIP-2537) and a proof of possession. Each
@@ -12,6 +14,8 @@ import {ReportLib} from "./ReportLib.sol";
 ///         accepted only with a handover signed by the previous committee (genesis: the deployer). Fees
 ///         arrive in ETH and accrue to active stake pro rata (reward-per-stake accounting). No token.
 contract CommitteeRegistry is ReentrancyGuard {
+    using StakeHistory for StakeHistory.History;
+
     error NotGovernance();
     error AlreadyInitialised();
     error InsufficientStake(uint256 got, uint256 minimum);
@@ -31,6 +35,7 @@ contract CommitteeRegistry is ReentrancyGuard {
     error AlreadySlashed();
     error TransferFailed();
     error TooManyOperators();
+    error FutureLookup(uint256 blockNumber, uint256 current);
 
     event Staked(address indexed operator, uint256 amount, uint256 totalStake, bytes32 blsKeyHash);
     event UnbondRequested(address indexed operator, uint64 unbondAt);
@@ -78,6 +83,10 @@ contract CommitteeRegistry is ReentrancyGuard {
     uint256 public totalActiveStake;
     uint256 public accRewardPerStake;
     uint256 public undistributedFees;
+    /// Active (bonded) stake per operator and in total, by block number: governance weighs votes at the
+    /// block before a proposal, so stake added during a vote cannot swing it.
+    mapping(address => StakeHistory.History) private activeStakeHistory;
+    StakeHistory.History private totalActiveStakeHistory;
     uint256 public totalSlashedBurned;
     mapping(bytes32 => bool) public slashedEvidence;
 
@@ -112,6 +121,7 @@ contract CommitteeRegistry is ReentrancyGuard {
         if (currentEpoch != 0) revert AlreadyInitialised();
         if (groupKey256.length != 256) revert HandoverMalformed("groupKey");
         if (threshold == 0 || threshold > size || size > 256) revert HandoverMalformed("threshold");
+        BLS.checkG2(groupKey256);
         epochs[1] = EpochInfo(KeyPointer.write(groupKey256), threshold, size, sharesRoot, membersRoot);
         currentEpoch = 1;
         emit Handover(1, threshold, size, keccak256(groupKey256), sharesRoot, membersRoot);
@@ -144,6 +154,7 @@ contract CommitteeRegistry is ReentrancyGuard {
         totalActiveStake += msg.value;
         op.rewardDebt = (uint256(op.stake) * accRewardPerStake) / PRECISION;
         _distributeUndistributed();
+        _checkpoint(msg.sender);
         emit Staked(msg.sender, msg.value, op.stake, keyHash);
     }
 
@@ -155,6 +166,7 @@ contract CommitteeRegistry is ReentrancyGuard {
         totalActiveStake -= op.stake;
         op.rewardDebt = 0;
         op.unbondAt = uint64(block.timestamp) + unbondingDelay;
+        _checkpoint(msg.sender);
         emit UnbondRequested(msg.sender, op.unbondAt);
     }
 
@@ -167,6 +179,27 @@ contract CommitteeRegistry is ReentrancyGuard {
         op.unbondAt = 0;
         _send(msg.sender, amount);
         emit Withdrawn(msg.sender, amount);
+    }
+
+    /// @notice Bonded stake of `operator` at the end of block `blockNumber` (must be in the past).
+    function activeStakeAt(address operator, uint256 blockNumber) external view returns (uint256) {
+        return activeStakeHistory[operator].at(_pastBlock(blockNumber));
+    }
+
+    /// @notice Total bonded stake at the end of block `blockNumber` (must be in the past).
+    function totalActiveStakeAt(uint256 blockNumber) external view returns (uint256) {
+        return totalActiveStakeHistory.at(_pastBlock(blockNumber));
+    }
+
+    function _pastBlock(uint256 blockNumber) private view returns (uint256) {
+        if (blockNumber >= block.number) revert FutureLookup(blockNumber, block.number);
+        return blockNumber;
+    }
+
+    function _checkpoint(address operator) private {
+        Operator storage op = operators[operator];
+        activeStakeHistory[operator].record(op.unbondAt == 0 ? op.stake : 0);
+        totalActiveStakeHistory.record(totalActiveStake);
     }
 
     function blsKeyOf(address operator) external view returns (bytes memory) {
@@ -234,24 +267,19 @@ contract CommitteeRegistry is ReentrancyGuard {
     ///         signed (0x02 || keccak256(handoverBytes)) by the current epoch's group key; its committee
     ///         must be exactly the top-n operators by stake.
     function handover(bytes calldata h, bytes calldata signature) external {
-        if (h.length != 309) revert HandoverMalformed("length");
-        if (uint8(h[0]) != 1) revert HandoverMalformed("version");
-        if (bytes32(h[1:33]) != domain) revert HandoverWrongDomain();
-        uint64 oldEpoch = uint64(bytes8(h[33:41]));
-        uint64 newEpoch = uint64(bytes8(h[41:49]));
-        if (oldEpoch != currentEpoch || currentEpoch == 0) revert HandoverWrongEpoch(currentEpoch, oldEpoch);
-        if (newEpoch != oldEpoch + 1) revert HandoverWrongEpoch(oldEpoch + 1, newEpoch);
-        uint16 t = uint16(bytes2(h[49:51]));
-        uint16 n = uint16(bytes2(h[51:53]));
-        if (t == 0 || t > n || n > 256) revert HandoverMalformed("threshold");
-        bytes32 membersRoot = bytes32(h[277:309]);
-        if (membersRoot != membersRootOf(nextCommittee(n)) || nextCommittee(n).length != n) revert HandoverWrongCommittee();
+        HandoverLib.Handover memory ho = HandoverLib.parse(h);
+        if (ho.domain != domain) revert HandoverWrongDomain();
+        if (ho.oldEpoch != currentEpoch || currentEpoch == 0) revert HandoverWrongEpoch(currentEpoch, ho.oldEpoch);
+        uint16 n = ho.committeeSize;
+        address[] memory next = nextCommittee(n);
+        if (next.length != n || ho.membersRoot != membersRootOf(next)) revert HandoverWrongCommittee();
         bytes memory message = ReportLib.signingMessage(ReportLib.PURPOSE_HANDOVER, keccak256(h));
-        if (!BLS.verify(groupKey(oldEpoch), message, signature, BLS.DESTRA_DST)) revert BadSignature();
-        bytes memory key = BLS.g2FromZcash(h[53:245]);
-        epochs[newEpoch] = EpochInfo(KeyPointer.write(key), t, n, bytes32(h[245:277]), membersRoot);
-        currentEpoch = newEpoch;
-        emit Handover(newEpoch, t, n, keccak256(key), bytes32(h[245:277]), membersRoot);
+        if (!BLS.verify(groupKey(ho.oldEpoch), message, signature, BLS.DESTRA_DST)) revert BadSignature();
+        bytes memory key = BLS.g2FromZcash(HandoverLib.groupKey(h));
+        BLS.checkG2(key); // a signed but unusable key would brick the router until governance steps in
+        epochs[ho.newEpoch] = EpochInfo(KeyPointer.write(key), ho.threshold, n, ho.sharesRoot, ho.membersRoot);
+        currentEpoch = ho.newEpoch;
+        emit Handover(ho.newEpoch, ho.threshold, n, keccak256(key), ho.sharesRoot, ho.membersRoot);
     }
 
     // ---------------------------------------------------------------- slashing
@@ -289,19 +317,25 @@ contract CommitteeRegistry is ReentrancyGuard {
         if (!BLS.verify(share, ReportLib.signingMessage(ReportLib.PURPOSE_ROOT, leafB), signatureB, BLS.DESTRA_DST)) revert EvidenceInvalid("signatureB");
         slashedEvidence[evidence] = true;
         address offender = members[index - 1];
+        uint256 amount = _slash(offender);
+        emit Slashed(offender, epoch, a.id, amount, msg.sender);
+    }
+
+    /// Takes slashBps of the offender's stake: half to the reporter (msg.sender), half burned.
+    function _slash(address offender) private returns (uint256 amount) {
         Operator storage op = operators[offender];
         _settle(offender);
-        uint256 amount = (uint256(op.stake) * slashBps) / 10_000;
+        amount = (uint256(op.stake) * slashBps) / 10_000;
         op.stake -= uint128(amount);
         if (op.unbondAt == 0) {
             totalActiveStake -= amount;
             op.rewardDebt = (uint256(op.stake) * accRewardPerStake) / PRECISION;
+            _checkpoint(offender);
         }
         uint256 toReporter = amount / 2;
         totalSlashedBurned += amount - toReporter;
         _send(BURN_ADDRESS, amount - toReporter);
         _send(msg.sender, toReporter);
-        emit Slashed(offender, epoch, a.id, amount, msg.sender);
     }
 
     // ---------------------------------------------------------------- fees

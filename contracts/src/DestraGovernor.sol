@@ -6,10 +6,11 @@ import {CommitteeRegistry} from "./CommitteeRegistry.sol";
 /// @title Stake-weighted governance of protocol parameters, with quorum and a timelock.
 /// @notice Bonded operators propose calls on the governed contracts (fee, burn share, threshold/committee
 ///         size, timeouts, model registry entries), vote with their active stake, and passed proposals run
-///         after a timelock. Stake cannot change hands within a vote: withdrawing requires the unbonding
-///         delay, which governance keeps longer than votingPeriod + timelockDelay.
+///         after a timelock. Votes and quorum are weighed by the bonded stake at the block before the
+///         proposal (registry checkpoints), so stake bought during a vote counts for nothing in it.
 contract DestraGovernor {
     error NotOperator();
+    error NoVotingPower(uint64 snapshotBlock);
     error TargetNotGoverned(address target);
     error UnknownProposal(uint256 id);
     error VotingClosed();
@@ -36,6 +37,7 @@ contract DestraGovernor {
         uint256 forVotes;
         uint256 againstVotes;
         uint256 quorum;
+        uint64 snapshot; // block whose closing stake weighs the votes
         bytes data;
     }
 
@@ -62,6 +64,7 @@ contract DestraGovernor {
         (votingPeriod, timelockDelay, quorumBps) = (votingPeriod_, timelockDelay_, quorumBps_);
     }
 
+    /// @notice Current bonded stake (who may propose); votes use the proposal's snapshot instead.
     function votingPower(address operator) public view returns (uint256) {
         (uint128 stake, uint64 unbondAt,,,,) = registry.operators(operator);
         return unbondAt == 0 ? stake : 0;
@@ -72,7 +75,9 @@ contract DestraGovernor {
         if (!governed[target]) revert TargetNotGoverned(target);
         id = proposals.length;
         uint64 voteEnd = uint64(block.timestamp) + votingPeriod;
-        proposals.push(Proposal(msg.sender, target, voteEnd, 0, false, 0, 0, (registry.totalActiveStake() * quorumBps) / 10_000, data));
+        uint64 snapshot = uint64(block.number - 1);
+        uint256 quorum = (registry.totalActiveStakeAt(snapshot) * quorumBps) / 10_000;
+        proposals.push(Proposal(msg.sender, target, voteEnd, 0, false, 0, 0, quorum, snapshot, data));
         emit ProposalCreated(id, msg.sender, target, data, description, voteEnd);
     }
 
@@ -80,8 +85,8 @@ contract DestraGovernor {
         Proposal storage p = _get(id);
         if (block.timestamp > p.voteEnd) revert VotingClosed();
         if (hasVoted[id][msg.sender]) revert AlreadyVoted();
-        uint256 weight = votingPower(msg.sender);
-        if (weight == 0) revert NotOperator();
+        uint256 weight = registry.activeStakeAt(msg.sender, p.snapshot);
+        if (weight == 0) revert NoVotingPower(p.snapshot);
         hasVoted[id][msg.sender] = true;
         if (support) p.forVotes += weight;
         else p.againstVotes += weight;

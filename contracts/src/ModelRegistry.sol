@@ -45,6 +45,23 @@ contract ModelRegistry {
         if (end > 0) node = keccak256(abi.encodePacked(node, _labelHash(s, 0, end)));
     }
 
+    /// Names are 1..255 bytes of non-empty dot-separated labels, so one model has one spelling.
+    function _checkName(bytes memory s) private pure {
+        if (s.length == 0 || s.length > 255) revert InvalidModel("name length");
+        bool empty = true;
+        for (uint256 i = 0; i < s.length; i++) {
+            bytes1 c = s[i];
+            if (c == ".") {
+                if (empty) revert InvalidModel("empty label");
+                empty = true;
+            } else {
+                if (c >= "A" && c <= "Z") revert InvalidModel("uppercase");
+                empty = false;
+            }
+        }
+        if (empty) revert InvalidModel("empty label");
+    }
+
     function _labelHash(bytes memory s, uint256 from, uint256 to) private pure returns (bytes32 h) {
         assembly ("memory-safe") {
             h := keccak256(add(add(s, 32), from), sub(to, from))
@@ -58,6 +75,7 @@ contract ModelRegistry {
         if (msg.sender != governance) revert NotGovernance();
         if (modelHash == 0) revert InvalidModel("modelHash");
         if (outputScale == 0) revert InvalidModel("outputScale");
+        _checkName(bytes(name));
         node = namehash(name);
         Model storage m = models[node];
         if (version <= m.version) revert InvalidModel("version must increase");

@@ -2,11 +2,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { toHex, stringToHex, type Address, type Hex } from 'viem';
+import { decodeFunctionData, toHex, stringToHex, type Address, type Hex } from 'viem';
 import { decodeG2, g1ToEip2537, g2ToEip2537 } from '@destra/protocol';
 import { startAnvil, type Anvil } from '../src-ts/anvil.ts';
 import { deployContract, localClients, type Clients } from '../src-ts/deploy-util.ts';
 import { compile } from '../scripts/compile.ts';
+import { ETHEREUM_VECTORS_FILE, buildEthereumVectors, serializeVectors } from '../scripts/ethereum-vectors.ts';
+import { oracleRouterAbi } from '../src-ts/abi.ts';
 
 const vec = (p: string) => JSON.parse(readFileSync(fileURLToPath(new URL(`../../test/vectors/${p}`, import.meta.url)), 'utf8'));
 const rfc = vec('bls/rfc9380_g1.json');
@@ -23,6 +25,7 @@ beforeAll(async () => {
   anvil = await startAnvil();
   c = localClients(anvil.rpcUrl, anvil.privateKeys[0]!);
   harness = await deployContract(c, 'BLSHarness');
+  expect(anvil.accounts[0]).toBe(c.walletClient.account!.address);
 });
 afterAll(async () => anvil?.stop());
 
@@ -57,6 +60,18 @@ describe('BLS.sol verify', () => {
     await expect(read('verify', [v.publicKey.eip2537, v.msg, '0x1234', stringToHex(v.dst)])).rejects.toThrow(/BlsInvalidLength/);
   });
 
+  it('accepts a real G2 key and refuses identity, off-subgroup and off-curve G2 keys', async () => {
+    const v = bls.signatures[0];
+    expect(await read('checkG2', [v.publicKey.eip2537])).toBe(true);
+    const invalid = Object.fromEntries(bls.invalidPoints.map((p: any) => [p.name, p.bytes]));
+    await expect(read('checkG2', [invalid['g2-eip2537-identity']])).rejects.toThrow(/BlsIdentityPoint/);
+    const offSubgroup = await read('g2FromZcash', [invalid['g2-off-subgroup']]);
+    await expect(read('checkG2', [offSubgroup])).rejects.toThrow(/BlsPrecompileFailed/);
+    const offCurve = `${v.publicKey.eip2537.slice(0, -2)}${v.publicKey.eip2537.slice(-2) === '01' ? '02' : '01'}`;
+    await expect(read('checkG2', [offCurve])).rejects.toThrow(/BlsPrecompileFailed/);
+    await expect(read('checkG2', [v.publicKey.eip2537.slice(0, -2)])).rejects.toThrow(/BlsInvalidLength/);
+  });
+
   it('converts ZCash G2 to EIP-2537 and compresses it back', async () => {
     const v = bls.signatures[0];
     expect(await read('g2FromZcash', [v.publicKey.uncompressed])).toBe(v.publicKey.eip2537);
@@ -71,5 +86,29 @@ describe('BLS.sol verify', () => {
     const [gas, ok] = await read('verifyGas', [v.publicKey.eip2537, v.msg, v.signature.eip2537]);
     expect(ok).toBe(true);
     expect(Number(gas)).toBeLessThanOrEqual(121_000);
+  });
+});
+
+describe('test/vectors/ethereum/calldata.json', () => {
+  const file = JSON.parse(readFileSync(ETHEREUM_VECTORS_FILE, 'utf8'));
+  const cases = () => [file.fulfill, file.updateFeed, file.fulfillBatch] as any[];
+
+  it('is what the builder produces from the shared report vectors (regenerate with --write)', () => {
+    expect(serializeVectors(buildEthereumVectors())).toBe(readFileSync(ETHEREUM_VECTORS_FILE, 'utf8'));
+  });
+
+  it('hashes and verifies in Solidity exactly as in the file', async () => {
+    for (const v of cases()) {
+      expect(await read('hashToG1', [v.signingMessage, stringToHex(bls.dst)])).toBe(v.hashToG1Eip2537);
+      expect(await read('verify', [file.groupKeyEip2537, v.signingMessage, v.signatureEip2537, stringToHex(bls.dst)])).toBe(true);
+    }
+  });
+
+  it('calldata decodes back to the report bytes and EIP-2537 signature', () => {
+    const f = decodeFunctionData({ abi: oracleRouterAbi, data: file.fulfill.calldata });
+    expect(f.functionName).toBe('fulfill');
+    expect(f.args).toEqual([file.fulfill.report, file.fulfill.signatureEip2537]);
+    const b = decodeFunctionData({ abi: oracleRouterAbi, data: file.fulfillBatch.calldataWithProofs });
+    expect(b.args).toEqual([file.fulfillBatch.root, file.fulfillBatch.signatureEip2537, file.fulfillBatch.reports, file.fulfillBatch.proofs]);
   });
 });

@@ -1,14 +1,17 @@
 // Staking → committee by stake → handover to a new DKG key → equivocation slashing → fee claim →
 // stake-weighted governance with quorum and timelock, on a real anvil.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { hexToBytes, parseEther, parseEventLogs, toHex, type Address, type Hex } from 'viem';
 import {
   encodeHandover, g1ToEip2537, membersRoot, publicKeyOf, provePossession, randomSecretKey, reportLeaf, rootSigningMessage, sharesRoot,
   signPartial, g2ToEip2537,
 } from '@destra/protocol';
-import { LocalCommittee, deployContract } from '../src-ts/index.ts';
+import { LocalCommittee, deployContract, localClients } from '../src-ts/index.ts';
 import { committeeRegistryAbi, destraGovernorAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
 import { canonicalInput, memberId, requestReport, setupFixture, write, type Fixture } from './fixture.ts';
+
+const blsVectors = JSON.parse(readFileSync(new URL('../../test/vectors/bls/signatures.json', import.meta.url), 'utf8'));
 
 let f: Fixture;
 let registry: Address;
@@ -55,6 +58,13 @@ describe('committee lifecycle', () => {
       groupKey: next.groupKeyUncompressed, sharesRoot: sharesRoot(next.publicSharesUncompressed), membersRoot: membersRoot([...members].reverse().map(memberId)),
     });
     await expect(simulate(registry, committeeRegistryAbi, 'handover', [toHex(wrongMembers), f.committee.signHandover(wrongMembers)])).rejects.toThrow(/HandoverWrongCommittee/);
+    // even a properly signed handover cannot install a key outside the G2 subgroup
+    const offSubgroup = hexToBytes(blsVectors.invalidPoints.find((p: any) => p.name === 'g2-off-subgroup').bytes);
+    const badKey = encodeHandover({
+      domain: hexToBytes(f.deployed.domain), oldEpoch: 1n, newEpoch: 2n, threshold: 3, committeeSize: 4,
+      groupKey: offSubgroup, sharesRoot: sharesRoot(next.publicSharesUncompressed), membersRoot: membersRoot(members.map(memberId)),
+    });
+    await expect(simulate(registry, committeeRegistryAbi, 'handover', [toHex(badKey), f.committee.signHandover(badKey)])).rejects.toThrow(/BlsPrecompileFailed/);
     await write(f.clients, registry, committeeRegistryAbi, 'handover', [toHex(handover), f.committee.signHandover(handover)]);
     expect(await read(registry, committeeRegistryAbi, 'currentEpoch')).toBe(2n);
     expect(await read(registry, committeeRegistryAbi, 'groupKey', [2n])).toBe(next.groupKeyEip2537);
@@ -112,6 +122,14 @@ describe('committee lifecycle', () => {
     await expect(simulate(governor, destraGovernorAbi, 'propose', [router, data, 'raise fee'], f.clients.walletClient.account!)).rejects.toThrow(/NotOperator/);
     await write(proposer.clients, governor, destraGovernorAbi, 'propose', [router, data, 'raise fee']);
     await write(proposer.clients, governor, destraGovernorAbi, 'castVote', [0n, true]);
+    const proposal = await read(governor, destraGovernorAbi, 'proposal', [0n]);
+    expect(await read(registry, committeeRegistryAbi, 'activeStakeAt', [proposer.address, proposal.snapshot])).toBe(parseEther('40'));
+    await expect(read(registry, committeeRegistryAbi, 'totalActiveStakeAt', [10n ** 9n])).rejects.toThrow(/FutureLookup/);
+    // stake bought after the proposal has no say in it
+    const late = localClients(f.anvil.rpcUrl, f.anvil.privateKeys[8]!);
+    const lateKey = randomSecretKey();
+    await write(late, registry, committeeRegistryAbi, 'stake', [toHex(g2ToEip2537(publicKeyOf(lateKey))), toHex(g1ToEip2537(provePossession(lateKey)))], parseEther('1'));
+    await expect(simulate(governor, destraGovernorAbi, 'castVote', [0n, false], late.walletClient.account!)).rejects.toThrow(/NoVotingPower/);
     await expect(simulate(governor, destraGovernorAbi, 'queue', [0n], proposer.clients.walletClient.account!)).rejects.toThrow(/VotingOpen/);
     await timeTravel(601);
     // 40 ETH of ~96 active stake is just above the 40% quorum

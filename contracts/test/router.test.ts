@@ -1,17 +1,20 @@
 // OracleRouter + FeedStore on a real anvil: verified delivery, batches, every rejection path, refunds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { hexToBytes, parseEventLogs, toHex, type Address, type Hex } from 'viem';
 import {
   ReportKind, anyDestination, buildMerkleTree, domainTag, encodeReport, evmDestination, feedId, merkleProof, reportLeaf,
 } from '@destra/protocol';
-import { deployContract } from '../src-ts/index.ts';
-import { feedStoreAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
-import { canonicalInput, requestReport, setupFixture, write, type Fixture } from './fixture.ts';
+import { deployContract, namehash } from '../src-ts/index.ts';
+import { feedStoreAbi, modelRegistryAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
+import { MODEL_HASH, MODEL_NAME, canonicalInput, requestReport, setupFixture, write, type Fixture } from './fixture.ts';
 
 let f: Fixture;
 let market: Address;
 let router: Address;
 const FEE = 10n ** 15n;
+const blsVectors = JSON.parse(readFileSync(new URL('../../test/vectors/bls/signatures.json', import.meta.url), 'utf8'));
+const invalidG1 = (name: string): Hex => blsVectors.invalidPoints.find((p: any) => p.name === name).bytes;
 
 beforeAll(async () => {
   f = await setupFixture();
@@ -63,12 +66,23 @@ describe('request → verified fulfilment → consumer callback', () => {
       ['unknown request', requestReport(f, `0x${'ab'.repeat(32)}`, input, [10n]), '0x', /UnknownRequest/],
       ['identity signature', good, `0x${'00'.repeat(128)}`, /BlsIdentityPoint/],
       ['malformed report', good.slice(0, 200), '0x', /ReportMalformed/],
+      ['feed report to the router', requestReport(f, id, input, [10n], { kind: ReportKind.Feed, round: 1n }), '0x', /WrongKind/],
+      ['off-subgroup signature', good, invalidG1('g1-eip2537-off-subgroup'), /BlsPrecompileFailed/],
+      ['off-curve signature', good, invalidG1('g1-eip2537-off-curve'), /BlsPrecompileFailed/],
+      ['short signature', good, sign(good).slice(0, -2) as Hex, /BlsInvalidLength/],
     ];
     for (const [name, report, sig, err] of cases) {
       const s = sig === '0x' ? sign(report) : sig;
       await expect(simulateFulfill(report, s), name).rejects.toThrow(err);
     }
+    // too little gas left for the callback's limit (63/64 rule): the whole fulfilment reverts, so a
+    // relayer cannot starve the consumer and still mark the request done
+    await expect(
+      f.clients.publicClient.simulateContract({ address: router, abi: oracleRouterAbi, functionName: 'fulfill', args: [toHex(good), sign(good)], account: f.clients.walletClient.account!, gas: 260_000n }),
+    ).rejects.toThrow(/InsufficientGasForCallback/);
+    expect(await read(router, oracleRouterAbi, 'isFulfilled', [id])).toBe(false);
     await fulfill(good, sign(good));
+    expect(await read(router, oracleRouterAbi, 'isFulfilled', [id])).toBe(true);
     await expect(simulateFulfill(good, sign(good))).rejects.toThrow(/AlreadyFulfilled/);
   });
 
@@ -164,5 +178,23 @@ describe('FeedStore', () => {
     await expect(f.clients.publicClient.simulateContract({ address: feeds, abi: feedStoreAbi, functionName: 'updateFeed', args: [toHex(r3), f.committee.signRoot(reportLeaf(r1))], account: f.clients.walletClient.account! })).rejects.toThrow(/BadSignature/);
     await write(f.clients, feeds, feedStoreAbi, 'updateFeed', [toHex(r3), f.committee.signRoot(reportLeaf(r3))]);
     expect((await read(feeds, feedStoreAbi, 'latestRound', [toHex(id)]))[1]).toBe(3n);
+  });
+});
+
+describe('ModelRegistry', () => {
+  it('resolves ENS-style names set by governance; versions only go up; bad names are refused', async () => {
+    const { models } = f.deployed.addresses;
+    for (const name of ['risk-score.destra', 'a.b.c.destra', 'x']) expect(await read(models, modelRegistryAbi, 'namehash', [name])).toBe(namehash(name));
+    const node = namehash(MODEL_NAME);
+    const [version, modelHash, , , scale] = await read(models, modelRegistryAbi, 'resolve', [node]);
+    expect([version, modelHash, scale]).toEqual([1, MODEL_HASH, 1_000_000n]);
+    const set = (name: string, v: number, account = f.clients.walletClient.account!) =>
+      f.clients.publicClient.simulateContract({ address: models, abi: modelRegistryAbi, functionName: 'setModel', args: [name, v, MODEL_HASH, MODEL_HASH, MODEL_HASH, 1n], account });
+    await expect(set(MODEL_NAME, 1)).rejects.toThrow(/version must increase/);
+    await expect(set('credit.destra', 1, f.operators[0]!.clients.walletClient.account!)).rejects.toThrow(/NotGovernance/);
+    for (const bad of ['', 'a..destra', '.destra', 'destra.', 'Risk.destra', 'x'.repeat(256)]) await expect(set(bad, 1), bad).rejects.toThrow(/InvalidModel/);
+    await expect(read(models, modelRegistryAbi, 'resolve', [namehash('missing.destra')])).rejects.toThrow(/UnknownModel/);
+    await write(f.clients, models, modelRegistryAbi, 'setModel', [MODEL_NAME, 2, MODEL_HASH, MODEL_HASH, MODEL_HASH, 1_000n]);
+    expect((await read(models, modelRegistryAbi, 'resolve', [node]))[0]).toBe(2);
   });
 });

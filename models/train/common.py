@@ -14,7 +14,9 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-MODELS_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+# DESTRA_MODELS_OUT redirects every output (check_reproducible.sh trains into a scratch directory and
+# compares hashes with the committed files).
+MODELS_DIR = os.path.abspath(os.environ.get("DESTRA_MODELS_OUT") or os.path.join(os.path.dirname(__file__), ".."))
 OPSET = 17
 ML_OPSET = 3
 

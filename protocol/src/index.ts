@@ -5,3 +5,4 @@ export * from './bls/index.ts';
 export * from './threshold/index.ts';
 export * from './dkg/index.ts';
 export * from './keystore/index.ts';
+export * from './wire/index.ts';

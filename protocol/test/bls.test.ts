@@ -83,6 +83,21 @@ describe('signatures and encodings', () => {
     expect(() => g2FromEip2537(new Uint8Array(255))).toThrow(InvalidPointError);
   });
 
+  it('decodes Node Buffers without touching the caller bytes (Buffer#slice is a view)', () => {
+    for (let i = 0; i < 8; i++) {
+      const sk = randomSecretKey();
+      const sig = sign(sk, utf8ToBytes(`m${i}`));
+      const pk = publicKeyOf(sk);
+      const sigBuf = Buffer.from(sig);
+      const pkBuf = Buffer.from(pk);
+      expect(decodeG1(sigBuf).equals(decodeG1(Uint8Array.from(sig)))).toBe(true);
+      expect(decodeG2(pkBuf).equals(decodeG2(Uint8Array.from(pk)))).toBe(true);
+      expect(Uint8Array.from(sigBuf)).toEqual(sig);
+      expect(Uint8Array.from(pkBuf)).toEqual(pk);
+      expect(verify(pkBuf, utf8ToBytes(`m${i}`), sigBuf)).toBe(true);
+    }
+  });
+
   it('rejects out-of-range secret keys', () => {
     expect(() => secretKeyFromBytes(new Uint8Array(32))).toThrow(InvalidScalarError);
     expect(() => secretKeyFromBytes(new Uint8Array(32).fill(0xff))).toThrow(InvalidScalarError);

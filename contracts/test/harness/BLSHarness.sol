@@ -14,6 +14,11 @@ contract BLSHarness {
         return BLS.verify(publicKey, message, signature, dst);
     }
 
+    function checkG2(bytes calldata publicKey) external view returns (bool) {
+        BLS.checkG2(publicKey);
+        return true;
+    }
+
     function g2FromZcash(bytes calldata z) external pure returns (bytes memory) {
         return BLS.g2FromZcash(z);
     }

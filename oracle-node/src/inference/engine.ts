@@ -9,6 +9,7 @@ import { allocInputs, canonicalizeRows, checkLength, decodeRows, encodeInput, ou
 import { ConfigError } from '../errors.ts';
 import { EngineClosedError, InferenceInputError, InferenceRuntimeError, UnknownModelError } from './errors.ts';
 import { createSession, type Logger, type SessionSettings } from './session.ts';
+import { checkSignature } from './signature.ts';
 
 export const engineOptionsSchema = z.strictObject({
   /** Directory of model subdirectories (default: the shipped zoo in models/). */
@@ -158,6 +159,12 @@ export class InferenceEngine {
     const models: Model[] = [];
     for (const l of loaded) {
       const { session: s, provider } = await createSession(l.manifest.name, l.bytes, session, log);
+      try {
+        checkSignature(l.manifest, s.inputMetadata, s.outputMetadata);
+      } catch (e) {
+        await Promise.all([s, ...models.map((m) => m.session)].map((x) => x.release()));
+        throw e;
+      }
       models.push(new Model(l, s, provider, settings));
     }
     log?.info({ models: models.map((m) => m.manifest.name), intraOpThreads: settings.intraOpThreads, graphOptimization: settings.graphOptimization, providers: [...new Set(models.map((m) => m.provider))] }, 'inference engine ready');

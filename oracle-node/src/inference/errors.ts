@@ -25,6 +25,18 @@ export class InferenceOutputError extends DestraError {
   }
 }
 
+/** The manifest does not describe its ONNX graph (name, dtype, shape); found when the model is loaded. */
+export class ModelSignatureError extends DestraError {
+  readonly model: string;
+  readonly field: string;
+  constructor(model: string, field: string, message: string) {
+    super('MODEL_SIGNATURE', `model '${model}': manifest ${field}: ${message}`);
+    this.name = 'ModelSignatureError';
+    this.model = model;
+    this.field = field;
+  }
+}
+
 /** The requested model is not loaded (neither a name nor a sha256 of a loaded model). */
 export class UnknownModelError extends DestraError {
   constructor(model: string, known: string[]) {

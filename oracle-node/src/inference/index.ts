@@ -4,6 +4,7 @@ export type { EngineOptions, InferenceOutput, ModelInfo } from './engine.ts';
 export { roundHalfEven, encodeInput, decodeInputValues, decodeRows, canonicalizeRows, outputValues, planFor, allocInputs } from './codec.ts';
 export type { ModelPlan, InputPlan, OutputPlan } from './codec.ts';
 export { MicroBatcher } from './batcher.ts';
+export { checkSignature } from './signature.ts';
 export { gpuPresent, sessionOptions } from './session.ts';
 export type { GraphOptimization, ProviderChoice, SessionSettings, Logger } from './session.ts';
 export * from './errors.ts';

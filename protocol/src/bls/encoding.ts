@@ -32,6 +32,9 @@ function remember<P>(cache: Map<string, P>, key: string, point: P): P {
   return point;
 }
 
+// Buffer#slice returns a view, so copy explicitly before clearing flag bits (never touch caller bytes).
+const copyOf = (b: Uint8Array, from: number, to: number): Uint8Array => Uint8Array.from(b.subarray(from, to));
+
 function fieldElement(group: 'G1' | 'G2', bytes: Uint8Array, what: string): bigint {
   const v = bytesToNumberBE(bytes);
   if (v >= P_MODULUS) throw new InvalidPointError(group, 'encoding', `${what} is not a canonical field element (>= p)`);
@@ -66,7 +69,7 @@ function checkFlags(group: 'G1' | 'G2', bytes: Uint8Array, compressed: boolean):
     throw new InvalidPointError(group, 'encoding', `compression flag does not match a ${bytes.length}-byte encoding`);
   }
   if (flags & FLAG_INFINITY) {
-    const rest = bytes.slice();
+    const rest = copyOf(bytes, 0, bytes.length);
     rest[0] = rest[0]! & 0x1f;
     if (rest.some((b) => b !== 0) || flags & FLAG_SIGN) throw new InvalidPointError(group, 'encoding', 'infinity flag with non-zero payload');
     throw new InvalidPointError(group, 'identity', 'the point at infinity is not allowed');
@@ -93,7 +96,7 @@ export function decodeG1(bytes: Uint8Array): G1Point {
   if (hit) return hit;
   const compressed = bytes.length === G1_COMPRESSED_LENGTH;
   checkFlags('G1', bytes, compressed);
-  const xBytes = bytes.slice(0, 48);
+  const xBytes = copyOf(bytes, 0, 48);
   xBytes[0] = xBytes[0]! & 0x1f;
   const x = fieldElement('G1', xBytes, 'x');
   let y: bigint;
@@ -118,7 +121,7 @@ export function decodeG2(bytes: Uint8Array): G2Point {
   if (hit) return hit;
   const compressed = bytes.length === G2_COMPRESSED_LENGTH;
   checkFlags('G2', bytes, compressed);
-  const x1Bytes = bytes.slice(0, 48);
+  const x1Bytes = copyOf(bytes, 0, 48);
   x1Bytes[0] = x1Bytes[0]! & 0x1f;
   const x: Fp2Element = { c1: fieldElement('G2', x1Bytes, 'x.c1'), c0: fieldElement('G2', bytes.subarray(48, 96), 'x.c0') };
   let y: Fp2Element;

@@ -6,6 +6,7 @@ import { DESTRA_DST, SECRET_KEY_LENGTH } from './constants.ts';
 import { decodeG1, decodeG2, g1Compressed, g2Compressed } from './encoding.ts';
 import { InvalidScalarError } from './errors.ts';
 import { hashToG1 } from './hash.ts';
+import { mclG1FromNoble, mclG2FromNoble, mclIfLoaded, mclPairingCheck, type MclG2 } from '../threshold/mcl-backend.ts';
 
 export type SecretKey = bigint;
 
@@ -55,9 +56,22 @@ export function sign(sk: SecretKey, msg: Uint8Array, dst: string | Uint8Array = 
 }
 
 const NEG_G2 = G2.BASE.negate();
+const mclKeys = new WeakMap<G2Point, MclG2>();
 
-/** e(sig, -g2) · e(H, pk) == 1: one Miller loop over both pairs and one final exponentiation. */
+/**
+ * e(sig, -g2) · e(H, pk) == 1: one Miller loop over both pairs and one final exponentiation. Runs on the
+ * mcl-wasm backend when it is loaded (about 4x faster); points are already validated by noble.
+ */
 export function verifyPoints(pk: G2Point, hashed: G1Point, sig: G1Point): boolean {
+  const mcl = mclIfLoaded();
+  if (mcl) {
+    let key = mclKeys.get(pk);
+    if (!key) {
+      key = mclG2FromNoble(mcl, pk);
+      mclKeys.set(pk, key);
+    }
+    return mclPairingCheck(mcl, key, mclG1FromNoble(mcl, hashed), mclG1FromNoble(mcl, sig));
+  }
   const f = bls.pairingBatch([
     { g1: sig, g2: NEG_G2 },
     { g1: hashed, g2: pk },

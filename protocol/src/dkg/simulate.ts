@@ -51,6 +51,9 @@ export function assignFaults(n: number, faulty: SimulationOptions['faulty']): Re
 export async function simulateDkg(opts: SimulationOptions & { backend?: 'auto' | 'noble' }): Promise<SimulationReport> {
   if (opts.backend === 'noble') return withNobleOnly(() => simulateDkgSync(opts));
   await loadMcl();
+  // Let timers and I/O run before a multi-second synchronous ceremony (test runners and servers share
+  // this event loop).
+  await new Promise((resolve) => setImmediate(resolve));
   return simulateDkgSync(opts);
 }
 

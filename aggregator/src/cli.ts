@@ -1,0 +1,22 @@
+// `destra aggregator start --config <file>`: registered by bin/cli.ts (register(program)).
+import type { Command } from 'commander';
+import { loadAggregatorConfig } from './app/config.ts';
+import { startAggregator } from './app/run.ts';
+
+export function register(program: Command): void {
+  const agg = program.command('aggregator').description('Run a destra aggregator (combines partial signatures and relays results)');
+  agg
+    .command('start')
+    .description('Start an aggregator from a JSON config file (see docs/aggregator.md)')
+    .requiredOption('--config <path>', 'aggregator config file')
+    .action(async (opts: { config: string }) => {
+      const running = await startAggregator(loadAggregatorConfig(opts.config));
+      running.service.on('result', (r) => running.log.info({ requestId: Buffer.from(r.signed.requestId).toString('hex'), latencyMs: +r.latencyMs.toFixed(2), signers: r.signers }, 'report signed'));
+      const stop = (sig: string) => {
+        running.log.info({ signal: sig }, 'stopping aggregator');
+        void running.stop().then(() => process.exit(0));
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+}

@@ -1,0 +1,3 @@
+export * from './relayer.ts';
+export * from './ethereum.ts';
+export * from './solana.ts';

@@ -1,0 +1,97 @@
+// The Solidity report/handover decoders and Merkle code against the shared vectors (test/vectors/report/).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { keccak256, type Address, type Hex } from 'viem';
+import { startAnvil, type Anvil } from '../src-ts/anvil.ts';
+import { deployContract, localClients, type Clients } from '../src-ts/deploy-util.ts';
+import { compile } from '../scripts/compile.ts';
+
+const vec = (p: string) => JSON.parse(readFileSync(fileURLToPath(new URL(`../../test/vectors/${p}`, import.meta.url)), 'utf8'));
+const reports = vec('report/reports.json');
+const batches = vec('report/batches.json');
+const handover = vec('report/handover.json');
+
+let anvil: Anvil;
+let c: Clients;
+let harness: { address: Address; abi: any };
+const read = (fn: string, args: unknown[]) => c.publicClient.readContract({ address: harness.address, abi: harness.abi, functionName: fn, args }) as Promise<any>;
+
+beforeAll(async () => {
+  compile();
+  anvil = await startAnvil();
+  c = localClients(anvil.rpcUrl, anvil.privateKeys[0]!);
+  harness = await deployContract(c, 'CodecHarness');
+});
+afterAll(async () => anvil?.stop());
+
+describe('ReportLib', () => {
+  it.each<[string, any]>(reports.valid.map((v: any) => [v.name, v]))('decodes %s field by field, with its leaf and message', async (_n, v) => {
+    const h = await read('parse', [v.bytes]);
+    const r = v.report;
+    expect(h.kind).toBe(r.kind);
+    expect(h.domain).toBe(r.domain);
+    expect(h.epoch).toBe(BigInt(r.epoch));
+    expect(h.destChainType).toBe(r.destination.chainType);
+    expect(h.destChainId).toBe(r.destination.chainId);
+    expect(h.destContract).toBe(r.destination.contract);
+    expect([h.id, h.modelHash, h.inputHash]).toEqual([r.id, r.modelHash, r.inputHash]);
+    expect([h.timestamp, h.round]).toEqual([BigInt(r.timestamp), BigInt(r.round)]);
+    expect(await read('outputs', [v.bytes])).toEqual(r.output.map(BigInt));
+    expect(await read('leaf', [v.bytes])).toBe(v.leaf);
+    expect(await read('rootMessage', [v.leaf])).toBe(v.signingMessage);
+  });
+
+  it.each<[string, any]>(reports.invalid.map((v: any) => [v.name, v]))('rejects %s', async (_n, v) => {
+    await expect(read('parse', [v.bytes])).rejects.toThrow(/ReportMalformed/);
+  });
+
+  it('rejects oversized input (a 65-output report)', async () => {
+    const base: string = reports.valid[0].bytes;
+    const header = base.slice(0, 2 + 219 * 2);
+    const oversized = `${header}0041${'00'.repeat(65 * 8)}` as Hex;
+    await expect(read('parse', [oversized])).rejects.toThrow(/ReportMalformed/);
+  });
+});
+
+describe('Merkle batches', () => {
+  it.each<[number, any]>(batches.batches.map((b: any) => [b.size, b]))('rebuilds the root of a batch of %i and folds every proof', async (_n, b) => {
+    const leaves: Hex[] = b.reports.map((r: any) => r.leaf);
+    for (const r of b.reports) expect(await read('leaf', [r.bytes])).toBe(r.leaf);
+    expect(await read('rootOf', [leaves])).toBe(b.root);
+    for (const r of b.reports) expect(await read('rootFromProof', [r.leaf, r.proof])).toBe(b.root);
+    expect(await read('rootMessage', [b.root])).toBe(b.signingMessage);
+  });
+
+  it('refuses a proof deeper than 16 levels', async () => {
+    const leaf = batches.batches[0].reports[0].leaf;
+    await expect(read('rootFromProof', [leaf, Array(17).fill(leaf)])).rejects.toThrow(/MerkleProofInvalid/);
+  });
+});
+
+describe('HandoverLib', () => {
+  it('decodes the shared handover vector and computes its signing message', async () => {
+    const [h, groupKey, message] = await read('parseHandover', [handover.bytes]);
+    const v = handover.handover;
+    expect(h.domain).toBe(v.domain);
+    expect([h.oldEpoch, h.newEpoch]).toEqual([BigInt(v.oldEpoch), BigInt(v.newEpoch)]);
+    expect([h.threshold, h.committeeSize]).toEqual([v.threshold, v.committeeSize]);
+    expect(groupKey).toBe(v.groupKey);
+    expect([h.sharesRoot, h.membersRoot]).toEqual([v.sharesRoot, v.membersRoot]);
+    expect(h.sharesRoot).toBe(keccak256(`0x${v.publicShares.map((s: string) => s.slice(2)).join('')}` as Hex));
+    expect(message).toBe(handover.signingMessage);
+  });
+
+  it.each<[string, (b: string) => string, RegExp]>([
+    ['a truncated handover', (b) => b.slice(0, -2), /length/],
+    ['a wrong version', (b) => `0x02${b.slice(4)}`, /version/],
+    ['a non-successor epoch', (b) => `${b.slice(0, 2 + 41 * 2)}${'00'.repeat(7)}09${b.slice(2 + 49 * 2)}`, /newEpoch/],
+    ['threshold above size', (b) => `${b.slice(0, 2 + 49 * 2)}00050004${b.slice(2 + 53 * 2)}`, /threshold/],
+    ['zero threshold', (b) => `${b.slice(0, 2 + 49 * 2)}00000004${b.slice(2 + 53 * 2)}`, /threshold/],
+    ['a committee above 256', (b) => `${b.slice(0, 2 + 49 * 2)}00030101${b.slice(2 + 53 * 2)}`, /threshold/],
+  ])('rejects %s', async (_n, mutate, field) => {
+    const bad = mutate(handover.bytes);
+    await expect(read('parseHandover', [bad])).rejects.toThrow(/HandoverMalformed/);
+    await expect(read('parseHandover', [bad])).rejects.toThrow(field);
+  });
+});

@@ -1,0 +1,140 @@
+// HTTP API of the node (hono on @hono/node-server, bound to 127.0.0.1 only).
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import { DestraError } from '@destra/protocol';
+import { RoundError } from '../errors.ts';
+import type { NodeMetrics } from '../metrics.ts';
+import type { RoundEngine } from '../round/engine.ts';
+import type { NodeStore } from '../store/store.ts';
+import { MAX_INPUT_BYTES } from '../wire.ts';
+import { renderDashboard, type DashboardData } from './dashboard.ts';
+import { openApiDocument } from './openapi.ts';
+import { reportView, type CommitteeView, type NodeStatus } from './views.ts';
+
+export interface ApiDeps {
+  engine: Pick<RoundEngine, 'submitOnDemand' | 'recentRounds'>;
+  store: NodeStore;
+  metrics: NodeMetrics;
+  status(): NodeStatus;
+  committee(): CommitteeView;
+  groupKey(): Uint8Array | undefined;
+  /** Turns `input: number[]` into the model's canonical input bytes (default: the numbers are bytes). */
+  encodeInput?(model: string, values: number[]): Uint8Array;
+}
+
+const inferBody = z.strictObject({
+  model: z.string().min(1).max(128),
+  input: z.union([
+    z.string().regex(/^(0x)?([0-9a-fA-F]{2})+$/, 'input hex must be non-empty, even-length hex').max(2 * MAX_INPUT_BYTES + 2),
+    z.array(z.number().finite()).min(1).max(MAX_INPUT_BYTES),
+  ]),
+});
+
+function fail(c: Context, status: number, error: string, message: string): Response {
+  return c.json({ error, message }, status as 400);
+}
+
+function bytesFromNumbers(values: number[]): Uint8Array {
+  if (!values.every((v) => Number.isInteger(v) && v >= 0 && v <= 255)) {
+    throw new RoundError('BAD_INPUT', 'input as a number array must hold bytes (integers 0..255) for this model; send hex otherwise');
+  }
+  return Uint8Array.from(values);
+}
+
+export function buildApi(deps: ApiDeps): Hono {
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    if (err instanceof RoundError) return fail(c, err.status, err.code, err.message);
+    if (err instanceof DestraError) return fail(c, 400, err.code, err.message);
+    return fail(c, 500, 'INTERNAL', err.message);
+  });
+  app.notFound((c) => fail(c, 404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}; see /openapi.json`));
+
+  app.get('/', (c) => c.html(renderDashboard(dashboardData(deps, 20))));
+  app.get('/health', (c) => {
+    const s = deps.status();
+    return c.json(s, s.status === 'ok' ? 200 : 503);
+  });
+  app.get('/metrics', async (c) => {
+    const body = await deps.metrics.registry.metrics();
+    return c.text(body, 200, { 'content-type': deps.metrics.registry.contentType });
+  });
+  app.get('/openapi.json', (c) => c.json(openApiDocument()));
+
+  app.post(
+    '/v1/infer',
+    bodyLimit({ maxSize: 8 * MAX_INPUT_BYTES, onError: (c) => fail(c, 413, 'BODY_TOO_LARGE', `request body exceeds ${8 * MAX_INPUT_BYTES} bytes`) }),
+    async (c) => {
+      let raw: unknown;
+      try {
+        raw = await c.req.json();
+      } catch {
+        return fail(c, 400, 'BAD_JSON', 'body must be JSON: {"model": "...", "input": "0x..." | [numbers]}');
+      }
+      const parsed = inferBody.safeParse(raw);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        return fail(c, 400, 'BAD_REQUEST', `field '${issue.path.join('.') || '(body)'}': ${issue.message}`);
+      }
+      const { model, input } = parsed.data;
+      const bytes =
+        typeof input === 'string'
+          ? new Uint8Array(Buffer.from(input.replace(/^0x/, ''), 'hex'))
+          : deps.encodeInput
+            ? deps.encodeInput(model, input)
+            : bytesFromNumbers(input);
+      if (bytes.length > MAX_INPUT_BYTES) return fail(c, 413, 'INPUT_TOO_LARGE', `input is ${bytes.length} bytes, limit ${MAX_INPUT_BYTES}`);
+      const stored = await deps.engine.submitOnDemand(model, bytes);
+      return c.json(reportView(stored, deps.groupKey()!));
+    },
+  );
+
+  app.get('/v1/reports/:id', (c) => {
+    const id = c.req.param('id');
+    if (!/^0x[0-9a-fA-F]{64}$/.test(id)) return fail(c, 400, 'BAD_ID', 'id must be 0x followed by 64 hex digits');
+    const stored = deps.store.getReport(new Uint8Array(Buffer.from(id.slice(2), 'hex')));
+    const gk = deps.groupKey();
+    if (!stored || !gk) return fail(c, 404, 'NOT_FOUND', `no threshold-signed report for ${id}`);
+    return c.json(reportView(stored, gk));
+  });
+
+  app.get('/v1/committee', (c) => c.json(deps.committee()));
+  app.get('/v1/rounds', (c) => {
+    const limit = Number(c.req.query('limit') ?? 50);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) return fail(c, 400, 'BAD_LIMIT', 'limit must be an integer 1..500');
+    return c.json(deps.engine.recentRounds(limit));
+  });
+  app.get('/v1/dashboard', (c) => c.json(dashboardData(deps, 20)));
+  return app;
+}
+
+function dashboardData(deps: ApiDeps, limit: number): DashboardData {
+  return { status: deps.status(), committee: deps.committee(), rounds: deps.engine.recentRounds(limit) };
+}
+
+export interface ApiServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startApi(app: Hono, port: number): Promise<ApiServer> {
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port }, () => resolve(s));
+  });
+  const addr = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    port: addr.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}
+

@@ -1,0 +1,159 @@
+// Drives the protocol's pure DkgParticipant over gossipsub. Time is ours: each phase ends when every
+// expected message is in or its deadline passes. Our own messages are re-broadcast until shortly after
+// we finish (duplicates are idempotent in the participant), and messages of a phase we have not reached
+// yet are buffered and replayed, so members that advance at different speeds still converge.
+import { DkgError, DkgParticipant, type DkgMessage, type DkgOutgoing, type DkgResult } from '@destra/protocol';
+import type { Logger } from 'pino';
+import { DkgEnvelopeCodec, type DkgEnvelope } from '../wire.ts';
+import type { PeerInfo } from '../p2p/host.ts';
+import { DestraNodeError } from '../errors.ts';
+
+export interface DkgTransport {
+  publish(data: Uint8Array): Promise<number>;
+  /** Member indices currently admitted and subscribed to the DKG topic. */
+  readyMembers(): number[];
+}
+
+export interface DkgRunnerOptions {
+  epoch: number;
+  index: number;
+  n: number;
+  t: number;
+  session: Uint8Array;
+  encryptionKey: Uint8Array;
+  peerEncryptionKeys: Uint8Array[];
+  phaseTimeoutMs: number;
+  rebroadcastMs?: number;
+  transport: DkgTransport;
+  log: Logger;
+}
+
+const PHASE_ORDER: Record<string, number> = { init: 0, deal: 1, complaint: 2, justification: 3, done: 4 };
+const MESSAGE_PHASE: Record<DkgMessage['type'], number> = { deal: 1, complaint: 2, justification: 3 };
+
+export class DkgRunner {
+  readonly participant: DkgParticipant;
+  private readonly sent: DkgMessage[] = [];
+  private readonly buffered: DkgMessage[] = [];
+  private wake: (() => void) | undefined;
+  private rebroadcastTimer: NodeJS.Timeout | undefined;
+  private aborted = false;
+
+  constructor(private readonly opts: DkgRunnerOptions) {
+    this.participant = new DkgParticipant({
+      session: opts.session,
+      index: opts.index,
+      n: opts.n,
+      t: opts.t,
+      encryptionKey: opts.encryptionKey,
+      peerEncryptionKeys: opts.peerEncryptionKeys,
+    });
+  }
+
+  get phase(): string {
+    return this.participant.phase;
+  }
+
+  /** Feeds one envelope from the DKG topic (the transport has already checked admission). */
+  receive(env: DkgEnvelope, from: PeerInfo): void {
+    if (env.epoch !== this.opts.epoch) return;
+    if (from.role !== 'member' || from.index !== env.from) {
+      this.opts.log.warn({ from, claimed: env.from }, 'DKG message from a member speaking for another index dropped');
+      return;
+    }
+    this.deliver(env.message as unknown as DkgMessage);
+  }
+
+  private deliver(msg: DkgMessage): void {
+    const mine = PHASE_ORDER[this.participant.phase]!;
+    const theirs = MESSAGE_PHASE[msg.type];
+    if (theirs === undefined) return;
+    if (theirs > mine) {
+      if (this.buffered.length < 4 * this.opts.n) this.buffered.push(msg);
+      return;
+    }
+    if (theirs < mine) return; // a re-broadcast of a phase we already closed
+    try {
+      this.participant.handle(msg);
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message, type: msg.type }, 'DKG message rejected');
+    }
+    this.wake?.();
+  }
+
+  private async broadcast(out: DkgOutgoing[]): Promise<void> {
+    for (const o of out) {
+      this.sent.push(o.message);
+      await this.publish(o.message);
+    }
+  }
+
+  private async publish(message: DkgMessage): Promise<void> {
+    const env: DkgEnvelope = { type: 'dkg', v: 1, epoch: this.opts.epoch, from: this.opts.index, message: message as unknown as Record<string, unknown> };
+    await this.opts.transport.publish(DkgEnvelopeCodec.encode(env)).catch((err) => this.opts.log.debug({ err: (err as Error).message }, 'DKG publish failed'));
+  }
+
+  private replayBuffered(): void {
+    const msgs = this.buffered.splice(0);
+    for (const m of msgs) this.deliver(m);
+  }
+
+  /** Waits until `done()` holds or the phase deadline passes. */
+  private async waitPhase(done: () => boolean): Promise<void> {
+    const deadline = Date.now() + this.opts.phaseTimeoutMs;
+    while (!done() && Date.now() < deadline && !this.aborted) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(200, Math.max(0, deadline - Date.now())));
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+    if (this.aborted) throw new DestraNodeError('DKG_ABORTED', `DKG for epoch ${this.opts.epoch} was stopped`);
+  }
+
+  /** Runs the ceremony to completion. Throws DkgError if too few members qualify. */
+  async run(): Promise<DkgResult> {
+    const { log, transport, n, index } = this.opts;
+    // Give the committee a chance to connect: every other member ready, or one phase timeout.
+    await this.waitPhase(() => transport.readyMembers().filter((i) => i !== index).length >= n - 1);
+    log.info({ epoch: this.opts.epoch, ready: transport.readyMembers() }, 'DKG starting');
+    this.rebroadcastTimer = setInterval(() => {
+      for (const m of this.sent) void this.publish(m);
+    }, this.opts.rebroadcastMs ?? 1000);
+    this.rebroadcastTimer.unref();
+    try {
+      await this.broadcast(this.participant.start());
+      this.replayBuffered();
+      await this.waitPhase(() => this.participant.hasAllDeals());
+      await this.broadcast(this.participant.onDealPhaseEnd());
+      this.replayBuffered();
+      await this.waitPhase(() => this.participant.hasAllComplaints());
+      await this.broadcast(this.participant.onComplaintPhaseEnd());
+      this.replayBuffered();
+      await this.waitPhase(() => this.participant.hasAllJustifications());
+      const result = this.participant.onJustificationPhaseEnd();
+      log.info({ epoch: this.opts.epoch, qualified: result.qualified, disqualified: result.disqualified }, 'DKG complete');
+      // Keep re-broadcasting briefly so slower members still receive our last messages.
+      setTimeout(() => this.stopRebroadcast(), 3 * (this.opts.rebroadcastMs ?? 1000)).unref();
+      return result;
+    } catch (err) {
+      this.stopRebroadcast();
+      if (err instanceof DkgError) log.error({ err: err.message, code: err.code }, 'DKG failed');
+      throw err;
+    }
+  }
+
+  private stopRebroadcast(): void {
+    if (this.rebroadcastTimer) clearInterval(this.rebroadcastTimer);
+    this.rebroadcastTimer = undefined;
+  }
+
+  stop(): void {
+    this.aborted = true;
+    this.stopRebroadcast();
+    this.wake?.();
+  }
+}

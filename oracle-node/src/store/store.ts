@@ -1,0 +1,345 @@
+// The node's durable state in one SQLite file (WAL mode). Every method is a short synchronous
+// transaction, so a process killed at any instant leaves a consistent file behind.
+import Database from 'better-sqlite3';
+import { DestraNodeError, DoubleSignError } from '../errors.ts';
+import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
+
+export type RequestStatus = 'pending' | 'signed' | 'done' | 'failed';
+
+export interface StoredRequest {
+  requestId: Uint8Array;
+  round: number;
+  source: string;
+  kind: number;
+  epoch: number;
+  model: string;
+  input: Uint8Array;
+  timestamp: number;
+  /** chainType (1) ‖ chainId (32) ‖ contract (32). */
+  destination: Uint8Array;
+  leader: number | null;
+  status: RequestStatus;
+  error: string | null;
+  receivedAt: number;
+}
+
+export interface OwnPartial {
+  requestId: Uint8Array;
+  round: number;
+  epoch: number;
+  digest: Uint8Array;
+  report: Uint8Array;
+  signature: Uint8Array | null;
+  createdAt: number;
+}
+
+export interface StoredReport {
+  requestId: Uint8Array;
+  round: number;
+  epoch: number;
+  report: Uint8Array;
+  root: Uint8Array;
+  signature: Uint8Array;
+  proof: Uint8Array[];
+  signers: number[];
+  invalid: number[];
+  conflicting: number[];
+  latencyMs: number | null;
+  combinedAt: number;
+}
+
+export interface KeyShareRecord {
+  epoch: number;
+  memberIndex: number;
+  n: number;
+  t: number;
+  session: Uint8Array;
+  groupKey: Uint8Array;
+  commitments: Uint8Array[];
+  qualified: number[];
+  disqualified: { dealer: number; reason: string }[];
+  /** EIP-2335 keystore JSON of the 32-byte share. */
+  keystore: string;
+  createdAt: number;
+}
+
+const u8 = (b: Buffer | Uint8Array): Uint8Array => new Uint8Array(b);
+const eq = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** Fixed 32-byte chunks <-> one blob (Merkle proofs, commitments of 96 bytes). */
+const packChunks = (chunks: Uint8Array[]): Buffer => Buffer.concat(chunks.map((c) => Buffer.from(c)));
+function unpackChunks(blob: Buffer, size: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i + size <= blob.length; i += size) out.push(u8(blob.subarray(i, i + size)));
+  return out;
+}
+
+type Row = Record<string, unknown>;
+
+export class NodeStore {
+  readonly db: Database.Database;
+
+  constructor(readonly path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // WAL + NORMAL survives a killed process; commits that guard against double-signing are made with
+    // FULL (fsync), which also flushes every earlier commit (see durable()).
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA_SQL);
+    const v = this.getMeta('schema_version');
+    if (v === undefined) this.setMeta('schema_version', String(SCHEMA_VERSION));
+    else if (Number(v) !== SCHEMA_VERSION) {
+      throw new DestraNodeError('STATE_VERSION', `state file ${path} has schema version ${v}, this node understands ${SCHEMA_VERSION}; use a matching node version`);
+    }
+  }
+
+  /** Runs a write transaction whose commit is fsynced before returning (signing commitments). */
+  private durable<T>(fn: () => T): T {
+    this.db.pragma('synchronous = FULL');
+    try {
+      return this.db.transaction(fn).immediate();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  /** Runs several writes as one transaction (one commit). */
+  batch<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  getMeta(key: string): string | undefined {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as Row | undefined;
+    return row ? String(row.value) : undefined;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  /** Last processed block / slot of a chain watcher, so a restart resumes where it stopped. */
+  cursor(source: string): bigint | undefined {
+    const v = this.getMeta(`cursor:${source}`);
+    return v === undefined ? undefined : BigInt(v);
+  }
+
+  setCursor(source: string, value: bigint): void {
+    this.setMeta(`cursor:${source}`, value.toString());
+  }
+
+  // ---- requests ------------------------------------------------------------------------------------
+
+  /** Records work to do; returns false if this (request id, round) was already known. */
+  addRequest(r: Omit<StoredRequest, 'status' | 'error' | 'receivedAt'> & { receivedAt?: number }): boolean {
+    const res = this.db
+      .prepare(
+        `INSERT OR IGNORE INTO requests (request_id, round, source, kind, epoch, model, input, timestamp, destination, leader, status, received_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+      )
+      .run(r.requestId, r.round, r.source, r.kind, r.epoch, r.model, r.input, r.timestamp, r.destination, r.leader, r.receivedAt ?? Date.now());
+    return res.changes === 1;
+  }
+
+  getRequest(requestId: Uint8Array, round: number): StoredRequest | undefined {
+    const row = this.db.prepare('SELECT * FROM requests WHERE request_id = ? AND round = ?').get(requestId, round) as Row | undefined;
+    return row ? toRequest(row) : undefined;
+  }
+
+  /** Requests a restart must pick up again: not yet signed, or signed but not yet combined. */
+  unfinishedRequests(): StoredRequest[] {
+    return (this.db.prepare("SELECT * FROM requests WHERE status IN ('pending', 'signed') ORDER BY received_at").all() as Row[]).map(toRequest);
+  }
+
+  setRequestStatus(requestId: Uint8Array, round: number, status: RequestStatus, error: string | null = null): void {
+    this.db.prepare('UPDATE requests SET status = ?, error = ? WHERE request_id = ? AND round = ?').run(status, error, requestId, round);
+  }
+
+  // ---- own partials (double-signing guard) ---------------------------------------------------------
+
+  /**
+   * Reserves the digest this node will sign for (request id, round), before signing. Returns the existing
+   * record when the same digest was reserved earlier (re-sending after a restart is safe); throws
+   * DoubleSignError when a different digest was.
+   */
+  reservePartial(p: { requestId: Uint8Array; round: number; epoch: number; digest: Uint8Array; report: Uint8Array }): OwnPartial {
+    return this.durable(() => {
+      const existing = this.ownPartial(p.requestId, p.round);
+      if (existing) {
+        if (!eq(existing.digest, p.digest)) {
+          throw new DoubleSignError(
+            `refusing to sign a second report for request ${hex(p.requestId)} round ${p.round}: already signed digest ${hex(existing.digest)}, asked to sign ${hex(p.digest)}`,
+          );
+        }
+        return existing;
+      }
+      const createdAt = Date.now();
+      this.db
+        .prepare('INSERT INTO own_partials (request_id, round, epoch, digest, report, signature, created_at) VALUES (?, ?, ?, ?, ?, NULL, ?)')
+        .run(p.requestId, p.round, p.epoch, p.digest, p.report, createdAt);
+      return { ...p, signature: null, createdAt };
+    });
+  }
+
+  setPartialSignature(requestId: Uint8Array, round: number, signature: Uint8Array): void {
+    this.db.prepare('UPDATE own_partials SET signature = ? WHERE request_id = ? AND round = ?').run(signature, requestId, round);
+  }
+
+  /** Stores the signature and moves the request to 'signed' in one transaction. */
+  markSigned(requestId: Uint8Array, round: number, signature: Uint8Array | null): void {
+    this.db.transaction(() => {
+      if (signature) this.setPartialSignature(requestId, round, signature);
+      this.setRequestStatus(requestId, round, 'signed');
+    })();
+  }
+
+  ownPartial(requestId: Uint8Array, round: number): OwnPartial | undefined {
+    const row = this.db.prepare('SELECT * FROM own_partials WHERE request_id = ? AND round = ?').get(requestId, round) as Row | undefined;
+    if (!row) return undefined;
+    return {
+      requestId: u8(row.request_id as Buffer),
+      round: Number(row.round),
+      epoch: Number(row.epoch),
+      digest: u8(row.digest as Buffer),
+      report: u8(row.report as Buffer),
+      signature: row.signature ? u8(row.signature as Buffer) : null,
+      createdAt: Number(row.created_at),
+    };
+  }
+
+  /** True if this node itself computed (and committed to) a report with this leaf for this request id. */
+  hasOwnLeaf(requestId: Uint8Array, digest: Uint8Array): boolean {
+    return this.db.prepare('SELECT 1 FROM own_partials WHERE request_id = ? AND digest = ?').get(requestId, digest) !== undefined;
+  }
+
+  countOwnPartials(): number {
+    return Number((this.db.prepare('SELECT COUNT(*) AS c FROM own_partials').get() as Row).c);
+  }
+
+  /** Records a batch-root signature; a different root under the same batch id is refused. */
+  recordBatchPartial(epoch: number, batchId: number, root: Uint8Array, sign: () => Uint8Array): Uint8Array {
+    return this.durable(() => {
+      const row = this.db.prepare('SELECT root, signature FROM batch_partials WHERE epoch = ? AND batch_id = ?').get(epoch, batchId) as Row | undefined;
+      if (row) {
+        if (!eq(u8(row.root as Buffer), root)) {
+          throw new DoubleSignError(`batch ${batchId} of epoch ${epoch} was already signed with root ${hex(u8(row.root as Buffer))}; refusing root ${hex(root)}`);
+        }
+        return u8(row.signature as Buffer);
+      }
+      const signature = sign();
+      this.db.prepare('INSERT INTO batch_partials (epoch, batch_id, root, signature, created_at) VALUES (?, ?, ?, ?, ?)').run(epoch, batchId, root, signature, Date.now());
+      return signature;
+    });
+  }
+
+  // ---- combined reports ----------------------------------------------------------------------------
+
+  saveReport(r: StoredReport): void {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO reports (request_id, round, epoch, report, root, signature, proof, signers, invalid, conflicting, latency_ms, combined_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        r.requestId,
+        r.round,
+        r.epoch,
+        r.report,
+        r.root,
+        r.signature,
+        packChunks(r.proof),
+        JSON.stringify(r.signers),
+        JSON.stringify(r.invalid),
+        JSON.stringify(r.conflicting),
+        r.latencyMs,
+        r.combinedAt,
+      );
+  }
+
+  /** The latest combined report for an id (highest round). */
+  getReport(requestId: Uint8Array): StoredReport | undefined {
+    const row = this.db.prepare('SELECT * FROM reports WHERE request_id = ? ORDER BY round DESC LIMIT 1').get(requestId) as Row | undefined;
+    return row ? toReport(row) : undefined;
+  }
+
+  recentReports(limit: number): StoredReport[] {
+    return (this.db.prepare('SELECT * FROM reports ORDER BY combined_at DESC LIMIT ?').all(limit) as Row[]).map(toReport);
+  }
+
+  // ---- key shares ----------------------------------------------------------------------------------
+
+  saveKeyShare(k: KeyShareRecord): void {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO key_shares (epoch, member_index, n, t, session, group_key, commitments, qualified, disqualified, keystore, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(k.epoch, k.memberIndex, k.n, k.t, k.session, k.groupKey, packChunks(k.commitments), JSON.stringify(k.qualified), JSON.stringify(k.disqualified), k.keystore, k.createdAt);
+  }
+
+  keyShare(epoch: number): KeyShareRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM key_shares WHERE epoch = ?').get(epoch) as Row | undefined;
+    return row ? toKeyShare(row) : undefined;
+  }
+
+  latestKeyShare(): KeyShareRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM key_shares ORDER BY epoch DESC LIMIT 1').get() as Row | undefined;
+    return row ? toKeyShare(row) : undefined;
+  }
+}
+
+function toRequest(row: Row): StoredRequest {
+  return {
+    requestId: u8(row.request_id as Buffer),
+    round: Number(row.round),
+    source: String(row.source),
+    kind: Number(row.kind),
+    epoch: Number(row.epoch),
+    model: String(row.model),
+    input: u8(row.input as Buffer),
+    timestamp: Number(row.timestamp),
+    destination: u8(row.destination as Buffer),
+    leader: row.leader === null ? null : Number(row.leader),
+    status: row.status as RequestStatus,
+    error: row.error === null ? null : String(row.error),
+    receivedAt: Number(row.received_at),
+  };
+}
+
+function toReport(row: Row): StoredReport {
+  return {
+    requestId: u8(row.request_id as Buffer),
+    round: Number(row.round),
+    epoch: Number(row.epoch),
+    report: u8(row.report as Buffer),
+    root: u8(row.root as Buffer),
+    signature: u8(row.signature as Buffer),
+    proof: unpackChunks(row.proof as Buffer, 32),
+    signers: JSON.parse(String(row.signers)) as number[],
+    invalid: JSON.parse(String(row.invalid)) as number[],
+    conflicting: JSON.parse(String(row.conflicting)) as number[],
+    latencyMs: row.latency_ms === null ? null : Number(row.latency_ms),
+    combinedAt: Number(row.combined_at),
+  };
+}
+
+function toKeyShare(row: Row): KeyShareRecord {
+  return {
+    epoch: Number(row.epoch),
+    memberIndex: Number(row.member_index),
+    n: Number(row.n),
+    t: Number(row.t),
+    session: u8(row.session as Buffer),
+    groupKey: u8(row.group_key as Buffer),
+    commitments: unpackChunks(row.commitments as Buffer, 96),
+    qualified: JSON.parse(String(row.qualified)) as number[],
+    disqualified: JSON.parse(String(row.disqualified)) as { dealer: number; reason: string }[],
+    keystore: String(row.keystore),
+    createdAt: Number(row.created_at),
+  };
+}

@@ -1,0 +1,92 @@
+// Committee fixtures: real operator keystores, libp2p keys and configs for nodes on 127.0.0.1.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { privateKeyToProtobuf } from '@libp2p/crypto/keys';
+import { encryptKeystore, secretKeyToBytes, toHex } from '@destra/protocol';
+import type { NodeConfigInput } from '../src/config.ts';
+import { dkgEncryptionKeyPair } from '../src/keys.ts';
+import type { InferenceResult, Inferencer } from '../src/round/inference.ts';
+import { makeOperators, type Operator } from './helpers.ts';
+
+export const PASSWORD = 'correct horse battery staple';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface CommitteeFixture {
+  members: Operator[];
+  aggregator: Operator & { port: number; addr: string };
+  configs: NodeConfigInput[];
+}
+
+/** n members with t threshold and one aggregator; each member gets a data dir with its libp2p key. */
+export async function makeCommittee(dir: string, n: number, t: number, network = 'testnet'): Promise<CommitteeFixture> {
+  const ops = await makeOperators(n + 1);
+  const members = ops.slice(0, n);
+  const aggOp = { ...ops[n]!, index: 1 };
+  const ports = await Promise.all(members.map(() => freePort()));
+  const aggPort = await freePort();
+  const aggregator = { ...aggOp, port: aggPort, addr: `/ip4/127.0.0.1/tcp/${aggPort}/p2p/${aggOp.peerId}` };
+  const memberRegs = members.map((m, i) => ({
+    index: m.index,
+    operatorKey: toHex(m.operatorKey),
+    encryptionKey: toHex(dkgEncryptionKeyPair(m.secret).publicKey),
+    peerId: m.peerId,
+    addrs: [`/ip4/127.0.0.1/tcp/${ports[i]}/p2p/${m.peerId}`],
+  }));
+  const configs = members.map((m, i): NodeConfigInput => {
+    const dataDir = join(dir, `node${m.index}`);
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(join(dataDir, 'libp2p.key'), privateKeyToProtobuf(m.privateKey));
+    const keystorePath = join(dataDir, 'operator.json');
+    writeFileSync(keystorePath, JSON.stringify(encryptKeystore(secretKeyToBytes(m.secret), PASSWORD, { kdf: { function: 'pbkdf2', c: 1000 } })));
+    return {
+      network,
+      dataDir,
+      listen: [`/ip4/127.0.0.1/tcp/${ports[i]}`],
+      api: { host: '127.0.0.1', port: 0 },
+      operatorKeystore: keystorePath,
+      password: { env: 'DESTRA_TEST_PASSWORD' },
+      committee: {
+        epoch: 1,
+        threshold: t,
+        members: memberRegs,
+        aggregators: [{ index: 1, operatorKey: toHex(aggOp.operatorKey), peerId: aggOp.peerId, addrs: [aggregator.addr] }],
+      },
+      dkg: { phaseTimeoutMs: 8000 },
+      rounds: { maxSkewSeconds: 30, timeoutMs: 20_000 },
+      shareKdf: { function: 'pbkdf2', c: 1000 },
+      logLevel: 'warn',
+    };
+  });
+  return { members, aggregator, configs };
+}
+
+/**
+ * A deterministic stand-in model for network tests (until the ONNX engine is wired in): output is
+ * [sum of input bytes, input length, first byte × `bias`], hashes are keccak256 like the real engine's.
+ */
+export class ArithmeticModel implements Inferencer {
+  calls = 0;
+  constructor(private readonly bias = 1n) {}
+  async infer(model: string, input: Uint8Array): Promise<InferenceResult> {
+    if (model !== 'arith') throw new Error(`unknown model ${model}`);
+    this.calls++;
+    const sum = input.reduce((s, b) => s + BigInt(b), 0n);
+    return {
+      output: [sum, BigInt(input.length), BigInt(input[0] ?? 0) * this.bias],
+      modelHash: keccak_256(new TextEncoder().encode('arith-v1')),
+      inputHash: keccak_256(input),
+    };
+  }
+}

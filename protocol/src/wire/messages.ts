@@ -1,0 +1,365 @@
+// Every libp2p message of the destra network, version 1. Each has a `type` tag, a `v` version, a size
+// limit checked before decoding, and a strict schema (unknown fields are rejected).
+import { z } from 'zod';
+import { MAX_REPORT_LENGTH } from '../report/report.ts';
+import { MAX_PROOF_DEPTH } from '../report/merkle.ts';
+import { defineMessage, decodeCbor, MAX_FRAME_BYTES, type MessageCodec } from './codec.ts';
+import { WireError } from './errors.ts';
+import { MAX_MEMBERS, bytes, bytes32, bytesUpTo, g1Bytes, g2Bytes, memberIndex, shortText, uint } from './fields.ts';
+
+export const WIRE_VERSION = 1;
+/** Largest model input carried in a RoundProposal. */
+export const MAX_INPUT_BYTES = 1024 * 1024;
+/** Most leaves in one BatchProposal / Combined broadcast. */
+export const MAX_WIRE_BATCH = 1024;
+export const MAX_MODEL_NAME = 128;
+export const MAX_PEER_ID_BYTES = 64;
+
+const reportBytes = bytesUpTo(MAX_REPORT_LENGTH, 1);
+
+// ---- Admission -------------------------------------------------------------------------------------
+
+export const PeerRole = { Member: 'member', Aggregator: 'aggregator' } as const;
+export type PeerRole = (typeof PeerRole)[keyof typeof PeerRole];
+
+export interface Hello {
+  type: 'hello';
+  v: 1;
+  /** keccak256("destra:" + network): peers of another deployment are refused. */
+  domain: Uint8Array;
+  role: PeerRole;
+  /** Committee index for members, registry index for aggregators (1..256). */
+  index: number;
+  /** Registered operator BLS public key (compressed G2). */
+  operatorKey: Uint8Array;
+  /** The libp2p peer id (multihash bytes) this operator binds to. */
+  peerId: Uint8Array;
+  /** BLS signature by the operator key over `admissionMessage(domain, role, index, peerId)`. */
+  signature: Uint8Array;
+}
+
+const helloSchema = z.strictObject({
+  type: z.literal('hello'),
+  v: z.literal(1),
+  domain: bytes32,
+  role: z.enum(['member', 'aggregator']),
+  index: memberIndex,
+  operatorKey: g2Bytes,
+  peerId: bytesUpTo(MAX_PEER_ID_BYTES, 1),
+  signature: g1Bytes,
+});
+export const HelloCodec: MessageCodec<Hello> = defineMessage<Hello>('hello', 1, 1024, helloSchema);
+
+export interface Admission {
+  type: 'admission';
+  v: 1;
+  accepted: boolean;
+  /** Why a peer was refused (empty when accepted). */
+  reason: string;
+  /** The responder's own Hello, so admission is mutual. Null on refusal. */
+  hello: Hello | null;
+}
+
+export const AdmissionCodec: MessageCodec<Admission> = defineMessage<Admission>(
+  'admission',
+  1,
+  2048,
+  z.strictObject({
+    type: z.literal('admission'),
+    v: z.literal(1),
+    accepted: z.boolean(),
+    reason: shortText(256),
+    hello: helloSchema.nullable(),
+  }),
+);
+
+// ---- Rounds ----------------------------------------------------------------------------------------
+
+export interface PartialSignatureMsg {
+  type: 'partial';
+  v: 1;
+  epoch: number;
+  /** Report id (request id / on-demand id / feed id). */
+  requestId: Uint8Array;
+  /** Report round (feeds: one report per round under the same id; 0 otherwise). Conflicts key on (requestId, round). */
+  round: number;
+  /** Signer's member index. */
+  index: number;
+  /** The report bytes the signer built; the aggregator recomputes the leaf from them. */
+  report: Uint8Array;
+  /** reportLeaf(report): the digest signed as signingMessage(0x01, digest). */
+  digest: Uint8Array;
+  /** Partial signature by the signer's key share (compressed G1). */
+  signature: Uint8Array;
+}
+
+export const PartialSignatureCodec: MessageCodec<PartialSignatureMsg> = defineMessage<PartialSignatureMsg>(
+  'partial',
+  1,
+  2048,
+  z.strictObject({
+    type: z.literal('partial'),
+    v: z.literal(1),
+    epoch: uint,
+    requestId: bytes32,
+    round: uint,
+    index: memberIndex,
+    report: reportBytes,
+    digest: bytes32,
+    signature: g1Bytes,
+  }),
+);
+
+export interface RoundProposal {
+  type: 'round-proposal';
+  v: 1;
+  epoch: number;
+  /** The leader (the node that took the HTTP request). */
+  leader: number;
+  /** Report id chosen by the leader (random 32 bytes). */
+  requestId: Uint8Array;
+  /** Registered model name. */
+  model: string;
+  /** Canonical input bytes; every node hashes and runs them itself. */
+  input: Uint8Array;
+  /** Report timestamp (unix seconds) picked by the leader; followers check the skew. */
+  timestamp: number;
+  round: number;
+}
+
+export const RoundProposalCodec: MessageCodec<RoundProposal> = defineMessage<RoundProposal>(
+  'round-proposal',
+  1,
+  MAX_INPUT_BYTES + 1024,
+  z.strictObject({
+    type: z.literal('round-proposal'),
+    v: z.literal(1),
+    epoch: uint,
+    leader: memberIndex,
+    requestId: bytes32,
+    model: z.string().min(1).max(MAX_MODEL_NAME),
+    input: bytesUpTo(MAX_INPUT_BYTES, 1),
+    timestamp: uint,
+    round: uint,
+  }),
+);
+
+export interface BatchProposal {
+  type: 'batch-proposal';
+  v: 1;
+  epoch: number;
+  /** Aggregator-chosen batch id, unique per epoch. */
+  batchId: number;
+  /** Ordered leaves of the batch tree and the request each belongs to (same length). */
+  requestIds: Uint8Array[];
+  leaves: Uint8Array[];
+}
+
+export const BatchProposalCodec: MessageCodec<BatchProposal> = defineMessage<BatchProposal>(
+  'batch-proposal',
+  1,
+  MAX_WIRE_BATCH * 80 + 1024,
+  z
+    .strictObject({
+      type: z.literal('batch-proposal'),
+      v: z.literal(1),
+      epoch: uint,
+      batchId: uint,
+      requestIds: z.array(bytes32).min(1).max(MAX_WIRE_BATCH),
+      leaves: z.array(bytes32).min(1).max(MAX_WIRE_BATCH),
+    })
+    .refine((m) => m.requestIds.length === m.leaves.length, { message: 'requestIds and leaves differ in length', path: ['leaves'] }),
+);
+
+/** Most entries in one ReportAnnouncement. */
+export const MAX_ANNOUNCE_ENTRIES = 2048;
+
+/**
+ * Batch-mode input (member → aggregator, direct stream): the reports a member computed, as (request id,
+ * leaf, report bytes). The aggregator batches leaves that t members agree on and proposes them.
+ */
+export interface ReportAnnouncement {
+  type: 'report-announce';
+  v: 1;
+  epoch: number;
+  /** Announcing member's index (must match the admitted connection). */
+  index: number;
+  requestIds: Uint8Array[];
+  leaves: Uint8Array[];
+  /** Report bytes per entry (same length as leaves), or empty when only leaves are announced. */
+  reports: Uint8Array[];
+}
+
+export const ReportAnnouncementCodec: MessageCodec<ReportAnnouncement> = defineMessage<ReportAnnouncement>(
+  'report-announce',
+  1,
+  MAX_ANNOUNCE_ENTRIES * (MAX_REPORT_LENGTH + 80) + 1024,
+  z
+    .strictObject({
+      type: z.literal('report-announce'),
+      v: z.literal(1),
+      epoch: uint,
+      index: memberIndex,
+      requestIds: z.array(bytes32).min(1).max(MAX_ANNOUNCE_ENTRIES),
+      leaves: z.array(bytes32).min(1).max(MAX_ANNOUNCE_ENTRIES),
+      reports: z.array(reportBytes).max(MAX_ANNOUNCE_ENTRIES),
+    })
+    .refine((m) => m.requestIds.length === m.leaves.length, { message: 'requestIds and leaves differ in length', path: ['leaves'] })
+    .refine((m) => m.reports.length === 0 || m.reports.length === m.leaves.length, { message: 'reports must be empty or match leaves', path: ['reports'] }),
+);
+
+export interface BatchPartial {
+  type: 'batch-partial';
+  v: 1;
+  epoch: number;
+  batchId: number;
+  index: number;
+  /** Merkle root of the proposal's leaves, signed as signingMessage(0x01, root). */
+  root: Uint8Array;
+  signature: Uint8Array;
+}
+
+export const BatchPartialCodec: MessageCodec<BatchPartial> = defineMessage<BatchPartial>(
+  'batch-partial',
+  1,
+  1024,
+  z.strictObject({
+    type: z.literal('batch-partial'),
+    v: z.literal(1),
+    epoch: uint,
+    batchId: uint,
+    index: memberIndex,
+    root: bytes32,
+    signature: g1Bytes,
+  }),
+);
+
+export interface CombinedEntry {
+  requestId: Uint8Array;
+  report: Uint8Array;
+}
+
+export interface Combined {
+  type: 'combined';
+  v: 1;
+  epoch: number;
+  /** Root signed by the group: the single report's leaf, or the batch tree root. */
+  root: Uint8Array;
+  /** Threshold signature (compressed G1) over signingMessage(0x01, root). */
+  signature: Uint8Array;
+  /** Reports in leaf order; proofs follow from rebuilding the tree of reportLeaf(report). */
+  entries: CombinedEntry[];
+  /** Members whose partials were combined. */
+  signers: number[];
+  /** Members whose partials failed verification. */
+  invalid: number[];
+  /** Members that signed a different report for one of these request ids. */
+  conflicting: number[];
+}
+
+const indexList = z.array(memberIndex).max(MAX_MEMBERS);
+
+export const CombinedCodec: MessageCodec<Combined> = defineMessage<Combined>(
+  'combined',
+  1,
+  MAX_WIRE_BATCH * (MAX_REPORT_LENGTH + 64) + 4096,
+  z.strictObject({
+    type: z.literal('combined'),
+    v: z.literal(1),
+    epoch: uint,
+    root: bytes32,
+    signature: g1Bytes,
+    entries: z.array(z.strictObject({ requestId: bytes32, report: reportBytes })).min(1).max(MAX_WIRE_BATCH),
+    signers: indexList.min(1),
+    invalid: indexList,
+    conflicting: indexList,
+  }),
+);
+
+// ---- DKG -------------------------------------------------------------------------------------------
+
+/** Wraps one DKG protocol message (deal / complaint / justification, see protocol/src/dkg/messages.ts). */
+export interface DkgEnvelope {
+  type: 'dkg';
+  v: 1;
+  /** The epoch whose committee runs this ceremony. */
+  epoch: number;
+  from: number;
+  /** Structurally bounded here; `validateDkgMessage(n, t)` and the participant check the rest. */
+  message: Record<string, unknown>;
+}
+
+const dkgShare = z.strictObject({ to: memberIndex, nonce: bytes(24), ciphertext: bytes(48) });
+const dkgInner = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('deal'),
+    session: bytes32,
+    dealer: memberIndex,
+    commitments: z.array(bytes(96)).min(1).max(MAX_MEMBERS),
+    shares: z.array(dkgShare).max(MAX_MEMBERS),
+  }),
+  z.strictObject({ type: z.literal('complaint'), session: bytes32, from: memberIndex, against: z.array(memberIndex).max(MAX_MEMBERS) }),
+  z.strictObject({
+    type: z.literal('justification'),
+    session: bytes32,
+    dealer: memberIndex,
+    shares: z.array(z.strictObject({ to: memberIndex, value: bytes32 })).max(MAX_MEMBERS),
+  }),
+]);
+
+export const DkgEnvelopeCodec: MessageCodec<DkgEnvelope> = defineMessage<DkgEnvelope>(
+  'dkg',
+  1,
+  256 * 1024,
+  z
+    .strictObject({ type: z.literal('dkg'), v: z.literal(1), epoch: uint, from: memberIndex, message: dkgInner })
+    .refine((m) => (m.message.type === 'complaint' ? m.message.from : m.message.dealer) === m.from, {
+      message: 'envelope sender differs from the DKG message author',
+      path: ['from'],
+    }) as unknown as z.ZodType<DkgEnvelope>,
+);
+
+// ---- Dispatch --------------------------------------------------------------------------------------
+
+export type WireMessage =
+  | Hello
+  | Admission
+  | PartialSignatureMsg
+  | RoundProposal
+  | ReportAnnouncement
+  | BatchProposal
+  | BatchPartial
+  | Combined
+  | DkgEnvelope;
+
+const codecs: Record<string, MessageCodec<WireMessage>> = Object.fromEntries(
+  [HelloCodec, AdmissionCodec, PartialSignatureCodec, RoundProposalCodec, ReportAnnouncementCodec, BatchProposalCodec, BatchPartialCodec, CombinedCodec, DkgEnvelopeCodec].map(
+    (c) => [c.type, c as unknown as MessageCodec<WireMessage>],
+  ),
+);
+
+export const WIRE_TYPES = Object.keys(codecs);
+
+/**
+ * Decodes a frame on a channel that carries several message types (a gossipsub topic): the frame must be
+ * one of `allowed`, within that type's size limit and schema.
+ */
+export function decodeWire<T extends WireMessage['type']>(bytes: Uint8Array, allowed: readonly T[]): Extract<WireMessage, { type: T }> {
+  const limit = Math.min(MAX_FRAME_BYTES, Math.max(...allowed.map((t) => codecs[t]!.maxBytes)));
+  const value = decodeCbor(bytes, limit, allowed.join('|'));
+  const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
+  if (typeof type !== 'string' || !(allowed as readonly string[]).includes(type)) {
+    throw new WireError(allowed.join('|'), `unexpected message type ${JSON.stringify(type)}`, 'type');
+  }
+  const codec = codecs[type]!;
+  if (bytes.length > codec.maxBytes) {
+    throw new WireError(type, `frame of ${bytes.length} bytes exceeds the ${codec.maxBytes}-byte limit`, undefined, 'WIRE_OVERSIZED');
+  }
+  return codec.parse(value) as Extract<WireMessage, { type: T }>;
+}
+
+export function encodeWire(msg: WireMessage): Uint8Array {
+  const codec = codecs[msg.type];
+  if (!codec) throw new WireError(String((msg as { type: unknown }).type), 'unknown message type', 'type');
+  return codec.encode(msg);
+}

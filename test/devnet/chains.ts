@@ -1,0 +1,122 @@
+// Both chains of a local network: anvil with the deployed Ethereum contracts, and the destra_oracle
+// program in an in-process LiteSVM. Staking, genesis (group key on both chains), model registration,
+// sample requests from the example consumers, and relay sinks for the aggregator.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { decodeEventLog, keccak256, parseEther, toHex as vToHex, type Address, type Hex } from 'viem';
+import { Keypair } from '@solana/web3.js';
+import {
+  domainTag, g1ToEip2537, g2ToEip2537, g2Uncompressed, membersRoot, provePossession, publicKeyOf, sharesRoot, toHex,
+  type PublicSharing, type SecretKey,
+} from '@destra/protocol';
+import {
+  committeeRegistryAbi, deployContract, deployProtocol, localClients, modelRegistryAbi, namehash, oracleRouterAbi, riskLendingMarketAbi, startAnvil,
+  type Anvil, type Clients, type DeployedProtocol,
+} from '@destra/contracts';
+import { LiteSvmTransport, OracleClient, ORACLE_PROGRAM_ID, ORACLE_SO } from '@destra/adapter-solana';
+import { EthereumSink, SolanaSink } from '@destra/aggregator';
+
+export const CLUSTER_ID = Uint8Array.from(Buffer.from('destra-devnet-litesvm-cluster-id'.padEnd(32, '\0')));
+
+export interface Chains {
+  anvil: Anvil;
+  clients: Clients;
+  deployed: DeployedProtocol;
+  market: Address;
+  svm: LiteSvmTransport;
+  solana: OracleClient;
+  solAdmin: Keypair;
+  ethSink: EthereumSink;
+  solSink: SolanaSink;
+  stake(operators: SecretKey[]): Promise<void>;
+  genesis(sharing: PublicSharing): Promise<void>;
+  registerModel(name: string, modelHash: Uint8Array): Promise<void>;
+  /** A request from the example consumer (RiskLendingMarket.requestRiskScore); returns the request id. */
+  ethRequest(input: Uint8Array): Promise<Uint8Array>;
+  /** A request to the Solana program; returns the request account (the report id). */
+  solRequest(modelHash: Uint8Array, input: Uint8Array): Promise<Uint8Array>;
+  /** Ethereum: the consumer's stored risk score for the requester; router's isFulfilled. */
+  ethFulfilled(requestId: Uint8Array): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+async function send(c: Clients, address: Address, abi: unknown, functionName: string, args: unknown[], value = 0n) {
+  const hash = await c.walletClient.writeContract({ address, abi, functionName, args, value, account: c.walletClient.account!, chain: c.chain } as never);
+  const receipt = await c.publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== 'success') throw new Error(`${functionName} reverted (tx ${hash})`);
+  return receipt;
+}
+
+export async function startChains(o: { network: string; n: number; modelName: string }): Promise<Chains> {
+  const anvil = await startAnvil({ accounts: Math.max(10, o.n + 4) });
+  try {
+    const clients = localClients(anvil.rpcUrl, anvil.privateKeys[0]!);
+    const deployed = await deployProtocol(clients, { network: o.network, committeeSize: o.n });
+    const market = (await deployContract(clients, 'RiskLendingMarket', [deployed.addresses.router, namehash(o.modelName)])).address;
+    const relayerKey = anvil.privateKeys[anvil.privateKeys.length - 1]!;
+    const relayerClients = localClients(anvil.rpcUrl, relayerKey);
+    const ethSink = new EthereumSink({ publicClient: relayerClients.publicClient, walletClient: relayerClients.walletClient, chain: relayerClients.chain, router: deployed.addresses.router });
+
+    const svm = new LiteSvmTransport();
+    svm.addProgram(ORACLE_PROGRAM_ID, readFileSync(fileURLToPath(ORACLE_SO)));
+    const solAdmin = Keypair.generate();
+    svm.airdrop(solAdmin.publicKey, 1_000_000_000_000n);
+    const solana = new OracleClient(svm);
+    const solPayer = Keypair.generate();
+    svm.airdrop(solPayer.publicKey, 100_000_000_000n);
+    const solSink = new SolanaSink({ client: solana, payer: solPayer });
+    let solNonce = 0n;
+    const requester = Keypair.generate();
+    svm.airdrop(requester.publicKey, 100_000_000_000n);
+
+    return {
+      anvil, clients, deployed, market, svm, solana, solAdmin, ethSink, solSink,
+      async stake(operators) {
+        for (const [i, sk] of operators.entries()) {
+          const c = localClients(anvil.rpcUrl, anvil.privateKeys[1 + i]!);
+          await send(c, deployed.addresses.registry, committeeRegistryAbi, 'stake', [vToHex(g2ToEip2537(publicKeyOf(sk))), vToHex(g1ToEip2537(provePossession(sk)))], parseEther('10'));
+        }
+      },
+      async genesis(sharing) {
+        const members = (await clients.publicClient.readContract({ address: deployed.addresses.registry, abi: committeeRegistryAbi, functionName: 'nextCommittee', args: [BigInt(sharing.size)] })) as Address[];
+        const ids = members.map((a) => Uint8Array.from(Buffer.from(a.slice(2).padStart(64, '0'), 'hex')));
+        const shares = sharing.publicShares().map((p) => p.toBytes(false));
+        await send(clients, deployed.addresses.registry, committeeRegistryAbi, 'initGenesis', [
+          vToHex(g2ToEip2537(sharing.groupKey)), sharing.threshold, sharing.size, vToHex(sharesRoot(shares)), vToHex(membersRoot(ids)),
+        ]);
+        await solana.send([solana.initializeIx({
+          admin: solAdmin.publicKey, domain: domainTag(o.network), clusterId: CLUSTER_ID, epoch: 1n, threshold: sharing.threshold,
+          committeeSize: sharing.size, groupKey: g2Uncompressed(sharing.groupKey), requestFee: 1_000_000n,
+        })], [solAdmin]);
+      },
+      async registerModel(name, modelHash) {
+        await send(clients, deployed.addresses.models, modelRegistryAbi, 'setModel', [name, 1, toHex(modelHash), keccak256('0x01'), keccak256('0x02'), 1_000_000n]);
+      },
+      async ethRequest(input) {
+        const fee = (await clients.publicClient.readContract({ address: deployed.addresses.router, abi: oracleRouterAbi, functionName: 'fee' })) as bigint;
+        const receipt = await send(clients, market, riskLendingMarketAbi, 'requestRiskScore', [vToHex(input)], fee);
+        for (const log of receipt.logs) {
+          try {
+            const ev = decodeEventLog({ abi: oracleRouterAbi, data: log.data, topics: log.topics });
+            if (ev.eventName === 'InferenceRequested') return Uint8Array.from(Buffer.from((ev.args.requestId as Hex).slice(2), 'hex'));
+          } catch {
+            /* a log of another contract */
+          }
+        }
+        throw new Error('requestRiskScore emitted no InferenceRequested event');
+      },
+      async solRequest(modelHash, input) {
+        const nonce = ++solNonce;
+        await solana.send([solana.requestInferenceIx({ requester: requester.publicKey, nonce, modelHash, input })], [requester]);
+        return solana.requestAddress(requester.publicKey, nonce).toBytes();
+      },
+      async ethFulfilled(requestId) {
+        return (await clients.publicClient.readContract({ address: deployed.addresses.router, abi: oracleRouterAbi, functionName: 'isFulfilled', args: [toHex(requestId) as Hex] })) as boolean;
+      },
+      stop: () => anvil.stop(),
+    };
+  } catch (err) {
+    await anvil.stop();
+    throw err;
+  }
+}

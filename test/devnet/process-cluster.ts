@@ -1,0 +1,59 @@
+// A local network whose nodes are separate processes (as in the devnet) and whose aggregator runs in
+// the calling process: for latency measurements where every node needs its own event loop.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { fromHex, type PublicSharing } from '@destra/protocol';
+import { parseAggregatorConfig, sharingFromPublicShares, startAggregator, type RunningAggregator } from '@destra/aggregator';
+import { writeLocalCommittee, type LocalCommittee } from './committee.ts';
+import { spawnNode, type NodeProcess } from './processes.ts';
+
+export interface ProcessCluster {
+  committee: LocalCommittee;
+  nodes: NodeProcess[];
+  aggregator: RunningAggregator;
+  sharing: PublicSharing;
+  stop(): Promise<void>;
+}
+
+interface CommitteeJson {
+  groupKey: string | null;
+  threshold: number;
+  size: number;
+  members: { index: number; publicShare: string | null }[];
+}
+
+export async function startProcessCluster(o: { network: string; n: number; t: number; models: Record<string, unknown>; timeoutMs?: number }): Promise<ProcessCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'destra-pcluster-'));
+  const nodes: NodeProcess[] = [];
+  let aggregator: RunningAggregator | undefined;
+  const stop = async (): Promise<void> => {
+    await aggregator?.stop().catch(() => undefined);
+    await Promise.all(nodes.map((p) => p.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const committee = await writeLocalCommittee({ dir, network: o.network, n: o.n, t: o.t, models: o.models, logLevel: 'warn' });
+    nodes.push(...(await Promise.all(committee.nodeConfigPaths.map((p, k) => spawnNode(k + 1, p, undefined, dir, o.timeoutMs ?? 120_000)))));
+    const deadline = Date.now() + (o.timeoutMs ?? 120_000);
+    let view: CommitteeJson | undefined;
+    while (!view) {
+      if (Date.now() > deadline) throw new Error('the DKG did not finish in time');
+      const views = await Promise.all(nodes.map((p) => fetch(`${p.api}/v1/committee`).then((r) => r.json() as Promise<CommitteeJson>).catch(() => undefined)));
+      if (views.every((v) => v?.groupKey) && new Set(views.map((v) => v!.groupKey)).size === 1) view = views[0];
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+    const sharing = sharingFromPublicShares(view.members.map((m) => ({ index: m.index, publicShare: fromHex(m.publicShare!) })), view.threshold, view.size);
+    aggregator = await startAggregator(parseAggregatorConfig(committee.aggregatorConfig), { sharing, log: pino({ level: 'silent' }) });
+    const agg = aggregator;
+    while (agg.host.peersWithRole('member').length < o.n) {
+      if (Date.now() > deadline) throw new Error('nodes did not connect to the aggregator in time');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { committee, nodes, aggregator: agg, sharing, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
