@@ -77,19 +77,23 @@ library ReportLib {
         }
     }
 
+    /// @notice Inner node: keccak256(0x01 || min(a, b) || max(a, b)).
+    function hashPair(bytes32 a, bytes32 b) internal pure returns (bytes32 node) {
+        (a, b) = a < b ? (a, b) : (b, a);
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore8(m, 1)
+            mstore(add(m, 1), a)
+            mstore(add(m, 33), b)
+            node := keccak256(m, 65)
+        }
+    }
+
     /// @notice Folds a sorted-pair proof: node = keccak256(0x01 || min || max).
     function rootFromProof(bytes32 node, bytes32[] calldata proof) internal pure returns (bytes32) {
         if (proof.length > MAX_PROOF_DEPTH) revert MerkleProofInvalid();
         for (uint256 i = 0; i < proof.length; i++) {
-            bytes32 s = proof[i];
-            (bytes32 a, bytes32 b) = node < s ? (node, s) : (s, node);
-            assembly ("memory-safe") {
-                let m := mload(0x40)
-                mstore8(m, 1)
-                mstore(add(m, 1), a)
-                mstore(add(m, 33), b)
-                node := keccak256(m, 65)
-            }
+            node = hashPair(node, proof[i]);
         }
         return node;
     }
@@ -102,18 +106,7 @@ library ReportLib {
         while (n > 1) {
             uint256 half = n / 2;
             for (uint256 i = 0; i < half; i++) {
-                bytes32 a = leaves[2 * i];
-                bytes32 b = leaves[2 * i + 1];
-                (a, b) = a < b ? (a, b) : (b, a);
-                bytes32 node;
-                assembly ("memory-safe") {
-                    let m := mload(0x40)
-                    mstore8(m, 1)
-                    mstore(add(m, 1), a)
-                    mstore(add(m, 33), b)
-                    node := keccak256(m, 65)
-                }
-                leaves[i] = node;
+                leaves[i] = hashPair(leaves[2 * i], leaves[2 * i + 1]);
             }
             if (n % 2 == 1) leaves[half] = leaves[n - 1];
             n = half + (n % 2);

@@ -12,6 +12,7 @@ import { signPoint, verifyPoints } from '../bls/signature.ts';
 import { ThresholdError } from '../errors.ts';
 import { lagrangeAtZero, g2Msm, type Rng } from './polynomial.ts';
 import { assertIndex, type KeyShare } from './shares.ts';
+import { bisectValid } from './bisect.ts';
 
 export interface PartialSignature {
   /** Signer's member index, 1..n. */
@@ -83,27 +84,13 @@ export function batchVerifyPartials(
     if (!sig || !pk) invalid.push(partial.index);
     else items.push({ partial, sig, pk });
   }
-  const valid: PartialSignature[] = [];
-  const check = (group: typeof items): void => {
-    if (group.length === 0) return;
-    if (group.length === 1) {
-      const it = group[0]!;
-      if (verifyPoints(it.pk, hashed, it.sig)) valid.push(it.partial);
-      else invalid.push(it.partial.index);
-      return;
-    }
+  const result = bisectValid(items, (group) => {
+    if (group.length === 1) return verifyPoints(group[0]!.pk, hashed, group[0]!.sig);
     const weights = group.map(() => randomWeight(rng));
-    const sigSum = pippenger(G1, group.map((g) => g.sig), weights);
-    const pkSum = g2Msm(group.map((g) => g.pk), weights);
-    if (verifyPoints(pkSum, hashed, sigSum)) {
-      for (const g of group) valid.push(g.partial);
-      return;
-    }
-    const mid = group.length >> 1;
-    check(group.slice(0, mid));
-    check(group.slice(mid));
-  };
-  check(items);
+    return verifyPoints(g2Msm(group.map((g) => g.pk), weights), hashed, pippenger(G1, group.map((g) => g.sig), weights));
+  });
+  invalid.push(...result.invalid.map((it) => it.partial.index));
+  const valid = result.valid.map((it) => it.partial);
   return { valid, invalid: invalid.sort((a, b) => a - b) };
 }
 

@@ -11,6 +11,7 @@ import { loadMcl, mclFr, mclG1, mclG1FromNoble, mclG2FromNoble, mclPairingCheck,
 import { batchVerifyPartials, combinePartials, type BatchVerifyResult, type PartialSignature } from './partial.ts';
 import { lagrangeAtZero, type Rng } from './polynomial.ts';
 import { assertIndex, type PublicSharing } from './shares.ts';
+import { bisectValid } from './bisect.ts';
 
 type Mcl = NonNullable<Awaited<ReturnType<typeof loadMcl>>>;
 export type BlsBackendName = 'mcl' | 'noble';
@@ -74,27 +75,13 @@ export class PartialVerifier {
       if (!sig || !pk) invalid.push(partial.index);
       else items.push({ partial, sig, pk });
     }
-    const valid: PartialSignature[] = [];
-    const check = (group: typeof items): void => {
-      if (group.length === 0) return;
-      if (group.length === 1) {
-        const it = group[0]!;
-        if (mclPairingCheck(mcl, it.pk, h, it.sig)) valid.push(it.partial);
-        else invalid.push(it.partial.index);
-        return;
-      }
+    const result = bisectValid(items, (group) => {
+      if (group.length === 1) return mclPairingCheck(mcl, group[0]!.pk, h, group[0]!.sig);
       const w = group.map(() => mclFr(mcl, bytesToNumberBE(rng(8)) | 1n));
-      const sigSum = mcl.mulVec(group.map((g) => g.sig), w);
-      const pkSum = mcl.mulVec(group.map((g) => g.pk), w);
-      if (mclPairingCheck(mcl, pkSum, h, sigSum)) {
-        for (const g of group) valid.push(g.partial);
-        return;
-      }
-      const mid = group.length >> 1;
-      check(group.slice(0, mid));
-      check(group.slice(mid));
-    };
-    check(items);
+      return mclPairingCheck(mcl, mcl.mulVec(group.map((g) => g.pk), w), h, mcl.mulVec(group.map((g) => g.sig), w));
+    });
+    invalid.push(...result.invalid.map((it) => it.partial.index));
+    const valid = result.valid.map((it) => it.partial);
     return { valid, invalid: invalid.sort((a, b) => a - b) };
   }
 
