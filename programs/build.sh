@@ -32,8 +32,9 @@ LINKER="$TOOLCHAIN/bin/sbpf-linker"
 if [ ! -x "$LINKER" ]; then
   echo "build.sh: building sbpf-linker $SBPF_LINKER_VERSION against LLVM $LLVM_MAJOR (one-off, a few minutes)"
   # llvm-sys finds LLVM through llvm-config: put LLVM $LLVM_MAJOR's first (Debian's default may be older)
-  RUSTC="$RUSTC" PATH="/usr/lib/llvm-$LLVM_MAJOR/bin:$PATH" LIBRARY_PATH="/usr/lib/llvm-$LLVM_MAJOR/lib" \
-    LLVM_SYS_${LLVM_MAJOR}1_PREFIX="/usr/lib/llvm-$LLVM_MAJOR" \
+  # (a computed variable name cannot be a plain assignment prefix, hence `env`)
+  env RUSTC="$RUSTC" PATH="/usr/lib/llvm-$LLVM_MAJOR/bin:$PATH" LIBRARY_PATH="/usr/lib/llvm-$LLVM_MAJOR/lib" \
+    "LLVM_SYS_${LLVM_MAJOR}1_PREFIX=/usr/lib/llvm-$LLVM_MAJOR" \
     nice "$CARGO" install "sbpf-linker@$SBPF_LINKER_VERSION" --no-default-features \
     --features "bpf-linker/llvm-$LLVM_MAJOR" --root "$TOOLCHAIN" -j 2 --quiet
 fi
