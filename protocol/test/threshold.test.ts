@@ -6,7 +6,7 @@ import { Fp, G1, R_ORDER, decodeG1, hashToG1, verify, type G1Point } from '../sr
 import { ThresholdError } from '../src/errors.ts';
 import { fromHex } from '../src/report/index.ts';
 import {
-  PartialVerifier, PublicSharing, batchVerifyPartials, combinePartials, dealShares, lagrangeAtZero, signPartial, verifyPartial,
+  PartialVerifier, PublicSharing, batchVerifyPartials, withNobleOnly, combinePartials, dealShares, lagrangeAtZero, signPartial, verifyPartial,
   type PartialSignature,
 } from '../src/threshold/index.ts';
 import { VECTORS_PATH } from './bls-vectors.gen.ts';
@@ -100,6 +100,12 @@ describe.each(['noble', 'mcl'] as const)('non-subgroup partials (%s backend)', (
 });
 
 describe('backends agree', () => {
+  it('partial signing gives the same bytes with and without the mcl backend', async () => {
+    const { shares } = dealShares(2, 3);
+    await PartialVerifier.create(dealShares(1, 1).sharing, { backend: 'mcl' });
+    for (const s of shares) expect(signPartial(s, msg)).toEqual(withNobleOnly(() => signPartial(s, msg)));
+  });
+
   it('mcl and noble combine to identical bytes; free functions agree with the verifier', async () => {
     const { shares, sharing } = dealShares(3, 4);
     const partials = shares.map((s) => signPartial(s, msg));
