@@ -7,7 +7,7 @@ import { DESTRA_DST } from '../bls/constants.ts';
 import { hashToG1 } from '../bls/hash.ts';
 import type { G1Point } from '../bls/curve.ts';
 import { ThresholdError } from '../errors.ts';
-import { loadMcl, mclFr, mclG1, mclG1FromNoble, mclG2FromNoble, mclPairingCheck, type MclG1, type MclG2 } from './mcl-backend.ts';
+import { loadMcl, withNobleOnly, mclFr, mclG1, mclG1FromNoble, mclG2FromNoble, mclPairingCheck, type MclG1, type MclG2 } from './mcl-backend.ts';
 import { batchVerifyPartials, combinePartials, type BatchVerifyResult, type PartialSignature } from './partial.ts';
 import { lagrangeAtZero, type Rng } from './polynomial.ts';
 import { assertIndex, type PublicSharing } from './shares.ts';
@@ -58,7 +58,7 @@ export class PartialVerifier {
   verifyBatch(msg: Uint8Array, partials: readonly PartialSignature[], opts: VerifyOptions = {}): BatchVerifyResult {
     const hashed = opts.hashed ?? hashToG1(msg, opts.dst ?? DESTRA_DST);
     const mcl = this.mcl;
-    if (!mcl) return batchVerifyPartials(msg, partials, (i) => this.sharing.publicShare(i), { ...opts, hashed });
+    if (!mcl) return withNobleOnly(() => batchVerifyPartials(msg, partials, (i) => this.sharing.publicShare(i), { ...opts, hashed }));
     const rng = opts.rng ?? randomBytes;
     const h = mclG1FromNoble(mcl, hashed);
     const invalid: number[] = [];
@@ -113,7 +113,7 @@ export class PartialVerifier {
     }
     if (!mcl) {
       if (unique.length < t) return { signature: undefined, invalid: [] };
-      return { signature: combinePartials(unique, t), invalid: [] };
+      return { signature: withNobleOnly(() => combinePartials(unique, t)), invalid: [] };
     }
     const invalid: number[] = [];
     const points = new Map<number, MclG1>();
