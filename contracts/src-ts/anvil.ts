@@ -55,16 +55,24 @@ export function anvilBinary(): string {
   return found;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Below Linux's ephemeral range (32768–60999) so no outgoing connection can take the port between probing
+// and anvil binding it; 12000–19999 keeps clear of the node test ports (20000–31999).
+let nextPort = 12_000 + ((process.pid * 7919) % 8_000);
+
+function probe(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 8_000; i++) {
+    const port = 12_000 + ((nextPort++ - 12_000) % 8_000);
+    if (await probe(port)) return port;
+  }
+  throw new AnvilError('no free TCP port in 12000-19999 on 127.0.0.1');
 }
 
 async function rpcReady(url: string, deadline: number, child: ChildProcess): Promise<void> {

@@ -12,15 +12,25 @@ import { makeOperators, type Operator } from './helpers.ts';
 
 export const PASSWORD = 'correct horse battery staple';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Listen ports must be known before the nodes start. They are taken below Linux's ephemeral range
+// (32768–60999): an OS-assigned port can be reused as the source port of any outgoing connection (other
+// test files run in parallel) between probing and binding, which made startup fail with EADDRINUSE.
+let nextPort = 20_000 + ((process.pid * 7919) % 12_000);
+
+function probe(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+}
+
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 12_000; i++) {
+    const port = 20_000 + ((nextPort++ - 20_000) % 12_000);
+    if (await probe(port)) return port;
+  }
+  throw new Error('no free TCP port in 20000-31999 on 127.0.0.1');
 }
 
 export interface CommitteeFixture {

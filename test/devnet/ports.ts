@@ -1,15 +1,24 @@
-// Free TCP ports on 127.0.0.1 for nodes whose addresses must be known before they start.
+// Free TCP ports on 127.0.0.1 for nodes whose addresses must be known before they start. They are taken
+// below Linux's ephemeral range (32768–60999): an OS-assigned port can be reused as the source port of an
+// outgoing connection between probing and binding, which made startup fail with EADDRINUSE.
 import { createServer } from 'node:net';
 
+let nextPort = 20_000 + ((process.pid * 104_729) % 12_000);
+
+function probe(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
 export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  const ports: number[] = [];
+  for (let i = 0; ports.length < count && i < 12_000; i++) {
+    const port = 20_000 + ((nextPort++ - 20_000) % 12_000);
+    if (await probe(port)) ports.push(port);
+  }
+  if (ports.length < count) throw new Error(`only ${ports.length} of ${count} free TCP ports in 20000-31999 on 127.0.0.1`);
   return ports;
 }
