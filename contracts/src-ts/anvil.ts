@@ -2,7 +2,7 @@
 // for tests and the devnet, and stops it again. No mocked chain anywhere.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../../scripts/free-port.ts';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { privateKeyToAddress } from 'viem/accounts';
@@ -55,25 +55,7 @@ export function anvilBinary(): string {
   return found;
 }
 
-// Below Linux's ephemeral range (32768–60999) so no outgoing connection can take the port between probing
-// and anvil binding it; 12000–19999 keeps clear of the node test ports (20000–31999).
-let nextPort = 12_000 + ((process.pid * 7919) % 8_000);
-
-function probe(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-export async function freePort(): Promise<number> {
-  for (let i = 0; i < 8_000; i++) {
-    const port = 12_000 + ((nextPort++ - 12_000) % 8_000);
-    if (await probe(port)) return port;
-  }
-  throw new AnvilError('no free TCP port in 12000-19999 on 127.0.0.1');
-}
+export { freePort };
 
 async function rpcReady(url: string, deadline: number, child: ChildProcess): Promise<void> {
   for (;;) {

@@ -1,6 +1,6 @@
 // Committee fixtures: real operator keystores, libp2p keys and configs for nodes on 127.0.0.1.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../../scripts/free-port.ts';
 import { join } from 'node:path';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { privateKeyToProtobuf } from '@libp2p/crypto/keys';
@@ -12,26 +12,6 @@ import { makeOperators, type Operator } from './helpers.ts';
 
 export const PASSWORD = 'correct horse battery staple';
 
-// Listen ports must be known before the nodes start. They are taken below Linux's ephemeral range
-// (32768–60999): an OS-assigned port can be reused as the source port of any outgoing connection (other
-// test files run in parallel) between probing and binding, which made startup fail with EADDRINUSE.
-let nextPort = 20_000 + ((process.pid * 7919) % 12_000);
-
-function probe(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-export async function freePort(): Promise<number> {
-  for (let i = 0; i < 12_000; i++) {
-    const port = 20_000 + ((nextPort++ - 20_000) % 12_000);
-    if (await probe(port)) return port;
-  }
-  throw new Error('no free TCP port in 20000-31999 on 127.0.0.1');
-}
 
 export interface CommitteeFixture {
   members: Operator[];
