@@ -101,20 +101,24 @@ export function batchVerifyPartials(
   return { valid, invalid: invalid.sort((a, b) => a - b) };
 }
 
+/** Checks every index (in 1..maxIndex, no duplicates) and returns the partials in their given order. */
+export function distinctPartials(partials: readonly PartialSignature[], maxIndex?: number): PartialSignature[] {
+  const seen = new Set<number>();
+  for (const p of partials) {
+    assertIndex(p.index, maxIndex);
+    if (seen.has(p.index)) throw new ThresholdError(`duplicate partial signature for member ${p.index}`);
+    seen.add(p.index);
+  }
+  return [...partials];
+}
+
 /**
  * Combines the first t partials with distinct indices into the group signature (48 bytes compressed).
  * Partials must already be verified: combining an invalid one yields a signature that fails to verify.
  */
 export function combinePartials(partials: readonly PartialSignature[], t: number): Uint8Array {
   if (!Number.isInteger(t) || t < 1) throw new ThresholdError(`threshold must be a positive integer, got ${t}`);
-  const chosen: PartialSignature[] = [];
-  const seen = new Set<number>();
-  for (const p of partials) {
-    assertIndex(p.index);
-    if (seen.has(p.index)) throw new ThresholdError(`duplicate partial signature for member ${p.index}`);
-    seen.add(p.index);
-    if (chosen.length < t) chosen.push(p);
-  }
+  const chosen = distinctPartials(partials).slice(0, t);
   if (chosen.length < t) throw new ThresholdError(`need ${t} partial signatures from distinct members, have ${chosen.length}`);
   const lambdas = lagrangeAtZero(chosen.map((p) => p.index));
   const points = chosen.map((p) => decodeG1(p.signature));

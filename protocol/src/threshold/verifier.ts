@@ -8,7 +8,7 @@ import { hashToG1 } from '../bls/hash.ts';
 import type { G1Point } from '../bls/curve.ts';
 import { ThresholdError } from '../errors.ts';
 import { loadMcl, withNobleOnly, mclFr, mclG1, mclG1FromNoble, mclG2FromNoble, mclPairingCheck, type MclG1, type MclG2 } from './mcl-backend.ts';
-import { batchVerifyPartials, combinePartials, type BatchVerifyResult, type PartialSignature } from './partial.ts';
+import { batchVerifyPartials, combinePartials, distinctPartials, type BatchVerifyResult, type PartialSignature } from './partial.ts';
 import { lagrangeAtZero, type Rng } from './polynomial.ts';
 import { assertIndex, type PublicSharing } from './shares.ts';
 import { bisectValid } from './bisect.ts';
@@ -103,14 +103,7 @@ export class PartialVerifier {
   combineDetailed(partials: readonly PartialSignature[]): { signature: Uint8Array | undefined; invalid: number[] } {
     const mcl = this.mcl;
     const t = this.threshold;
-    const seen = new Set<number>();
-    const unique: PartialSignature[] = [];
-    for (const p of partials) {
-      assertIndex(p.index, this.sharing.size);
-      if (seen.has(p.index)) throw new ThresholdError(`duplicate partial signature for member ${p.index}`);
-      seen.add(p.index);
-      unique.push(p);
-    }
+    const unique = distinctPartials(partials, this.sharing.size);
     if (!mcl) {
       if (unique.length < t) return { signature: undefined, invalid: [] };
       return { signature: withNobleOnly(() => combinePartials(unique, t)), invalid: [] };
