@@ -1,33 +1,24 @@
 // The Solidity BLS library on anvil's EIP-2537 precompiles, against the shared vectors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { decodeFunctionData, toHex, stringToHex, type Address, type Hex } from 'viem';
+import { decodeFunctionData, toHex, stringToHex, type Hex } from 'viem';
 import { decodeG2, g1ToEip2537, g2ToEip2537 } from '@destra/protocol';
-import { startAnvil, type Anvil } from '../src-ts/anvil.ts';
-import { deployContract, localClients, type Clients } from '../src-ts/deploy-util.ts';
-import { compile } from '../scripts/compile.ts';
+import { startHarness, vector, type Harness } from './harness.ts';
 import { ETHEREUM_VECTORS_FILE, buildEthereumVectors, serializeVectors } from '../scripts/ethereum-vectors.ts';
 import { oracleRouterAbi } from '../src-ts/abi.ts';
 
-const vec = (p: string) => JSON.parse(readFileSync(fileURLToPath(new URL(`../../test/vectors/${p}`, import.meta.url)), 'utf8'));
-const rfc = vec('bls/rfc9380_g1.json');
-const bls = vec('bls/signatures.json');
+const rfc = vector('bls/rfc9380_g1.json');
+const bls = vector('bls/signatures.json');
 const hexBytes = (h: string) => Uint8Array.from(Buffer.from(h.replace(/^0x/, ''), 'hex'));
 
-let anvil: Anvil;
-let c: Clients;
-let harness: { address: Address; abi: any };
-const read = (fn: string, args: unknown[]) => c.publicClient.readContract({ address: harness.address, abi: harness.abi, functionName: fn, args }) as Promise<any>;
+let harness: Harness;
+const read = (fn: string, args: unknown[]) => harness.read(fn, args);
 
 beforeAll(async () => {
-  compile();
-  anvil = await startAnvil();
-  c = localClients(anvil.rpcUrl, anvil.privateKeys[0]!);
-  harness = await deployContract(c, 'BLSHarness');
-  expect(anvil.accounts[0]).toBe(c.walletClient.account!.address);
+  harness = await startHarness('BLSHarness');
+  expect(harness.anvil.accounts[0]).toBe(harness.clients.walletClient.account!.address);
 });
-afterAll(async () => anvil?.stop());
+afterAll(async () => harness?.anvil.stop());
 
 describe('BLS.sol hash-to-G1', () => {
   it.each<[string, any]>(rfc.vectors.map((v: any) => [v.msg.slice(0, 12), v]))('matches RFC 9380 J.9.1 for %s', async (_n, v) => {

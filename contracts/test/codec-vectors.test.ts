@@ -1,29 +1,19 @@
 // The Solidity report/handover decoders and Merkle code against the shared vectors (test/vectors/report/).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { keccak256, type Address, type Hex } from 'viem';
-import { startAnvil, type Anvil } from '../src-ts/anvil.ts';
-import { deployContract, localClients, type Clients } from '../src-ts/deploy-util.ts';
-import { compile } from '../scripts/compile.ts';
+import { keccak256, type Hex } from 'viem';
+import { startHarness, vector, type Harness } from './harness.ts';
 
-const vec = (p: string) => JSON.parse(readFileSync(fileURLToPath(new URL(`../../test/vectors/${p}`, import.meta.url)), 'utf8'));
-const reports = vec('report/reports.json');
-const batches = vec('report/batches.json');
-const handover = vec('report/handover.json');
+const reports = vector('report/reports.json');
+const batches = vector('report/batches.json');
+const handover = vector('report/handover.json');
 
-let anvil: Anvil;
-let c: Clients;
-let harness: { address: Address; abi: any };
-const read = (fn: string, args: unknown[]) => c.publicClient.readContract({ address: harness.address, abi: harness.abi, functionName: fn, args }) as Promise<any>;
+let harness: Harness;
+const read = (fn: string, args: unknown[]) => harness.read(fn, args);
 
 beforeAll(async () => {
-  compile();
-  anvil = await startAnvil();
-  c = localClients(anvil.rpcUrl, anvil.privateKeys[0]!);
-  harness = await deployContract(c, 'CodecHarness');
+  harness = await startHarness('CodecHarness');
 });
-afterAll(async () => anvil?.stop());
+afterAll(async () => harness?.anvil.stop());
 
 describe('ReportLib', () => {
   it.each<[string, any]>(reports.valid.map((v: any) => [v.name, v]))('decodes %s field by field, with its leaf and message', async (_n, v) => {
