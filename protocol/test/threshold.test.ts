@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { numberToBytesBE } from '@noble/curves/utils.js';
-import { Fp, G1, R_ORDER, decodeG1, hashToG1, verify, type G1Point } from '../src/bls/index.ts';
+import { DESTRA_DST, Fp, G1, R_ORDER, decodeG1, hashToG1, verify, type G1Point } from '../src/bls/index.ts';
 import { ThresholdError } from '../src/errors.ts';
 import { fromHex } from '../src/report/index.ts';
 import {
-  PartialVerifier, PublicSharing, batchVerifyPartials, withNobleOnly, combinePartials, dealShares, lagrangeAtZero, signPartial, verifyPartial,
+  PartialVerifier, PublicSharing, batchVerifyPartials, loadMcl, mclHashToG1, withNobleOnly, combinePartials, dealShares, lagrangeAtZero, signPartial, verifyPartial,
   type PartialSignature,
 } from '../src/threshold/index.ts';
 import { VECTORS_PATH } from './bls-vectors.gen.ts';
@@ -100,6 +100,23 @@ describe.each(['noble', 'mcl'] as const)('non-subgroup partials (%s backend)', (
 });
 
 describe('backends agree', () => {
+  it('mcl hash-to-G1 reproduces the RFC 9380 J.9.1 vectors and the noble hash under the protocol DST', async () => {
+    const mcl = await loadMcl();
+    expect(mcl).not.toBeNull();
+    const rfc = JSON.parse(readFileSync(new URL('../../test/vectors/bls/rfc9380_g1.json', import.meta.url), 'utf8'));
+    const enc = new TextEncoder();
+    for (const v of rfc.vectors) {
+      const p = mclHashToG1(enc.encode(v.msg), enc.encode(rfc.dst))!;
+      expect(p).toBeDefined();
+      const want = G1.fromAffine({ x: BigInt(`0x${v.P.x}`), y: BigInt(`0x${v.P.y}`) });
+      expect(p.serialize()).toEqual(want.toBytes(true));
+    }
+    for (let i = 0; i < 20; i++) {
+      const m = randomBytes(i * 13);
+      expect(mclHashToG1(m, enc.encode(DESTRA_DST))!.serialize()).toEqual(hashToG1(m).toBytes(true));
+    }
+  });
+
   it('partial signing gives the same bytes with and without the mcl backend', async () => {
     const { shares } = dealShares(2, 3);
     await PartialVerifier.create(dealShares(1, 1).sharing, { backend: 'mcl' });

@@ -6,7 +6,7 @@ import { DESTRA_DST, SECRET_KEY_LENGTH } from './constants.ts';
 import { decodeG1, decodeG2, g1Compressed, g2Compressed } from './encoding.ts';
 import { InvalidScalarError } from './errors.ts';
 import { hashToG1 } from './hash.ts';
-import { mclG1FromNoble, mclG2FromNoble, mclIfLoaded, mclPairingCheck, type MclG2 } from '../threshold/mcl-backend.ts';
+import { mclFr, mclG1FromNoble, mclG2FromNoble, mclHashed, mclIfLoaded, mclPairingCheck, type MclG2 } from '../threshold/mcl-backend.ts';
 
 export type SecretKey = bigint;
 
@@ -52,11 +52,18 @@ export function signPoint(sk: SecretKey, hashed: G1Point): G1Point {
 
 /** Signs msg under dst; returns the 48-byte compressed G1 signature. */
 export function sign(sk: SecretKey, msg: Uint8Array, dst: string | Uint8Array = DESTRA_DST): Uint8Array {
+  const mcl = mclIfLoaded();
+  if (mcl) return mcl.mul(mclHashed(mcl, msg, dst), mclFr(mcl, checkScalar(sk))).serialize();
   return g1Compressed(signPoint(sk, hashToG1(msg, dst)));
 }
 
 const NEG_G2 = G2.BASE.negate();
 const mclKeys = new WeakMap<G2Point, MclG2>();
+function mclKey(mcl: NonNullable<ReturnType<typeof mclIfLoaded>>, pk: G2Point): MclG2 {
+  let key = mclKeys.get(pk);
+  if (!key) mclKeys.set(pk, (key = mclG2FromNoble(mcl, pk)));
+  return key;
+}
 
 /**
  * e(sig, -g2) · e(H, pk) == 1: one Miller loop over both pairs and one final exponentiation. Runs on the
@@ -64,14 +71,7 @@ const mclKeys = new WeakMap<G2Point, MclG2>();
  */
 export function verifyPoints(pk: G2Point, hashed: G1Point, sig: G1Point): boolean {
   const mcl = mclIfLoaded();
-  if (mcl) {
-    let key = mclKeys.get(pk);
-    if (!key) {
-      key = mclG2FromNoble(mcl, pk);
-      mclKeys.set(pk, key);
-    }
-    return mclPairingCheck(mcl, key, mclG1FromNoble(mcl, hashed), mclG1FromNoble(mcl, sig));
-  }
+  if (mcl) return mclPairingCheck(mcl, mclKey(mcl, pk), mclG1FromNoble(mcl, hashed), mclG1FromNoble(mcl, sig));
   const f = bls.pairingBatch([
     { g1: sig, g2: NEG_G2 },
     { g1: hashed, g2: pk },
@@ -91,6 +91,8 @@ export function verify(
 ): boolean {
   const pkPoint = pk instanceof Uint8Array ? decodeG2(pk) : pk;
   const sigPoint = sig instanceof Uint8Array ? decodeG1(sig) : sig;
+  const mcl = mclIfLoaded();
+  if (mcl) return mclPairingCheck(mcl, mclKey(mcl, pkPoint), mclHashed(mcl, msg, dst), mclG1FromNoble(mcl, sigPoint));
   return verifyPoints(pkPoint, hashToG1(msg, dst), sigPoint);
 }
 

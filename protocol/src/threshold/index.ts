@@ -2,4 +2,4 @@ export * from './polynomial.ts';
 export * from './shares.ts';
 export * from './partial.ts';
 export * from './verifier.ts';
-export { loadMcl, withNobleOnly } from './mcl-backend.ts';
+export { loadMcl, mclHashToG1, withNobleOnly } from './mcl-backend.ts';

@@ -7,7 +7,7 @@ import { DESTRA_DST } from '../bls/constants.ts';
 import { hashToG1 } from '../bls/hash.ts';
 import type { G1Point } from '../bls/curve.ts';
 import { ThresholdError } from '../errors.ts';
-import { loadMcl, withNobleOnly, mclFr, mclG1, mclG1FromNoble, mclG2FromNoble, mclPairingCheck, type MclG1, type MclG2 } from './mcl-backend.ts';
+import { loadMcl, withNobleOnly, mclFr, mclG1, mclG1FromNoble, mclHashed, mclG2FromNoble, mclPairingCheck, type MclG1, type MclG2 } from './mcl-backend.ts';
 import { batchVerifyPartials, combinePartials, distinctPartials, type BatchVerifyResult, type PartialSignature } from './partial.ts';
 import { lagrangeAtZero, type Rng } from './polynomial.ts';
 import { assertIndex, type PublicSharing } from './shares.ts';
@@ -56,11 +56,13 @@ export class PartialVerifier {
 
   /** Batch-verifies partials over one message; names every invalid member (see batchVerifyPartials). */
   verifyBatch(msg: Uint8Array, partials: readonly PartialSignature[], opts: VerifyOptions = {}): BatchVerifyResult {
-    const hashed = opts.hashed ?? hashToG1(msg, opts.dst ?? DESTRA_DST);
     const mcl = this.mcl;
-    if (!mcl) return withNobleOnly(() => batchVerifyPartials(msg, partials, (i) => this.sharing.publicShare(i), { ...opts, hashed }));
+    if (!mcl) {
+      const hashed = opts.hashed ?? hashToG1(msg, opts.dst ?? DESTRA_DST);
+      return withNobleOnly(() => batchVerifyPartials(msg, partials, (i) => this.sharing.publicShare(i), { ...opts, hashed }));
+    }
     const rng = opts.rng ?? randomBytes;
-    const h = mclG1FromNoble(mcl, hashed);
+    const h = mclHashed(mcl, msg, opts.dst ?? DESTRA_DST, opts.hashed);
     const invalid: number[] = [];
     const items: { partial: PartialSignature; sig: MclG1; pk: MclG2 }[] = [];
     for (const partial of partials) {
