@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Idempotent set-up for a fresh clone: npm packages, compiled contracts, the Solana programs (.so) and,
+# Idempotent set-up for a fresh clone: npm packages, compiled contracts, the Solana programs (.so), the
+# native crypto addon and,
 # with --test, the headless browser the dashboard test drives. Each step is skipped when up to date.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +39,13 @@ if [ -f programs/build.sh ]; then
   bash programs/build.sh
 fi
 
-# 4. Headless Chromium for the dashboard test
+# 4. Native crypto addon (blst + sha3 via napi-rs) -> protocol/native/destra_native.node (cached)
+if [ -f protocol/native/build.sh ] && [ "${DESTRA_NATIVE:-1}" != 0 ]; then
+  step "building the native crypto addon"
+  bash protocol/native/build.sh
+fi
+
+# 5. Headless Chromium for the dashboard test
 if [ $with_test = 1 ] && [ ! -x /usr/bin/chromium ]; then
   step "installing Debian chromium for the dashboard test"
   apt_install chromium

@@ -49,6 +49,13 @@ async function latency(n: number, m: BenchModel, rounds: number): Promise<Record
 export async function run(): Promise<void> {
   const rounds = Number(process.env.DESTRA_BENCH_ROUNDS ?? 100);
   const seconds = Number(process.env.DESTRA_BENCH_SECONDS ?? 10);
+  // DESTRA_BENCH_E2E=latency or =throughput runs one half only.
+  const part = process.env.DESTRA_BENCH_E2E ?? 'all';
+  if (part !== 'throughput') await latencyTables(rounds);
+  if (part !== 'latency') await throughputTable(seconds);
+}
+
+async function latencyTables(rounds: number): Promise<void> {
   printTable('aggregator core alone (no network, one thread)', await coreRows());
   const model = await loadBenchModel();
   const rows: Record<string, string | number>[] = [];
@@ -56,6 +63,9 @@ export async function run(): Promise<void> {
   rows.push(await latency(7, model, rounds));
   printTable('e2e round latency: POST /v1/infer to node 1 → threshold-signed report in the answer; nodes are separate processes (agg: first partial → combined)', rows);
   await model.close();
+}
+
+async function throughputTable(seconds: number): Promise<void> {
   const tp = await runPipeline({ n: 7, t: thresholdFor(7), chunk: 2048, frameEntries: 512, batchSize: 1024, durationMs: seconds * 1000 });
   printTable('e2e sustained throughput, n=7 t=5, Merkle batches over libp2p', [
     { case: 'batched signing', 'signed results': tp.signed, batches: tp.batches, seconds: tp.seconds, 'results/s': tp.perSecond, 'batch p50 ms': tp.batchLatencyP50, goal: '≥ 100,000/s' },

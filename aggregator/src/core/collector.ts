@@ -2,7 +2,7 @@
 // batch-verified against each member's public share once a group could reach t, and the first t valid
 // partials of the first digest to get there are combined. Members whose partials are invalid, disagree
 // with the combined digest, or sign two digests for one request are named with the signed messages.
-import { hashToG1, signingMessage, SigningPurpose, type G1Point, type PartialSignature } from '@destra/protocol';
+import { signingMessage, SigningPurpose, type PartialSignature } from '@destra/protocol';
 import { hexKey } from './hex.ts';
 import type { CombinedResult, CoreEvent, Evidence, PartialIn, ShareVerifier } from './types.ts';
 import { validatePartialShape } from './validate.ts';
@@ -10,9 +10,6 @@ import { validatePartialShape } from './validate.ts';
 interface DigestGroup {
   digest: Uint8Array;
   message: Uint8Array;
-  /** hash-to-G1 of the message, computed when the group's first partial arrives (while the others are
-   *  still on their way), so the t-th arrival only pays for the pairing check. */
-  hashed: G1Point;
   report?: Uint8Array;
   pending: PartialIn[];
   valid: PartialIn[];
@@ -79,7 +76,9 @@ export class PartialCollector {
     let group = state.groups.get(key);
     if (!group) {
       const message = signingMessage(SigningPurpose.ReportRoot, p.digest);
-      group = { digest: p.digest, message, hashed: hashToG1(message), pending: [], valid: [], members: new Set() };
+      // Hash now, while the other partials are on their way: the t-th arrival only pays for the pairing.
+      this.verifier.prepare?.(message);
+      group = { digest: p.digest, message, pending: [], valid: [], members: new Set() };
       state.groups.set(key, group);
     }
     if (group.members.has(p.member)) return []; // duplicate delivery (gossip + direct): harmless
@@ -123,7 +122,7 @@ export class PartialCollector {
     } catch {
       signature = undefined; // a partial that is not even a curve point
     }
-    if (!signature || !check(signature, group.hashed)) {
+    if (!signature || !check(signature, group.message)) {
       group.optimisticFailed = true;
       return false;
     }
@@ -179,7 +178,7 @@ export class PartialCollector {
     if (group.pending.length === 0) return;
     const pending = group.pending;
     group.pending = [];
-    const { valid, invalid } = this.verifier.verifyBatch(group.message, pending.map(toPartial), { hashed: group.hashed });
+    const { valid, invalid } = this.verifier.verifyBatch(group.message, pending.map(toPartial));
     const validSet = new Set(valid.map((v) => v.index));
     const bad = new Set(invalid);
     for (const p of pending) {

@@ -1,9 +1,11 @@
 // Optimistic aggregation: combine the first t partials and check the result once against the group key
 // (two pairings, group key decoded once) instead of batch-verifying every partial first. Only when that
 // check fails does the collector fall back to batch verification, which names the bad partials.
-import { loadMcl, PartialVerifier, type BatchVerifyResult, type G1Point, type PartialSignature, type PublicSharing } from '@destra/protocol';
+import { DESTRA_DST, hashToG1, loadMcl, mclHashToG1, PartialVerifier, type BatchVerifyResult, type PartialSignature, type PublicSharing } from '@destra/protocol';
 import { G2 } from '@destra/protocol';
 import type { ShareVerifier } from './types.ts';
+
+const DST_BYTES = new TextEncoder().encode(DESTRA_DST);
 
 type Mcl = NonNullable<Awaited<ReturnType<typeof loadMcl>>>;
 
@@ -34,23 +36,30 @@ export class AggregatorVerifier implements ShareVerifier {
     return this.inner.sharing;
   }
 
-  verifyBatch(msg: Uint8Array, partials: readonly PartialSignature[], opts?: { hashed?: G1Point }): BatchVerifyResult {
-    return this.inner.verifyBatch(msg, partials, opts);
+  verifyBatch(msg: Uint8Array, partials: readonly PartialSignature[]): BatchVerifyResult {
+    return this.inner.verifyBatch(msg, partials);
+  }
+
+  prepare(msg: Uint8Array): void {
+    if (!mclHashToG1(msg, DST_BYTES)) hashToG1(msg);
   }
 
   combine(partials: readonly PartialSignature[]): Uint8Array {
     return this.inner.combine(partials);
   }
 
-  /** e(sig, -g2)·e(H(m), groupKey) == 1; false for malformed signature bytes. */
-  verifyCombined(signature: Uint8Array, hashed: G1Point): boolean {
+  /** e(sig, -g2)·e(H(msg), groupKey) == 1; false for malformed signature bytes. */
+  verifyCombined(signature: Uint8Array, msg: Uint8Array): boolean {
     const mcl = this.mcl;
     if (!mcl) return false; // no fast backend: the collector batch-verifies instead
     try {
       const s = new mcl.G1();
       s.deserialize(signature);
-      const h = new mcl.G1();
-      h.deserialize(hashed.toBytes(true));
+      let h = mclHashToG1(msg, DST_BYTES);
+      if (!h) {
+        h = new mcl.G1();
+        h.deserialize(hashToG1(msg).toBytes(true));
+      }
       return mcl.finalExp(mcl.mul(mcl.millerLoop(s, this.negG2 as never), mcl.millerLoop(h, this.groupKey as never))).isOne();
     } catch {
       return false;

@@ -6,10 +6,12 @@ import type { BatchVerifyResult, G1Point, PartialSignature } from '@destra/proto
 export interface ShareVerifier {
   readonly threshold: number;
   readonly sharing: { readonly size: number };
-  verifyBatch(msg: Uint8Array, partials: readonly PartialSignature[], opts?: { hashed?: G1Point }): BatchVerifyResult;
+  verifyBatch(msg: Uint8Array, partials: readonly PartialSignature[]): BatchVerifyResult;
   combine(partials: readonly PartialSignature[]): Uint8Array;
-  /** Optional fast path: checks a combined signature against the group key (see AggregatorVerifier). */
-  verifyCombined?(signature: Uint8Array, hashed: G1Point): boolean;
+  /** Optional fast path: checks a combined signature over msg against the group key (see AggregatorVerifier). */
+  verifyCombined?(signature: Uint8Array, msg: Uint8Array): boolean;
+  /** Optional: hash msg to G1 now (memoised), while the remaining partials are still on their way. */
+  prepare?(msg: Uint8Array): void;
 }
 
 /** One member's partial signature over `signingMessage(0x01, digest)` for one request. */

@@ -11,7 +11,6 @@ import {
   decodeReport,
   encodeReport,
   feedId,
-  hashToG1,
   merkleProof,
   merkleRoot,
   reportLeaf,
@@ -19,7 +18,6 @@ import {
   signPartial,
   toHex,
   type Destination,
-  type G1Point,
 } from '@destra/protocol';
 import type { Logger } from 'pino';
 import { DoubleSignError, RoundError } from '../errors.ts';
@@ -105,7 +103,6 @@ export class RoundEngine {
   private readonly feedTimers: NodeJS.Timeout[] = [];
   private resendTimer: NodeJS.Timeout | undefined;
   /** H(signing message) of recently signed leaves, reused to verify their Combined signatures. */
-  private readonly hashCache = new Map<string, G1Point>();
   private stopped = false;
 
   constructor(private readonly o: RoundEngineOptions) {}
@@ -309,10 +306,8 @@ export class RoundEngine {
     // Batch mode commits to the leaf here and signs only batch roots; partial mode signs the leaf.
     let signature: Uint8Array | null = null;
     if (!announce) {
-      // Hash once: the same point verifies the Combined signature when it comes back.
-      const hashed = hashToG1(rootSigningMessage(reserved.digest));
-      this.rememberHash(reserved.digest, hashed);
-      signature = signPartial(k.share, rootSigningMessage(reserved.digest), { hashed }).signature;
+      // H(m) is memoised by the protocol, so the Combined check for this digest does not hash again.
+      signature = signPartial(k.share, rootSigningMessage(reserved.digest)).signature;
     }
     this.o.store.markSigned(r.requestId, r.round, signature);
     await this.send(r, reserved.report, reserved.digest, signature, k.epoch);
@@ -353,11 +348,6 @@ export class RoundEngine {
     }
     const frame = PartialSignatureCodec.encode({ type: 'partial', v: 1, epoch, requestId: r.requestId, round: r.round, index: this.o.index, report, digest, signature });
     await this.deliver(PROTOCOL_PARTIAL, frame, 1);
-  }
-
-  private rememberHash(digest: Uint8Array, hashed: G1Point): void {
-    this.hashCache.set(toHex(digest), hashed);
-    if (this.hashCache.size > 10_000) this.hashCache.delete(this.hashCache.keys().next().value!);
   }
 
   private async deliver(protocol: string, frame: Uint8Array, count: number): Promise<void> {
@@ -438,8 +428,7 @@ export class RoundEngine {
     const leaves = msg.entries.map((e) => reportLeaf(e.report));
     const tree = buildMerkleTree(leaves);
     if (!eq(tree.root, msg.root)) throw new RoundError('ROOT', 'Combined root does not match its reports');
-    const hashed = this.hashCache.get(toHex(msg.root));
-    if (!verifyGroupSignature(k, rootSigningMessage(msg.root), msg.signature, hashed)) throw new RoundError('SIGNATURE', 'Combined signature does not verify under the group key');
+    if (!verifyGroupSignature(k, rootSigningMessage(msg.root), msg.signature)) throw new RoundError('SIGNATURE', 'Combined signature does not verify under the group key');
     const now = Date.now();
     const resolved: [string, StoredReport][] = [];
     this.o.store.batch(() => msg.entries.forEach((e, i) => {

@@ -1,5 +1,5 @@
 // The active epoch's threshold key material, as the round engine uses it.
-import { PartialVerifier, PublicSharing, decodeG2, type G1Point, type KeyShare } from '@destra/protocol';
+import { PartialVerifier, PublicSharing, decodeG2, type KeyShare } from '@destra/protocol';
 
 export interface ActiveKey {
   epoch: number;
@@ -19,7 +19,7 @@ export function groupKeyVerifier(groupKey: Uint8Array): Promise<PartialVerifier>
   return PartialVerifier.create(new PublicSharing([decodeG2(groupKey)], 1));
 }
 
-/** True if `signature` is the group's signature over `msg` (`hashed`: H(msg) when already computed). */
-export function verifyGroupSignature(key: ActiveKey, msg: Uint8Array, signature: Uint8Array, hashed?: G1Point): boolean {
-  return key.groupVerifier.verifyBatch(msg, [{ index: 1, signature }], hashed ? { hashed } : {}).invalid.length === 0;
+/** True if `signature` is the group's signature over `msg`. */
+export function verifyGroupSignature(key: ActiveKey, msg: Uint8Array, signature: Uint8Array): boolean {
+  return key.groupVerifier.verifyBatch(msg, [{ index: 1, signature }]).invalid.length === 0;
 }

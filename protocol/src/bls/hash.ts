@@ -6,7 +6,17 @@ import { bls, P_MODULUS, type G1Point } from './curve.ts';
 import { DESTRA_DST } from './constants.ts';
 
 const utf8 = new TextEncoder();
-const dstBytes = (dst: string | Uint8Array): Uint8Array => (typeof dst === 'string' ? utf8.encode(dst) : dst);
+const dstCache = new Map<string, Uint8Array>();
+/** A DST as bytes (string DSTs are UTF-8 encoded once and cached). */
+export function dstBytes(dst: string | Uint8Array): Uint8Array {
+  if (typeof dst !== 'string') return dst;
+  let b = dstCache.get(dst);
+  if (!b) {
+    if (dstCache.size > 64) dstCache.clear();
+    dstCache.set(dst, (b = utf8.encode(dst)));
+  }
+  return b;
+}
 
 // A round hashes the same 33-byte message to sign its partial and again to check the combined signature;
 // hashing is deterministic and costs ~2 ms in JS, so recent results are memoised (bounded).

@@ -5,7 +5,8 @@ import { bls, Fp12, G1, G2, R_ORDER, type G1Point, type G2Point } from './curve.
 import { DESTRA_DST, SECRET_KEY_LENGTH } from './constants.ts';
 import { decodeG1, decodeG2, g1Compressed, g2Compressed } from './encoding.ts';
 import { InvalidScalarError } from './errors.ts';
-import { hashToG1 } from './hash.ts';
+import { dstBytes, hashToG1 } from './hash.ts';
+import { nativeBackend } from '../native/index.ts';
 import { mclFr, mclG1FromNoble, mclG2FromNoble, mclHashed, mclIfLoaded, mclPairingCheck, type MclG2 } from '../threshold/mcl-backend.ts';
 
 export type SecretKey = bigint;
@@ -52,6 +53,8 @@ export function signPoint(sk: SecretKey, hashed: G1Point): G1Point {
 
 /** Signs msg under dst; returns the 48-byte compressed G1 signature. */
 export function sign(sk: SecretKey, msg: Uint8Array, dst: string | Uint8Array = DESTRA_DST): Uint8Array {
+  const native = nativeBackend();
+  if (native) return new Uint8Array(native.sign(numberToBytesBE(checkScalar(sk), 32), msg, dstBytes(dst)));
   const mcl = mclIfLoaded();
   if (mcl) return mcl.mul(mclHashed(mcl, msg, dst), mclFr(mcl, checkScalar(sk))).serialize();
   return g1Compressed(signPoint(sk, hashToG1(msg, dst)));
@@ -59,6 +62,12 @@ export function sign(sk: SecretKey, msg: Uint8Array, dst: string | Uint8Array = 
 
 const NEG_G2 = G2.BASE.negate();
 const mclKeys = new WeakMap<G2Point, MclG2>();
+const keyBytes = new WeakMap<G2Point, Uint8Array>();
+function g2Bytes(pk: G2Point): Uint8Array {
+  let b = keyBytes.get(pk);
+  if (!b) keyBytes.set(pk, (b = g2Compressed(pk)));
+  return b;
+}
 function mclKey(mcl: NonNullable<ReturnType<typeof mclIfLoaded>>, pk: G2Point): MclG2 {
   let key = mclKeys.get(pk);
   if (!key) mclKeys.set(pk, (key = mclG2FromNoble(mcl, pk)));
@@ -90,6 +99,14 @@ export function verify(
   dst: string | Uint8Array = DESTRA_DST,
 ): boolean {
   const pkPoint = pk instanceof Uint8Array ? decodeG2(pk) : pk;
+  const native = nativeBackend();
+  if (native) {
+    // blst decodes and subgroup-checks the signature itself; noble decodes only to name malformed bytes.
+    const sigBytes = sig instanceof Uint8Array ? sig : g1Compressed(sig);
+    if (native.verify(g2Bytes(pkPoint), msg, dstBytes(dst), sigBytes)) return true;
+    if (sig instanceof Uint8Array) decodeG1(sig);
+    return false;
+  }
   const sigPoint = sig instanceof Uint8Array ? decodeG1(sig) : sig;
   const mcl = mclIfLoaded();
   if (mcl) return mclPairingCheck(mcl, mclKey(mcl, pkPoint), mclHashed(mcl, msg, dst), mclG1FromNoble(mcl, sigPoint));

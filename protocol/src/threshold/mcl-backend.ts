@@ -4,7 +4,8 @@
 // back to the noble path, which computes the same bytes.
 import type * as MclModule from 'mcl-wasm';
 import { G2, type G1Point, type G2Point } from '../bls/curve.ts';
-import { hashToG1 } from '../bls/hash.ts';
+import { dstBytes, hashToG1 } from '../bls/hash.ts';
+import { withoutNative } from '../native/index.ts';
 
 type Mcl = typeof MclModule;
 export type MclG1 = InstanceType<Mcl['G1']>;
@@ -93,19 +94,10 @@ const mclHashCache = new Map<string, MclG1>();
  * RFC 9380 hash-to-G1 on mcl (same point as hashToG1 in bls/hash.ts), memoised for short messages;
  * undefined when the backend is not loaded or its hash failed the self-test (use the noble hash then).
  */
-const utf8 = new TextEncoder();
-const dstCache = new Map<string, Uint8Array>();
-const dstOf = (dst: string | Uint8Array): Uint8Array => {
-  if (typeof dst !== 'string') return dst;
-  let b = dstCache.get(dst);
-  if (!b) dstCache.set(dst, (b = utf8.encode(dst)));
-  return b;
-};
-
 /** The hashed message as an mcl point: the caller's pre-hashed point, mcl's hash, or noble's as a fallback. */
 export function mclHashed(mcl: Mcl, msg: Uint8Array, dst: string | Uint8Array, hashed?: G1Point): MclG1 {
   if (hashed) return mclG1FromNoble(mcl, hashed);
-  return mclHashToG1(msg, dstOf(dst)) ?? mclG1FromNoble(mcl, hashToG1(msg, dst));
+  return mclHashToG1(msg, dstBytes(dst)) ?? mclG1FromNoble(mcl, hashToG1(msg, dst));
 }
 
 export function mclHashToG1(msg: Uint8Array, dst: Uint8Array): MclG1 | undefined {
@@ -130,7 +122,7 @@ export const mclIfLoaded = (): Mcl | null => (suspended > 0 ? null : loaded);
 export function withNobleOnly<T>(f: () => T): T {
   suspended++;
   try {
-    return f();
+    return withoutNative(f);
   } finally {
     suspended--;
   }

@@ -2,12 +2,13 @@
 // many at once by a random linear combination (bisecting to name the bad ones); any t valid partials are
 // combined by Lagrange interpolation at 0 into the group signature.
 import { pippenger } from '@noble/curves/abstract/curve.js';
-import { bytesToNumberBE } from '@noble/curves/utils.js';
+import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { G1, type G1Point, type G2Point } from '../bls/curve.ts';
 import { DESTRA_DST } from '../bls/constants.ts';
 import { decodeG1, g1Compressed } from '../bls/encoding.ts';
-import { hashToG1 } from '../bls/hash.ts';
+import { dstBytes, hashToG1 } from '../bls/hash.ts';
+import { nativeBackend } from '../native/index.ts';
 import { checkScalar, signPoint, verifyPoints } from '../bls/signature.ts';
 import { mclFr, mclHashed, mclIfLoaded } from './mcl-backend.ts';
 import { ThresholdError } from '../errors.ts';
@@ -32,6 +33,8 @@ export interface SignOptions {
 
 export function signPartial(share: KeyShare, msg: Uint8Array, opts: SignOptions = {}): PartialSignature {
   assertIndex(share.index);
+  const native = opts.hashed ? null : nativeBackend();
+  if (native) return { index: share.index, signature: new Uint8Array(native.sign(numberToBytesBE(checkScalar(share.value), 32), msg, dstBytes(opts.dst ?? DESTRA_DST))) };
   const mcl = mclIfLoaded();
   if (mcl) {
     // Same bytes as the noble path (tested), ~10x faster scalar multiplication.

@@ -1,10 +1,11 @@
 // Per-epoch partial-signature verifier: caches each member's public share in the fastest backend and
 // batch-verifies / combines partials. Use `PartialVerifier.create` (async: loads the wasm backend once);
 // the synchronous constructor with backend 'noble' needs no loading.
-import { bytesToNumberBE } from '@noble/curves/utils.js';
+import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { DESTRA_DST } from '../bls/constants.ts';
-import { hashToG1 } from '../bls/hash.ts';
+import { dstBytes, hashToG1 } from '../bls/hash.ts';
+import { nativeBackend, nativeLoadError, type NativeBackend } from '../native/index.ts';
 import type { G1Point } from '../bls/curve.ts';
 import { ThresholdError } from '../errors.ts';
 import { loadMcl, withNobleOnly, mclFr, mclG1, mclG1FromNoble, mclHashed, mclG2FromNoble, mclPairingCheck, type MclG1, type MclG2 } from './mcl-backend.ts';
@@ -14,7 +15,7 @@ import { assertIndex, type PublicSharing } from './shares.ts';
 import { bisectValid } from './bisect.ts';
 
 type Mcl = NonNullable<Awaited<ReturnType<typeof loadMcl>>>;
-export type BlsBackendName = 'mcl' | 'noble';
+export type BlsBackendName = 'native' | 'mcl' | 'noble';
 
 export interface VerifyOptions {
   dst?: string | Uint8Array;
@@ -26,19 +27,28 @@ export class PartialVerifier {
   readonly sharing: PublicSharing;
   readonly backend: BlsBackendName;
   private readonly mcl: Mcl | null;
+  private readonly native: NativeBackend | null;
   private readonly mclShares = new Map<number, MclG2>();
+  private readonly shareBytes = new Map<number, Uint8Array>();
 
-  constructor(sharing: PublicSharing, mcl: Mcl | null = null) {
+  constructor(sharing: PublicSharing, mcl: Mcl | null = null, native: NativeBackend | null = null) {
     this.sharing = sharing;
     this.mcl = mcl;
-    this.backend = mcl ? 'mcl' : 'noble';
+    this.native = native;
+    this.backend = native ? 'native' : mcl ? 'mcl' : 'noble';
   }
 
-  /** Loads the wasm backend when available (`backend: 'noble'` forces the pure-JS path). */
+  /**
+   * Uses the fastest backend available: native (blst addon), then mcl-wasm (also kept loaded to name
+   * bad partials), then noble. `backend` forces one; asking for one that cannot load throws.
+   */
   static async create(sharing: PublicSharing, opts: { backend?: BlsBackendName | 'auto' } = {}): Promise<PartialVerifier> {
-    const mcl = opts.backend === 'noble' ? null : await loadMcl();
-    if (opts.backend === 'mcl' && !mcl) throw new ThresholdError('the mcl-wasm backend failed to load; use backend "noble"');
-    return new PartialVerifier(sharing, mcl);
+    const want = opts.backend ?? 'auto';
+    const mcl = want === 'noble' ? null : await loadMcl();
+    if (want === 'mcl' && !mcl) throw new ThresholdError('the mcl-wasm backend failed to load; use backend "noble"');
+    const native = want === 'auto' || want === 'native' ? nativeBackend() : null;
+    if (want === 'native' && !native) throw new ThresholdError(`the native backend is unavailable: ${nativeLoadError()}`);
+    return new PartialVerifier(sharing, mcl, native);
   }
 
   get threshold(): number {
@@ -54,8 +64,16 @@ export class PartialVerifier {
     return p;
   }
 
+  private shareBytesOf(index: number): Uint8Array {
+    let b = this.shareBytes.get(index);
+    if (!b) this.shareBytes.set(index, (b = this.sharing.publicShare(index).toBytes(true)));
+    return b;
+  }
+
   /** Batch-verifies partials over one message; names every invalid member (see batchVerifyPartials). */
   verifyBatch(msg: Uint8Array, partials: readonly PartialSignature[], opts: VerifyOptions = {}): BatchVerifyResult {
+    const native = this.native && !opts.hashed ? this.native : null;
+    if (native) return this.verifyBatchNative(native, msg, partials, opts);
     const mcl = this.mcl;
     if (!mcl) {
       const hashed = opts.hashed ?? hashToG1(msg, opts.dst ?? DESTRA_DST);
@@ -87,6 +105,30 @@ export class PartialVerifier {
     return { valid, invalid: invalid.sort((a, b) => a - b) };
   }
 
+  private verifyBatchNative(native: NativeBackend, msg: Uint8Array, partials: readonly PartialSignature[], opts: VerifyOptions): BatchVerifyResult {
+    const rng = opts.rng ?? randomBytes;
+    const dst = dstBytes(opts.dst ?? DESTRA_DST);
+    const invalid: number[] = [];
+    const items: { partial: PartialSignature; pk: Uint8Array }[] = [];
+    for (const partial of partials) {
+      let pk: Uint8Array | undefined;
+      try {
+        assertIndex(partial.index, this.sharing.size);
+        pk = this.shareBytesOf(partial.index);
+      } catch {
+        pk = undefined;
+      }
+      if (!pk || !(partial.signature instanceof Uint8Array) || partial.signature.length !== 48) invalid.push(partial.index);
+      else items.push({ partial, pk });
+    }
+    const result = bisectValid(items, (group) => {
+      if (group.length === 1) return native.verify(group[0]!.pk, msg, dst, group[0]!.partial.signature);
+      return native.verifySameMessage(group.map((g) => g.pk), group.map((g) => g.partial.signature), msg, dst, rng(8 * group.length));
+    });
+    invalid.push(...result.invalid.map((it) => it.partial.index));
+    return { valid: result.valid.map((it) => it.partial), invalid: invalid.sort((a, b) => a - b) };
+  }
+
   /**
    * Combines the first t distinct partials (already verified) into the 48-byte group signature.
    * Throws ThresholdError when fewer than t usable partials remain.
@@ -106,6 +148,13 @@ export class PartialVerifier {
     const mcl = this.mcl;
     const t = this.threshold;
     const unique = distinctPartials(partials, this.sharing.size);
+    if (this.native && unique.length >= t) {
+      // Fast path; on any unusable partial fall through to the path below, which names it.
+      const chosen = unique.slice(0, t);
+      const scalars = lagrangeAtZero(chosen.map((p) => p.index)).map((l) => numberToBytesBE(l, 32));
+      const signature = this.native.g1LinearCombination(chosen.map((p) => p.signature), scalars);
+      if (signature) return { signature: new Uint8Array(signature), invalid: [] };
+    }
     if (!mcl) {
       if (unique.length < t) return { signature: undefined, invalid: [] };
       return { signature: withNobleOnly(() => combinePartials(unique, t)), invalid: [] };

@@ -1,0 +1,105 @@
+use blst::min_sig::{PublicKey, SecretKey, Signature};
+use blst::{blst_p1, blst_p1_affine, blst_scalar, BLST_ERROR};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+fn bad(what: &str) -> Error {
+    Error::new(Status::InvalidArg, what.to_string())
+}
+
+/// hash_to_curve(msg) in G1 (RFC 9380 BLS12381G1_XMD:SHA-256_SSWU_RO_ with `dst`), 48 bytes compressed.
+#[napi]
+pub fn hash_to_g1(msg: &[u8], dst: &[u8]) -> Buffer {
+    let mut p = blst_p1::default();
+    let mut out = [0u8; 48];
+    unsafe {
+        blst::blst_hash_to_g1(&mut p, msg.as_ptr(), msg.len(), dst.as_ptr(), dst.len(), core::ptr::null(), 0);
+        blst::blst_p1_compress(out.as_mut_ptr(), &p);
+    }
+    out.to_vec().into()
+}
+
+/// H(msg)·sk for a 32-byte big-endian scalar in [1, r): a signature (or a partial signature by a share).
+#[napi]
+pub fn sign(scalar: &[u8], msg: &[u8], dst: &[u8]) -> Result<Buffer> {
+    let sk = SecretKey::from_bytes(scalar).map_err(|_| bad("scalar must be 32 bytes, big-endian, in [1, r)"))?;
+    Ok(sk.sign(msg, dst, &[]).compress().to_vec().into())
+}
+
+/// e(sig, -g2)·e(H(msg), pk) == 1. `pk` is a compressed G2 key the caller already validated; the
+/// signature is decoded and subgroup-checked here. Malformed bytes verify as false.
+#[napi]
+pub fn verify(pk: &[u8], msg: &[u8], dst: &[u8], sig: &[u8]) -> bool {
+    let (Ok(pk), Ok(sig)) = (PublicKey::from_bytes(pk), Signature::from_bytes(sig)) else { return false };
+    sig.verify(true, msg, dst, &[], &pk, false) == BLST_ERROR::BLST_SUCCESS
+}
+
+/// Random-linear-combination check that every sigs[i] is a signature by pks[i] over the same msg
+/// (one multi-pairing). `rands` holds 8 random bytes per signature. False if any is wrong or malformed.
+#[napi]
+pub fn verify_same_message(pks: Vec<Buffer>, sigs: Vec<Buffer>, msg: &[u8], dst: &[u8], rands: &[u8]) -> Result<bool> {
+    if pks.len() != sigs.len() || rands.len() != 8 * sigs.len() || sigs.is_empty() {
+        return Err(bad("need one key, one signature and 8 random bytes per entry"));
+    }
+    let mut keys = Vec::with_capacity(pks.len());
+    let mut signatures = Vec::with_capacity(sigs.len());
+    for (pk, sig) in pks.iter().zip(sigs.iter()) {
+        let (Ok(pk), Ok(sig)) = (PublicKey::from_bytes(pk), Signature::from_bytes(sig)) else { return Ok(false) };
+        keys.push(pk);
+        signatures.push(sig);
+    }
+    let scalars: Vec<blst_scalar> = rands
+        .chunks(8)
+        .map(|r| {
+            let mut s = blst_scalar::default();
+            let mut le = [0u8; 32];
+            le[..8].copy_from_slice(r);
+            le[0] |= 1; // never zero
+            unsafe { blst::blst_scalar_from_lendian(&mut s, le.as_ptr()) };
+            s
+        })
+        .collect();
+    let msgs: Vec<&[u8]> = vec![msg; sigs.len()];
+    let key_refs: Vec<&PublicKey> = keys.iter().collect();
+    let sig_refs: Vec<&Signature> = signatures.iter().collect();
+    let r = Signature::verify_multiple_aggregate_signatures(&msgs, dst, &key_refs, false, &sig_refs, true, &scalars, 64);
+    Ok(r == BLST_ERROR::BLST_SUCCESS)
+}
+
+/// Σ scalars[i]·points[i] over compressed G1 points (Lagrange combination of partial signatures).
+/// Returns null when a point is malformed or not in the subgroup, or the sum is the identity.
+#[napi]
+pub fn g1_linear_combination(points: Vec<Buffer>, scalars: Vec<Buffer>) -> Result<Option<Buffer>> {
+    if points.len() != scalars.len() || points.is_empty() {
+        return Err(bad("need one 32-byte scalar per point"));
+    }
+    let mut acc = blst_p1::default();
+    for (p, s) in points.iter().zip(scalars.iter()) {
+        if s.len() != 32 {
+            return Err(bad("scalars are 32 bytes, big-endian"));
+        }
+        let mut aff = blst_p1_affine::default();
+        if p.len() != 48 || unsafe { blst::blst_p1_uncompress(&mut aff, p.as_ptr()) } != BLST_ERROR::BLST_SUCCESS {
+            return Ok(None);
+        }
+        if !unsafe { blst::blst_p1_affine_in_g1(&aff) } {
+            return Ok(None);
+        }
+        let mut sc = blst_scalar::default();
+        let mut term = blst_p1::default();
+        unsafe {
+            blst::blst_scalar_from_bendian(&mut sc, s.as_ptr());
+            let mut pt = blst_p1::default();
+            blst::blst_p1_from_affine(&mut pt, &aff);
+            blst::blst_p1_mult(&mut term, &pt, sc.b.as_ptr(), 255);
+            let prev = acc;
+            blst::blst_p1_add_or_double(&mut acc, &prev, &term);
+        }
+    }
+    if unsafe { blst::blst_p1_is_inf(&acc) } {
+        return Ok(None);
+    }
+    let mut out = [0u8; 48];
+    unsafe { blst::blst_p1_compress(out.as_mut_ptr(), &acc) };
+    Ok(Some(out.to_vec().into()))
+}

@@ -1,0 +1,98 @@
+// The native addon (protocol/native) must give the protocol's bytes exactly: checked against the shared
+// vectors and against the noble path on random inputs. Bootstrap builds the addon, so its absence is a
+// failure here unless DESTRA_NATIVE=0 disabled it on purpose.
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { numberToBytesBE } from '@noble/curves/utils.js';
+import { DESTRA_DST, G1, hashToG1, randomSecretKey, publicKeyOf, sign, verify } from '../src/bls/index.ts';
+import { fromHex, buildMerkleTree, reportLeaf } from '../src/report/index.ts';
+import { PartialVerifier, combinePartials, dealShares, lagrangeAtZero, signPartial, withNobleOnly } from '../src/threshold/index.ts';
+import { nativeBackend, nativeLoadError } from '../src/native/index.ts';
+
+const enabled = process.env.DESTRA_NATIVE !== '0';
+const enc = new TextEncoder();
+const vectors = JSON.parse(readFileSync(new URL('../../test/vectors/bls/signatures.json', import.meta.url), 'utf8'));
+const rfc = JSON.parse(readFileSync(new URL('../../test/vectors/bls/rfc9380_g1.json', import.meta.url), 'utf8'));
+
+describe.runIf(enabled)('native backend (blst + sha3 addon)', () => {
+  const native = nativeBackend()!;
+
+  it('is built and loads', () => {
+    expect(nativeLoadError()).toBeUndefined();
+    expect(native).not.toBeNull();
+  });
+
+  it('hash-to-G1 reproduces RFC 9380 J.9.1 and the protocol vectors', () => {
+    for (const v of rfc.vectors) {
+      const want = G1.fromAffine({ x: BigInt(`0x${v.P.x}`), y: BigInt(`0x${v.P.y}`) }).toBytes(true);
+      expect(new Uint8Array(native.hashToG1(enc.encode(v.msg), enc.encode(rfc.dst)))).toEqual(want);
+    }
+    for (const v of vectors.hashToG1) expect(new Uint8Array(native.hashToG1(fromHex(v.msg), enc.encode(v.dst)))).toEqual(fromHex(v.point.compressed));
+  });
+
+  it('signs the committed signature vectors byte for byte and verifies them', () => {
+    for (const v of vectors.signatures) {
+      const sig = new Uint8Array(native.sign(fromHex(v.secretKey), fromHex(v.msg), enc.encode(v.dst)));
+      expect(sig).toEqual(fromHex(v.signature.compressed));
+      expect(native.verify(fromHex(v.publicKey.compressed), fromHex(v.msg), enc.encode(v.dst), sig)).toBe(true);
+    }
+    for (const v of vectors.wrongSignatures) expect(native.verify(fromHex(v.publicKey), fromHex(v.msg), enc.encode(v.dst), fromHex(v.signature))).toBe(false);
+  });
+
+  it('rejects every malformed G1 signature encoding of the shared vectors', () => {
+    const key = fromHex(vectors.signatures[0].publicKey.compressed);
+    for (const p of vectors.invalidPoints.filter((x: { group: string; encoding: string }) => x.group === 'G1' && x.encoding === 'compressed')) {
+      expect(native.verify(key, new Uint8Array(0), enc.encode(DESTRA_DST), fromHex(p.bytes)), p.name).toBe(false);
+    }
+  });
+
+  it('refuses out-of-range scalars with a clear error', () => {
+    expect(() => native.sign(new Uint8Array(32), new Uint8Array(1), enc.encode(DESTRA_DST))).toThrow(/scalar/);
+    expect(() => native.sign(new Uint8Array(31).fill(1), new Uint8Array(1), enc.encode(DESTRA_DST))).toThrow(/scalar/);
+  });
+
+  it('sign / verify / partials / combination agree with noble on random keys and messages', async () => {
+    for (let i = 0; i < 5; i++) {
+      const sk = randomSecretKey();
+      const msg = randomBytes(i * 17);
+      const sig = sign(sk, msg);
+      expect(sig).toEqual(withNobleOnly(() => sign(sk, msg)));
+      expect(verify(publicKeyOf(sk), msg, sig)).toBe(true);
+      expect(verify(publicKeyOf(sk), randomBytes(5), sig)).toBe(false);
+    }
+    const { shares, sharing } = dealShares(3, 5);
+    const msg = randomBytes(33);
+    const partials = shares.map((s) => signPartial(s, msg));
+    expect(partials).toEqual(withNobleOnly(() => shares.map((s) => signPartial(s, msg))));
+    const v = await PartialVerifier.create(sharing, { backend: 'native' });
+    expect(v.backend).toBe('native');
+    const tampered = [...partials];
+    tampered[1] = { index: 2, signature: partials[0]!.signature };
+    tampered[3] = { index: 4, signature: new Uint8Array(48) };
+    expect(v.verifyBatch(msg, tampered).invalid).toEqual([2, 4]);
+    expect(v.verifyBatch(msg, partials).invalid).toEqual([]);
+    const combined = v.combine(partials.slice(2));
+    expect(combined).toEqual(withNobleOnly(() => combinePartials(partials.slice(2), 3)));
+    expect(verify(sharing.groupKey, msg, combined)).toBe(true);
+    // A point outside the subgroup is refused by the native combination and named by the fallback.
+    const scalars = lagrangeAtZero([1, 2, 3]).map((l) => numberToBytesBE(l, 32));
+    expect(native.g1LinearCombination([new Uint8Array(48), partials[1]!.signature, partials[2]!.signature], scalars)).toBeNull();
+    expect(hashToG1(msg).toBytes(true)).toEqual(new Uint8Array(native.hashToG1(msg, enc.encode(DESTRA_DST))));
+  });
+
+  it('batched Keccak and Merkle levels equal the protocol hashing', () => {
+    const reports = Array.from({ length: 7 }, () => randomBytes(229));
+    const flat = new Uint8Array(7 * 229);
+    reports.forEach((r, i) => flat.set(r, i * 229));
+    const leaves = new Uint8Array(native.keccakMany(flat, 229, new Uint8Array([0])));
+    reports.forEach((r, i) => expect(leaves.subarray(i * 32, i * 32 + 32)).toEqual(reportLeaf(r)));
+    expect(new Uint8Array(native.keccakMany(flat, 229, new Uint8Array(0))).subarray(32, 64)).toEqual(keccak_256(reports[1]!));
+    let level = leaves;
+    while (level.length > 32) level = new Uint8Array(native.merkleLevel(level));
+    expect(level).toEqual(buildMerkleTree(reports.map(reportLeaf)).root);
+    expect(() => native.keccakMany(flat, 230, new Uint8Array(0))).toThrow(/multiple/);
+    expect(() => native.merkleLevel(new Uint8Array(33))).toThrow(/32-byte/);
+  });
+});
