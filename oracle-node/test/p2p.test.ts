@@ -28,7 +28,7 @@ async function start(op: Operator, registry: Registry, log = captureLog()): Prom
 }
 
 describe('libp2p host admission', () => {
-  it('admits registered members, exchanges gossip and direct frames, refuses unregistered and impostor peers', async () => {
+  it('admits registered members, exchanges topic (direct fan-out) and direct frames, refuses unregistered and impostor peers', async () => {
     const [a, b, stranger] = await makeOperators(3);
     // Registrations carry operator keys only (no peer ids), so admission rests on the handshake.
     const registry = new Registry([a!, b!].map((o) => ({ role: 'member' as const, index: o.index, operatorKey: o.operatorKey })));
@@ -50,7 +50,8 @@ describe('libp2p host admission', () => {
     });
     await hb.sendDirect(ha.peerId, PROTOCOL_PARTIAL, frame);
 
-    // Gossip: a publishes, b receives valid proposals; a malformed frame is rejected with its reason.
+    // Topic message (rounds: direct fan-out): a publishes, b receives valid proposals; a malformed frame is
+    // rejected with its reason and never reaches the subscriber.
     const gossip: string[] = [];
     const rejected: string[] = [];
     hb.on('rejected', (r) => rejected.push(r.reason));

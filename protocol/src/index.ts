@@ -6,3 +6,4 @@ export * from './threshold/index.ts';
 export * from './dkg/index.ts';
 export * from './keystore/index.ts';
 export * from './wire/index.ts';
+export { nativeBackend, nativeLoadError, withoutNative, type NativeBackend } from './native/index.ts';

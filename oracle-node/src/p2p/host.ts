@@ -55,8 +55,25 @@ export interface HostOptions {
    * on each destra topic).
    */
   validate?: (topic: string, data: Uint8Array) => string | undefined;
+  /**
+   * How round, batch and combined topics travel: 'direct' (default) sends each message over a direct
+   * stream to every admitted peer, one hop and no relaying; 'gossip' uses gossipsub. The committee is
+   * fully connected (every node dials every registered peer), and gossip's relaying made every node
+   * receive each message up to n times: measured ~2x round latency at n = 7. DKG always uses gossip.
+   */
+  fanout?: 'direct' | 'gossip';
   log: Logger;
 }
+
+/** Topic kinds that go over direct fan-out by default (see HostOptions.fanout). */
+const FANOUT_KINDS = new Set(['rounds', 'batches', 'combined']);
+const topicKind = (topic: string): string | undefined => /^\/destra\/[^/]+\/([a-z]+)\/1$/.exec(topic)?.[1];
+/** The direct-stream protocol that carries one topic's messages. */
+export const fanoutProtocol = (topic: string): string => `/destra/fanout/1${topic}`;
+/** Largest message on a fan-out topic (the gossip limit). */
+const FANOUT_MAX_BYTES = 4 * 1024 * 1024;
+/** After a peer refused a fan-out protocol (no handler yet), skip it this long before trying again. */
+const FANOUT_RETRY_MS = 2_000;
 
 const TOPIC_TYPES: Record<string, WireMessage['type'][]> = {
   rounds: ['round-proposal'],
@@ -69,7 +86,7 @@ const TOPIC_TYPES: Record<string, WireMessage['type'][]> = {
 export function wireTopicValidator(network?: string): (topic: string, data: Uint8Array) => string | undefined {
   const names = network ? new Set(Object.values(wireTopics(network))) : undefined;
   return (topic, data) => {
-    const kind = /^\/destra\/[^/]+\/([a-z]+)\/1$/.exec(topic)?.[1];
+    const kind = topicKind(topic);
     const types = kind ? TOPIC_TYPES[kind] : undefined;
     if (!types || (names && !names.has(topic))) return `no message types are defined for topic ${topic}`;
     try {
@@ -101,6 +118,8 @@ export class DestraHost extends EventEmitter<DestraHostEvents> {
   readonly denied = new Map<string, string>();
   private readonly topicHandlers = new Map<string, TopicHandler[]>();
   private readonly outStreams = new Map<string, Promise<Stream>>();
+  /** peer|protocol → when a fan-out send was refused (the peer has no handler for that topic). */
+  private readonly fanoutRefused = new Map<string, number>();
   private readonly hello: Hello;
   private stopped = false;
 
@@ -335,9 +354,19 @@ export class DestraHost extends EventEmitter<DestraHostEvents> {
     return [...this.admitted.values()].filter((p) => p.role === role);
   }
 
-  /** Admitted peers subscribed to a topic (gossip reaches them directly with flood publishing). */
+  /**
+   * Admitted peers a publish on the topic would reach: gossip subscribers, or for fan-out topics every
+   * admitted peer that has not just refused the topic's protocol.
+   */
   topicPeers(topic: string): string[] {
-    return this.libp2p.services.pubsub.getSubscribers(topic).map((p) => p.toString()).filter((p) => this.admitted.has(p));
+    if (!this.isFanout(topic)) return this.libp2p.services.pubsub.getSubscribers(topic).map((p) => p.toString()).filter((p) => this.admitted.has(p));
+    const protocol = fanoutProtocol(topic);
+    const now = Date.now();
+    return [...this.admitted.keys()].filter((p) => now - (this.fanoutRefused.get(`${p}|${protocol}`) ?? -Infinity) >= FANOUT_RETRY_MS);
+  }
+
+  private isFanout(topic: string): boolean {
+    return (this.opts.fanout ?? 'direct') === 'direct' && FANOUT_KINDS.has(topicKind(topic) ?? '');
   }
 
   subscribe(topic: string, handler: TopicHandler): void {
@@ -345,12 +374,57 @@ export class DestraHost extends EventEmitter<DestraHostEvents> {
     const list = this.topicHandlers.get(topic) ?? [];
     list.push(handler);
     this.topicHandlers.set(topic, list);
-    this.libp2p.services.pubsub.subscribe(topic);
+    if (!this.isFanout(topic)) {
+      this.libp2p.services.pubsub.subscribe(topic);
+      return;
+    }
+    if (list.length > 1) return; // the stream handler is registered with the first subscriber
+    this.handleDirect(fanoutProtocol(topic), FANOUT_MAX_BYTES, (data, from) => this.deliverTopic(topic, data, from)).catch((err) =>
+      this.opts.log.error({ topic, err: (err as Error).message }, 'could not register the fan-out handler'),
+    );
   }
 
+  /** Same checks and dispatch as a gossip message: schema validation, then every subscriber. */
+  private deliverTopic(topic: string, data: Uint8Array, from: PeerInfo): void {
+    const reason = (this.opts.validate ?? defaultValidator)(topic, data);
+    if (reason !== undefined) {
+      this.opts.log.warn({ topic, author: from.peerId, reason }, 'topic message rejected');
+      this.emit('rejected', { topic, author: from.peerId, reason });
+      return;
+    }
+    for (const h of this.topicHandlers.get(topic) ?? []) {
+      try {
+        h(data, from);
+      } catch (err) {
+        this.opts.log.warn({ topic, from, err: (err as Error).message }, 'topic message rejected');
+      }
+    }
+  }
+
+  /** Sends to every subscriber of the topic; resolves to the number of peers that took the message. */
   async publish(topic: string, data: Uint8Array): Promise<number> {
-    const res = await this.libp2p.services.pubsub.publish(topic, data);
-    return res.recipients.length;
+    if (!this.isFanout(topic)) {
+      const res = await this.libp2p.services.pubsub.publish(topic, data);
+      return res.recipients.length;
+    }
+    if (data.length > FANOUT_MAX_BYTES) throw new DestraNodeError('P2P_SIZE', `message of ${data.length} bytes exceeds the ${FANOUT_MAX_BYTES}-byte topic limit`);
+    const protocol = fanoutProtocol(topic);
+    const now = Date.now();
+    const sent = await Promise.all(
+      [...this.admitted.keys()].map(async (peer) => {
+        const k = `${peer}|${protocol}`;
+        if (now - (this.fanoutRefused.get(k) ?? -Infinity) < FANOUT_RETRY_MS) return false;
+        try {
+          await this.sendDirect(peer, protocol, data);
+          this.fanoutRefused.delete(k);
+          return true;
+        } catch {
+          this.fanoutRefused.set(k, now); // not subscribed (yet), or the connection just went away
+          return false;
+        }
+      }),
+    );
+    return sent.filter(Boolean).length;
   }
 
   /**
