@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ChainType, MerkleProofError, ReportFormatError, ReportKind, buildMerkleTree, decodeHandover, decodeReport,
   encodeHandover, encodeReport, evmDestination, fromHex, merkleProof, reportLeaf, rootFromProof, toHex,
-  verifyMerkleProof, MAX_BATCH_SIZE,
+  verifyMerkleProof, MAX_BATCH_SIZE, ReportBatchEncoder,
 } from '../src/report/index.ts';
 import { generate, sampleReports } from './report-vectors.gen.ts';
 
@@ -78,6 +78,33 @@ describe('report encoding', () => {
 
   it('rejects oversized input before parsing', () => {
     expect(() => decodeReport(new Uint8Array(10_000))).toThrow(/length 10000/);
+  });
+});
+
+describe('ReportBatchEncoder', () => {
+  it('encodes each report byte-identically to encodeReport, for one and several outputs', () => {
+    for (const outputCount of [1, 3]) {
+      const shared = { kind: ReportKind.Request, domain: new Uint8Array(32).fill(9), epoch: 7n, destination: evmDestination(31337n, new Uint8Array(20).fill(0xab)), modelHash: new Uint8Array(32).fill(4), timestamp: 1_700_000_000n, round: 2n, outputCount } as const;
+      const enc = new ReportBatchEncoder(shared);
+      const count = 5;
+      const ids = new Uint8Array(32 * count).map((_, i) => (i * 7) & 255);
+      const hashes = new Uint8Array(32 * count).map((_, i) => (i * 13 + 1) & 255);
+      const outputs = BigInt64Array.from({ length: count * outputCount }, (_, i) => BigInt(i * 1_000_003 - 7) * (i % 2 ? -1n : 1n));
+      const flat = enc.encode(ids, hashes, outputs);
+      expect(flat.length).toBe(count * enc.length);
+      for (let i = 0; i < count; i++) {
+        const one = encodeReport({ ...shared, id: ids.slice(i * 32, i * 32 + 32), inputHash: hashes.slice(i * 32, i * 32 + 32), output: [...outputs.slice(i * outputCount, (i + 1) * outputCount)] });
+        expect(flat.subarray(i * enc.length, (i + 1) * enc.length)).toEqual(one);
+      }
+    }
+  });
+
+  it('validates the shared fields once and the per-report shapes on every call', () => {
+    expect(() => new ReportBatchEncoder({ kind: ReportKind.Request, domain: new Uint8Array(32), epoch: 1n, destination: { chainType: ChainType.Any, chainId: new Uint8Array(32), contract: new Uint8Array(32) }, modelHash: new Uint8Array(32), timestamp: 1n, round: 0n, outputCount: 1 })).toThrow(ReportFormatError);
+    const enc = new ReportBatchEncoder({ kind: ReportKind.OnDemand, domain: new Uint8Array(32), epoch: 1n, destination: { chainType: ChainType.Any, chainId: new Uint8Array(32), contract: new Uint8Array(32) }, modelHash: new Uint8Array(32), timestamp: 1n, round: 0n, outputCount: 2 });
+    expect(() => enc.encode(new Uint8Array(64), new Uint8Array(64), new BigInt64Array(3))).toThrow(/expected 4 output values/);
+    expect(() => enc.encode(new Uint8Array(64), new Uint8Array(32), new BigInt64Array(4))).toThrow(/input hashes/);
+    expect(() => enc.encode(new Uint8Array(0), new Uint8Array(0), new BigInt64Array(0))).toThrow(/non-empty/);
   });
 });
 

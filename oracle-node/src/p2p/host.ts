@@ -77,7 +77,7 @@ const FANOUT_RETRY_MS = 2_000;
 
 const TOPIC_TYPES: Record<string, WireMessage['type'][]> = {
   rounds: ['round-proposal'],
-  batches: ['batch-proposal'],
+  batches: ['batch-proposal', 'range-certificate'],
   combined: ['combined'],
   dkg: ['dkg'],
 };

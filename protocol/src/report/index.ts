@@ -4,3 +4,4 @@ export * from './report.ts';
 export * from './merkle.ts';
 export * from './signing.ts';
 export * from './handover.ts';
+export * from './batch-encoder.ts';

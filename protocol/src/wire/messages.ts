@@ -2,7 +2,7 @@
 // limit checked before decoding, and a strict schema (unknown fields are rejected).
 import { z } from 'zod';
 import { MAX_REPORT_LENGTH } from '../report/report.ts';
-import { MAX_PROOF_DEPTH } from '../report/merkle.ts';
+import { MAX_BATCH_SIZE, MAX_PROOF_DEPTH } from '../report/merkle.ts';
 import { defineMessage, decodeCbor, MAX_FRAME_BYTES, type MessageCodec } from './codec.ts';
 import { WireError } from './errors.ts';
 import { MAX_MEMBERS, bytes, bytes32, bytesUpTo, g1Bytes, g2Bytes, memberIndex, shortText, uint } from './fields.ts';
@@ -234,6 +234,66 @@ export const BatchPartialCodec: MessageCodec<BatchPartial> = defineMessage<Batch
   }),
 );
 
+// ---- Range batches ----------------------------------------------------------------------------------
+// For ordered request streams (every node sees the same requests in the same order, e.g. a contract's
+// request nonce), the batch is implied by the range: each member builds the tree of its own reports for
+// requests start..start+count-1 and signs the root; t matching roots make a certificate. Nothing per
+// report crosses the network. Disagreeing ranges fall back to leaf announcements (ReportAnnouncement).
+
+export interface RangeCommit {
+  type: 'range-commit';
+  v: 1;
+  epoch: number;
+  /** Committing member (must match the admitted connection). */
+  index: number;
+  /** The ordered request stream (e.g. keccak256 of the source chain and contract). */
+  stream: Uint8Array;
+  /** First sequence number in the range, and how many requests it covers. */
+  start: number;
+  count: number;
+  /** Merkle root (report tree) of the member's reports for the range, in sequence order. */
+  root: Uint8Array;
+  /** Partial signature over signingMessage(0x01, root). */
+  signature: Uint8Array;
+}
+
+const rangeFields = {
+  epoch: uint,
+  stream: bytes32,
+  start: uint,
+  count: z.number().int().min(1).max(MAX_BATCH_SIZE),
+  root: bytes32,
+  signature: g1Bytes,
+};
+
+export const RangeCommitCodec: MessageCodec<RangeCommit> = defineMessage<RangeCommit>(
+  'range-commit',
+  1,
+  1024,
+  z.strictObject({ type: z.literal('range-commit'), v: z.literal(1), index: memberIndex, ...rangeFields }),
+);
+
+/** Aggregator → members: t members committed to this root for the range; `signature` is the group's. */
+export interface RangeCertificate {
+  type: 'range-certificate';
+  v: 1;
+  epoch: number;
+  stream: Uint8Array;
+  start: number;
+  count: number;
+  root: Uint8Array;
+  signature: Uint8Array;
+  /** Members whose partials were combined. */
+  signers: number[];
+}
+
+export const RangeCertificateCodec: MessageCodec<RangeCertificate> = defineMessage<RangeCertificate>(
+  'range-certificate',
+  1,
+  2048,
+  z.strictObject({ type: z.literal('range-certificate'), v: z.literal(1), ...rangeFields, signers: z.array(memberIndex).min(1).max(MAX_MEMBERS) }),
+);
+
 export interface CombinedEntry {
   requestId: Uint8Array;
   report: Uint8Array;
@@ -329,11 +389,13 @@ export type WireMessage =
   | ReportAnnouncement
   | BatchProposal
   | BatchPartial
+  | RangeCommit
+  | RangeCertificate
   | Combined
   | DkgEnvelope;
 
 const codecs: Record<string, MessageCodec<WireMessage>> = Object.fromEntries(
-  [HelloCodec, AdmissionCodec, PartialSignatureCodec, RoundProposalCodec, ReportAnnouncementCodec, BatchProposalCodec, BatchPartialCodec, CombinedCodec, DkgEnvelopeCodec].map(
+  [HelloCodec, AdmissionCodec, PartialSignatureCodec, RoundProposalCodec, ReportAnnouncementCodec, BatchProposalCodec, BatchPartialCodec, RangeCommitCodec, RangeCertificateCodec, CombinedCodec, DkgEnvelopeCodec].map(
     (c) => [c.type, c as unknown as MessageCodec<WireMessage>],
   ),
 );

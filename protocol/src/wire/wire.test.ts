@@ -10,6 +10,8 @@ import {
   HelloCodec,
   MAX_INPUT_BYTES,
   PartialSignatureCodec,
+  RangeCertificateCodec,
+  RangeCommitCodec,
   RoundProposalCodec,
   decodeWire,
   encodeWire,
@@ -52,6 +54,8 @@ describe('wire codecs', () => {
       { type: 'batch-proposal', v: 1, epoch: 1, batchId: 5, requestIds: [b(32, 1), b(32, 2)], leaves: [b(32, 3), b(32, 4)] },
       { type: 'report-announce', v: 1, epoch: 1, index: 2, requestIds: [b(32)], leaves: [b(32)], reports: [] },
       { type: 'batch-partial', v: 1, epoch: 1, batchId: 5, index: 4, root: b(32), signature: b(48) },
+      { type: 'range-commit', v: 1, epoch: 1, index: 3, stream: b(32, 5), start: 4096, count: 1024, root: b(32), signature: b(48) },
+      { type: 'range-certificate', v: 1, epoch: 1, stream: b(32, 5), start: 4096, count: 1024, root: b(32), signature: b(48), signers: [1, 2, 3] },
       { type: 'combined', v: 1, epoch: 1, root: b(32), signature: b(48), entries: [{ requestId: b(32), report: b(229) }], signers: [1, 2, 3], invalid: [4], conflicting: [] },
       {
         type: 'dkg',
@@ -113,6 +117,18 @@ describe('wire codecs', () => {
     expectWireError(() => DkgEnvelopeCodec.decode(encodeCbor(deal)), /commitments/);
     const c = { type: 'combined', v: 1, epoch: 1, root: b(32), signature: b(48), entries: [], signers: [1], invalid: [], conflicting: [] };
     expectWireError(() => CombinedCodec.decode(encodeCbor(c)), /entries/);
+  });
+
+  it('validates range commits and certificates', () => {
+    const rc = { type: 'range-commit', v: 1, epoch: 1, index: 3, stream: b(32), start: 0, count: 16, root: b(32), signature: b(48) };
+    expect(RangeCommitCodec.decode(encodeCbor(rc)).count).toBe(16);
+    expectWireError(() => RangeCommitCodec.decode(encodeCbor({ ...rc, count: 0 })), /count/);
+    expectWireError(() => RangeCommitCodec.decode(encodeCbor({ ...rc, count: 1_000_000 })), /count/);
+    expectWireError(() => RangeCommitCodec.decode(encodeCbor({ ...rc, start: -1 })), /start/);
+    expectWireError(() => RangeCommitCodec.decode(encodeCbor({ ...rc, stream: b(31) })), /stream/);
+    expectWireError(() => RangeCommitCodec.decode(new Uint8Array(RangeCommitCodec.maxBytes + 1)), /exceeds/);
+    const cert = { type: 'range-certificate', v: 1, epoch: 1, stream: b(32), start: 0, count: 16, root: b(32), signature: b(48), signers: [] };
+    expectWireError(() => RangeCertificateCodec.decode(encodeCbor(cert)), /signers/);
   });
 
   it('decodeWire only accepts the types allowed on a channel', () => {
