@@ -26,3 +26,11 @@ export class RelayError extends DestraError {
     this.chain = chain;
   }
 }
+
+/** A member asked to commit to a range it already signed a root for (it signs one root per range). */
+export class RangeCommitError extends DestraError {
+  constructor(message: string) {
+    super('AGG_RANGE_COMMIT', message);
+    this.name = 'RangeCommitError';
+  }
+}

@@ -120,4 +120,38 @@ describe('fast hasher', () => {
     const one = report(1, [1n]).bytes;
     expect(hexKey(h.keccak(one))).toBe(hexKey(inputHash(one)));
   });
+
+  it('flat paths (native and hash-wasm) give the same leaves, levels, roots and proofs as the protocol', async () => {
+    const { loadFastHasher, flatProof } = await import('../src/index.ts');
+    const { buildMerkleTree, merkleProof, verifyMerkleProof } = await import('@destra/protocol');
+    const hashers = [await loadFastHasher(), await loadFastHasher({ native: false })];
+    expect(hashers[1]!.native).toBe(false);
+    for (const count of [1, 2, 3, 5, 64, 101]) {
+      const reps = Array.from({ length: count }, (_, i) => report(i % 250, [BigInt(i)]));
+      const len = reps[0]!.bytes.length;
+      const flat = new Uint8Array(count * len);
+      reps.forEach((r, i) => flat.set(r.bytes, i * len));
+      const tree = buildMerkleTree(reps.map((r) => r.leaf));
+      for (const h of hashers) {
+        const leaves = h.leavesFlat(flat, len);
+        expect(leaves.length).toBe(32 * count);
+        reps.forEach((r, i) => expect(hexKey(leaves.subarray(i * 32, i * 32 + 32))).toBe(hexKey(r.leaf)));
+        const ft = h.flatTree(leaves);
+        expect(hexKey(ft.root)).toBe(hexKey(tree.root));
+        expect(ft.levels.length).toBe(tree.levels.length);
+        for (const i of [0, count - 1, count >> 1]) {
+          const proof = flatProof(ft, i);
+          expect(proof.map(hexKey)).toEqual(merkleProof(tree, i).map(hexKey));
+          expect(verifyMerkleProof(reps[i]!.leaf, proof, ft.root)).toBe(true);
+        }
+        const ids = h.keccakFlat(flat, len);
+        expect(ids.length).toBe(32 * count);
+        expect(hexKey(ids.subarray(0, 32))).toBe(hexKey(h.keccak(reps[0]!.bytes)));
+        expect(hexKey(ids.subarray(ids.length - 32))).toBe(hexKey(h.keccak(reps[count - 1]!.bytes)));
+        expect(() => h.leavesFlat(flat.subarray(1), len)).toThrow(/not a non-empty sequence of \d+-byte items/);
+        expect(() => h.flatTree(new Uint8Array(0))).toThrow(/non-empty/);
+        expect(() => flatProof(ft, count)).toThrow(/outside/);
+      }
+    }
+  });
 });

@@ -90,7 +90,9 @@ describe('ReportBatchEncoder', () => {
       const ids = new Uint8Array(32 * count).map((_, i) => (i * 7) & 255);
       const hashes = new Uint8Array(32 * count).map((_, i) => (i * 13 + 1) & 255);
       const outputs = BigInt64Array.from({ length: count * outputCount }, (_, i) => BigInt(i * 1_000_003 - 7) * (i % 2 ? -1n : 1n));
-      const flat = enc.encode(ids, hashes, outputs);
+      const outBytes = new Uint8Array(outputs.length * 8);
+      outputs.forEach((v, i) => new DataView(outBytes.buffer).setBigInt64(i * 8, v));
+      const flat = enc.encode(ids, hashes, outBytes);
       expect(flat.length).toBe(count * enc.length);
       for (let i = 0; i < count; i++) {
         const one = encodeReport({ ...shared, id: ids.slice(i * 32, i * 32 + 32), inputHash: hashes.slice(i * 32, i * 32 + 32), output: [...outputs.slice(i * outputCount, (i + 1) * outputCount)] });
@@ -102,9 +104,9 @@ describe('ReportBatchEncoder', () => {
   it('validates the shared fields once and the per-report shapes on every call', () => {
     expect(() => new ReportBatchEncoder({ kind: ReportKind.Request, domain: new Uint8Array(32), epoch: 1n, destination: { chainType: ChainType.Any, chainId: new Uint8Array(32), contract: new Uint8Array(32) }, modelHash: new Uint8Array(32), timestamp: 1n, round: 0n, outputCount: 1 })).toThrow(ReportFormatError);
     const enc = new ReportBatchEncoder({ kind: ReportKind.OnDemand, domain: new Uint8Array(32), epoch: 1n, destination: { chainType: ChainType.Any, chainId: new Uint8Array(32), contract: new Uint8Array(32) }, modelHash: new Uint8Array(32), timestamp: 1n, round: 0n, outputCount: 2 });
-    expect(() => enc.encode(new Uint8Array(64), new Uint8Array(64), new BigInt64Array(3))).toThrow(/expected 4 output values/);
-    expect(() => enc.encode(new Uint8Array(64), new Uint8Array(32), new BigInt64Array(4))).toThrow(/input hashes/);
-    expect(() => enc.encode(new Uint8Array(0), new Uint8Array(0), new BigInt64Array(0))).toThrow(/non-empty/);
+    expect(() => enc.encode(new Uint8Array(64), new Uint8Array(64), new Uint8Array(24))).toThrow(/expected 32 output bytes/);
+    expect(() => enc.encode(new Uint8Array(64), new Uint8Array(32), new Uint8Array(32))).toThrow(/input hashes/);
+    expect(() => enc.encode(new Uint8Array(0), new Uint8Array(0), new Uint8Array(0))).toThrow(/non-empty/);
   });
 });
 

@@ -4,7 +4,7 @@
 import { signingMessage, SigningPurpose, signPartial, type KeyShare, type MerkleTree } from '@destra/protocol';
 /** latin1 is a 1:1 byte↔char mapping: a cheap exact map key for 32-byte leaves. */
 const leafKey = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
-import { BatchProposalCodec, encodeWire, PROTOCOL_PARTIAL, type BatchProposal } from '../wire.ts';
+import { decodeWire, encodeWire, PROTOCOL_PARTIAL, type BatchProposal } from '../wire.ts';
 import { MAX_ANNOUNCE_ENTRIES, PROTOCOL_ANNOUNCE, ReportAnnouncementCodec } from '../net/announce.ts';
 
 export interface MemberHost {
@@ -46,13 +46,13 @@ export class BatchMember {
     this.carriesReports = opts.share.index <= opts.n - opts.t + 1;
     opts.host.subscribe(opts.batchesTopic, (data, from) => {
       if (from.role !== 'aggregator') return;
-      let proposal: BatchProposal;
+      let msg;
       try {
-        proposal = BatchProposalCodec.decode(data);
+        msg = decodeWire(data, ['batch-proposal', 'range-certificate']);
       } catch (err) {
         return opts.onRefused?.(-1, `malformed proposal: ${(err as Error).message}`);
       }
-      void this.answer(proposal, from.peerId);
+      if (msg.type === 'batch-proposal') void this.answer(msg, from.peerId); // certificates are RangeMember's
     });
   }
 

@@ -1,1 +1,2 @@
 export * from './batch-member.ts';
+export * from './range-member.ts';

@@ -2,8 +2,8 @@
 // members over libp2p, feeds the pure core, broadcasts Combined results and BatchProposals on gossip,
 // and hands signed reports to the relayer. All protocol decisions live in core/.
 import { EventEmitter } from 'node:events';
-import { buildMerkleTree, reportLeaf } from '@destra/protocol';
-import { BatchProposalCodec, CombinedCodec, MAX_WIRE_BATCH, PROTOCOL_PARTIAL, decodeWire, topics as wireTopics, type Combined } from '../wire.ts';
+import { buildMerkleTree, rangeId, reportLeaf } from '@destra/protocol';
+import { BatchProposalCodec, CombinedCodec, MAX_WIRE_BATCH, PROTOCOL_PARTIAL, RangeCertificateCodec, decodeWire, topics as wireTopics, type Combined, type RangeCommit } from '../wire.ts';
 import { BatchPlanner, BatchRound, batchedReport, type BatchSignature } from '../core/batch.ts';
 import { DEFAULT_BATCH_POLICY, checkBatchPolicy, msUntilCut, type BatchPolicy } from '../core/batch-policy.ts';
 import { PartialCollector } from '../core/collector.ts';
@@ -42,6 +42,8 @@ export interface AggregatorServiceOptions {
   batchPolicy?: BatchPolicy;
   /** Drop a batch round that has not reached t signatures after this long. */
   batchTimeoutMs?: number;
+  /** Report a range (RangeCommit) that has not reached t matching roots after this long (default 60 s). */
+  rangeTimeoutMs?: number;
   log: Log;
 }
 
@@ -53,9 +55,30 @@ export interface ResultEvent {
   batchId?: number;
 }
 
+/** A range batch the committee signed (see RangeCommit): `count` reports under one root signature. */
+export interface RangeEvent {
+  stream: Uint8Array;
+  start: number;
+  count: number;
+  root: Uint8Array;
+  signature: Uint8Array;
+  signers: number[];
+  /** Milliseconds from the first commit seen for the range to the combined signature. */
+  latencyMs: number;
+}
+
+interface RangeInfo {
+  stream: Uint8Array;
+  start: number;
+  count: number;
+  firstSeen: number;
+}
+
 export interface AggregatorEvents {
   result: [ResultEvent];
   batch: [{ batchId: number; size: number; signers: number[]; latencyMs: number }];
+  range: [RangeEvent];
+  'range-expired': [{ stream: Uint8Array; start: number; count: number; roots: number; commits: number }];
   misbehaviour: [Evidence];
   relayed: [{ requestId: Uint8Array; outcomes: RelayOutcome[] }];
 }
@@ -63,6 +86,9 @@ export interface AggregatorEvents {
 
 export class AggregatorService extends EventEmitter<AggregatorEvents> {
   readonly collector: PartialCollector;
+  /** Range commits: a range id is a "request", its root the digest (same verification and evidence rules). */
+  readonly rangeCollector: PartialCollector;
+  private readonly rangeInfo = new Map<string, RangeInfo>();
   private readonly quorum: LeafQuorum;
   private readonly planner: BatchPlanner;
   private readonly rounds = new Map<number, BatchRound>();
@@ -76,7 +102,7 @@ export class AggregatorService extends EventEmitter<AggregatorEvents> {
   private stopped = false;
   private lateScheduled = false;
   /** Counters for the dashboard / bench. */
-  readonly stats = { partials: 0, rejected: 0, combined: 0, batches: 0, batchedReports: 0, misbehaviour: 0 };
+  readonly stats = { partials: 0, rejected: 0, combined: 0, batches: 0, batchedReports: 0, ranges: 0, rangeReports: 0, misbehaviour: 0 };
 
   /** Loads the fast Keccak backend first (falls back to the protocol's hashing if it cannot load). */
   static async create(opts: AggregatorServiceOptions): Promise<AggregatorService> {
@@ -96,6 +122,7 @@ export class AggregatorService extends EventEmitter<AggregatorEvents> {
     const p = opts.batchPolicy ?? DEFAULT_BATCH_POLICY;
     this.policy = checkBatchPolicy({ ...p, maxSize: Math.min(p.maxSize, MAX_WIRE_BATCH) });
     this.collector = new PartialCollector(verifier);
+    this.rangeCollector = new PartialCollector(verifier, { ttlMs: opts.rangeTimeoutMs ?? 60_000 });
     this.quorum = new LeafQuorum(verifier.threshold, verifier.sharing.size, 30_000, 1_000_000, (r, leaf) => equalBytes(leafOf(r), leaf));
     this.planner = new BatchPlanner(this.policy, BigInt(opts.epoch), 1n, hasher ? (l) => hasher.merkleTree(l) : buildMerkleTree);
   }
@@ -130,7 +157,7 @@ export class AggregatorService extends EventEmitter<AggregatorEvents> {
   private onPartialFrame(data: Uint8Array, from: PeerInfo): void {
     let msg;
     try {
-      msg = decodeWire(data, ['partial', 'batch-partial']);
+      msg = decodeWire(data, ['partial', 'batch-partial', 'range-commit']);
     } catch (err) {
       return this.reject(from, (err as Error).message);
     }
@@ -145,12 +172,42 @@ export class AggregatorService extends EventEmitter<AggregatorEvents> {
       this.scheduleLateChecks();
       return;
     }
+    if (msg.type === 'range-commit') return this.onRangeCommit(msg);
     const round = this.rounds.get(msg.batchId);
     if (!round) return this.opts.log.debug({ from, batchId: msg.batchId }, 'batch partial for an unknown or finished batch');
     if (!equalBytes(round.batch.root, msg.root)) return this.reject(from, `batch ${msg.batchId} root does not match the proposal`);
     for (const ev of round.add(msg.index, msg.signature)) {
       if (ev.type === 'misbehaviour') this.onEvidence(ev.evidence);
       else this.onBatchSigned(ev.result);
+    }
+  }
+
+  private onRangeCommit(msg: RangeCommit): void {
+    const id = rangeId(msg.stream, msg.start, msg.count);
+    const key = hexKey(id);
+    if (!this.rangeInfo.has(key)) this.rangeInfo.set(key, { stream: msg.stream, start: msg.start, count: msg.count, firstSeen: performance.now() });
+    this.handleRangeEvents(this.rangeCollector.add({ member: msg.index, requestId: id, digest: msg.root, signature: msg.signature }));
+    this.scheduleLateChecks();
+  }
+
+  private handleRangeEvents(events: CoreEvent[]): void {
+    for (const ev of events) {
+      if (ev.type === 'misbehaviour') this.onEvidence(ev.evidence);
+      else if (ev.type === 'rejected') this.reject({ peerId: '?', role: 'member', index: ev.member }, ev.reason);
+      else if (ev.type === 'expired') {
+        const info = this.rangeInfo.get(hexKey(ev.requestId));
+        if (!info) continue;
+        this.opts.log.warn({ start: info.start, count: info.count, roots: ev.digests, commits: ev.partials }, 'range expired without t matching roots');
+        this.emit('range-expired', { stream: info.stream, start: info.start, count: info.count, roots: ev.digests, commits: ev.partials });
+      } else {
+        const r = ev.result;
+        const info = this.rangeInfo.get(hexKey(r.requestId))!;
+        this.stats.ranges++;
+        this.stats.rangeReports += info.count;
+        const cert = RangeCertificateCodec.encode({ type: 'range-certificate', v: 1, epoch: this.opts.epoch, stream: info.stream, start: info.start, count: info.count, root: r.digest, signature: r.signature, signers: r.signers });
+        this.opts.host.publish(this.topics.batches, cert).catch((err) => this.opts.log.warn({ start: info.start, err: (err as Error).message }, 'range certificate not published'));
+        this.emit('range', { stream: info.stream, start: info.start, count: info.count, root: r.digest, signature: r.signature, signers: r.signers, latencyMs: performance.now() - info.firstSeen });
+      }
     }
   }
 
@@ -180,6 +237,7 @@ export class AggregatorService extends EventEmitter<AggregatorEvents> {
     setImmediate(() => {
       this.lateScheduled = false;
       this.handleCore(this.collector.flushLate());
+      this.handleRangeEvents(this.rangeCollector.flushLate());
     });
   }
 
@@ -317,6 +375,11 @@ export class AggregatorService extends EventEmitter<AggregatorEvents> {
   private sweep(): void {
     const now = performance.now();
     this.handleCore(this.collector.expire(Date.now()));
+    this.handleRangeEvents(this.rangeCollector.expire(Date.now()));
+    for (const [k, info] of this.rangeInfo) {
+      if (now - info.firstSeen < 2 * (this.opts.rangeTimeoutMs ?? 60_000)) break; // outlives the collector's entry, so expiry above still finds it
+      this.rangeInfo.delete(k);
+    }
     this.quorum.expire(now);
     const timeout = this.opts.batchTimeoutMs ?? 10_000;
     for (const [id, round] of this.rounds) {

@@ -26,14 +26,15 @@ import type { DestraHost, PeerInfo } from '../p2p/host.ts';
 import type { NodeStore, StoredReport, StoredRequest } from '../store/store.ts';
 import {
   BatchPartialCodec,
-  BatchProposalCodec,
   CombinedCodec,
   PROTOCOL_ANNOUNCE,
   PROTOCOL_PARTIAL,
   PartialSignatureCodec,
   ReportAnnouncementCodec,
   RoundProposalCodec,
+  decodeWire,
   type BatchProposal,
+  type RangeCertificate,
   type Combined,
   type RoundProposal,
   type Topics,
@@ -486,12 +487,13 @@ export class RoundEngine {
 
   private onBatchFrame(data: Uint8Array, from: PeerInfo): void {
     if (from.role !== 'aggregator') return this.reject(from, 'role', 'BatchProposals are accepted from aggregators only');
-    let msg: BatchProposal;
+    let msg: BatchProposal | RangeCertificate;
     try {
-      msg = decodeBatch(data);
+      msg = decodeBatchTopic(data);
     } catch (err) {
       return this.reject(from, 'malformed', (err as Error).message);
     }
+    if (msg.type === 'range-certificate') return; // for range members (aggregator/src/member/range-member.ts)
     void this.signBatch(msg, from).catch((err) => this.reject(from, 'batch-refused', (err as Error).message));
   }
 
@@ -537,5 +539,5 @@ export class RoundEngine {
 }
 
 const decodeCombined = (d: Uint8Array): Combined => CombinedCodec.decode(d);
-const decodeBatch = (d: Uint8Array): BatchProposal => BatchProposalCodec.decode(d);
+const decodeBatchTopic = (d: Uint8Array): BatchProposal | RangeCertificate => decodeWire(d, ['batch-proposal', 'range-certificate']) as BatchProposal | RangeCertificate;
 const eq = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((v, i) => v === b[i]);

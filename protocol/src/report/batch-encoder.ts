@@ -9,8 +9,6 @@ import { ReportFormatError } from './errors.ts';
 const ID_OFFSET = 107;
 const INPUT_HASH_OFFSET = 171;
 const OUTPUT_OFFSET = 221;
-const I64_MIN = -(1n << 63n);
-const I64_MAX = (1n << 63n) - 1n;
 
 export type SharedReportFields = Omit<Report, 'id' | 'inputHash' | 'output'> & { outputCount: number };
 
@@ -26,27 +24,23 @@ export class ReportBatchEncoder {
   }
 
   /**
-   * Writes reports for ids[i] / inputHashes (32 bytes each, back to back) / outputs (outputCount int64
-   * values per report, back to back) into one buffer of count·length bytes.
+   * Writes reports for ids / inputHashes (32 bytes each, back to back) / outputs (outputCount canonical
+   * big-endian int64 values per report, back to back — what the inference engine returns) into one
+   * buffer of count·length bytes.
    */
-  encode(ids: Uint8Array, inputHashes: Uint8Array, outputs: BigInt64Array): Uint8Array {
-    const k = this.shared.outputCount;
+  encode(ids: Uint8Array, inputHashes: Uint8Array, outputs: Uint8Array): Uint8Array {
+    const outBytes = 8 * this.shared.outputCount;
     const count = ids.length / 32;
     if (!Number.isInteger(count) || count < 1) throw new ReportFormatError('id', 'ids must be a non-empty sequence of 32-byte ids');
     if (inputHashes.length !== ids.length) throw new ReportFormatError('inputHash', `expected ${count} input hashes of 32 bytes`);
-    if (outputs.length !== count * k) throw new ReportFormatError('output', `expected ${count * k} output values (${k} per report)`);
+    if (outputs.length !== count * outBytes) throw new ReportFormatError('output', `expected ${count * outBytes} output bytes (${this.shared.outputCount} int64 per report)`);
     const out = new Uint8Array(count * this.length);
-    const view = new DataView(out.buffer);
     for (let i = 0; i < count; i++) {
       const at = i * this.length;
       out.set(this.template, at);
       out.set(ids.subarray(i * 32, i * 32 + 32), at + ID_OFFSET);
       out.set(inputHashes.subarray(i * 32, i * 32 + 32), at + INPUT_HASH_OFFSET);
-      for (let j = 0; j < k; j++) {
-        const v = outputs[i * k + j]!;
-        if (v < I64_MIN || v > I64_MAX) throw new ReportFormatError(`output[${j}]`, 'expected a signed 64-bit integer');
-        view.setBigInt64(at + OUTPUT_OFFSET + 8 * j, v);
-      }
+      out.set(outputs.subarray(i * outBytes, (i + 1) * outBytes), at + OUTPUT_OFFSET);
     }
     return out;
   }

@@ -5,3 +5,4 @@ export * from './merkle.ts';
 export * from './signing.ts';
 export * from './handover.ts';
 export * from './batch-encoder.ts';
+export * from './range.ts';

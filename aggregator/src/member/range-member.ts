@@ -1,0 +1,168 @@
+// The member side of range batches (runs inside a committee node): for requests start..start+count-1 of
+// an ordered stream, build the Merkle tree of this member's own reports, sign the root once and send a
+// RangeCommit to the aggregators. Nothing per report crosses the network. The member keeps the reports
+// and tree of recent ranges, stores the committee's RangeCertificate when it arrives (after checking the
+// group signature), and then serves any report of the range as a signed report with its proof.
+import { rangeId, signingMessage, SigningPurpose, signPartial, type KeyShare } from '@destra/protocol';
+import { flatProof, type FastHasher, type FlatTree } from '../core/fast-hash.ts';
+import { equalBytes, hexKey } from '../core/hex.ts';
+import { decodeWire, encodeWire, PROTOCOL_PARTIAL, type RangeCertificate } from '../wire.ts';
+import type { MemberHost } from './batch-member.ts';
+import { RangeCommitError } from '../errors.ts';
+
+export interface RangeMemberOptions {
+  host: MemberHost;
+  share: KeyShare;
+  epoch: number;
+  /** libp2p peer ids of the aggregators to commit to. */
+  aggregators: () => string[];
+  batchesTopic: string;
+  hasher: FastHasher;
+  /** Checks a certificate's group signature over signingMessage(0x01, root) (the epoch's group key). */
+  verifyGroup: (signature: Uint8Array, message: Uint8Array) => boolean;
+  /** Reports kept to serve signed reports and proofs, counted in whole ranges, oldest dropped first
+   *  (default 262,144: ~60 MiB of 229-byte reports plus ~16 MiB of tree). */
+  keepReports?: number;
+  /** Called for certificates that were not stored, with the reason (logs, metrics). */
+  onRejected?: (reason: string) => void;
+}
+
+/** One report of a certified range: verifiable on either chain like any batched report. */
+export interface RangeSignedReport {
+  report: Uint8Array;
+  leaf: Uint8Array;
+  proof: Uint8Array[];
+  root: Uint8Array;
+  signature: Uint8Array;
+  signers: number[];
+}
+
+interface KeptRange {
+  stream: Uint8Array;
+  start: number;
+  count: number;
+  reports: Uint8Array;
+  reportLength: number;
+  tree: FlatTree;
+  certificate?: { signature: Uint8Array; signers: number[] };
+}
+
+export class RangeMember {
+  private readonly ranges = new Map<string, KeptRange>();
+  /** stream → its kept ranges in commit order, to find the range holding a sequence number. */
+  private readonly byStream = new Map<string, KeptRange[]>();
+  private keptReports = 0;
+  /** stream → first sequence number not yet committed. */
+  private readonly nextSeq = new Map<string, number>();
+  readonly stats = { committedRanges: 0, committedReports: 0, certifiedRanges: 0, certifiedReports: 0, rejectedCertificates: 0 };
+
+  constructor(private readonly opts: RangeMemberOptions) {
+    opts.host.subscribe(opts.batchesTopic, (data, from) => {
+      if (from.role !== 'aggregator') return;
+      let msg;
+      try {
+        msg = decodeWire(data, ['batch-proposal', 'range-certificate']);
+      } catch (err) {
+        return this.rejected(`malformed frame on the batches topic: ${(err as Error).message}`);
+      }
+      if (msg.type === 'range-certificate') this.onCertificate(msg);
+    });
+  }
+
+  /**
+   * Commits to this member's reports for requests start..start+count-1 of `stream` (`reports`: count
+   * reports of `reportLength` bytes back to back, in sequence order). Returns the signed root.
+   */
+  async commit(stream: Uint8Array, start: number, reports: Uint8Array, reportLength: number): Promise<Uint8Array> {
+    const leaves = this.opts.hasher.leavesFlat(reports, reportLength);
+    const tree = this.opts.hasher.flatTree(leaves);
+    const count = tree.size;
+    const key = hexKey(rangeId(stream, start, count));
+    // Ranges of a stream are committed once and in order, so no sequence number is ever signed under two
+    // roots — even after its range was dropped from memory.
+    const streamKey = hexKey(stream);
+    const next = this.nextSeq.get(streamKey) ?? 0;
+    if (!Number.isSafeInteger(start) || start < next) throw new RangeCommitError(`range ${start}+${count}: this member already committed this stream up to ${next}; ranges are committed once, in order`);
+    this.nextSeq.set(streamKey, start + count);
+    const signature = signPartial(this.opts.share, signingMessage(SigningPurpose.ReportRoot, tree.root)).signature;
+    this.keep(key, { stream, start, count, reports, reportLength, tree });
+    const frame = encodeWire({ type: 'range-commit', v: 1, epoch: this.opts.epoch, index: this.opts.share.index, stream, start, count, root: tree.root, signature });
+    await Promise.all(this.opts.aggregators().map((peer) => this.opts.host.sendDirect(peer, PROTOCOL_PARTIAL, frame)));
+    this.stats.committedRanges++;
+    this.stats.committedReports += count;
+    return tree.root;
+  }
+
+  /** The signed report for sequence number `seq` of `stream`, once its range is certified. */
+  signedReport(stream: Uint8Array, seq: number): RangeSignedReport | undefined {
+    const range = this.rangeHolding(stream, seq);
+    if (!range?.certificate) return undefined;
+    const i = seq - range.start;
+    return {
+      report: range.reports.slice(i * range.reportLength, (i + 1) * range.reportLength),
+      leaf: range.tree.levels[0]!.slice(i * 32, i * 32 + 32),
+      proof: flatProof(range.tree, i),
+      root: range.tree.root,
+      signature: range.certificate.signature,
+      signers: range.certificate.signers,
+    };
+  }
+
+  /** True once the committee's certificate for this member's range has been stored. */
+  certified(stream: Uint8Array, start: number, count: number): boolean {
+    return this.ranges.get(hexKey(rangeId(stream, start, count)))?.certificate !== undefined;
+  }
+
+  private onCertificate(c: RangeCertificate): void {
+    if (c.epoch !== this.opts.epoch) return this.rejected(`certificate for epoch ${c.epoch}, ours is ${this.opts.epoch}`);
+    const range = this.ranges.get(hexKey(rangeId(c.stream, c.start, c.count)));
+    if (!range) return; // a range this member did not commit to (or no longer keeps): nothing to serve
+    if (range.certificate) return;
+    if (!equalBytes(range.tree.root, c.root)) return this.rejected(`certificate root for range ${c.start}+${c.count} differs from this member's reports`);
+    if (!this.groupSigned(c.signature, c.root)) return this.rejected(`certificate for range ${c.start}+${c.count} does not carry a valid group signature`);
+    range.certificate = { signature: c.signature, signers: c.signers };
+    this.stats.certifiedRanges++;
+    this.stats.certifiedReports += c.count;
+  }
+
+  /** False for a wrong signature and for bytes that are not a G1 point (verify throws on those). */
+  private groupSigned(signature: Uint8Array, root: Uint8Array): boolean {
+    try {
+      return this.opts.verifyGroup(signature, signingMessage(SigningPurpose.ReportRoot, root));
+    } catch {
+      return false;
+    }
+  }
+
+  private rangeHolding(stream: Uint8Array, seq: number): KeptRange | undefined {
+    const list = this.byStream.get(hexKey(stream)) ?? [];
+    // Ranges are committed in stream order almost always: search from the newest.
+    for (let j = list.length - 1; j >= 0; j--) {
+      const r = list[j]!;
+      if (seq >= r.start && seq < r.start + r.count) return r;
+    }
+    return undefined;
+  }
+
+  private keep(key: string, range: KeptRange): void {
+    const max = this.opts.keepReports ?? 262_144;
+    while (this.ranges.size > 0 && this.keptReports + range.count > max) {
+      const [oldKey, old] = this.ranges.entries().next().value!;
+      this.ranges.delete(oldKey);
+      this.keptReports -= old.count;
+      const list = this.byStream.get(hexKey(old.stream))!;
+      list.splice(list.indexOf(old), 1);
+    }
+    this.ranges.set(key, range);
+    this.keptReports += range.count;
+    const sk = hexKey(range.stream);
+    const list = this.byStream.get(sk) ?? [];
+    list.push(range);
+    this.byStream.set(sk, list);
+  }
+
+  private rejected(reason: string): void {
+    this.stats.rejectedCertificates++;
+    this.opts.onRejected?.(reason);
+  }
+}
