@@ -91,11 +91,23 @@ describe('range batches over libp2p', () => {
     expect(members[0]!.signedReport(stream, 57)!.report).toEqual(good.list[7]!.bytes);
   });
 
+  it('a member that commits after the range was certified takes the early certificate', async () => {
+    const { list, flat, len } = reportsFor(100, 16);
+    const signed = next<RangeEvent>(c.service, 'range');
+    await Promise.all(members.slice(0, 3).map((m) => m.commit(stream, 100, flat, len)));
+    await signed;
+    await new Promise((r) => setTimeout(r, 200)); // the certificate reaches member 4 before its commit
+    expect(members[3]!.certified(stream, 100, 16)).toBe(false);
+    await members[3]!.commit(stream, 100, flat, len);
+    expect(members[3]!.certified(stream, 100, 16)).toBe(true);
+    expect(members[3]!.signedReport(stream, 115)!.report).toEqual(list[15]!.bytes);
+  });
+
   it('a member never commits a stream range twice or out of order', async () => {
     const { flat, len } = reportsFor(0, 10);
     await expect(members[0]!.commit(stream, 0, flat, len)).rejects.toThrow(RangeCommitError);
-    await expect(members[0]!.commit(stream, 89, flat, len)).rejects.toThrow(/already committed this stream up to 90/);
-    await expect(members[0]!.commit(stream, 100, flat.subarray(1), len)).rejects.toThrow(/not a non-empty sequence/);
+    await expect(members[0]!.commit(stream, 89, flat, len)).rejects.toThrow(/already committed this stream up to 116/);
+    await expect(members[0]!.commit(stream, 120, flat.subarray(1), len)).rejects.toThrow(/not a non-empty sequence/);
   });
 
   it('members refuse a certificate without a valid group signature', async () => {

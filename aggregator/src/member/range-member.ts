@@ -10,6 +10,8 @@ import { decodeWire, encodeWire, PROTOCOL_PARTIAL, type RangeCertificate } from 
 import type { MemberHost } from './batch-member.ts';
 import { RangeCommitError } from '../errors.ts';
 
+const MAX_EARLY_CERTIFICATES = 1024;
+
 export interface RangeMemberOptions {
   host: MemberHost;
   share: KeyShare;
@@ -52,6 +54,8 @@ export class RangeMember {
   /** stream → its kept ranges in commit order, to find the range holding a sequence number. */
   private readonly byStream = new Map<string, KeptRange[]>();
   private keptReports = 0;
+  /** Certificates that arrived before this member's own commit, by range id. */
+  private readonly early = new Map<string, RangeCertificate>();
   /** stream → first sequence number not yet committed. */
   private readonly nextSeq = new Map<string, number>();
   readonly stats = { committedRanges: 0, committedReports: 0, certifiedRanges: 0, certifiedReports: 0, rejectedCertificates: 0 };
@@ -85,7 +89,13 @@ export class RangeMember {
     if (!Number.isSafeInteger(start) || start < next) throw new RangeCommitError(`range ${start}+${count}: this member already committed this stream up to ${next}; ranges are committed once, in order`);
     this.nextSeq.set(streamKey, start + count);
     const signature = signPartial(this.opts.share, signingMessage(SigningPurpose.ReportRoot, tree.root)).signature;
-    this.keep(key, { stream, start, count, reports, reportLength, tree });
+    const range: KeptRange = { stream, start, count, reports, reportLength, tree };
+    this.keep(key, range);
+    const early = this.early.get(key);
+    if (early) {
+      this.early.delete(key);
+      this.apply(range, early);
+    }
     const frame = encodeWire({ type: 'range-commit', v: 1, epoch: this.opts.epoch, index: this.opts.share.index, stream, start, count, root: tree.root, signature });
     await Promise.all(this.opts.aggregators().map((peer) => this.opts.host.sendDirect(peer, PROTOCOL_PARTIAL, frame)));
     this.stats.committedRanges++;
@@ -115,8 +125,19 @@ export class RangeMember {
 
   private onCertificate(c: RangeCertificate): void {
     if (c.epoch !== this.opts.epoch) return this.rejected(`certificate for epoch ${c.epoch}, ours is ${this.opts.epoch}`);
-    const range = this.ranges.get(hexKey(rangeId(c.stream, c.start, c.count)));
-    if (!range) return; // a range this member did not commit to (or no longer keeps): nothing to serve
+    const key = hexKey(rangeId(c.stream, c.start, c.count));
+    const range = this.ranges.get(key);
+    if (!range) {
+      // t faster members can certify a range before this member commits to it: keep the certificate
+      // until then (bounded; a range this member never commits to just ages out).
+      if (this.early.size >= MAX_EARLY_CERTIFICATES) this.early.delete(this.early.keys().next().value!);
+      this.early.set(key, c);
+      return;
+    }
+    this.apply(range, c);
+  }
+
+  private apply(range: KeptRange, c: RangeCertificate): void {
     if (range.certificate) return;
     if (!equalBytes(range.tree.root, c.root)) return this.rejected(`certificate root for range ${c.start}+${c.count} differs from this member's reports`);
     if (!this.groupSigned(c.signature, c.root)) return this.rejected(`certificate for range ${c.start}+${c.count} does not carry a valid group signature`);
