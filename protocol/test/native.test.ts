@@ -95,4 +95,41 @@ describe.runIf(enabled)('native backend (blst + sha3 addon)', () => {
     expect(() => native.keccakMany(flat, 230, new Uint8Array(0))).toThrow(/multiple/);
     expect(() => native.merkleLevel(new Uint8Array(33))).toThrow(/32-byte/);
   });
+
+  it('the 8-way (AVX-512) and one-at-a-time Keccak paths agree at every length and count', () => {
+    // Lengths around the 136-byte rate (padding in the same block, a block of its own, several blocks);
+    // counts that leave a remainder for the scalar path. DESTRA_KECCAK_LANES=1 forces the scalar path.
+    const withLanes = <T,>(f: () => T, scalar: boolean): T => {
+      const before = process.env.DESTRA_KECCAK_LANES;
+      if (scalar) process.env.DESTRA_KECCAK_LANES = '1';
+      try {
+        return f();
+      } finally {
+        if (before === undefined) delete process.env.DESTRA_KECCAK_LANES;
+        else process.env.DESTRA_KECCAK_LANES = before;
+      }
+    };
+    const outputs = (f: () => Uint8Array, scalar: boolean) => withLanes(() => new Uint8Array(f()), scalar);
+    expect(withLanes(() => native.keccakWidth(), true)).toBe(1);
+    // Both paths are exercised only where the CPU has AVX-512 (this project's CI box does).
+    console.info(`native keccak width: ${native.keccakWidth()}`);
+    for (const len of [1, 32, 134, 135, 136, 137, 229, 300]) {
+      for (const count of [1, 7, 8, 9, 17]) {
+        const data = randomBytes(len * count);
+        for (const prefix of [new Uint8Array(0), new Uint8Array([0])]) {
+          const expected = new Uint8Array(32 * count);
+          for (let i = 0; i < count; i++) expected.set(keccak_256(new Uint8Array([...prefix, ...data.subarray(i * len, (i + 1) * len)])), i * 32);
+          expect(outputs(() => native.keccakMany(data, len, prefix), false)).toEqual(expected);
+          expect(outputs(() => native.keccakMany(data, len, prefix), true)).toEqual(expected);
+        }
+      }
+    }
+    for (const nodes of [2, 3, 16, 17, 33]) {
+      const level = randomBytes(32 * nodes);
+      expect(outputs(() => native.merkleLevel(level), false)).toEqual(outputs(() => native.merkleLevel(level), true));
+      const leaves = Array.from({ length: nodes }, (_, i) => level.slice(i * 32, i * 32 + 32));
+      const tree = buildMerkleTree(leaves);
+      expect(outputs(() => native.merkleLevel(level), false)).toEqual(new Uint8Array(tree.levels[1]!.flatMap((n) => [...n])));
+    }
+  });
 });

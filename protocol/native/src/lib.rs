@@ -3,3 +3,4 @@
 //! is checked against the TypeScript (noble) implementation by protocol/test/native.test.ts.
 mod bls;
 mod keccak;
+mod keccak_lanes;

@@ -14,6 +14,8 @@ export interface NativeBackend {
   g1LinearCombination(points: Uint8Array[], scalars: Uint8Array[]): Uint8Array | null;
   keccakMany(data: Uint8Array, len: number, prefix: Uint8Array): Uint8Array;
   merkleLevel(level: Uint8Array): Uint8Array;
+  /** Messages the batch Keccak hashes per step (8 with AVX-512, else 1). */
+  keccakWidth(): number;
 }
 
 export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../native/destra_native.node', import.meta.url));
