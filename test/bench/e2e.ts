@@ -68,11 +68,11 @@ async function latencyTables(rounds: number): Promise<void> {
 async function throughputTable(seconds: number): Promise<void> {
   const n = 7;
   const t = thresholdFor(n);
-  const range = await runPipeline({ mode: 'range', n, t, chunk: 8192, inflight: 3, frameEntries: 512, batchSize: 1024, durationMs: seconds * 1000, samples: 64 });
+  const range = await runPipeline({ mode: 'range', n, t, chunk: 16384, inflight: 3, frameEntries: 512, batchSize: 1024, durationMs: seconds * 1000, samples: 64 });
   const announce = await runPipeline({ mode: 'announce', n, t, chunk: 2048, inflight: 2, frameEntries: 512, batchSize: 1024, durationMs: Math.max(3, seconds / 2) * 1000, samples: 0 });
   const row = (name: string, r: typeof range, verified: string) => ({ case: name, 'signed results': r.signed, batches: r.batches, seconds: r.seconds, 'results/s': r.perSecond, 'batch p50 ms': r.batchLatencyP50, 'samples verified': verified, goal: '≥ 100,000/s' });
   printTable(`e2e sustained throughput, n=${n} t=${t}, members in worker threads, libp2p to one aggregator`, [
-    row('range batches (ordered stream: one RangeCommit per member per 8192 requests)', range, `${range.verified}/64`),
+    row('range batches (ordered stream: one RangeCommit per member per 16384 requests)', range, `${range.verified}/64`),
     row('leaf announcements (unordered: aggregator-proposed batches)', announce, '-'),
   ]);
 }
