@@ -82,6 +82,25 @@ describe.each(['batch-first', 'optimistic'] as VerifierKind[])('PartialCollector
     expect(combined(evs)).toHaveLength(1);
   });
 
+  it('verifies late partials of many requests in one flush and names only the bad one', async () => {
+    const { shares, verifier } = await committee(3, 4);
+    const c = new PartialCollector(verifier);
+    const reps = [10, 11, 12].map((i) => report(i, [BigInt(i)]));
+    for (const r of reps) for (const s of shares.slice(0, 3)) c.add(partialFor(s, r));
+    c.flushLate();
+    expect(reps.every((r) => c.resultOf(r.id))).toBe(true);
+    const lateBad = partialFor(shares[3]!, reps[1]!);
+    lateBad.signature = partialFor(shares[0]!, reps[1]!).signature;
+    expect(c.add(partialFor(shares[3]!, reps[0]!))).toEqual([]); // deferred, not verified inline
+    c.add(lateBad);
+    c.add(partialFor(shares[3]!, reps[2]!));
+    expect(c.lateBacklog).toBe(3);
+    const evs = c.flushLate();
+    expect(named(evs)).toEqual([[4, 'invalid-partial']]);
+    expect(evs.find((e) => e.type === 'misbehaviour' && e.evidence.requestId === reps[1]!.id)).toBeDefined();
+    expect(c.lateBacklog).toBe(0);
+  });
+
   it('rejects malformed partials before any curve work', async () => {
     const { shares, verifier } = await committee(3, 4);
     const c = new PartialCollector(verifier);

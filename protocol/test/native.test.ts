@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { numberToBytesBE } from '@noble/curves/utils.js';
-import { DESTRA_DST, G1, hashToG1, randomSecretKey, publicKeyOf, sign, verify } from '../src/bls/index.ts';
+import { DESTRA_DST, G1, InvalidPointError, g1ToEip2537, hashToG1, randomSecretKey, publicKeyOf, sign, verify } from '../src/bls/index.ts';
 import { fromHex, buildMerkleTree, reportLeaf } from '../src/report/index.ts';
 import { PartialVerifier, combinePartials, dealShares, lagrangeAtZero, signPartial, withNobleOnly } from '../src/threshold/index.ts';
-import { nativeBackend, nativeLoadError } from '../src/native/index.ts';
+import { nativeBackend, nativeLoadError, withoutNative } from '../src/native/index.ts';
 
 const enabled = process.env.DESTRA_NATIVE !== '0';
 const enc = new TextEncoder();
@@ -80,6 +80,36 @@ describe.runIf(enabled)('native backend (blst + sha3 addon)', () => {
     const scalars = lagrangeAtZero([1, 2, 3]).map((l) => numberToBytesBE(l, 32));
     expect(native.g1LinearCombination([new Uint8Array(48), partials[1]!.signature, partials[2]!.signature], scalars)).toBeNull();
     expect(hashToG1(msg).toBytes(true)).toEqual(new Uint8Array(native.hashToG1(msg, enc.encode(DESTRA_DST))));
+  });
+
+  it('EIP-2537 encoding of G1 points is the same natively, and bad points still raise named errors', () => {
+    for (let i = 0; i < 5; i++) {
+      const sig = sign(randomSecretKey(), enc.encode(`eip2537 ${i}`));
+      expect(g1ToEip2537(sig)).toEqual(withoutNative(() => g1ToEip2537(sig)));
+      expect(new Uint8Array(native.g1Uncompress(sig)!)).toHaveLength(96);
+    }
+    const identity = new Uint8Array(48);
+    identity[0] = 0xc0;
+    expect(native.g1Uncompress(identity)).toBeNull();
+    expect(() => g1ToEip2537(identity)).toThrow(InvalidPointError);
+    const offCurve = new Uint8Array(48).fill(0x11);
+    offCurve[0] = 0x80 | 0x11;
+    expect(native.g1Uncompress(offCurve)).toBeNull();
+    expect(() => g1ToEip2537(offCurve)).toThrow(InvalidPointError);
+  });
+
+  it('verifyMany checks partials over different messages and names exactly the bad ones, natively and not', async () => {
+    const { shares, sharing } = dealShares(3, 4);
+    const msgs = [1, 2, 3, 4, 5].map((i) => enc.encode(`late partial ${i}`));
+    const items = msgs.map((msg, i) => ({ msg, partial: signPartial(shares[i % 4]!, msg) }));
+    items[3] = { msg: msgs[3]!, partial: { index: items[3]!.partial.index, signature: signPartial(shares[0]!, msgs[3]!).signature } }; // someone else's
+    items.push({ msg: msgs[0]!, partial: { index: 9, signature: items[0]!.partial.signature } }); // no such member
+    const want = [true, true, true, false, true, false];
+    const native = await PartialVerifier.create(sharing, { backend: 'native' });
+    expect(native.verifyMany(items)).toEqual(want);
+    expect(native.verifyMany(items.slice(0, 3))).toEqual([true, true, true]);
+    const noble = await PartialVerifier.create(sharing, { backend: 'noble' });
+    expect(noble.verifyMany(items)).toEqual(want);
   });
 
   it('batched Keccak and Merkle levels equal the protocol hashing', () => {

@@ -88,7 +88,10 @@ export class PartialCollector {
 
     const events: CoreEvent[] = [];
     if (state.done) {
-      if (this.verifyLate || state.done.key !== key) this.verifyGroup(state, key, group, events);
+      // The result is out: what arrives now only serves to name members, so it is verified later, in
+      // one batch with the other late partials (flushLate), off the rounds' critical path.
+      if (this.verifyLate || state.done.key !== key) this.lateQueue.add(state);
+      else group.pending.pop(); // verifyLate off: an extra partial for the agreed digest is not checked
       return events;
     }
     if (group.valid.length + group.pending.length < this.t) return events;
@@ -104,11 +107,30 @@ export class PartialCollector {
    */
   flushLate(): CoreEvent[] {
     const events: CoreEvent[] = [];
+    const groups: { state: RequestState; key: string; group: DigestGroup }[] = [];
     for (const state of this.lateQueue) {
-      for (const [k, g] of state.groups) this.verifyGroup(state, k, g, events);
+      for (const [key, group] of state.groups) if (group.pending.length > 0) groups.push({ state, key, group });
     }
     this.lateQueue.clear();
+    const many = this.verifier.verifyMany?.bind(this.verifier);
+    if (!many) {
+      for (const g of groups) this.verifyGroup(g.state, g.key, g.group, events);
+      return events;
+    }
+    // One multi-message check for every late partial of every request (one final exponentiation).
+    const items = groups.flatMap((g) => g.group.pending.map((p) => ({ g, p, msg: g.group.message, partial: toPartial(p) })));
+    const ok = many(items);
+    for (const g of groups) g.group.pending = [];
+    items.forEach((it, i) => {
+      if (ok[i]) this.acceptValid(it.g.state, it.g.key, it.g.group, it.p, events);
+      else this.name(it.g.state, events, { kind: 'invalid-partial', member: it.p.member, requestId: it.g.state.requestId, offending: signed(it.msg, it.p.signature, it.p.report) });
+    });
     return events;
+  }
+
+  /** Partials waiting for flushLate (the shell decides when to flush). */
+  get lateBacklog(): number {
+    return this.lateQueue.size;
   }
 
   /** Combines the first t pending partials and checks the result once; true when that finished the round. */

@@ -10,6 +10,8 @@ export interface ShareVerifier {
   combine(partials: readonly PartialSignature[]): Uint8Array;
   /** Optional fast path: checks a combined signature over msg against the group key (see AggregatorVerifier). */
   verifyCombined?(signature: Uint8Array, msg: Uint8Array): boolean;
+  /** Optional: verifies partials over different messages in one go (per item: valid?). */
+  verifyMany?(items: readonly { msg: Uint8Array; partial: PartialSignature }[]): boolean[];
   /** Optional: hash msg to G1 now (memoised), while the remaining partials are still on their way. */
   prepare?(msg: Uint8Array): void;
 }

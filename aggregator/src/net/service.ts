@@ -31,6 +31,9 @@ export interface Log {
   debug(obj: object, msg?: string): void;
 }
 
+/** Delay before partials that arrived after their round's result are verified (evidence only). */
+const LATE_CHECK_MS = 100;
+
 export interface AggregatorServiceOptions {
   host: AggregatorHost;
   network: string;
@@ -100,7 +103,7 @@ export class AggregatorService extends EventEmitter<AggregatorEvents> {
   private timer: NodeJS.Timeout | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private stopped = false;
-  private lateScheduled = false;
+  private lateTimer: NodeJS.Timeout | undefined;
   /** Counters for the dashboard / bench. */
   readonly stats = { partials: 0, rejected: 0, combined: 0, batches: 0, batchedReports: 0, ranges: 0, rangeReports: 0, misbehaviour: 0 };
 
@@ -139,6 +142,7 @@ export class AggregatorService extends EventEmitter<AggregatorEvents> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.sweeper) clearInterval(this.sweeper);
+    if (this.lateTimer) clearTimeout(this.lateTimer);
   }
 
   private reject(from: PeerInfo, reason: string): void {
@@ -230,15 +234,18 @@ export class AggregatorService extends EventEmitter<AggregatorEvents> {
     this.schedule();
   }
 
-  /** Verifies partials the fast path skipped (to name bad members) once the result is out. */
+  /**
+   * Verifies partials the fast path skipped (to name bad members) a little after the result is out,
+   * so the check never competes with a round in progress, and in one multi-message batch for every
+   * round that finished meanwhile.
+   */
   private scheduleLateChecks(): void {
-    if (this.lateScheduled || this.stopped) return;
-    this.lateScheduled = true;
-    setImmediate(() => {
-      this.lateScheduled = false;
+    if (this.lateTimer || this.stopped) return;
+    this.lateTimer = setTimeout(() => {
+      this.lateTimer = undefined;
       this.handleCore(this.collector.flushLate());
       this.handleRangeEvents(this.rangeCollector.flushLate());
-    });
+    }, LATE_CHECK_MS);
   }
 
   private schedule(): void {

@@ -95,6 +95,8 @@ export interface RoundRecord {
 const key = (id: Uint8Array, round: number): string => `${toHex(id)}:${round}`;
 const KIND_NAME: Record<number, string> = { 1: 'request', 2: 'feed', 3: 'on-demand' };
 const RESEND_MS = 5000;
+/** Combined results nobody here waits for are verified in batches, this long after the first arrives. */
+const COMBINED_BATCH_MS = 100;
 const EXPIRE_MS = 10 * 60_000;
 
 export class RoundEngine {
@@ -103,6 +105,8 @@ export class RoundEngine {
   private readonly lastSent = new Map<string, { at: number; attempts: number }>();
   private readonly feedTimers: NodeJS.Timeout[] = [];
   private resendTimer: NodeJS.Timeout | undefined;
+  private combinedQueue: { msg: Combined; from: PeerInfo }[] = [];
+  private combinedTimer: NodeJS.Timeout | undefined;
   /** H(signing message) of recently signed leaves, reused to verify their Combined signatures. */
   private stopped = false;
 
@@ -123,6 +127,7 @@ export class RoundEngine {
     this.stopped = true;
     if (this.resendTimer) clearInterval(this.resendTimer);
     if (this.announceTimer) clearTimeout(this.announceTimer);
+    if (this.combinedTimer) clearTimeout(this.combinedTimer);
     for (const t of this.feedTimers) clearInterval(t);
     for (const w of this.waiters.values()) {
       clearTimeout(w.timer);
@@ -415,6 +420,15 @@ export class RoundEngine {
     } catch (err) {
       return this.reject(from, 'malformed', (err as Error).message);
     }
+    // A result someone here waits for (the leader's HTTP caller) is checked and delivered at once. The
+    // others only update local state, so they are checked a little later in one multi-message batch,
+    // off the critical path of the rounds in progress.
+    const awaited = msg.entries.some((e) => this.waitingFor(e.requestId));
+    if (!awaited) {
+      this.combinedQueue.push({ msg, from });
+      this.combinedTimer ??= setTimeout(() => this.flushCombined(), COMBINED_BATCH_MS);
+      return;
+    }
     try {
       this.acceptCombined(msg);
     } catch (err) {
@@ -422,14 +436,38 @@ export class RoundEngine {
     }
   }
 
-  /** Verifies a Combined result against the group key and stores every report in it. */
-  acceptCombined(msg: Combined): void {
+  private waitingFor(requestId: Uint8Array): boolean {
+    const prefix = `${toHex(requestId)}:`;
+    for (const k of this.waiters.keys()) if (k.startsWith(prefix)) return true;
+    return false;
+  }
+
+  /** Verifies the queued Combined results together, then stores each one that verified. */
+  private flushCombined(): void {
+    this.combinedTimer = undefined;
+    const queue = this.combinedQueue;
+    this.combinedQueue = [];
+    const k = this.o.activeKey();
+    if (!k || this.stopped) return;
+    const ok = k.groupVerifier.verifyMany(queue.map(({ msg }) => ({ msg: rootSigningMessage(msg.root), partial: { index: 1, signature: msg.signature } })));
+    queue.forEach(({ msg, from }, i) => {
+      try {
+        if (!ok[i]) throw new RoundError('SIGNATURE', 'Combined signature does not verify under the group key');
+        this.acceptCombined(msg, true);
+      } catch (err) {
+        this.reject(from, 'combined-invalid', (err as Error).message);
+      }
+    });
+  }
+
+  /** Verifies a Combined result against the group key (unless the caller just did) and stores every report in it. */
+  acceptCombined(msg: Combined, signatureVerified = false): void {
     const k = this.o.activeKey();
     if (!k || k.epoch !== msg.epoch) throw new RoundError('EPOCH', `Combined for epoch ${msg.epoch}, active epoch ${k?.epoch ?? 'none'}`);
     const leaves = msg.entries.map((e) => reportLeaf(e.report));
     const tree = buildMerkleTree(leaves);
     if (!eq(tree.root, msg.root)) throw new RoundError('ROOT', 'Combined root does not match its reports');
-    if (!verifyGroupSignature(k, rootSigningMessage(msg.root), msg.signature)) throw new RoundError('SIGNATURE', 'Combined signature does not verify under the group key');
+    if (!signatureVerified && !verifyGroupSignature(k, rootSigningMessage(msg.root), msg.signature)) throw new RoundError('SIGNATURE', 'Combined signature does not verify under the group key');
     const now = Date.now();
     const resolved: [string, StoredReport][] = [];
     this.o.store.batch(() => msg.entries.forEach((e, i) => {

@@ -38,6 +38,22 @@ pub fn verify(pk: &[u8], msg: &[u8], dst: &[u8], sig: &[u8]) -> bool {
 /// (one multi-pairing). `rands` holds 8 random bytes per signature. False if any is wrong or malformed.
 #[napi]
 pub fn verify_same_message(pks: Vec<Buffer>, sigs: Vec<Buffer>, msg: &[u8], dst: &[u8], rands: &[u8]) -> Result<bool> {
+    let msgs: Vec<&[u8]> = vec![msg; sigs.len()];
+    verify_all(&pks, &sigs, &msgs, dst, rands)
+}
+
+/// Like verify_same_message, but sigs[i] is over msgs[i]: one Miller loop per entry and a single final
+/// exponentiation for all of them (late partials of many rounds, many Combined results).
+#[napi]
+pub fn verify_multiple(pks: Vec<Buffer>, sigs: Vec<Buffer>, msgs: Vec<Buffer>, dst: &[u8], rands: &[u8]) -> Result<bool> {
+    if msgs.len() != sigs.len() {
+        return Err(bad("need one message per signature"));
+    }
+    let msg_refs: Vec<&[u8]> = msgs.iter().map(|m| m.as_ref()).collect();
+    verify_all(&pks, &sigs, &msg_refs, dst, rands)
+}
+
+fn verify_all(pks: &[Buffer], sigs: &[Buffer], msgs: &[&[u8]], dst: &[u8], rands: &[u8]) -> Result<bool> {
     if pks.len() != sigs.len() || rands.len() != 8 * sigs.len() || sigs.is_empty() {
         return Err(bad("need one key, one signature and 8 random bytes per entry"));
     }
@@ -59,10 +75,9 @@ pub fn verify_same_message(pks: Vec<Buffer>, sigs: Vec<Buffer>, msg: &[u8], dst:
             s
         })
         .collect();
-    let msgs: Vec<&[u8]> = vec![msg; sigs.len()];
     let key_refs: Vec<&PublicKey> = keys.iter().collect();
     let sig_refs: Vec<&Signature> = signatures.iter().collect();
-    let r = Signature::verify_multiple_aggregate_signatures(&msgs, dst, &key_refs, false, &sig_refs, true, &scalars, 64);
+    let r = Signature::verify_multiple_aggregate_signatures(msgs, dst, &key_refs, false, &sig_refs, true, &scalars, 64);
     Ok(r == BLST_ERROR::BLST_SUCCESS)
 }
 
@@ -102,4 +117,25 @@ pub fn g1_linear_combination(points: Vec<Buffer>, scalars: Vec<Buffer>) -> Resul
     let mut out = [0u8; 48];
     unsafe { blst::blst_p1_compress(out.as_mut_ptr(), &acc) };
     Ok(Some(out.to_vec().into()))
+}
+
+/// Compressed G1 point (48 bytes) → affine x ‖ y (96 bytes, big-endian), after checking it is a valid
+/// point in the prime-order subgroup and not the identity; null otherwise (the caller names the fault).
+#[napi]
+pub fn g1_uncompress(bytes: &[u8]) -> Option<Buffer> {
+    if bytes.len() != 48 {
+        return None;
+    }
+    let mut p = blst_p1_affine::default();
+    unsafe {
+        if blst::blst_p1_uncompress(&mut p, bytes.as_ptr()) != BLST_ERROR::BLST_SUCCESS
+            || !blst::blst_p1_affine_in_g1(&p)
+            || blst::blst_p1_affine_is_inf(&p)
+        {
+            return None;
+        }
+        let mut out = [0u8; 96];
+        blst::blst_p1_affine_serialize(out.as_mut_ptr(), &p);
+        Some(out.to_vec().into())
+    }
 }

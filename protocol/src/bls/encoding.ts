@@ -13,6 +13,7 @@ import {
   G2_UNCOMPRESSED_LENGTH,
 } from './constants.ts';
 import { InvalidPointError } from './errors.ts';
+import { nativeBackend } from '../native/index.ts';
 
 const FLAG_COMPRESSED = 0x80;
 const FLAG_INFINITY = 0x40;
@@ -163,6 +164,14 @@ const asG2 = (p: G2Point | Uint8Array): G2Point => (p instanceof Uint8Array ? de
 
 /** 128-byte EIP-2537 encoding of a G1 point (as the precompiles take it). */
 export function g1ToEip2537(point: G1Point | Uint8Array): Uint8Array {
+  // Natively ~100x faster (square root and subgroup check in blst); on failure noble names the fault.
+  const xy = point instanceof Uint8Array && point.length === 48 ? nativeBackend()?.g1Uncompress(point) : undefined;
+  if (xy) {
+    const out = new Uint8Array(G1_EIP2537_LENGTH);
+    out.set(xy.subarray(0, 48), 16);
+    out.set(xy.subarray(48, 96), 80);
+    return out;
+  }
   const p = asG1(point);
   assertUsable('G1', p);
   const { x, y } = p.toAffine();

@@ -11,6 +11,9 @@ export interface NativeBackend {
   sign(scalar: Uint8Array, msg: Uint8Array, dst: Uint8Array): Uint8Array;
   verify(pk: Uint8Array, msg: Uint8Array, dst: Uint8Array, sig: Uint8Array): boolean;
   verifySameMessage(pks: Uint8Array[], sigs: Uint8Array[], msg: Uint8Array, dst: Uint8Array, rands: Uint8Array): boolean;
+  verifyMultiple(pks: Uint8Array[], sigs: Uint8Array[], msgs: Uint8Array[], dst: Uint8Array, rands: Uint8Array): boolean;
+  /** Compressed G1 → affine x ‖ y (96 bytes), or null when not a usable subgroup point. */
+  g1Uncompress(bytes: Uint8Array): Uint8Array | null;
   g1LinearCombination(points: Uint8Array[], scalars: Uint8Array[]): Uint8Array | null;
   keccakMany(data: Uint8Array, len: number, prefix: Uint8Array): Uint8Array;
   merkleLevel(level: Uint8Array): Uint8Array;
