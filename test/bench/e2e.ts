@@ -29,7 +29,8 @@ async function latency(n: number, m: BenchModel, rounds: number): Promise<Record
       const body = (await res.json()) as { requestId: string };
       return { ms: performance.now() - s, id: body.requestId };
     };
-    for (let i = 0; i < 5; i++) await infer(i); // warm-up (JIT, sessions, connections)
+    // Warm-up: JIT (every node's hot paths), inference sessions, connections; steady state is measured.
+    for (let i = 0; i < 50; i++) await infer(i);
     const e2e: number[] = [];
     const aggMs: number[] = [];
     for (let i = 0; i < rounds; i++) {

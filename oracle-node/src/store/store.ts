@@ -95,13 +95,21 @@ export class NodeStore {
     }
   }
 
+  /** Prepared statements by SQL text: preparing costs more than most of these queries. */
+  private readonly statements = new Map<string, Database.Statement>();
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
+    return st;
+  }
+
   /** Runs a write transaction whose commit is fsynced before returning (signing commitments). */
   private durable<T>(fn: () => T): T {
-    this.db.pragma('synchronous = FULL');
+    this.stmt('PRAGMA synchronous = FULL').run();
     try {
       return this.db.transaction(fn).immediate();
     } finally {
-      this.db.pragma('synchronous = NORMAL');
+      this.stmt('PRAGMA synchronous = NORMAL').run();
     }
   }
 
@@ -115,12 +123,12 @@ export class NodeStore {
   }
 
   getMeta(key: string): string | undefined {
-    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as Row | undefined;
+    const row = this.stmt('SELECT value FROM meta WHERE key = ?').get(key) as Row | undefined;
     return row ? String(row.value) : undefined;
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
   /** Last processed block / slot of a chain watcher, so a restart resumes where it stopped. */
@@ -137,8 +145,7 @@ export class NodeStore {
 
   /** Records work to do; returns false if this (request id, round) was already known. */
   addRequest(r: Omit<StoredRequest, 'status' | 'error' | 'receivedAt'> & { receivedAt?: number }): boolean {
-    const res = this.db
-      .prepare(
+    const res = this.stmt(
         `INSERT OR IGNORE INTO requests (request_id, round, source, kind, epoch, model, input, timestamp, destination, leader, status, received_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
       )
@@ -147,17 +154,17 @@ export class NodeStore {
   }
 
   getRequest(requestId: Uint8Array, round: number): StoredRequest | undefined {
-    const row = this.db.prepare('SELECT * FROM requests WHERE request_id = ? AND round = ?').get(requestId, round) as Row | undefined;
+    const row = this.stmt('SELECT * FROM requests WHERE request_id = ? AND round = ?').get(requestId, round) as Row | undefined;
     return row ? toRequest(row) : undefined;
   }
 
   /** Requests a restart must pick up again: not yet signed, or signed but not yet combined. */
   unfinishedRequests(): StoredRequest[] {
-    return (this.db.prepare("SELECT * FROM requests WHERE status IN ('pending', 'signed') ORDER BY received_at").all() as Row[]).map(toRequest);
+    return (this.stmt("SELECT * FROM requests WHERE status IN ('pending', 'signed') ORDER BY received_at").all() as Row[]).map(toRequest);
   }
 
   setRequestStatus(requestId: Uint8Array, round: number, status: RequestStatus, error: string | null = null): void {
-    this.db.prepare('UPDATE requests SET status = ?, error = ? WHERE request_id = ? AND round = ?').run(status, error, requestId, round);
+    this.stmt('UPDATE requests SET status = ?, error = ? WHERE request_id = ? AND round = ?').run(status, error, requestId, round);
   }
 
   // ---- own partials (double-signing guard) ---------------------------------------------------------
@@ -179,15 +186,14 @@ export class NodeStore {
         return existing;
       }
       const createdAt = Date.now();
-      this.db
-        .prepare('INSERT INTO own_partials (request_id, round, epoch, digest, report, signature, created_at) VALUES (?, ?, ?, ?, ?, NULL, ?)')
+      this.stmt('INSERT INTO own_partials (request_id, round, epoch, digest, report, signature, created_at) VALUES (?, ?, ?, ?, ?, NULL, ?)')
         .run(p.requestId, p.round, p.epoch, p.digest, p.report, createdAt);
       return { ...p, signature: null, createdAt };
     });
   }
 
   setPartialSignature(requestId: Uint8Array, round: number, signature: Uint8Array): void {
-    this.db.prepare('UPDATE own_partials SET signature = ? WHERE request_id = ? AND round = ?').run(signature, requestId, round);
+    this.stmt('UPDATE own_partials SET signature = ? WHERE request_id = ? AND round = ?').run(signature, requestId, round);
   }
 
   /** Stores the signature and moves the request to 'signed' in one transaction. */
@@ -199,7 +205,7 @@ export class NodeStore {
   }
 
   ownPartial(requestId: Uint8Array, round: number): OwnPartial | undefined {
-    const row = this.db.prepare('SELECT * FROM own_partials WHERE request_id = ? AND round = ?').get(requestId, round) as Row | undefined;
+    const row = this.stmt('SELECT * FROM own_partials WHERE request_id = ? AND round = ?').get(requestId, round) as Row | undefined;
     if (!row) return undefined;
     return {
       requestId: u8(row.request_id as Buffer),
@@ -214,17 +220,17 @@ export class NodeStore {
 
   /** True if this node itself computed (and committed to) a report with this leaf for this request id. */
   hasOwnLeaf(requestId: Uint8Array, digest: Uint8Array): boolean {
-    return this.db.prepare('SELECT 1 FROM own_partials WHERE request_id = ? AND digest = ?').get(requestId, digest) !== undefined;
+    return this.stmt('SELECT 1 FROM own_partials WHERE request_id = ? AND digest = ?').get(requestId, digest) !== undefined;
   }
 
   countOwnPartials(): number {
-    return Number((this.db.prepare('SELECT COUNT(*) AS c FROM own_partials').get() as Row).c);
+    return Number((this.stmt('SELECT COUNT(*) AS c FROM own_partials').get() as Row).c);
   }
 
   /** Records a batch-root signature; a different root under the same batch id is refused. */
   recordBatchPartial(epoch: number, batchId: number, root: Uint8Array, sign: () => Uint8Array): Uint8Array {
     return this.durable(() => {
-      const row = this.db.prepare('SELECT root, signature FROM batch_partials WHERE epoch = ? AND batch_id = ?').get(epoch, batchId) as Row | undefined;
+      const row = this.stmt('SELECT root, signature FROM batch_partials WHERE epoch = ? AND batch_id = ?').get(epoch, batchId) as Row | undefined;
       if (row) {
         if (!eq(u8(row.root as Buffer), root)) {
           throw new DoubleSignError(`batch ${batchId} of epoch ${epoch} was already signed with root ${hex(u8(row.root as Buffer))}; refusing root ${hex(root)}`);
@@ -232,7 +238,7 @@ export class NodeStore {
         return u8(row.signature as Buffer);
       }
       const signature = sign();
-      this.db.prepare('INSERT INTO batch_partials (epoch, batch_id, root, signature, created_at) VALUES (?, ?, ?, ?, ?)').run(epoch, batchId, root, signature, Date.now());
+      this.stmt('INSERT INTO batch_partials (epoch, batch_id, root, signature, created_at) VALUES (?, ?, ?, ?, ?)').run(epoch, batchId, root, signature, Date.now());
       return signature;
     });
   }
@@ -240,8 +246,7 @@ export class NodeStore {
   // ---- combined reports ----------------------------------------------------------------------------
 
   saveReport(r: StoredReport): void {
-    this.db
-      .prepare(
+    this.stmt(
         `INSERT OR REPLACE INTO reports (request_id, round, epoch, report, root, signature, proof, signers, invalid, conflicting, latency_ms, combined_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -263,19 +268,18 @@ export class NodeStore {
 
   /** The latest combined report for an id (highest round). */
   getReport(requestId: Uint8Array): StoredReport | undefined {
-    const row = this.db.prepare('SELECT * FROM reports WHERE request_id = ? ORDER BY round DESC LIMIT 1').get(requestId) as Row | undefined;
+    const row = this.stmt('SELECT * FROM reports WHERE request_id = ? ORDER BY round DESC LIMIT 1').get(requestId) as Row | undefined;
     return row ? toReport(row) : undefined;
   }
 
   recentReports(limit: number): StoredReport[] {
-    return (this.db.prepare('SELECT * FROM reports ORDER BY combined_at DESC LIMIT ?').all(limit) as Row[]).map(toReport);
+    return (this.stmt('SELECT * FROM reports ORDER BY combined_at DESC LIMIT ?').all(limit) as Row[]).map(toReport);
   }
 
   // ---- key shares ----------------------------------------------------------------------------------
 
   saveKeyShare(k: KeyShareRecord): void {
-    this.db
-      .prepare(
+    this.stmt(
         `INSERT OR REPLACE INTO key_shares (epoch, member_index, n, t, session, group_key, commitments, qualified, disqualified, keystore, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -283,12 +287,12 @@ export class NodeStore {
   }
 
   keyShare(epoch: number): KeyShareRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM key_shares WHERE epoch = ?').get(epoch) as Row | undefined;
+    const row = this.stmt('SELECT * FROM key_shares WHERE epoch = ?').get(epoch) as Row | undefined;
     return row ? toKeyShare(row) : undefined;
   }
 
   latestKeyShare(): KeyShareRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM key_shares ORDER BY epoch DESC LIMIT 1').get() as Row | undefined;
+    const row = this.stmt('SELECT * FROM key_shares ORDER BY epoch DESC LIMIT 1').get() as Row | undefined;
     return row ? toKeyShare(row) : undefined;
   }
 }
