@@ -4,12 +4,31 @@
 import { signingMessage, SigningPurpose, signPartial, type KeyShare, type MerkleTree } from '@destra/protocol';
 /** latin1 is a 1:1 byte↔char mapping: a cheap exact map key for 32-byte leaves. */
 const leafKey = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
-import { decodeWire, encodeWire, PROTOCOL_PARTIAL, type BatchProposal } from '../wire.ts';
+import { decodeWire, encodeWire, PROTOCOL_PARTIAL, type BatchProposal, type RangeCertificate } from '../wire.ts';
 import { MAX_ANNOUNCE_ENTRIES, PROTOCOL_ANNOUNCE, ReportAnnouncementCodec } from '../net/announce.ts';
 
 export interface MemberHost {
   sendDirect(peerId: string, protocol: string, data: Uint8Array): Promise<void>;
   subscribe(topic: string, handler: (data: Uint8Array, from: { role: string; index: number; peerId: string }) => void): void;
+}
+
+/** Frames on the batches topic from aggregators, decoded; malformed ones are reported, not thrown. */
+export function subscribeBatches(
+  host: MemberHost,
+  topic: string,
+  onMessage: (msg: BatchProposal | RangeCertificate, from: { peerId: string }) => void,
+  onMalformed: (reason: string) => void,
+): void {
+  host.subscribe(topic, (data, from) => {
+    if (from.role !== 'aggregator') return;
+    let msg;
+    try {
+      msg = decodeWire(data, ['batch-proposal', 'range-certificate']) as BatchProposal | RangeCertificate;
+    } catch (err) {
+      return onMalformed((err as Error).message);
+    }
+    onMessage(msg, from);
+  });
 }
 
 export interface ComputedReport {
@@ -44,16 +63,14 @@ export class BatchMember {
     // Members 1..n−t+1 carry report bytes: any t announcers include at least one of them, so the
     // aggregator always has the bytes to relay while most members send only 64 bytes per report.
     this.carriesReports = opts.share.index <= opts.n - opts.t + 1;
-    opts.host.subscribe(opts.batchesTopic, (data, from) => {
-      if (from.role !== 'aggregator') return;
-      let msg;
-      try {
-        msg = decodeWire(data, ['batch-proposal', 'range-certificate']);
-      } catch (err) {
-        return opts.onRefused?.(-1, `malformed proposal: ${(err as Error).message}`);
-      }
-      if (msg.type === 'batch-proposal') void this.answer(msg, from.peerId); // certificates are RangeMember's
-    });
+    subscribeBatches(
+      opts.host,
+      opts.batchesTopic,
+      (msg, from) => {
+        if (msg.type === 'batch-proposal') void this.answer(msg, from.peerId); // certificates are RangeMember's
+      },
+      (reason) => opts.onRefused?.(-1, `malformed proposal: ${reason}`),
+    );
   }
 
   /** Records computed reports and announces them (in frames of at most MAX_ANNOUNCE_ENTRIES). */

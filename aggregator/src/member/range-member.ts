@@ -6,8 +6,8 @@
 import { rangeId, signingMessage, SigningPurpose, signPartial, type KeyShare } from '@destra/protocol';
 import { flatProof, type FastHasher, type FlatTree } from '../core/fast-hash.ts';
 import { equalBytes, hexKey } from '../core/hex.ts';
-import { decodeWire, encodeWire, PROTOCOL_PARTIAL, type RangeCertificate } from '../wire.ts';
-import type { MemberHost } from './batch-member.ts';
+import { encodeWire, PROTOCOL_PARTIAL, type RangeCertificate } from '../wire.ts';
+import { subscribeBatches, type MemberHost } from './batch-member.ts';
 import { RangeCommitError } from '../errors.ts';
 
 const MAX_EARLY_CERTIFICATES = 1024;
@@ -61,16 +61,14 @@ export class RangeMember {
   readonly stats = { committedRanges: 0, committedReports: 0, certifiedRanges: 0, certifiedReports: 0, rejectedCertificates: 0 };
 
   constructor(private readonly opts: RangeMemberOptions) {
-    opts.host.subscribe(opts.batchesTopic, (data, from) => {
-      if (from.role !== 'aggregator') return;
-      let msg;
-      try {
-        msg = decodeWire(data, ['batch-proposal', 'range-certificate']);
-      } catch (err) {
-        return this.rejected(`malformed frame on the batches topic: ${(err as Error).message}`);
-      }
-      if (msg.type === 'range-certificate') this.onCertificate(msg);
-    });
+    subscribeBatches(
+      opts.host,
+      opts.batchesTopic,
+      (msg) => {
+        if (msg.type === 'range-certificate') this.onCertificate(msg);
+      },
+      (reason) => this.rejected(`malformed frame on the batches topic: ${reason}`),
+    );
   }
 
   /**

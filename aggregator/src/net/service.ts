@@ -3,7 +3,7 @@
 // and hands signed reports to the relayer. All protocol decisions live in core/.
 import { EventEmitter } from 'node:events';
 import { buildMerkleTree, rangeId, reportLeaf } from '@destra/protocol';
-import { BatchProposalCodec, CombinedCodec, MAX_WIRE_BATCH, PROTOCOL_PARTIAL, RangeCertificateCodec, decodeWire, topics as wireTopics, type Combined, type RangeCommit } from '../wire.ts';
+import { BatchProposalCodec, CombinedCodec, MAX_WIRE_BATCH, PROTOCOL_PARTIAL, RangeCertificateCodec, decodeWire, topics as wireTopics, type Combined, type RangeCertificate, type RangeCommit } from '../wire.ts';
 import { BatchPlanner, BatchRound, batchedReport, type BatchSignature } from '../core/batch.ts';
 import { DEFAULT_BATCH_POLICY, checkBatchPolicy, msUntilCut, type BatchPolicy } from '../core/batch-policy.ts';
 import { PartialCollector } from '../core/collector.ts';
@@ -59,16 +59,10 @@ export interface ResultEvent {
 }
 
 /** A range batch the committee signed (see RangeCommit): `count` reports under one root signature. */
-export interface RangeEvent {
-  stream: Uint8Array;
-  start: number;
-  count: number;
-  root: Uint8Array;
-  signature: Uint8Array;
-  signers: number[];
+export type RangeEvent = Omit<RangeCertificate, 'type' | 'v' | 'epoch'> & {
   /** Milliseconds from the first commit seen for the range to the combined signature. */
   latencyMs: number;
-}
+};
 
 interface RangeInfo {
   stream: Uint8Array;
