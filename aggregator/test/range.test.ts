@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { g2Compressed, rangeId, signingMessage, SigningPurpose, signPartial, verify, verifyMerkleProof } from '@destra/protocol';
 import { RangeCertificateCodec } from '../src/wire.ts';
 import { RangeCommitError, RangeMember, hexKey, loadFastHasher, type Evidence, type RangeEvent } from '../src/index.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DoubleSignError, NodeStore } from '@destra/oracle-node';
 import { startCluster } from './cluster.ts';
 import { report } from './helpers.ts';
 
@@ -108,6 +112,27 @@ describe('range batches over libp2p', () => {
     await expect(members[0]!.commit(stream, 0, flat, len)).rejects.toThrow(RangeCommitError);
     await expect(members[0]!.commit(stream, 89, flat, len)).rejects.toThrow(/already committed this stream up to 116/);
     await expect(members[0]!.commit(stream, 120, flat.subarray(1), len)).rejects.toThrow(/not a non-empty sequence/);
+  });
+
+  it('with the node store as guard, the commit position survives a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'destra-range-'));
+    const path = join(dir, 'state.db');
+    const hasher = await loadFastHasher();
+    const mk = (store: NodeStore) =>
+      new RangeMember({ host: c.members[0]!.host, share: c.members[0]!.share, epoch: 1, aggregators: () => [], batchesTopic: c.topics.batches, hasher, verifyGroup: () => false, guard: store });
+    const s3 = new Uint8Array(32).fill(0x44);
+    const { flat, len } = reportsFor(0, 10);
+    let store = new NodeStore(path);
+    await mk(store).commit(s3, 0, flat, len);
+    store.close();
+    store = new NodeStore(path); // a restarted node
+    const again = mk(store);
+    await expect(again.commit(s3, 5, flat, len)).rejects.toThrow(DoubleSignError);
+    expect(store.rangeNext(hexKey(s3))).toBe(10);
+    await again.commit(s3, 10, flat, len);
+    expect(store.rangeNext(hexKey(s3))).toBe(20);
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('members refuse a certificate without a valid group signature', async () => {

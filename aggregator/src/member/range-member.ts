@@ -25,8 +25,31 @@ export interface RangeMemberOptions {
   /** Reports kept to serve signed reports and proofs, counted in whole ranges, oldest dropped first
    *  (default 262,144: ~60 MiB of 229-byte reports plus ~16 MiB of tree). */
   keepReports?: number;
+  /**
+   * Where the per-stream commit position lives; a node passes its SQLite store (NodeStore has
+   * rangeNext/reserveRange) so the guard survives restarts. Default: in memory.
+   */
+  guard?: RangeGuard;
   /** Called for certificates that were not stored, with the reason (logs, metrics). */
   onRejected?: (reason: string) => void;
+}
+
+/** Per-stream commit position: `reserve` must persist before returning and throw below the position. */
+export interface RangeGuard {
+  rangeNext(stream: string): number;
+  reserveRange(stream: string, start: number, end: number): void;
+}
+
+class MemoryRangeGuard implements RangeGuard {
+  private readonly next = new Map<string, number>();
+  rangeNext(stream: string): number {
+    return this.next.get(stream) ?? 0;
+  }
+  reserveRange(stream: string, start: number, end: number): void {
+    const next = this.rangeNext(stream);
+    if (start < next) throw new RangeCommitError(`range ${start}..${end - 1}: this member already committed this stream up to ${next}; ranges are committed once, in order`);
+    this.next.set(stream, end);
+  }
 }
 
 /** One report of a certified range: verifiable on either chain like any batched report. */
@@ -56,11 +79,11 @@ export class RangeMember {
   private keptReports = 0;
   /** Certificates that arrived before this member's own commit, by range id. */
   private readonly early = new Map<string, RangeCertificate>();
-  /** stream → first sequence number not yet committed. */
-  private readonly nextSeq = new Map<string, number>();
+  private readonly guard: RangeGuard;
   readonly stats = { committedRanges: 0, committedReports: 0, certifiedRanges: 0, certifiedReports: 0, rejectedCertificates: 0 };
 
   constructor(private readonly opts: RangeMemberOptions) {
+    this.guard = opts.guard ?? new MemoryRangeGuard();
     subscribeBatches(
       opts.host,
       opts.batchesTopic,
@@ -82,10 +105,8 @@ export class RangeMember {
     const key = hexKey(rangeId(stream, start, count));
     // Ranges of a stream are committed once and in order, so no sequence number is ever signed under two
     // roots — even after its range was dropped from memory.
-    const streamKey = hexKey(stream);
-    const next = this.nextSeq.get(streamKey) ?? 0;
-    if (!Number.isSafeInteger(start) || start < next) throw new RangeCommitError(`range ${start}+${count}: this member already committed this stream up to ${next}; ranges are committed once, in order`);
-    this.nextSeq.set(streamKey, start + count);
+    if (!Number.isSafeInteger(start) || start < 0) throw new RangeCommitError(`range start ${start} is not a non-negative integer`);
+    this.guard.reserveRange(hexKey(stream), start, start + count);
     const signature = signPartial(this.opts.share, signingMessage(SigningPurpose.ReportRoot, tree.root)).signature;
     const range: KeptRange = { stream, start, count, reports, reportLength, tree };
     this.keep(key, range);

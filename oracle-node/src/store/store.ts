@@ -141,6 +141,25 @@ export class NodeStore {
     this.setMeta(`cursor:${source}`, value.toString());
   }
 
+  // ---- range commits (double-signing guard for range batches) ---------------------------------------
+
+  /** First sequence number of `stream` (hex) not yet committed to by this node (0 when none). */
+  rangeNext(stream: string): number {
+    return Number(this.getMeta(`range-next:${stream}`) ?? 0);
+  }
+
+  /**
+   * Records, durably and before signing, that this node commits to `stream` up to `end` (exclusive).
+   * Throws DoubleSignError when `start` lies below what was already committed: a range is signed once.
+   */
+  reserveRange(stream: string, start: number, end: number): void {
+    this.durable(() => {
+      const next = this.rangeNext(stream);
+      if (start < next) throw new DoubleSignError(`refusing to commit range ${start}..${end - 1} of stream ${stream}: already committed up to ${next}`);
+      this.setMeta(`range-next:${stream}`, String(end));
+    });
+  }
+
   // ---- requests ------------------------------------------------------------------------------------
 
   /** Records work to do; returns false if this (request id, round) was already known. */
