@@ -10,7 +10,7 @@ import { AggregatorService } from '@destra/aggregator';
 import { DestraHost } from '../src/p2p/host.ts';
 import { Registry } from '../src/p2p/registry.ts';
 import { startNode, type OracleNode } from '../src/node.ts';
-import { topics } from '../src/wire.ts';
+import { CombinedCodec, topics } from '../src/wire.ts';
 import { PASSWORD, makeCommittee, type CommitteeFixture } from './fixtures.ts';
 import { captureLog } from './helpers.ts';
 
@@ -110,6 +110,23 @@ describe('four-node committee over libp2p', () => {
     expect(metrics).toMatch(/destra_rounds_total\{kind="on-demand",outcome="combined"\} 1/);
     expect(metrics).toMatch(/destra_partials_sent_total \d+/);
     expect(metrics).toMatch(/destra_peers\{role="member"\} 3/);
+
+    // A Combined nobody waits for is checked in the members' deferred batch: one whose signature is the
+    // group's, but over another root, is refused by every node and nothing is stored.
+    const forgedReport = report.slice();
+    forgedReport[107] = forgedReport[107]! ^ 0xff; // another request id (docs/report-format.md: id at byte 107)
+    const forgedId = forgedReport.slice(107, 139);
+    const forged = CombinedCodec.encode({ type: 'combined', v: 1, epoch: 1, root: reportLeaf(forgedReport), signature, entries: [{ requestId: forgedId, report: forgedReport }], signers: [1, 2, 3], invalid: [], conflicting: [] });
+    await aggHost.publish(topics(fx.configs[0]!.network).combined, forged);
+    for (const n of nodes) {
+      let text = '';
+      for (let i = 0; i < 50 && !/reason="combined-invalid"\} 1/.test(text); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        text = await (await fetch(`${n.url}/metrics`)).text();
+      }
+      expect(text).toMatch(/destra_messages_rejected_total\{reason="combined-invalid"\} 1/);
+      expect((await fetch(`${n.url}/v1/reports/0x${Buffer.from(forgedId).toString('hex')}`)).status).toBe(404);
+    }
   }, 60_000);
 
   it('runs a feed round: every node derives the same report from the round clock', async () => {

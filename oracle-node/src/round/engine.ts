@@ -105,7 +105,8 @@ export class RoundEngine {
   private readonly lastSent = new Map<string, { at: number; attempts: number }>();
   private readonly feedTimers: NodeJS.Timeout[] = [];
   private resendTimer: NodeJS.Timeout | undefined;
-  private combinedQueue: { msg: Combined; from: PeerInfo }[] = [];
+  /** Combined results waiting for the batched check, with their arrival time (round latency). */
+  private combinedQueue: { msg: Combined; from: PeerInfo; at: number }[] = [];
   private combinedTimer: NodeJS.Timeout | undefined;
   /** H(signing message) of recently signed leaves, reused to verify their Combined signatures. */
   private stopped = false;
@@ -425,7 +426,7 @@ export class RoundEngine {
     // off the critical path of the rounds in progress.
     const awaited = msg.entries.some((e) => this.waitingFor(e.requestId));
     if (!awaited) {
-      this.combinedQueue.push({ msg, from });
+      this.combinedQueue.push({ msg, from, at: Date.now() });
       this.combinedTimer ??= setTimeout(() => this.flushCombined(), COMBINED_BATCH_MS);
       return;
     }
@@ -450,10 +451,10 @@ export class RoundEngine {
     const k = this.o.activeKey();
     if (!k || this.stopped) return;
     const ok = k.groupVerifier.verifyMany(queue.map(({ msg }) => ({ msg: rootSigningMessage(msg.root), partial: { index: 1, signature: msg.signature } })));
-    queue.forEach(({ msg, from }, i) => {
+    queue.forEach(({ msg, from, at }, i) => {
       try {
         if (!ok[i]) throw new RoundError('SIGNATURE', 'Combined signature does not verify under the group key');
-        this.acceptCombined(msg, true);
+        this.acceptCombined(msg, true, at);
       } catch (err) {
         this.reject(from, 'combined-invalid', (err as Error).message);
       }
@@ -461,14 +462,14 @@ export class RoundEngine {
   }
 
   /** Verifies a Combined result against the group key (unless the caller just did) and stores every report in it. */
-  acceptCombined(msg: Combined, signatureVerified = false): void {
+  acceptCombined(msg: Combined, signatureVerified = false, receivedAt = Date.now()): void {
     const k = this.o.activeKey();
     if (!k || k.epoch !== msg.epoch) throw new RoundError('EPOCH', `Combined for epoch ${msg.epoch}, active epoch ${k?.epoch ?? 'none'}`);
     const leaves = msg.entries.map((e) => reportLeaf(e.report));
     const tree = buildMerkleTree(leaves);
     if (!eq(tree.root, msg.root)) throw new RoundError('ROOT', 'Combined root does not match its reports');
     if (!signatureVerified && !verifyGroupSignature(k, rootSigningMessage(msg.root), msg.signature)) throw new RoundError('SIGNATURE', 'Combined signature does not verify under the group key');
-    const now = Date.now();
+    const now = receivedAt; // round latency ends when the result arrived, not when a batched check ran
     const resolved: [string, StoredReport][] = [];
     this.o.store.batch(() => msg.entries.forEach((e, i) => {
       const rep = decodeReport(e.report);
