@@ -1,10 +1,24 @@
-// `npm run bench -- crypto`: BLS12-381 min-sig and DKG figures on this machine, both backends where they
-// differ. Each figure is the median of several timed runs after a warm-up.
+// `npm run bench -- crypto`: BLS12-381 min-sig, batch Keccak and DKG figures on this machine, every
+// backend where they differ. Each figure is the median of several timed runs after a warm-up.
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { printTable, type BenchRow } from '../../scripts/bench-table.ts';
 import { hashToG1, publicKeyOf, randomSecretKey, sign, verify } from '../src/bls/index.ts';
 import { simulateDkg } from '../src/dkg/index.ts';
 import { PartialVerifier, dealShares, loadMcl, signPartial, withNobleOnly } from '../src/threshold/index.ts';
+import { nativeBackend, withoutNative } from '../src/native/index.ts';
+import { keccak_256 } from '@noble/hashes/sha3.js';
+
+/** Runs f with the addon's 8-way Keccak switched off (it reads DESTRA_KECCAK_LANES on every call). */
+function withKeccakLanesOff<T>(f: () => T): T {
+  const before = process.env.DESTRA_KECCAK_LANES;
+  process.env.DESTRA_KECCAK_LANES = '1';
+  try {
+    return f();
+  } finally {
+    if (before === undefined) delete process.env.DESTRA_KECCAK_LANES;
+    else process.env.DESTRA_KECCAK_LANES = before;
+  }
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -33,35 +47,52 @@ export async function run(): Promise<void> {
   // hashToG1 memoises recent messages, so hashing and signing get messages they have not seen.
   let counter = 0;
   const fresh = () => utf8ToBytes(`destra bench message ${counter++}`);
-  add('hash-to-G1 (RFC 9380)', 'noble', await time(20, () => hashToG1(fresh())));
-  add('sign (incl. hash-to-G1)', 'noble', await time(20, () => sign(sk, fresh())));
-  const sig = sign(sk, msg);
-  add('verify (pairing; hash memoised)', 'noble', await time(20, () => withNobleOnly(() => verify(pk, msg, sig))));
   await loadMcl();
-  add('verify (pairing; hash memoised)', 'mcl', await time(20, () => verify(pk, msg, sig)));
+  const native = nativeBackend();
+  // Each backend forced in turn: native (blst addon), mcl-wasm (addon suspended), noble (both suspended).
+  const backends = [
+    ...(native ? [{ name: 'native' as const, run: <T>(f: () => T) => f() }] : []),
+    { name: 'mcl' as const, run: <T>(f: () => T) => withoutNative(f) },
+    { name: 'noble' as const, run: <T>(f: () => T) => withNobleOnly(f) },
+  ];
+  add('hash-to-G1 (RFC 9380), noble point', 'noble', await time(20, () => hashToG1(fresh())));
+  const sig = sign(sk, msg);
+  for (const b of backends) {
+    add('sign (incl. hash-to-G1)', b.name, await time(20, () => b.run(() => sign(sk, fresh()))));
+    add('verify (pairing)', b.name, await time(20, () => b.run(() => verify(pk, msg, sig))));
+  }
 
   const { shares, sharing } = dealShares(21, 100);
   const hashed = hashToG1(msg);
   const partials = shares.map((s) => signPartial(s, msg, { hashed }));
-  for (const backend of ['mcl', 'noble'] as const) {
-    const v = await PartialVerifier.create(sharing, { backend });
-    const batch = await time(backend === 'mcl' ? 10 : 3, () => {
-      const r = v.verifyBatch(msg, partials, { hashed });
+  for (const b of backends) {
+    const v = await PartialVerifier.create(sharing, { backend: b.name });
+    const batch = await time(b.name === 'noble' ? 3 : 10, () => {
+      const r = v.verifyBatch(msg, partials);
       if (r.invalid.length) throw new Error('bench partials must verify');
     });
-    add('batch-verify 100 partials', backend, batch, 100, backend === 'mcl' ? '≥ 2,000 partials/s' : '');
+    add('batch-verify 100 partials', b.name, batch, 100, b.name === 'noble' ? '' : '≥ 2,000 partials/s');
     for (const t of [5, 21]) {
       const committee = t === 5 ? dealShares(5, 7) : { shares: shares.slice(0, 21), sharing };
-      const cv = t === 5 ? await PartialVerifier.create(committee.sharing, { backend }) : v;
+      const cv = t === 5 ? await PartialVerifier.create(committee.sharing, { backend: b.name }) : v;
       const ps = committee.shares.slice(0, t).map((s) => signPartial(s, msg, { hashed }));
-      add(`combine t=${t}`, backend, await time(10, () => cv.combine(ps)));
+      add(`combine t=${t}`, b.name, await time(10, () => cv.combine(ps)));
     }
+  }
+  if (native) {
+    // Report leaves as the batch paths hash them: 8,192 reports of 229 bytes.
+    const reports = new Uint8Array(8192 * 229).map((_, i) => (i * 31) & 255);
+    const prefix = new Uint8Array([0]);
+    const lanes = native.keccakWidth();
+    add(`keccak-256 report leaves ×8192 (${lanes} per step)`, 'native', await time(10, () => native.keccakMany(reports, 229, prefix)), 8192);
+    add('keccak-256 report leaves ×8192 (one at a time)', 'native', await time(10, () => withKeccakLanesOff(() => native.keccakMany(reports, 229, prefix))), 8192);
+    add('keccak-256 report leaves ×8192', 'noble', await time(3, () => { for (let i = 0; i < 8192; i++) keccak_256(reports.subarray(i * 229, (i + 1) * 229)); }), 8192);
   }
   for (const [n, t] of [[7, 5], [31, 21]] as const) {
     for (const backend of ['auto', 'noble'] as const) {
       if (backend === 'noble' && n === 31) continue; // minutes in pure JS; the table shows n=7 for the ratio
       const ms = await time(n === 31 ? 2 : 3, () => simulateDkg({ n, t, backend }));
-      add(`DKG n=${n} t=${t} (all members, one process)`, backend === 'auto' ? 'mcl' : 'noble', ms, 1, n === 31 ? '≤ 10,000 ms' : '');
+      add(`DKG n=${n} t=${t} (all members, one process)`, backend === 'auto' ? 'fastest' : 'noble', ms, 1, n === 31 ? '≤ 10,000 ms' : '');
     }
   }
   printTable('crypto (BLS12-381 min-sig, threshold, DKG)', rows);
