@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { g2Compressed, rangeId, signingMessage, SigningPurpose, signPartial, verify, verifyMerkleProof } from '@destra/protocol';
 import { RangeCertificateCodec } from '../src/wire.ts';
-import { RangeCommitError, RangeMember, hexKey, loadFastHasher, type Evidence, type RangeEvent } from '../src/index.ts';
+import { RangeCommitError, RangeMember, equalBytes, hexKey, loadFastHasher, type Evidence, type RangeEvent } from '../src/index.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,6 +133,22 @@ describe('range batches over libp2p', () => {
     expect(store.rangeNext(hexKey(s3))).toBe(20);
     store.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a commit that did not reach the aggregator is sent again, not signed again', async () => {
+    const targets: string[] = [];
+    const hasher = await loadFastHasher();
+    const late = new RangeMember({ host: c.members[2]!.host, share: c.members[2]!.share, epoch: 1, aggregators: () => targets, batchesTopic: c.topics.batches, hasher, verifyGroup: () => true });
+    const s4 = new Uint8Array(32).fill(0x66);
+    const { flat, len } = reportsFor(400, 6);
+    await Promise.all(members.slice(0, 2).map((m) => m.commit(s4, 0, flat, len)));
+    await late.commit(s4, 0, flat, len); // no aggregator known yet: nothing sent
+    await expect(late.commit(s4, 0, flat, len)).rejects.toThrow(RangeCommitError);
+    const signed = new Promise<RangeEvent>((resolve) => c.service.on('range', (e) => equalBytes(e.stream, s4) && resolve(e)));
+    targets.push(c.aggregatorPeerId);
+    expect(await late.resend(s4, 0, 6)).toBe(true);
+    expect((await signed).signers.sort()).toEqual([1, 2, 3]);
+    expect(await late.resend(s4, 6, 6)).toBe(false);
   });
 
   it('members refuse a certificate without a valid group signature', async () => {

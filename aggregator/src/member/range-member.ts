@@ -69,6 +69,8 @@ interface KeptRange {
   reports: Uint8Array;
   reportLength: number;
   tree: FlatTree;
+  /** The signed RangeCommit as sent, for resend(). */
+  frame: Uint8Array;
   certificate?: { signature: Uint8Array; signers: number[] };
 }
 
@@ -99,27 +101,43 @@ export class RangeMember {
    * reports of `reportLength` bytes back to back, in sequence order). Returns the signed root.
    */
   async commit(stream: Uint8Array, start: number, reports: Uint8Array, reportLength: number): Promise<Uint8Array> {
+    if (!Number.isSafeInteger(start) || start < 0) throw new RangeCommitError(`range start ${start} is not a non-negative integer`);
     const leaves = this.opts.hasher.leavesFlat(reports, reportLength);
     const tree = this.opts.hasher.flatTree(leaves);
     const count = tree.size;
     const key = hexKey(rangeId(stream, start, count));
     // Ranges of a stream are committed once and in order, so no sequence number is ever signed under two
-    // roots — even after its range was dropped from memory.
-    if (!Number.isSafeInteger(start) || start < 0) throw new RangeCommitError(`range start ${start} is not a non-negative integer`);
+    // roots — even after its range was dropped from memory. A commit that did not get through is sent
+    // again with resend(), never signed again.
     this.guard.reserveRange(hexKey(stream), start, start + count);
     const signature = signPartial(this.opts.share, signingMessage(SigningPurpose.ReportRoot, tree.root)).signature;
-    const range: KeptRange = { stream, start, count, reports, reportLength, tree };
+    const frame = encodeWire({ type: 'range-commit', v: 1, epoch: this.opts.epoch, index: this.opts.share.index, stream, start, count, root: tree.root, signature });
+    const range: KeptRange = { stream, start, count, reports, reportLength, tree, frame };
     this.keep(key, range);
     const early = this.early.get(key);
     if (early) {
       this.early.delete(key);
       this.apply(range, early);
     }
-    const frame = encodeWire({ type: 'range-commit', v: 1, epoch: this.opts.epoch, index: this.opts.share.index, stream, start, count, root: tree.root, signature });
-    await Promise.all(this.opts.aggregators().map((peer) => this.opts.host.sendDirect(peer, PROTOCOL_PARTIAL, frame)));
     this.stats.committedRanges++;
     this.stats.committedReports += count;
+    await this.send(frame);
     return tree.root;
+  }
+
+  /**
+   * Sends this member's commit for a range again (the aggregators were unreachable, or a new one joined);
+   * the same signed bytes, so it is safe any number of times. False when the range is no longer kept.
+   */
+  async resend(stream: Uint8Array, start: number, count: number): Promise<boolean> {
+    const range = this.ranges.get(hexKey(rangeId(stream, start, count)));
+    if (!range) return false;
+    await this.send(range.frame);
+    return true;
+  }
+
+  private async send(frame: Uint8Array): Promise<void> {
+    await Promise.all(this.opts.aggregators().map((peer) => this.opts.host.sendDirect(peer, PROTOCOL_PARTIAL, frame)));
   }
 
   /** The signed report for sequence number `seq` of `stream`, once its range is certified. */
