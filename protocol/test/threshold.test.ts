@@ -1,3 +1,4 @@
+import { nativeBackend } from '../src/native/index.ts';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { randomBytes, utf8ToBytes } from '@noble/hashes/utils.js';
@@ -86,7 +87,7 @@ function withTorsion(sig: Uint8Array): Uint8Array {
   return out;
 }
 
-describe.each(['noble', 'mcl'] as const)('non-subgroup partials (%s backend)', (backend) => {
+describe.each([...(nativeBackend() ? (['native'] as const) : []), 'noble', 'mcl'] as const)('non-subgroup partials (%s backend)', (backend) => {
   it('a partial with a torsion component is named and never reaches the group signature', async () => {
     const { shares, sharing } = dealShares(3, 5);
     const v = await PartialVerifier.create(sharing, { backend });
@@ -96,6 +97,10 @@ describe.each(['noble', 'mcl'] as const)('non-subgroup partials (%s backend)', (
     const combined = v.combineDetailed(batch.valid);
     expect([...batch.invalid, ...combined.invalid]).toEqual([1]);
     expect(verify(sharing.groupKey, msg, combined.signature!)).toBe(true);
+    // Handed straight to the combination (no pairing check first), the torsion is caught there.
+    const direct = v.combineDetailed([evil, ...partials.slice(1)]);
+    expect(direct.invalid).toEqual([1]);
+    expect(verify(sharing.groupKey, msg, direct.signature!)).toBe(true);
   });
 });
 

@@ -1,5 +1,5 @@
 use blst::min_sig::{PublicKey, SecretKey, Signature};
-use blst::{blst_p1, blst_p1_affine, blst_scalar, BLST_ERROR};
+use blst::{blst_p1, blst_p1_affine, blst_scalar, MultiPoint, BLST_ERROR};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -82,13 +82,15 @@ fn verify_all(pks: &[Buffer], sigs: &[Buffer], msgs: &[&[u8]], dst: &[u8], rands
 }
 
 /// Σ scalars[i]·points[i] over compressed G1 points (Lagrange combination of partial signatures).
-/// Returns null when a point is malformed or not in the subgroup, or the sum is the identity.
+/// Returns null when a point is malformed, or the sum is the identity or outside the prime-order
+/// subgroup (some partial carried a torsion component).
 #[napi]
 pub fn g1_linear_combination(points: Vec<Buffer>, scalars: Vec<Buffer>) -> Result<Option<Buffer>> {
     if points.len() != scalars.len() || points.is_empty() {
         return Err(bad("need one 32-byte scalar per point"));
     }
-    let mut acc = blst_p1::default();
+    let mut affines = Vec::with_capacity(points.len());
+    let mut le = Vec::with_capacity(32 * scalars.len());
     for (p, s) in points.iter().zip(scalars.iter()) {
         if s.len() != 32 {
             return Err(bad("scalars are 32 bytes, big-endian"));
@@ -97,21 +99,15 @@ pub fn g1_linear_combination(points: Vec<Buffer>, scalars: Vec<Buffer>) -> Resul
         if p.len() != 48 || unsafe { blst::blst_p1_uncompress(&mut aff, p.as_ptr()) } != BLST_ERROR::BLST_SUCCESS {
             return Ok(None);
         }
-        if !unsafe { blst::blst_p1_affine_in_g1(&aff) } {
-            return Ok(None);
-        }
-        let mut sc = blst_scalar::default();
-        let mut term = blst_p1::default();
-        unsafe {
-            blst::blst_scalar_from_bendian(&mut sc, s.as_ptr());
-            let mut pt = blst_p1::default();
-            blst::blst_p1_from_affine(&mut pt, &aff);
-            blst::blst_p1_mult(&mut term, &pt, sc.b.as_ptr(), 255);
-            let prev = acc;
-            blst::blst_p1_add_or_double(&mut acc, &prev, &term);
-        }
+        affines.push(aff);
+        le.extend(s.iter().rev());
     }
-    if unsafe { blst::blst_p1_is_inf(&acc) } {
+    // One multi-scalar multiplication; the sum is subgroup-checked once instead of every input (a torsion
+    // component that survives the sum makes it fail, and the caller then checks the partials one by one).
+    let acc = affines.as_slice().mult(&le, 255);
+    let mut sum = blst_p1_affine::default();
+    unsafe { blst::blst_p1_to_affine(&mut sum, &acc) };
+    if unsafe { blst::blst_p1_is_inf(&acc) } || !unsafe { blst::blst_p1_affine_in_g1(&sum) } {
         return Ok(None);
     }
     let mut out = [0u8; 48];

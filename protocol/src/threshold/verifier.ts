@@ -7,6 +7,7 @@ import { DESTRA_DST } from '../bls/constants.ts';
 import { dstBytes, hashToG1 } from '../bls/hash.ts';
 import { nativeBackend, nativeLoadError, type NativeBackend } from '../native/index.ts';
 import type { G1Point } from '../bls/curve.ts';
+import { decodeG1 } from '../bls/encoding.ts';
 import { ThresholdError } from '../errors.ts';
 import { loadMcl, withNobleOnly, mclFr, mclG1, mclG1FromNoble, mclHashed, mclG2FromNoble, mclPairingCheck, type MclG1, type MclG2 } from './mcl-backend.ts';
 import { batchVerifyPartials, combinePartials, distinctPartials, type BatchVerifyResult, type PartialSignature } from './partial.ts';
@@ -191,8 +192,20 @@ export class PartialVerifier {
       if (signature) return { signature: new Uint8Array(signature), invalid: [] };
     }
     if (!mcl) {
-      if (unique.length < t) return { signature: undefined, invalid: [] };
-      return { signature: withNobleOnly(() => combinePartials(unique, t)), invalid: [] };
+      // noble decodes with the subgroup check, so an unusable partial is named here and skipped.
+      const usable: PartialSignature[] = [];
+      const invalid: number[] = [];
+      for (const p of unique) {
+        try {
+          decodeG1(p.signature);
+          usable.push(p);
+        } catch {
+          invalid.push(p.index);
+        }
+        if (usable.length === t) break;
+      }
+      if (usable.length < t) return { signature: undefined, invalid };
+      return { signature: withNobleOnly(() => combinePartials(usable, t)), invalid };
     }
     const invalid: number[] = [];
     const points = new Map<number, MclG1>();
