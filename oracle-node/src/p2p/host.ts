@@ -362,7 +362,12 @@ export class DestraHost extends EventEmitter<DestraHostEvents> {
     if (!this.isFanout(topic)) return this.libp2p.services.pubsub.getSubscribers(topic).map((p) => p.toString()).filter((p) => this.admitted.has(p));
     const protocol = fanoutProtocol(topic);
     const now = Date.now();
-    return [...this.admitted.keys()].filter((p) => now - (this.fanoutRefused.get(`${p}|${protocol}`) ?? -Infinity) >= FANOUT_RETRY_MS);
+    return [...this.admitted.keys()].filter((p) => !this.fanoutPaused(p, protocol, now));
+  }
+
+  /** True while a peer that just refused a fan-out protocol is skipped (FANOUT_RETRY_MS). */
+  private fanoutPaused(peer: string, protocol: string, now: number): boolean {
+    return now - (this.fanoutRefused.get(`${peer}|${protocol}`) ?? -Infinity) < FANOUT_RETRY_MS;
   }
 
   private isFanout(topic: string): boolean {
@@ -412,8 +417,8 @@ export class DestraHost extends EventEmitter<DestraHostEvents> {
     const now = Date.now();
     const sent = await Promise.all(
       [...this.admitted.keys()].map(async (peer) => {
+        if (this.fanoutPaused(peer, protocol, now)) return false;
         const k = `${peer}|${protocol}`;
-        if (now - (this.fanoutRefused.get(k) ?? -Infinity) < FANOUT_RETRY_MS) return false;
         try {
           await this.sendDirect(peer, protocol, data);
           this.fanoutRefused.delete(k);

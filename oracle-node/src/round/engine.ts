@@ -108,7 +108,6 @@ export class RoundEngine {
   /** Combined results waiting for the batched check, with their arrival time (round latency). */
   private combinedQueue: { msg: Combined; from: PeerInfo; at: number }[] = [];
   private combinedTimer: NodeJS.Timeout | undefined;
-  /** H(signing message) of recently signed leaves, reused to verify their Combined signatures. */
   private stopped = false;
 
   constructor(private readonly o: RoundEngineOptions) {}

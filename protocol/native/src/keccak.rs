@@ -17,14 +17,20 @@ pub fn keccak_many(data: &[u8], len: u32, prefix: &[u8]) -> Result<Buffer> {
         return Err(bad("data length must be a multiple of a non-zero message length"));
     }
     let mut out = vec![0u8; data.len() / len * 32];
-    let done = keccak_lanes::hash_many(data, len, prefix, keccak_lanes::width(), &mut out);
+    hash_all(data, len, prefix, &mut out);
+    Ok(out.into())
+}
+
+/// `prefix ‖ message` digests of the back-to-back `len`-byte messages in `data` into `out`: 8 at a time
+/// where the CPU allows (keccak_lanes), the rest one by one with sha3.
+fn hash_all(data: &[u8], len: usize, prefix: &[u8], out: &mut [u8]) {
+    let done = keccak_lanes::hash_many(data, len, prefix, keccak_lanes::width(), out);
     for (msg, digest) in data[done * len..].chunks_exact(len).zip(out[done * 32..].chunks_exact_mut(32)) {
         let mut h = Keccak256::new();
         h.update(prefix);
         h.update(msg);
         digest.copy_from_slice(&h.finalize());
     }
-    Ok(out.into())
 }
 
 /// One level up a sorted-pair Merkle tree: node = keccak(0x01 ‖ min(a,b) ‖ max(a,b)) for each pair; an
@@ -45,15 +51,7 @@ pub fn merkle_level(level: &[u8]) -> Result<Buffer> {
         sorted.extend_from_slice(hi);
     }
     let mut out = vec![0u8; (nodes + 1) / 2 * 32];
-    if pairs > 0 {
-        let done = keccak_lanes::hash_many(&sorted, 64, &[0x01], keccak_lanes::width(), &mut out[..pairs * 32]);
-        for (msg, digest) in sorted[done * 64..].chunks_exact(64).zip(out[done * 32..pairs * 32].chunks_exact_mut(32)) {
-            let mut h = Keccak256::new();
-            h.update([0x01u8]);
-            h.update(msg);
-            digest.copy_from_slice(&h.finalize());
-        }
-    }
+    hash_all(&sorted, 64, &[0x01], &mut out[..pairs * 32]);
     if nodes % 2 == 1 {
         out[pairs * 32..].copy_from_slice(&level[level.len() - 32..]);
     }

@@ -71,6 +71,17 @@ export class PartialVerifier {
     return b;
   }
 
+  /** The member's compressed public share when the partial can go to blst (known index, 48 bytes). */
+  private nativeKeyFor(partial: PartialSignature): Uint8Array | undefined {
+    if (!(partial.signature instanceof Uint8Array) || partial.signature.length !== 48) return undefined;
+    try {
+      assertIndex(partial.index, this.sharing.size);
+      return this.shareBytesOf(partial.index);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Batch-verifies partials over one message; names every invalid member (see batchVerifyPartials). */
   verifyBatch(msg: Uint8Array, partials: readonly PartialSignature[], opts: VerifyOptions = {}): BatchVerifyResult {
     const native = this.native && !opts.hashed ? this.native : null;
@@ -112,14 +123,8 @@ export class PartialVerifier {
     const invalid: number[] = [];
     const items: { partial: PartialSignature; pk: Uint8Array }[] = [];
     for (const partial of partials) {
-      let pk: Uint8Array | undefined;
-      try {
-        assertIndex(partial.index, this.sharing.size);
-        pk = this.shareBytesOf(partial.index);
-      } catch {
-        pk = undefined;
-      }
-      if (!pk || !(partial.signature instanceof Uint8Array) || partial.signature.length !== 48) invalid.push(partial.index);
+      const pk = this.nativeKeyFor(partial);
+      if (!pk) invalid.push(partial.index);
       else items.push({ partial, pk });
     }
     const result = bisectValid(items, (group) => {
@@ -147,15 +152,8 @@ export class PartialVerifier {
     const dst = dstBytes(opts.dst ?? DESTRA_DST);
     const usable: { i: number; pk: Uint8Array; msg: Uint8Array; sig: Uint8Array }[] = [];
     items.forEach((it, i) => {
-      let pk: Uint8Array | undefined;
-      try {
-        assertIndex(it.partial.index, this.sharing.size);
-        pk = this.shareBytesOf(it.partial.index);
-      } catch {
-        pk = undefined;
-      }
-      const sig = it.partial.signature;
-      if (pk && sig instanceof Uint8Array && sig.length === 48) usable.push({ i, pk, msg: it.msg, sig });
+      const pk = this.nativeKeyFor(it.partial);
+      if (pk) usable.push({ i, pk, msg: it.msg, sig: it.partial.signature });
     });
     const { valid } = bisectValid(usable, (group) => {
       if (group.length === 1) return native.verify(group[0]!.pk, group[0]!.msg, dst, group[0]!.sig);
