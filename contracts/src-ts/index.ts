@@ -5,3 +5,4 @@ export * from './anvil.ts';
 export * from './deploy-util.ts';
 export * from './deploy.ts';
 export * from './committee.ts';
+export * from './models.ts';

@@ -36,6 +36,14 @@ contract CommitteeRegistry is ReentrancyGuard {
     error TransferFailed();
     error TooManyOperators();
     error FutureLookup(uint256 blockNumber, uint256 current);
+    /// A report of `epoch` after its window closed: `epoch` stopped being current at the next handover and
+    /// its key was accepted only until `graceEndedAt` (handover time + handoverGrace).
+    error EpochRetired(uint64 epoch, uint64 currentEpoch, uint64 graceEndedAt);
+    /// Evidence about `epoch` arrived after `windowEndedAt` (the epoch's end + unbondingDelay).
+    error EvidenceExpired(uint64 epoch, uint64 windowEndedAt);
+    /// The operator served in committee epoch `lastEpoch`; its stake stays slashable until `releaseAt`
+    /// (0 while that epoch is still current).
+    error StillInCommittee(uint64 lastEpoch, uint64 releaseAt);
 
     event Staked(address indexed operator, uint256 amount, uint256 totalStake, bytes32 blsKeyHash);
     event UnbondRequested(address indexed operator, uint64 unbondAt);
@@ -45,6 +53,7 @@ contract CommitteeRegistry is ReentrancyGuard {
     event FeesDeposited(uint256 amount);
     event FeesClaimed(address indexed operator, uint256 amount);
     event ParamsChanged(uint256 minStake, uint64 unbondingDelay, uint16 committeeSize, uint16 slashBps);
+    event HandoverGraceChanged(uint64 graceSeconds);
 
     struct Operator {
         uint128 stake;
@@ -53,12 +62,14 @@ contract CommitteeRegistry is ReentrancyGuard {
         bytes32 blsKeyHash;
         uint256 rewardDebt;
         uint256 rewards;
+        uint64 lastEpoch; // latest committee epoch the operator was named in (0: never)
     }
 
     struct EpochInfo {
         address groupKey; // KeyPointer to the 256-byte EIP-2537 G2 key
         uint16 threshold;
         uint16 committeeSize;
+        uint64 activatedAt; // block timestamp of initGenesis / the handover that installed it
         bytes32 sharesRoot;
         bytes32 membersRoot;
     }
@@ -75,6 +86,9 @@ contract CommitteeRegistry is ReentrancyGuard {
     uint16 public slashBps;
 
     uint64 public currentEpoch;
+    /// Seconds after a handover during which the previous epoch's key is still accepted, so a request
+    /// answered (signed) just before the handover still lands. Governance-set; see docs/ethereum.md.
+    uint64 public handoverGrace = 300;
     mapping(uint64 => EpochInfo) private epochs;
     mapping(address => Operator) public operators;
     mapping(address => address) private blsKeys; // operator -> KeyPointer
@@ -116,14 +130,21 @@ contract CommitteeRegistry is ReentrancyGuard {
         emit ParamsChanged(minStake_, unbondingDelay_, committeeSize_, slashBps_);
     }
 
+    /// @notice Changes how long (seconds) a retired epoch's reports are accepted after a handover.
+    function setHandoverGrace(uint64 seconds_) external onlyGovernance {
+        handoverGrace = seconds_;
+        emit HandoverGraceChanged(seconds_);
+    }
+
     /// @notice The first committee's key, set once by the deployer (governance) after the first DKG.
     function initGenesis(bytes calldata groupKey256, uint16 threshold, uint16 size, bytes32 sharesRoot, bytes32 membersRoot) external onlyGovernance {
         if (currentEpoch != 0) revert AlreadyInitialised();
         if (groupKey256.length != 256) revert HandoverMalformed("groupKey");
         if (threshold == 0 || threshold > size || size > 256) revert HandoverMalformed("threshold");
         BLS.checkG2(groupKey256);
-        epochs[1] = EpochInfo(KeyPointer.write(groupKey256), threshold, size, sharesRoot, membersRoot);
+        epochs[1] = EpochInfo(KeyPointer.write(groupKey256), threshold, size, uint64(block.timestamp), sharesRoot, membersRoot);
         currentEpoch = 1;
+        _markCommittee(nextCommittee(size), 1);
         emit Handover(1, threshold, size, keccak256(groupKey256), sharesRoot, membersRoot);
     }
 
@@ -170,10 +191,19 @@ contract CommitteeRegistry is ReentrancyGuard {
         emit UnbondRequested(msg.sender, op.unbondAt);
     }
 
+    /// @notice Pays out unbonded stake once the unbonding delay has passed and, for a committee member,
+    ///         once its last epoch has ended plus the unbonding delay: evidence about that epoch can be
+    ///         submitted until then, and must still find the stake.
     function withdraw() external nonReentrant {
         Operator storage op = operators[msg.sender];
         if (op.unbondAt == 0 || op.stake == 0) revert NothingToWithdraw();
         if (block.timestamp < op.unbondAt) revert StillBonded(op.unbondAt);
+        uint64 last = op.lastEpoch;
+        if (last != 0) {
+            if (last >= currentEpoch) revert StillInCommittee(last, 0);
+            uint64 releaseAt = epochs[last + 1].activatedAt + unbondingDelay;
+            if (block.timestamp < releaseAt) revert StillInCommittee(last, releaseAt);
+        }
         uint256 amount = op.stake;
         op.stake = 0;
         op.unbondAt = 0;
@@ -263,6 +293,22 @@ contract CommitteeRegistry is ReentrancyGuard {
         return epochs[epoch];
     }
 
+    /// @notice The group key a report naming `epoch` is verified under now. An epoch's key is accepted
+    ///         while it is current and for `handoverGrace` seconds after the handover that retired it
+    ///         (a request signed just before the handover still lands); after that it reverts
+    ///         EpochRetired, so a retired committee can no longer sign anything that verifies.
+    /// @dev One call (one external-call overhead) for the router and FeedStore on their hot path.
+    function reportKey(uint64 epoch) external view returns (bytes memory) {
+        address p = epochs[epoch].groupKey;
+        if (p == address(0)) revert UnknownEpoch(epoch);
+        uint64 current = currentEpoch;
+        if (epoch != current) {
+            uint64 graceEnd = epochs[epoch + 1].activatedAt + handoverGrace;
+            if (block.timestamp > graceEnd) revert EpochRetired(epoch, current, graceEnd);
+        }
+        return KeyPointer.read(p, 256);
+    }
+
     /// @notice Installs the next epoch's key. `handoverBytes` follows docs/report-format.md §4 and must be
     ///         signed (0x02 || keccak256(handoverBytes)) by the current epoch's group key; its committee
     ///         must be exactly the top-n operators by stake.
@@ -277,17 +323,28 @@ contract CommitteeRegistry is ReentrancyGuard {
         if (!BLS.verify(groupKey(ho.oldEpoch), message, signature, BLS.DESTRA_DST)) revert BadSignature();
         bytes memory key = BLS.g2FromZcash(HandoverLib.groupKey(h));
         BLS.checkG2(key); // a signed but unusable key would brick the router until governance steps in
-        epochs[ho.newEpoch] = EpochInfo(KeyPointer.write(key), ho.threshold, n, ho.sharesRoot, ho.membersRoot);
+        epochs[ho.newEpoch] = EpochInfo(KeyPointer.write(key), ho.threshold, n, uint64(block.timestamp), ho.sharesRoot, ho.membersRoot);
         currentEpoch = ho.newEpoch;
+        _markCommittee(next, ho.newEpoch);
         emit Handover(ho.newEpoch, ho.threshold, n, keccak256(key), ho.sharesRoot, ho.membersRoot);
+    }
+
+    /// Members of `epoch` keep their stake locked until that epoch ends plus the unbonding delay.
+    function _markCommittee(address[] memory members, uint64 epoch) private {
+        for (uint256 i = 0; i < members.length; i++) operators[members[i]].lastEpoch = epoch;
     }
 
     // ---------------------------------------------------------------- slashing
 
-    /// @notice Slashes the committee member at `index` (1-based) of `epoch` for signing two different
-    ///         reports with the same id. The caller supplies the epoch's public shares (uncompressed G2,
-    ///         checked against sharesRoot) and member list (checked against membersRoot). Half of the
-    ///         slashed stake goes to the reporter, half is burned.
+    /// @notice Slashes the committee member at `index` (1-based) of `epoch` for equivocation: its key
+    ///         share signed two different reports for the same (id, round, epoch, kind), i.e. two answers
+    ///         to one question. An honest member signs exactly one report per such slot (a feed signs a
+    ///         new round each time, so consecutive rounds are never evidence). Each signature is the
+    ///         member's partial over the report's leaf (`0x01 || leaf`, as sent to the aggregator). The
+    ///         caller supplies the epoch's public shares (uncompressed G2, checked against sharesRoot) and
+    ///         member list (checked against membersRoot). Evidence is accepted while the epoch is current
+    ///         and for `unbondingDelay` seconds after it ends (members cannot withdraw before then).
+    ///         Half of the slashed stake goes to the reporter, half is burned.
     function slashEquivocation(
         uint64 epoch,
         uint16 index,
@@ -303,13 +360,19 @@ contract CommitteeRegistry is ReentrancyGuard {
         if (index == 0 || index > e.committeeSize) revert EvidenceInvalid("index");
         if (publicShares.length != 192 * uint256(e.committeeSize) || keccak256(publicShares) != e.sharesRoot) revert EvidenceInvalid("publicShares");
         if (members.length != e.committeeSize || membersRootOf(members) != e.membersRoot) revert EvidenceInvalid("members");
+        if (epoch != currentEpoch) {
+            uint64 windowEnd = epochs[epoch + 1].activatedAt + unbondingDelay;
+            if (block.timestamp > windowEnd) revert EvidenceExpired(epoch, windowEnd);
+        }
         ReportLib.Header memory a = ReportLib.parse(reportA);
         ReportLib.Header memory b = ReportLib.parse(reportB);
-        if (a.id != b.id || a.epoch != epoch || b.epoch != epoch || a.domain != domain || b.domain != domain) revert EvidenceInvalid("reports");
+        if (a.epoch != epoch || b.epoch != epoch) revert EvidenceInvalid("epoch");
+        if (a.domain != domain || b.domain != domain) revert EvidenceInvalid("domain");
+        if (a.id != b.id || a.round != b.round || a.kind != b.kind) revert EvidenceInvalid("different id, round or kind");
         bytes32 leafA = ReportLib.leaf(reportA);
         bytes32 leafB = ReportLib.leaf(reportB);
         if (leafA == leafB) revert EvidenceInvalid("identical reports");
-        bytes32 evidence = keccak256(abi.encode(epoch, index, a.id));
+        bytes32 evidence = keccak256(abi.encode(epoch, index, a.kind, a.id, a.round));
         if (slashedEvidence[evidence]) revert AlreadySlashed();
         uint256 at = 192 * (uint256(index) - 1);
         bytes memory share = BLS.g2FromZcash(publicShares[at:at + 192]);

@@ -66,7 +66,7 @@ contract DestraGovernor {
 
     /// @notice Current bonded stake (who may propose); votes use the proposal's snapshot instead.
     function votingPower(address operator) public view returns (uint256) {
-        (uint128 stake, uint64 unbondAt,,,,) = registry.operators(operator);
+        (uint128 stake, uint64 unbondAt,,,,,) = registry.operators(operator);
         return unbondAt == 0 ? stake : 0;
     }
 

@@ -7,12 +7,16 @@ import {CommitteeRegistry} from "./CommitteeRegistry.sol";
 
 /// @title Push feeds: the latest committee-signed round per feed id (one per model and input source).
 /// @notice Anyone may relay a signed feed report; only a verified report with a higher round than the
-///         stored one replaces it. Readers get values, round, timestamp and epoch in one call.
+///         stored one replaces it. A report is verified under the key of the epoch it names while the
+///         registry accepts that epoch (current, or retired within the handover grace window). Readers get values, round, timestamp and epoch in one call.
 contract FeedStore {
     error WrongKind(uint8 kind);
     error WrongDomain();
     error WrongDestination();
-    error WrongEpoch(uint64 reportEpoch, uint64 currentEpoch);
+    error WrongEpoch(uint64 reportEpoch, uint64 batchEpoch);
+    /// Reverted by CommitteeRegistry.reportKey (declared here so FeedStore's ABI decodes it).
+    error EpochRetired(uint64 epoch, uint64 currentEpoch, uint64 graceEndedAt);
+    error UnknownEpoch(uint64 epoch);
     error StaleRound(uint64 round, uint64 latest);
     error BadSignature();
     error UnknownFeed(bytes32 feedId);
@@ -39,7 +43,7 @@ contract FeedStore {
 
     function updateFeed(bytes calldata report, bytes calldata signature) external {
         ReportLib.Header memory h = _check(report);
-        bytes memory key = registry.groupKey(h.epoch);
+        bytes memory key = registry.reportKey(h.epoch);
         if (!BLS.verify(key, ReportLib.signingMessage(ReportLib.PURPOSE_ROOT, ReportLib.leaf(report)), signature, BLS.DESTRA_DST)) revert BadSignature();
         _store(h, report, true);
     }
@@ -49,10 +53,11 @@ contract FeedStore {
         if (reports.length != proofs.length || reports.length == 0) revert LengthMismatch();
         uint64 epoch = _check(reports[0]).epoch;
         for (uint256 i = 0; i < reports.length; i++) {
-            if (_check(reports[i]).epoch != epoch) revert WrongEpoch(epoch, 0);
+            uint64 reportEpoch = _check(reports[i]).epoch;
+            if (reportEpoch != epoch) revert WrongEpoch(reportEpoch, epoch);
             if (ReportLib.rootFromProof(ReportLib.leaf(reports[i]), proofs[i]) != root) revert ReportLib.MerkleProofInvalid();
         }
-        if (!BLS.verify(registry.groupKey(epoch), ReportLib.signingMessage(ReportLib.PURPOSE_ROOT, root), signature, BLS.DESTRA_DST)) revert BadSignature();
+        if (!BLS.verify(registry.reportKey(epoch), ReportLib.signingMessage(ReportLib.PURPOSE_ROOT, root), signature, BLS.DESTRA_DST)) revert BadSignature();
         for (uint256 i = 0; i < reports.length; i++) _store(ReportLib.parse(reports[i]), reports[i], false);
     }
 
@@ -83,8 +88,6 @@ contract FeedStore {
         if (h.destChainType == ReportLib.CHAIN_EVM && (uint256(h.destChainId) != block.chainid || h.destContract != bytes32(uint256(uint160(address(this)))))) {
             revert WrongDestination();
         }
-        uint64 current = registry.currentEpoch();
-        if (h.epoch != current) revert WrongEpoch(h.epoch, current);
     }
 
     function _store(ReportLib.Header memory h, bytes calldata report, bool strict) private {

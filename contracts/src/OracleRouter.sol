@@ -22,7 +22,10 @@ contract OracleRouter is ReentrancyGuard {
     error WrongKind(uint8 kind);
     error WrongChain();
     error WrongContract();
-    error WrongEpoch(uint64 reportEpoch, uint64 currentEpoch);
+    error WrongEpoch(uint64 reportEpoch, uint64 batchEpoch);
+    /// Reverted by CommitteeRegistry.reportKey (declared here so the router's ABI decodes it).
+    error EpochRetired(uint64 epoch, uint64 currentEpoch, uint64 graceEndedAt);
+    error UnknownEpoch(uint64 epoch);
     error UnknownRequest(bytes32 id);
     error AlreadyFulfilled(bytes32 id);
     error InputMismatch(bytes32 id);
@@ -115,12 +118,13 @@ contract OracleRouter is ReentrancyGuard {
         emit InferenceRequested(requestId, msg.sender, modelId, modelHash, input, callbackGasLimit, msg.value, deadline);
     }
 
-    /// @notice Fulfils one request with a report signed (as a one-leaf batch) by the current committee.
+    /// @notice Fulfils one request with a report signed (as a one-leaf batch) by the committee of the
+    ///         epoch it names: the current one, or the previous one within the handover grace window
+    ///         (CommitteeRegistry.reportKey; a retired epoch reverts EpochRetired).
     /// @param signature committee signature, G1 in EIP-2537 encoding (128 bytes)
     function fulfill(bytes calldata report, bytes calldata signature) external nonReentrant {
-        uint64 epoch = registry.currentEpoch();
-        _checkHeader(report, epoch);
-        _verify(epoch, ReportLib.leaf(report), signature);
+        _checkHeader(report);
+        _verify(uint64(bytes8(report[34:42])), ReportLib.leaf(report), signature);
         _payFees(_settle(report, true));
     }
 
@@ -132,10 +136,12 @@ contract OracleRouter is ReentrancyGuard {
         uint256 count = reports.length;
         bool complete = proofs.length == 0;
         if (count == 0 || (!complete && proofs.length != count)) revert LengthMismatch();
-        uint64 epoch = registry.currentEpoch();
+        uint64 epoch = uint64(bytes8(reports[0][34:42])); // one signature, so one epoch for the batch
         bytes32[] memory leaves = new bytes32[](complete ? count : 0);
         for (uint256 i = 0; i < count; i++) {
-            _checkHeader(reports[i], epoch);
+            _checkHeader(reports[i]);
+            uint64 reportEpoch = uint64(bytes8(reports[i][34:42]));
+            if (reportEpoch != epoch) revert WrongEpoch(reportEpoch, epoch);
             bytes32 leaf = ReportLib.leaf(reports[i]);
             if (complete) leaves[i] = leaf;
             else if (ReportLib.rootFromProof(leaf, proofs[i]) != root) revert ReportLib.MerkleProofInvalid();
@@ -173,7 +179,9 @@ contract OracleRouter is ReentrancyGuard {
     }
 
     /// @notice Verifies a signed report of any kind (e.g. an on-demand report from a node's HTTP API)
-    ///         against the key of the epoch it names. `proof` may be empty (root = leaf).
+    ///         against the key of the epoch it names. `proof` may be empty (root = leaf). Returns false for
+    ///         a wrong domain, destination, proof or signature; reverts EpochRetired when the report's
+    ///         epoch is retired past the handover grace window (UnknownEpoch for an epoch never installed).
     function verifyReport(bytes calldata report, bytes calldata signature, bytes32[] calldata proof, bytes32 root) external view returns (bool) {
         ReportLib.Header memory h = ReportLib.parse(report);
         if (h.domain != domain) return false;
@@ -181,7 +189,7 @@ contract OracleRouter is ReentrancyGuard {
         if (h.destChainType == ReportLib.CHAIN_SVM) return false;
         bytes32 computed = ReportLib.rootFromProof(ReportLib.leaf(report), proof);
         if (proof.length > 0 && computed != root) return false;
-        bytes memory key = registry.groupKey(h.epoch);
+        bytes memory key = registry.reportKey(h.epoch);
         return BLS.verify(key, ReportLib.signingMessage(ReportLib.PURPOSE_ROOT, computed), signature, BLS.DESTRA_DST);
     }
 
@@ -189,8 +197,9 @@ contract OracleRouter is ReentrancyGuard {
         return requests[requestId].commitment == FULFILLED;
     }
 
-    /// Structural checks plus destination and epoch; field reads are straight from calldata.
-    function _checkHeader(bytes calldata r, uint64 epoch) private view {
+    /// Structural checks plus destination; field reads are straight from calldata. The epoch is checked
+    /// by the registry when the key is fetched.
+    function _checkHeader(bytes calldata r) private view {
         uint256 len = r.length;
         if (len < ReportLib.HEADER_LENGTH + 8 || len > ReportLib.HEADER_LENGTH + 8 * ReportLib.MAX_OUTPUTS || (len - ReportLib.HEADER_LENGTH) % 8 != 0) {
             revert ReportLib.ReportMalformed("length");
@@ -200,8 +209,6 @@ contract OracleRouter is ReentrancyGuard {
         if (bytes32(r[2:34]) != domain) revert WrongDomain();
         if (uint8(r[42]) != ReportLib.CHAIN_EVM || uint256(bytes32(r[43:75])) != block.chainid) revert WrongChain();
         if (bytes32(r[75:107]) != bytes32(uint256(uint160(address(this))))) revert WrongContract();
-        uint64 reportEpoch = uint64(bytes8(r[34:42]));
-        if (reportEpoch != epoch) revert WrongEpoch(reportEpoch, epoch);
         if (uint256(uint16(bytes2(r[219:221]))) * 8 + ReportLib.HEADER_LENGTH != len) revert ReportLib.ReportMalformed("outputCount");
     }
 
@@ -210,7 +217,7 @@ contract OracleRouter is ReentrancyGuard {
     }
 
     function _verify(uint64 epoch, bytes32 digest, bytes calldata signature) private view {
-        bytes memory key = registry.groupKey(epoch);
+        bytes memory key = registry.reportKey(epoch);
         if (!BLS.verify(key, ReportLib.signingMessage(ReportLib.PURPOSE_ROOT, digest), signature, BLS.DESTRA_DST)) revert BadSignature();
     }
 

@@ -3,9 +3,13 @@ pragma solidity ^0.8.28;
 
 import {IDestraConsumer} from "./IDestraConsumer.sol";
 import {OracleRouter} from "./OracleRouter.sol";
+import {ModelRegistry} from "./ModelRegistry.sol";
 
 /// @title Example consumer: a lending market whose collateral factor per borrower follows an oracle
-///        risk score (probability of liquidation, fixed point 1e6 = 100%).
+///        risk score (probability of liquidation; 100% is the model's output scale).
+/// @notice The scale is read from the ModelRegistry entry of the model at each answer, never hard-coded:
+///         the registry's scale is the model manifest's (docs/models.md), so a manifest signing at 1e4 and
+///         a consumer reading at 1e6 cannot disagree.
 contract RiskLendingMarket is IDestraConsumer {
     error OnlyRouter();
     error UnknownRequest(bytes32 id);
@@ -14,7 +18,6 @@ contract RiskLendingMarket is IDestraConsumer {
     event RiskScoreRequested(bytes32 indexed requestId, address indexed borrower);
     event CollateralFactorSet(address indexed borrower, uint16 factorBps, int64 riskScore);
 
-    uint256 public constant SCORE_SCALE = 1e6;
     uint16 public constant MAX_FACTOR_BPS = 8_500;
     uint16 public constant MIN_FACTOR_BPS = 2_000;
 
@@ -37,14 +40,20 @@ contract RiskLendingMarket is IDestraConsumer {
         emit RiskScoreRequested(id, msg.sender);
     }
 
+    /// @notice Fixed-point value of a 100% score: the risk model's registered output scale.
+    function scoreScale() public view returns (uint256 scale) {
+        (,,,, scale) = ModelRegistry(router.models()).resolve(riskModel);
+    }
+
     function onInferenceResult(bytes32 requestId, int64[] calldata output, bytes calldata) external {
         if (msg.sender != address(router)) revert OnlyRouter();
         address borrower = borrowerOf[requestId];
         if (borrower == address(0)) revert UnknownRequest(requestId);
         if (output.length == 0) revert EmptyOutput();
         int64 score = output[0];
-        uint256 s = score <= 0 ? 0 : uint64(score) >= SCORE_SCALE ? SCORE_SCALE : uint64(score);
-        uint16 factor = uint16(MAX_FACTOR_BPS - (uint256(MAX_FACTOR_BPS - MIN_FACTOR_BPS) * s) / SCORE_SCALE);
+        uint256 scale = scoreScale();
+        uint256 s = score <= 0 ? 0 : uint64(score) >= scale ? scale : uint64(score);
+        uint16 factor = uint16(MAX_FACTOR_BPS - (uint256(MAX_FACTOR_BPS - MIN_FACTOR_BPS) * s) / scale);
         collateralFactorBps[borrower] = factor;
         lastRiskScore[borrower] = score;
         delete borrowerOf[requestId];

@@ -61,7 +61,7 @@ describe('request → verified fulfilment → consumer callback', () => {
       ['wrong domain', requestReport(f, id, input, [10n], { domain: domainTag('mainnet') }), '0x', /WrongDomain/],
       ['wrong chain', requestReport(f, id, input, [10n], { destination: evmDestination(1n, hexToBytes(router)) }), '0x', /WrongChain/],
       ['wrong contract', requestReport(f, id, input, [10n], { destination: evmDestination(f.chainId, hexToBytes(market)) }), '0x', /WrongContract/],
-      ['wrong epoch', requestReport(f, id, input, [10n], { epoch: 2n }), '0x', /WrongEpoch/],
+      ['epoch never installed', requestReport(f, id, input, [10n], { epoch: 2n }), '0x', /UnknownEpoch/],
       ['input mismatch', requestReport(f, id, canonicalInput([43n]), [10n]), '0x', /InputMismatch/],
       ['unknown request', requestReport(f, `0x${'ab'.repeat(32)}`, input, [10n]), '0x', /UnknownRequest/],
       ['identity signature', good, `0x${'00'.repeat(128)}`, /BlsIdentityPoint/],

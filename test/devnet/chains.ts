@@ -3,16 +3,17 @@
 // sample requests from the example consumers, and relay sinks for the aggregator.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { decodeEventLog, keccak256, parseEther, toHex as vToHex, type Address, type Hex } from 'viem';
+import { decodeEventLog, parseEther, toHex as vToHex, type Address, type Hex } from 'viem';
 import { Keypair } from '@solana/web3.js';
 import {
   domainTag, g1ToEip2537, g2ToEip2537, g2Uncompressed, membersRoot, provePossession, publicKeyOf, sharesRoot, toHex,
   type PublicSharing, type SecretKey,
 } from '@destra/protocol';
 import {
-  committeeRegistryAbi, deployContract, deployProtocol, localClients, modelRegistryAbi, namehash, oracleRouterAbi, riskLendingMarketAbi, startAnvil,
+  committeeRegistryAbi, deployContract, deployProtocol, localClients, namehash, oracleRouterAbi, registerModelFromManifest, riskLendingMarketAbi, startAnvil,
   type Anvil, type Clients, type DeployedProtocol,
 } from '@destra/contracts';
+import { loadModels } from '@destra/models';
 import { LiteSvmTransport, OracleClient, ORACLE_PROGRAM_ID, ORACLE_SO } from '@destra/adapter-solana';
 import { EthereumSink, SolanaSink } from '@destra/aggregator';
 
@@ -58,8 +59,9 @@ export async function startChains(o: { network: string; n: number; modelName: st
     const ethSink = new EthereumSink({ publicClient: relayerClients.publicClient, walletClient: relayerClients.walletClient, chain: relayerClients.chain, router: deployed.addresses.router });
 
     const svm = new LiteSvmTransport();
-    svm.addProgram(ORACLE_PROGRAM_ID, readFileSync(fileURLToPath(ORACLE_SO)));
     const solAdmin = Keypair.generate();
+    // solAdmin deploys the oracle: initialize accepts only the program's upgrade authority
+    svm.addUpgradeableProgram(ORACLE_PROGRAM_ID, readFileSync(fileURLToPath(ORACLE_SO)), solAdmin.publicKey);
     svm.airdrop(solAdmin.publicKey, 1_000_000_000_000n);
     const solana = new OracleClient(svm);
     const solPayer = Keypair.generate();
@@ -90,7 +92,9 @@ export async function startChains(o: { network: string; n: number; modelName: st
         })], [solAdmin]);
       },
       async registerModel(name, modelHash) {
-        await send(clients, deployed.addresses.models, modelRegistryAbi, 'setModel', [name, 1, toHex(modelHash), keccak256('0x01'), keccak256('0x02'), 1_000_000n]);
+        // The registry's output scale is the manifest's (the one the committee signs at); a loaded hash
+        // that differs from the manifest is refused.
+        await registerModelFromManifest(clients, deployed.addresses.models, loadModels(undefined, [name])[0]!.manifest, { modelHash });
       },
       async ethRequest(input) {
         const fee = (await clients.publicClient.readContract({ address: deployed.addresses.router, abi: oracleRouterAbi, functionName: 'fee' })) as bigint;

@@ -1,0 +1,89 @@
+// Registers a model in ModelRegistry from its manifest, so the on-chain output scale is the one the
+// committee signs at (models/<name>/manifest.json): the one source of the scale. Consumers such as
+// RiskLendingMarket read the scale from the registry, never from a constant.
+import { keccak256, toHex, type Address, type Hex } from 'viem';
+import { modelRegistryAbi } from './abi.ts';
+import type { Clients } from './deploy-util.ts';
+import { namehash } from './deploy.ts';
+
+/** The manifest fields registration needs (structurally compatible with @destra/models' ModelManifest). */
+export interface ManifestForRegistry {
+  name: string;
+  sha256: string;
+  inputs: readonly unknown[];
+  outputs: readonly { scale: number }[];
+}
+
+export class ModelScaleError extends Error {
+  override name = 'ModelScaleError';
+}
+
+/** The single output scale of a manifest: every output must share one positive integer scale. */
+export function manifestOutputScale(m: ManifestForRegistry): bigint {
+  const scales = [...new Set(m.outputs.map((o) => o.scale))];
+  if (scales.length !== 1) throw new ModelScaleError(`model ${m.name}: outputs use scales [${scales.join(', ')}]; the registry holds one output scale per model`);
+  const s = scales[0]!;
+  if (!Number.isSafeInteger(s) || s < 1) throw new ModelScaleError(`model ${m.name}: output scale ${s} is not a positive integer; the registry stores uint64 scales`);
+  return BigInt(s);
+}
+
+export interface ModelRegistration {
+  name: string;
+  modelHash: Hex;
+  inputSchemaHash: Hex;
+  outputSchemaHash: Hex;
+  outputScale: bigint;
+}
+
+/**
+ * What `setModel` is called with for a manifest. `expect` lets a caller state what it believes (the hash
+ * it loaded, a scale it assumes); any disagreement with the manifest is refused with ModelScaleError.
+ */
+export function registrationFromManifest(m: ManifestForRegistry, registeredName: string, expect: { modelHash?: Hex | Uint8Array; outputScale?: bigint } = {}): ModelRegistration {
+  const outputScale = manifestOutputScale(m);
+  if (expect.outputScale !== undefined && expect.outputScale !== outputScale) {
+    throw new ModelScaleError(`model ${m.name}: output scale ${expect.outputScale} does not match the manifest's ${outputScale}`);
+  }
+  const modelHash = `0x${m.sha256.toLowerCase()}` as Hex;
+  if (expect.modelHash !== undefined) {
+    const given = (typeof expect.modelHash === 'string' ? expect.modelHash : toHex(expect.modelHash)).toLowerCase();
+    if (given !== modelHash) throw new ModelScaleError(`model ${m.name}: hash ${given} does not match the manifest's ${modelHash}`);
+  }
+  return {
+    name: registeredName,
+    modelHash,
+    inputSchemaHash: keccak256(toHex(JSON.stringify(m.inputs))),
+    outputSchemaHash: keccak256(toHex(JSON.stringify(m.outputs))),
+    outputScale,
+  };
+}
+
+/**
+ * Registers (or re-registers with the next version) `registeredName` from its manifest and checks the
+ * stored scale afterwards. A no-op when the registry already holds this hash and scale. The caller must
+ * be the registry's governance (the deployer only before `handToGovernance`).
+ */
+export async function registerModelFromManifest(
+  clients: Clients,
+  models: Address,
+  m: ManifestForRegistry,
+  opts: { name?: string; modelHash?: Hex | Uint8Array; outputScale?: bigint } = {},
+): Promise<ModelRegistration> {
+  const reg = registrationFromManifest(m, opts.name ?? m.name, opts);
+  const node = namehash(reg.name);
+  const current = await clients.publicClient
+    .readContract({ address: models, abi: modelRegistryAbi, functionName: 'resolve', args: [node] })
+    .catch(() => undefined);
+  if (current && current[1].toLowerCase() === reg.modelHash && current[4] === reg.outputScale) return reg;
+  const version = current ? current[0] + 1 : 1;
+  const hash = await clients.walletClient.writeContract({
+    address: models, abi: modelRegistryAbi, functionName: 'setModel',
+    args: [reg.name, version, reg.modelHash, reg.inputSchemaHash, reg.outputSchemaHash, reg.outputScale],
+    account: clients.walletClient.account!, chain: clients.chain,
+  });
+  const receipt = await clients.publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== 'success') throw new Error(`setModel(${reg.name}) reverted (tx ${hash})`);
+  const stored = await clients.publicClient.readContract({ address: models, abi: modelRegistryAbi, functionName: 'resolve', args: [node] });
+  if (stored[4] !== reg.outputScale) throw new ModelScaleError(`model ${reg.name}: registry holds scale ${stored[4]}, manifest ${reg.outputScale}`);
+  return reg;
+}
