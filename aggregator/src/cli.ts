@@ -1,5 +1,6 @@
 // `destra aggregator start --config <file>`: registered by bin/cli.ts (register(program)).
 import type { Command } from 'commander';
+import { installRejectionPolicy } from '@destra/oracle-node';
 import { loadAggregatorConfig } from './app/config.ts';
 import { startAggregator } from './app/run.ts';
 
@@ -11,6 +12,7 @@ export function register(program: Command): void {
     .requiredOption('--config <path>', 'aggregator config file')
     .action(async (opts: { config: string }) => {
       const running = await startAggregator(loadAggregatorConfig(opts.config));
+      installRejectionPolicy(running.log);
       running.service.on('result', (r) => running.log.info({ requestId: Buffer.from(r.signed.requestId).toString('hex'), latencyMs: +r.latencyMs.toFixed(2), signers: r.signers }, 'report signed'));
       const stop = (sig: string) => {
         running.log.info({ signal: sig }, 'stopping aggregator');

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { DestraError, encryptKeystore, publicKeyOf, randomSecretKey, secretKeyToBytes, toHex } from '@destra/protocol';
-import { dkgEncryptionKeyPair, loadNodeConfig, loadOrCreateLibp2pKey, readPassword, startNode } from '@destra/oracle-node';
+import { ConfigError, dkgEncryptionKeyPair, installRejectionPolicy, loadNodeConfig, loadOrCreateLibp2pKey, readPassword, startNode } from '@destra/oracle-node';
 
 function fatal(err: unknown): never {
   const e = err as Error;
@@ -27,6 +27,7 @@ export function register(program: Command): void {
       } catch (err) {
         fatal(err);
       }
+      installRejectionPolicy(running.log, () => running.metrics.unhandledRejections.inc());
       let stopping = false;
       const shutdown = (signal: string): void => {
         if (stopping) return;
@@ -58,7 +59,8 @@ export function register(program: Command): void {
         const keystorePath = join(dir, 'operator.json');
         if (existsSync(keystorePath)) throw new Error(`${keystorePath} already exists; refusing to overwrite an operator key`);
         const password = readPassword(o.passwordFile ? { file: o.passwordFile } : { env: o.passwordEnv });
-        mkdirSync(dir, { recursive: true });
+        if (password.length === 0) throw new ConfigError(`the keystore password is empty; set a non-empty password in ${o.passwordFile ?? `$${o.passwordEnv}`}`, o.passwordFile ? 'password-file' : 'password-env');
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
         const secret = randomSecretKey();
         const operatorKey = publicKeyOf(secret);
         writeFileSync(keystorePath, JSON.stringify(encryptKeystore(secretKeyToBytes(secret), password, { kdf: { function: 'scrypt', n: o.scryptN }, pubkey: toHex(operatorKey).slice(2) }), null, 2), { mode: 0o600 });

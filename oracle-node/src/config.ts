@@ -45,7 +45,18 @@ export const nodeConfigSchema = z.strictObject({
   /** Directory for node.db (SQLite), libp2p.key and share keystores; relative paths resolve against the config file. */
   dataDir: z.string().min(1),
   listen: z.array(z.string()).default(['/ip4/127.0.0.1/tcp/0']),
-  api: z.strictObject({ host: z.literal('127.0.0.1').default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(0) }).default({ host: '127.0.0.1', port: 0 }),
+  api: z
+    .strictObject({
+      host: z.literal('127.0.0.1').default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(0),
+      /** Open connections at most; beyond it the oldest connection without a request in progress is closed. */
+      maxConnections: z.number().int().min(8).max(65_536).default(1024),
+      /** A client must send its complete request headers within this time. */
+      headersTimeoutMs: z.number().int().min(500).max(120_000).default(10_000),
+      /** ... and its complete request (headers and body) within this time. */
+      requestTimeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
+    })
+    .prefault({}),
   /** EIP-2335 keystore of the operator BLS key. */
   operatorKeystore: z.string().min(1),
   password: z.union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })]),
@@ -83,6 +94,14 @@ export const nodeConfigSchema = z.strictObject({
       z.strictObject({ function: z.literal('pbkdf2'), c: z.number().int().min(1).optional() }),
     ])
     .default({ function: 'scrypt' }),
+  /** What the node keeps of finished work (requests, results); unfinished work is never deleted. */
+  retention: z
+    .strictObject({
+      maxAgeHours: z.number().min(1).max(24 * 365).default(168),
+      maxRows: z.number().int().min(1000).default(1_000_000),
+      intervalMs: z.number().int().min(1000).default(60_000),
+    })
+    .prefault({}),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 

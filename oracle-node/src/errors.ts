@@ -30,9 +30,12 @@ export class DoubleSignError extends DestraError {
 /** A round could not be run (unknown model, epoch without a key share, skewed timestamp, ...). */
 export class RoundError extends DestraError {
   readonly status: number;
-  constructor(code: string, message: string, status = 400) {
+  /** Extra fields for the HTTP error body (e.g. the request id of a round that timed out). */
+  readonly details: Readonly<Record<string, string | number>>;
+  constructor(code: string, message: string, status = 400, details: Record<string, string | number> = {}) {
     super(code, message);
     this.name = 'RoundError';
     this.status = status;
+    this.details = details;
   }
 }

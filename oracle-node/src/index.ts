@@ -6,9 +6,10 @@ export { parseNodeConfig, loadNodeConfig, nodeConfigSchema, type NodeConfig, typ
 export { DestraHost, createDestraHost, wireTopicValidator, type HostOptions, type PeerInfo } from './p2p/host.ts';
 export { Registry, type Registration } from './p2p/registry.ts';
 export { readFrame, writeFrame } from './p2p/framing.ts';
-export { dkgEncryptionKeyPair, loadOrCreateLibp2pKey, readPassword, unlockOperatorKey } from './keys.ts';
+export { checkPrivateFile, dkgEncryptionKeyPair, loadOrCreateLibp2pKey, readPassword, unlockOperatorKey } from './keys.ts';
 export { NodeStore } from './store/store.ts';
 export { NodeMetrics } from './metrics.ts';
+export { installRejectionPolicy } from './process-policy.ts';
 export { RoundEngine, type ChainRequest, type FeedConfig, type RoundRecord } from './round/engine.ts';
 export type { Inferencer, InferenceResult } from './round/inference.ts';
 export type { ActiveKey } from './round/keys.ts';

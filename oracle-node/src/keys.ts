@@ -1,6 +1,6 @@
 // Operator keys: the BLS operator key (EIP-2335 keystore, unlocked at start), the X25519 key used to
 // receive DKG shares (derived from the operator key, so one backup restores both), and the libp2p key.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -32,8 +32,26 @@ export function readPassword(src: PasswordSource): string {
   }
 }
 
+/**
+ * Refuses a key file that other users can read or write (as ssh does): the keystore is encrypted, but a
+ * readable one invites an offline password search.
+ */
+export function checkPrivateFile(path: string, field: string): void {
+  if (process.platform === 'win32') return;
+  let mode: number;
+  try {
+    mode = statSync(path).mode & 0o777;
+  } catch (err) {
+    throw new ConfigError(`cannot read operator keystore ${path}: ${(err as Error).message}`, field);
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new ConfigError(`${path} is accessible by other users (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${path}`, field);
+  }
+}
+
 /** Unlocks the operator's EIP-2335 keystore file. */
 export function unlockOperatorKey(keystorePath: string, password: string): SecretKey {
+  checkPrivateFile(keystorePath, 'operatorKeystore');
   let text: string;
   try {
     text = readFileSync(keystorePath, 'utf8');

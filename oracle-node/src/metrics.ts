@@ -23,5 +23,7 @@ export class NodeMetrics {
   });
   readonly rejected = new Counter({ name: 'destra_messages_rejected_total', help: 'Network messages dropped, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
   readonly epoch = new Gauge({ name: 'destra_epoch', help: 'Epoch of the active key share', registers: [this.registry] });
+  readonly connectionsDropped = new Counter({ name: 'destra_api_connections_dropped_total', help: 'HTTP connections closed at the connection cap (evicted idle, or refused when all were busy)', labelNames: ['why'] as const, registers: [this.registry] });
+  readonly unhandledRejections = new Counter({ name: 'destra_unhandled_rejections_total', help: 'Promise rejections nothing handled (logged, never fatal); any is a bug to report', registers: [this.registry] });
   readonly dkgRuns = new Counter({ name: 'destra_dkg_runs_total', help: 'DKG ceremonies by outcome', labelNames: ['outcome'] as const, registers: [this.registry] });
 }

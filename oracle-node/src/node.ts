@@ -62,6 +62,7 @@ export class OracleNode {
   dkgState: { phase: string; error: string | null } = { phase: 'idle', error: null };
   private runner: DkgRunner | undefined;
   private dialTimer: NodeJS.Timeout | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
   private stopped = false;
   private dkgDone: Promise<ActiveKey> | undefined;
@@ -183,6 +184,26 @@ export class OracleNode {
     return key;
   }
 
+  /** Prunes finished work beyond the configured age and row count, now and then periodically. */
+  startRetention(): void {
+    const r = this.config.retention;
+    const prune = (): void => {
+      if (this.stopped) return;
+      try {
+        // Guard rows are kept for the active epoch and the one before (its evidence window).
+        const keepGuardFromEpoch = Math.max(0, (this.activeKey?.epoch ?? this.config.committee.epoch) - 1);
+        const n = this.store.prune({ before: Date.now() - r.maxAgeHours * 3_600_000, maxRows: r.maxRows, keepGuardFromEpoch });
+        const total = n.requests + n.reports + n.ownPartials + n.batchPartials;
+        if (total > 0) this.log.info(n, 'retention: pruned finished work');
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'retention: prune failed');
+      }
+    };
+    prune();
+    this.retentionTimer = setInterval(prune, r.intervalMs);
+    this.retentionTimer.unref();
+  }
+
   /** Keeps dialing registered peers that are not admitted: lower-indexed members and all aggregators. */
   startDialing(): void {
     const dial = (): void => {
@@ -264,6 +285,7 @@ export class OracleNode {
     if (this.stopped) return;
     this.stopped = true;
     if (this.dialTimer) clearInterval(this.dialTimer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
     this.runner?.stop();
     await Promise.allSettled(this.sources.map((s) => s.stop()));
     this.engine.stop();
@@ -357,6 +379,8 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
         ...(encodeInput ? { encodeInput } : {}),
       }),
       config.api.port,
+      { maxConnections: config.api.maxConnections, headersTimeoutMs: config.api.headersTimeoutMs, requestTimeoutMs: config.api.requestTimeoutMs },
+      (why) => metrics.connectionsDropped.inc({ why }),
     );
     node = new OracleNode(config, me.index, nodeLog, store, host, engine, metrics, api, operatorSecret, password, [...(overrides.sources ?? [])], closers);
     nodeRef = node;
@@ -377,6 +401,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
       nodeLog.info({ epoch: node.activeKey.epoch }, 'key share loaded from disk');
     }
     engine.start();
+    node.startRetention();
     node.startDialing();
     if (!node.activeKey) node.scheduleDkg();
     engine.startFeeds(config.feeds);

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +39,8 @@ describe('node config', () => {
     const c = parseNodeConfig(base(), '/base');
     expect(c.dataDir).toBe('/base/data');
     expect(c.operatorKeystore).toBe('/base/operator.json');
-    expect(c.api).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(c.api).toEqual({ host: '127.0.0.1', port: 0, maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 });
+    expect(c.retention).toEqual({ maxAgeHours: 168, maxRows: 1_000_000, intervalMs: 60_000 });
     expect(c.listen).toEqual(['/ip4/127.0.0.1/tcp/0']);
     expect(c.committee.members[0]!.operatorKey).toHaveLength(96);
     expect(parseNodeConfig(c)).toBe(c); // already parsed: returned as is
@@ -86,6 +87,26 @@ describe('destra node CLI', () => {
     expect(dkgEncryptionKeyPair(sk).publicKey).toEqual(fromHex(registration.encryptionKey!));
     expect(registration.peerId).toMatch(/^12D3KooW/);
     expect(cli(['node', 'init', '--dir', join(dir, 'op')], { DESTRA_PASSWORD: 'pw' }).stderr).toMatch(/already exists/);
+    // Only the operator can read its keystore.
+    expect(statSync(keystore).mode & 0o777).toBe(0o600);
+  }, 60_000);
+
+  it('init refuses an empty password and writes nothing', () => {
+    const out = cli(['node', 'init', '--dir', join(dir, 'empty-pw'), '--scrypt-n', '1024'], { DESTRA_PASSWORD: '' });
+    expect(out.status).toBe(1);
+    expect(out.stderr).toMatch(/password is empty/);
+    expect(existsSync(join(dir, 'empty-pw', 'operator.json'))).toBe(false);
+  }, 60_000);
+
+  it('start refuses an operator keystore that other users can read', async () => {
+    const fx = await makeCommittee(join(dir, 'perm'), 1, 1);
+    const cfg = fx.configs[0]!;
+    chmodSync(cfg.operatorKeystore, 0o644);
+    const cfgPath = join(dir, 'perm', 'node1.json');
+    writeFileSync(cfgPath, JSON.stringify(cfg));
+    const out = cli(['node', 'start', '--config', cfgPath], { DESTRA_TEST_PASSWORD: PASSWORD });
+    expect(out.status).toBe(1);
+    expect(out.stderr).toContain(`run: chmod 600 ${cfg.operatorKeystore}`);
   }, 60_000);
 
   it('start runs a node with JSON logs until SIGTERM', async () => {
@@ -117,6 +138,12 @@ describe('destra node CLI', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       expect(health!.status).toBe(200);
+      // The finding: one request naming an unknown model ended the process. Now: a 400 and the node lives.
+      const bad = await fetch(`${started.api as string}/v1/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"no-such-model","input":"0x00"}' });
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: string }).error).toBe('UNKNOWN_MODEL');
+      expect((await fetch(`${started.api as string}/health`)).status).toBe(200);
+      expect(child.exitCode).toBeNull();
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(lines.some((l) => l.msg === 'node stopped')).toBe(true);

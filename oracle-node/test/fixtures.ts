@@ -8,6 +8,7 @@ import { encryptKeystore, secretKeyToBytes, toHex } from '@destra/protocol';
 import type { NodeConfigInput } from '../src/config.ts';
 import { dkgEncryptionKeyPair } from '../src/keys.ts';
 import type { InferenceResult, Inferencer } from '../src/round/inference.ts';
+import { InferenceInputError, UnknownModelError } from '../src/inference/errors.ts';
 import { makeOperators, type Operator } from './helpers.ts';
 
 export const PASSWORD = 'correct horse battery staple';
@@ -39,7 +40,7 @@ export async function makeCommittee(dir: string, n: number, t: number, network =
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(join(dataDir, 'libp2p.key'), privateKeyToProtobuf(m.privateKey));
     const keystorePath = join(dataDir, 'operator.json');
-    writeFileSync(keystorePath, JSON.stringify(encryptKeystore(secretKeyToBytes(m.secret), PASSWORD, { kdf: { function: 'pbkdf2', c: 1000 } })));
+    writeFileSync(keystorePath, JSON.stringify(encryptKeystore(secretKeyToBytes(m.secret), PASSWORD, { kdf: { function: 'pbkdf2', c: 1000 } })), { mode: 0o600 });
     return {
       network,
       dataDir,
@@ -69,8 +70,13 @@ export async function makeCommittee(dir: string, n: number, t: number, network =
 export class ArithmeticModel implements Inferencer {
   calls = 0;
   constructor(private readonly bias = 1n) {}
+  validate(model: string, input: Uint8Array): void {
+    if (model !== 'arith') throw new UnknownModelError(model, ['arith']);
+    if (input.length === 0 || input.length > 1024) throw new InferenceInputError(model, `input must be 1..1024 bytes, got ${input.length}`);
+  }
+
   async infer(model: string, input: Uint8Array): Promise<InferenceResult> {
-    if (model !== 'arith') throw new Error(`unknown model ${model}`);
+    this.validate(model, input);
     this.calls++;
     const sum = input.reduce((s, b) => s + BigInt(b), 0n);
     return {

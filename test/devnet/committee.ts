@@ -53,7 +53,7 @@ export async function writeLocalCommittee(o: LocalCommitteeOptions): Promise<Loc
     mkdirSync(dirs[i]!, { recursive: true });
     // Devnet keystores use a cheap KDF so starting many nodes is quick; production uses scrypt 2^18.
     const ks = encryptKeystore(secretKeyToBytes(sk), DEVNET_PASSWORD, { kdf: { function: 'pbkdf2', c: 1024 }, pubkey: toHex(publicKeyOf(sk)).slice(2) });
-    writeFileSync(join(dirs[i]!, 'operator.keystore.json'), JSON.stringify(ks));
+    writeFileSync(join(dirs[i]!, 'operator.keystore.json'), JSON.stringify(ks), { mode: 0o600 });
     writeFileSync(join(dirs[i]!, 'libp2p.key'), privateKeyToProtobuf(identities[i]!), { mode: 0o600 });
   });
   const peerIds = identities.map((k) => peerIdFromPrivateKey(k).toString());

@@ -3,7 +3,7 @@
 // Solana over the read-only SVM bridge), which the node CLI does not build from its config yet.
 import { readFileSync } from 'node:fs';
 import { PublicKey } from '@solana/web3.js';
-import { loadNodeConfig, startNode, type NodeConfigInput } from '@destra/oracle-node';
+import { installRejectionPolicy, loadNodeConfig, startNode, type NodeConfigInput } from '@destra/oracle-node';
 import { EthereumRequestSource, SolanaRequestSource } from './sources.ts';
 import { BridgeTransport } from './svm-bridge.ts';
 
@@ -48,6 +48,7 @@ const sources = chains
   ]
   : [];
 const node = await startNode(config, { sources });
+installRejectionPolicy(node.log, () => node.metrics.unhandledRejections.inc());
 // One line on stdout the devnet parses to learn the API address.
 process.stdout.write(`${JSON.stringify({ devnet: 'node-started', index: node.index, api: node.url, peerId: node.host.peerId })}\n`);
 const stop = (): void => void node.stop().then(() => process.exit(0), () => process.exit(1));

@@ -45,10 +45,13 @@ export function openApiDocument(version = '0.1.0'): Record<string, unknown> {
           },
           responses: {
             '200': { description: 'Signed report', content: { 'application/json': { schema: { $ref: '#/components/schemas/Report' } } } },
-            '400': errorResponse('Malformed request'),
+            '400': errorResponse('Malformed request, unknown model (UNKNOWN_MODEL) or input the model refuses (INFERENCE_INPUT); nothing was stored or sent'),
             '413': errorResponse('Body too large'),
             '503': errorResponse('No key share yet (DKG running)'),
-            '504': errorResponse('No threshold signature in time'),
+            '504': {
+              description: 'No threshold signature in time; the round may still complete: fetch GET /v1/reports/{requestId} later',
+              content: { 'application/json': { schema: { allOf: [{ $ref: '#/components/schemas/Error' }, { type: 'object', required: ['requestId'], properties: { requestId: { type: 'string', pattern: '^0x[0-9a-fA-F]{64}$' } } }] } } },
+            },
           },
         },
       },

@@ -1,4 +1,5 @@
 // HTTP API of the node (hono on @hono/node-server, bound to 127.0.0.1 only).
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
@@ -10,6 +11,7 @@ import type { NodeMetrics } from '../metrics.ts';
 import type { RoundEngine } from '../round/engine.ts';
 import type { NodeStore } from '../store/store.ts';
 import { MAX_INPUT_BYTES } from '../wire.ts';
+import { guardConnections, serverTimeouts, type ConnectionLimits, type ConnectionStats } from './connections.ts';
 import { renderDashboard, type DashboardData } from './dashboard.ts';
 import { openApiDocument } from './openapi.ts';
 import { reportView, type CommitteeView, type NodeStatus } from './views.ts';
@@ -33,8 +35,29 @@ const inferBody = z.strictObject({
   ]),
 });
 
-function fail(c: Context, status: number, error: string, message: string): Response {
-  return c.json({ error, message }, status as 400);
+/** The largest /v1/infer body: the input as hex plus room for the model name and JSON punctuation. */
+export const MAX_INFER_BODY_BYTES = 2 * MAX_INPUT_BYTES + 4096;
+
+/**
+ * Cheap structural checks before schema validation, each stopping at the first fault: a body of a
+ * million wrong array elements costs one pass that ends at element 0, never a million schema issues.
+ * Returns a message naming what is wrong, or undefined when the schema may look at it.
+ */
+export function precheckInferBody(raw: unknown): string | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return "field '(body)': must be a JSON object {\"model\": \"...\", \"input\": \"0x...\" | [numbers]}";
+  const input = (raw as Record<string, unknown>).input;
+  if (Array.isArray(input)) {
+    if (input.length === 0 || input.length > MAX_INPUT_BYTES) return `field 'input': a number array must hold 1..${MAX_INPUT_BYTES} values, got ${input.length}`;
+    for (let i = 0; i < input.length; i++) {
+      const v = input[i];
+      if (typeof v !== 'number' || !Number.isFinite(v)) return `field 'input.${i}': expected a finite number, got ${typeof v === 'number' ? String(v) : typeof v}`;
+    }
+  }
+  return undefined;
+}
+
+function fail(c: Context, status: number, error: string, message: string, details: Readonly<Record<string, string | number>> = {}): Response {
+  return c.json({ ...details, error, message }, status as 400);
 }
 
 function bytesFromNumbers(values: number[]): Uint8Array {
@@ -48,7 +71,7 @@ export function buildApi(deps: ApiDeps): Hono {
   const app = new Hono();
 
   app.onError((err, c) => {
-    if (err instanceof RoundError) return fail(c, err.status, err.code, err.message);
+    if (err instanceof RoundError) return fail(c, err.status, err.code, err.message, err.details);
     if (err instanceof DestraError) return fail(c, 400, err.code, err.message);
     return fail(c, 500, 'INTERNAL', err.message);
   });
@@ -67,7 +90,7 @@ export function buildApi(deps: ApiDeps): Hono {
 
   app.post(
     '/v1/infer',
-    bodyLimit({ maxSize: 8 * MAX_INPUT_BYTES, onError: (c) => fail(c, 413, 'BODY_TOO_LARGE', `request body exceeds ${8 * MAX_INPUT_BYTES} bytes`) }),
+    bodyLimit({ maxSize: MAX_INFER_BODY_BYTES, onError: (c) => fail(c, 413, 'BODY_TOO_LARGE', `request body exceeds ${MAX_INFER_BODY_BYTES} bytes`) }),
     async (c) => {
       let raw: unknown;
       try {
@@ -75,6 +98,8 @@ export function buildApi(deps: ApiDeps): Hono {
       } catch {
         return fail(c, 400, 'BAD_JSON', 'body must be JSON: {"model": "...", "input": "0x..." | [numbers]}');
       }
+      const pre = precheckInferBody(raw);
+      if (pre) return fail(c, 400, 'BAD_REQUEST', pre);
       const parsed = inferBody.safeParse(raw);
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
@@ -119,17 +144,22 @@ function dashboardData(deps: ApiDeps, limit: number): DashboardData {
 export interface ApiServer {
   url: string;
   port: number;
+  connections(): ConnectionStats;
   close(): Promise<void>;
 }
 
-export async function startApi(app: Hono, port: number): Promise<ApiServer> {
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
+
+export async function startApi(app: Hono, port: number, limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS, onDrop?: (why: 'evicted' | 'refused') => void): Promise<ApiServer> {
   const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port }, () => resolve(s));
+    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port, serverOptions: serverTimeouts(limits) }, () => resolve(s));
   });
+  const connections = guardConnections(server as Server, limits, onDrop);
   const addr = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${addr.port}`,
     port: addr.port,
+    connections,
     close: () =>
       new Promise<void>((resolve) => {
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
@@ -137,4 +167,3 @@ export async function startApi(app: Hono, port: number): Promise<ApiServer> {
       }),
   };
 }
-

@@ -200,6 +200,13 @@ export class InferenceEngine {
     return encodeInput(this.get(model).plan, values);
   }
 
+  /** Throws UnknownModelError / InferenceInputError unless `input` is one valid canonical row for `model`. */
+  validate(model: string, input: Uint8Array): void {
+    const m = this.get(model);
+    checkLength(m.plan, input, 1);
+    decodeRows(m.plan, input, 0, 1, allocInputs(m.plan, 1), 0);
+  }
+
   /** One request: validated, micro-batched with concurrent requests for the same model, canonicalised. */
   async infer(model: string, input: Uint8Array): Promise<InferenceOutput> {
     const m = this.get(model);

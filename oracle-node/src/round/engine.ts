@@ -20,7 +20,7 @@ import {
   type Destination,
 } from '@destra/protocol';
 import type { Logger } from 'pino';
-import { DoubleSignError, RoundError } from '../errors.ts';
+import { ConfigError, DoubleSignError, RoundError } from '../errors.ts';
 import type { NodeMetrics } from '../metrics.ts';
 import type { DestraHost, PeerInfo } from '../p2p/host.ts';
 import type { NodeStore, StoredReport, StoredRequest } from '../store/store.ts';
@@ -153,6 +153,9 @@ export class RoundEngine {
   async submitOnDemand(model: string, input: Uint8Array): Promise<StoredReport> {
     const k = this.requireKey();
     if (model.length === 0 || model.length > 128) throw new RoundError('BAD_MODEL', 'model name must be 1..128 characters');
+    // Validated before anything is stored or sent: a bad request costs this node nothing and the
+    // committee never hears of it.
+    this.o.inference.validate(model, input);
     const proposal: RoundProposal = {
       type: 'round-proposal',
       v: 1,
@@ -178,13 +181,28 @@ export class RoundEngine {
       destination: packDestination(anyDestination()),
       leader: this.o.index,
     });
-    await this.o.host.publish(this.o.topics.rounds, frame).catch((err) => this.o.log.warn({ err: (err as Error).message }, 'round proposal not published'));
-    return done;
+    const published = this.o.host.publish(this.o.topics.rounds, frame).catch((err) => this.o.log.warn({ err: (err as Error).message }, 'round proposal not published'));
+    // Both promises are awaited together: `done` may settle (resolve or reject) while the proposal is
+    // still being published, and a rejection must never be left without a handler.
+    const [report] = await Promise.all([done, published]);
+    return report;
   }
 
   /** A request seen on a chain: every node sees the same event and answers it independently. */
   onChainRequest(r: ChainRequest): void {
     const k = this.o.activeKey();
+    const invalid = this.inputError(r.model, r.input);
+    if (invalid) {
+      // Recorded once as failed (the chain event is paid for and will not be re-delivered), never run.
+      const fresh = this.o.store.addRequest({ requestId: r.requestId, round: 0, source: r.source, kind: ReportKind.Request, epoch: k?.epoch ?? 0, model: r.model.slice(0, 128), input: new Uint8Array(0), timestamp: r.timestamp, destination: packDestination(r.destination), leader: null });
+      if (fresh) {
+        this.o.store.setRequestStatus(r.requestId, 0, 'failed', invalid.slice(0, 500));
+        this.o.metrics.rounds.inc({ kind: 'request', outcome: 'invalid-input' });
+        this.o.log.warn({ requestId: toHex(r.requestId), source: r.source, err: invalid }, 'chain request refused: invalid input');
+      }
+      if (r.cursor !== undefined) this.o.store.setCursor(r.source, r.cursor);
+      return;
+    }
     this.accept({
       requestId: r.requestId,
       round: 0,
@@ -202,6 +220,10 @@ export class RoundEngine {
 
   /** Starts periodic rounds per feed: round = floor(now / interval), timestamp = the round's start. */
   startFeeds(feeds: readonly FeedConfig[]): void {
+    for (const f of feeds) {
+      const invalid = this.inputError(f.model, f.input);
+      if (invalid) throw new ConfigError(`feed '${f.name}': ${invalid}`, 'feeds');
+    }
     for (const f of feeds) {
       const tick = (): void => this.feedTick(f, Date.now());
       const t = setInterval(tick, f.intervalMs);
@@ -240,6 +262,9 @@ export class RoundEngine {
     if (!k || k.epoch !== p.epoch) return this.reject(from, 'epoch', `proposal for epoch ${p.epoch}, active epoch ${k?.epoch ?? 'none'}`);
     const skew = Math.abs(Math.floor(Date.now() / 1000) - p.timestamp);
     if (skew > this.o.maxSkewSeconds) return this.reject(from, 'skew', `proposal timestamp is ${skew}s away from local time (max ${this.o.maxSkewSeconds}s)`);
+    // A hostile leader's junk is refused here, before it is stored.
+    const invalid = this.inputError(p.model, p.input);
+    if (invalid) return this.reject(from, 'invalid-input', invalid);
     this.accept({
       requestId: p.requestId,
       round: p.round,
@@ -252,6 +277,16 @@ export class RoundEngine {
       destination: packDestination(anyDestination()),
       leader: p.leader,
     });
+  }
+
+  /** The validation error of a model + input, or undefined when it may be run. */
+  private inputError(model: string, input: Uint8Array): string | undefined {
+    try {
+      this.o.inference.validate(model, input);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
   }
 
   private reject(from: PeerInfo, reason: string, detail: string): void {
@@ -274,26 +309,31 @@ export class RoundEngine {
     const running = this.inflight.get(k);
     if (running) return running;
     const p = this.run(r)
-      .catch((err: Error) => {
-        if (err instanceof RoundError && err.code === 'NO_KEY_SHARE' && r.source !== 'http') {
-          this.o.log.info({ requestId: toHex(r.requestId) }, 'request waits for the key share');
-          return; // stays pending; the re-send loop retries once the DKG has finished
-        }
-        const outcome = err instanceof DoubleSignError ? 'double-sign-refused' : 'failed';
-        this.o.metrics.rounds.inc({ kind: KIND_NAME[r.kind] ?? 'unknown', outcome });
-        this.o.log.error({ requestId: toHex(r.requestId), round: r.round, err: err.message }, 'round failed');
-        this.o.store.setRequestStatus(r.requestId, r.round, 'failed', err.message.slice(0, 500));
-        this.lastSent.delete(k);
-        const w = this.waiters.get(k);
-        if (w) {
-          clearTimeout(w.timer);
-          this.waiters.delete(k);
-          w.reject(err);
-        }
-      })
+      .catch((err: Error) => this.onRoundFailed(r, err))
+      // The failure path touches SQLite; during shutdown that can throw too. Never leave it unhandled.
+      .catch((err: Error) => this.o.log.error({ requestId: toHex(r.requestId), round: r.round, err: err.message }, 'round failure could not be recorded'))
       .finally(() => this.inflight.delete(k));
     this.inflight.set(k, p);
     return p;
+  }
+
+  private onRoundFailed(r: StoredRequest, err: Error): void {
+    const k = key(r.requestId, r.round);
+    if (err instanceof RoundError && err.code === 'NO_KEY_SHARE' && r.source !== 'http') {
+      this.o.log.info({ requestId: toHex(r.requestId) }, 'request waits for the key share');
+      return; // stays pending; the re-send loop retries once the DKG has finished
+    }
+    const outcome = err instanceof DoubleSignError ? 'double-sign-refused' : 'failed';
+    this.o.metrics.rounds.inc({ kind: KIND_NAME[r.kind] ?? 'unknown', outcome });
+    this.o.log.error({ requestId: toHex(r.requestId), round: r.round, err: err.message }, 'round failed');
+    this.lastSent.delete(k);
+    const w = this.waiters.get(k);
+    if (w) {
+      clearTimeout(w.timer);
+      this.waiters.delete(k);
+      w.reject(err);
+    }
+    if (!this.stopped) this.o.store.setRequestStatus(r.requestId, r.round, 'failed', err.message.slice(0, 500));
   }
 
   private async run(r: StoredRequest): Promise<void> {
@@ -515,7 +555,11 @@ export class RoundEngine {
       const k = key(requestId, round);
       const timer = setTimeout(() => {
         this.waiters.delete(k);
-        reject(new RoundError('TIMEOUT', `no threshold signature within ${this.o.timeoutMs} ms; is an aggregator connected and t members online?`, 504));
+        reject(
+          new RoundError('TIMEOUT', `no threshold signature within ${this.o.timeoutMs} ms; the round may still complete: fetch GET /v1/reports/${toHex(requestId)} later`, 504, {
+            requestId: toHex(requestId),
+          }),
+        );
       }, this.o.timeoutMs);
       this.waiters.set(k, { resolve, reject, timer });
     });

@@ -7,5 +7,11 @@ export interface InferenceResult {
 }
 
 export interface Inferencer {
+  /**
+   * Checks that `model` is served here and `input` is a valid canonical input for it (length, ranges),
+   * without running it. Throws the engine's typed error. Called before a request is stored or sent, so
+   * junk never reaches SQLite or the committee.
+   */
+  validate(model: string, input: Uint8Array): void;
   infer(model: string, input: Uint8Array): Promise<InferenceResult>;
 }

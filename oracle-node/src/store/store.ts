@@ -77,6 +77,14 @@ function unpackChunks(blob: Buffer, size: number): Uint8Array[] {
 
 type Row = Record<string, unknown>;
 
+/** The statuses a request may move to each status from (forward only). */
+const STATUS_FROM: Record<RequestStatus, RequestStatus[]> = {
+  pending: [],
+  signed: ['pending'],
+  failed: ['pending', 'signed'],
+  done: ['pending', 'signed', 'failed'],
+};
+
 export class NodeStore {
   readonly db: Database.Database;
 
@@ -182,8 +190,47 @@ export class NodeStore {
     return (this.stmt("SELECT * FROM requests WHERE status IN ('pending', 'signed') ORDER BY received_at").all() as Row[]).map(toRequest);
   }
 
-  setRequestStatus(requestId: Uint8Array, round: number, status: RequestStatus, error: string | null = null): void {
-    this.stmt('UPDATE requests SET status = ?, error = ? WHERE request_id = ? AND round = ?').run(status, error, requestId, round);
+  /**
+   * Moves a request forward: pending → signed → done, pending/signed → failed, and failed → done (a
+   * result that arrives after a local failure is still the truth). Never backwards: a late `signed` or
+   * `failed` does not overwrite `done`. Returns false when the move is not allowed (nothing changes).
+   */
+  setRequestStatus(requestId: Uint8Array, round: number, status: RequestStatus, error: string | null = null): boolean {
+    const from = STATUS_FROM[status];
+    if (from.length === 0) return false;
+    const res = this.stmt(`UPDATE requests SET status = ?, error = ? WHERE request_id = ? AND round = ? AND status IN (${from.map(() => '?').join(', ')})`).run(status, error, requestId, round, ...from);
+    return res.changes === 1;
+  }
+
+  /** Counts of stored rows per table (health detail, retention tests). */
+  counts(): { requests: number; ownPartials: number; reports: number; batchPartials: number } {
+    const c = (t: string): number => Number((this.stmt(`SELECT COUNT(*) AS c FROM ${t}`).get() as Row).c);
+    return { requests: c('requests'), ownPartials: c('own_partials'), reports: c('reports'), batchPartials: c('batch_partials') };
+  }
+
+  /**
+   * Retention: deletes finished (done or failed) requests and combined reports received before
+   * `before` (unix ms), then the oldest of them beyond `maxRows` per table. Unfinished requests are never
+   * deleted. The double-signing guard (own partials, batch roots) is kept for every epoch from
+   * `keepGuardFromEpoch` on, whatever its age: a member must never sign a second report for a (request
+   * id, round) while the epoch's evidence can still slash it.
+   */
+  prune(o: { before: number; maxRows: number; keepGuardFromEpoch: number }): { requests: number; reports: number; ownPartials: number; batchPartials: number } {
+    return this.db.transaction(() => {
+      const finished = "status IN ('done', 'failed')";
+      let requests = this.stmt(`DELETE FROM requests WHERE ${finished} AND received_at < ?`).run(o.before).changes;
+      requests += this.stmt(
+        `DELETE FROM requests WHERE ${finished} AND rowid IN (SELECT rowid FROM requests WHERE ${finished} ORDER BY received_at DESC LIMIT -1 OFFSET ?)`,
+      ).run(o.maxRows).changes;
+      let reports = this.stmt('DELETE FROM reports WHERE combined_at < ?').run(o.before).changes;
+      reports += this.stmt('DELETE FROM reports WHERE rowid IN (SELECT rowid FROM reports ORDER BY combined_at DESC LIMIT -1 OFFSET ?)').run(o.maxRows).changes;
+      const ownPartials = this.stmt(
+        `DELETE FROM own_partials WHERE epoch < ? AND created_at < ?
+           AND NOT EXISTS (SELECT 1 FROM requests q WHERE q.request_id = own_partials.request_id AND q.round = own_partials.round AND q.status IN ('pending', 'signed'))`,
+      ).run(o.keepGuardFromEpoch, o.before).changes;
+      const batchPartials = this.stmt('DELETE FROM batch_partials WHERE epoch < ? AND created_at < ?').run(o.keepGuardFromEpoch, o.before).changes;
+      return { requests, reports, ownPartials, batchPartials };
+    })();
   }
 
   // ---- own partials (double-signing guard) ---------------------------------------------------------
