@@ -64,7 +64,9 @@ function deriveKey(kdf: { function: string; params: Record<string, unknown> }, p
   const salt = hexToBytes(field<string>(p.salt, 'crypto.kdf.params.salt', isHex, 'a hex string'));
   const dklen = field<number>(p.dklen, 'crypto.kdf.params.dklen', (x) => x === 32, '32');
   if (kdf.function === 'scrypt') {
-    const n = field<number>(p.n, 'crypto.kdf.params.n', (x) => isPosInt(x) && (x as number) <= MAX_SCRYPT_N && ((x as number) & ((x as number) - 1)) === 0, `a power of two ≤ ${MAX_SCRYPT_N}`);
+    // n = 1 is a power of two (2^0) but scrypt needs n ≥ 2: without the lower bound the KDF library threw
+    // a plain Error on it (found by protocol/test/fuzz/keystore.test.ts).
+    const n = field<number>(p.n, 'crypto.kdf.params.n', (x) => isPosInt(x) && (x as number) >= 2 && (x as number) <= MAX_SCRYPT_N && ((x as number) & ((x as number) - 1)) === 0, `a power of two in 2..${MAX_SCRYPT_N}`);
     const r = field<number>(p.r, 'crypto.kdf.params.r', (x) => isPosInt(x) && (x as number) <= 32, 'an integer in 1..32');
     const pp = field<number>(p.p, 'crypto.kdf.params.p', (x) => isPosInt(x) && (x as number) <= 16, 'an integer in 1..16');
     return scrypt(password, salt, { N: n, r, p: pp, dkLen: dklen, maxmem: 1024 * n * r * pp + 1024 * 1024 * 64 });

@@ -67,20 +67,37 @@ export function merkleProof(tree: MerkleTree, index: number): Uint8Array[] {
   return proof;
 }
 
+/**
+ * A 32-byte hash from outside input. Only a real Uint8Array passes: a plain array or a string of length
+ * 32 would otherwise be copied into the hash input with its values silently truncated or turned into 0.
+ */
+function requireHash(value: unknown, what: string): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new MerkleProofError(`${what} is ${describeShape(value)}, expected 32 bytes`);
+  if (value.length !== 32) throw new MerkleProofError(`${what} is ${value.length} bytes, expected 32`);
+  return value;
+}
+
+function describeShape(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'missing';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
 /** Folds a proof onto a leaf; validates shape so network input cannot make it misbehave. */
 export function rootFromProof(leaf: Uint8Array, proof: readonly Uint8Array[]): Uint8Array {
-  if (leaf.length !== 32) throw new MerkleProofError(`leaf is ${leaf.length} bytes, expected 32`);
+  requireHash(leaf, 'leaf');
+  // Proofs arrive decoded from JSON/CBOR, so anything may stand where the array should be.
+  if (!Array.isArray(proof)) throw new MerkleProofError(`proof is ${describeShape(proof)}, expected an array of 32-byte hashes`);
   if (proof.length > MAX_PROOF_DEPTH) throw new MerkleProofError(`proof has ${proof.length} levels, at most ${MAX_PROOF_DEPTH} allowed`);
   const scratch = new Uint8Array(65);
   let node = leaf;
-  proof.forEach((sibling, i) => {
-    if (sibling.length !== 32) throw new MerkleProofError(`proof[${i}] is ${sibling.length} bytes, expected 32`);
-    node = hashPair(node, sibling, scratch);
-  });
+  // Index loop, not forEach: a sparse array's holes must be rejected, not skipped.
+  for (let i = 0; i < proof.length; i++) node = hashPair(node, requireHash(proof[i], `proof[${i}]`), scratch);
   return node;
 }
 
 export function verifyMerkleProof(leaf: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array): boolean {
   const computed = rootFromProof(leaf, proof);
-  return root.length === 32 && compare(computed, root) === 0;
+  return root instanceof Uint8Array && root.length === 32 && compare(computed, root) === 0;
 }

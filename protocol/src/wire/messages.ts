@@ -407,11 +407,14 @@ export const WIRE_TYPES = Object.keys(codecs);
  * one of `allowed`, within that type's size limit and schema.
  */
 export function decodeWire<T extends WireMessage['type']>(bytes: Uint8Array, allowed: readonly T[]): Extract<WireMessage, { type: T }> {
+  const expected = allowed.join('|');
+  const unknown = allowed.find((t) => !Object.hasOwn(codecs, t));
+  if (unknown !== undefined) throw new WireError(expected, `no codec for message type ${describeType(unknown)}`, 'type');
   const limit = Math.min(MAX_FRAME_BYTES, Math.max(...allowed.map((t) => codecs[t]!.maxBytes)));
-  const value = decodeCbor(bytes, limit, allowed.join('|'));
+  const value = decodeCbor(bytes, limit, expected);
   const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
   if (typeof type !== 'string' || !(allowed as readonly string[]).includes(type)) {
-    throw new WireError(allowed.join('|'), `unexpected message type ${JSON.stringify(type)}`, 'type');
+    throw new WireError(expected, `unexpected message type ${describeType(type)}`, 'type');
   }
   const codec = codecs[type]!;
   if (bytes.length > codec.maxBytes) {
@@ -420,8 +423,21 @@ export function decodeWire<T extends WireMessage['type']>(bytes: Uint8Array, all
   return codec.parse(value) as Extract<WireMessage, { type: T }>;
 }
 
+/**
+ * A peer-supplied `type` for an error message. Never JSON.stringify: CBOR gives bigints (TypeError),
+ * shared-value tags give cycles, and a long string would flood the log. Strings are quoted and cut.
+ */
+function describeType(type: unknown): string {
+  if (typeof type === 'string') return type.length > 40 ? `"${type.slice(0, 40)}…" (${type.length} chars)` : `"${type}"`;
+  if (type === null) return 'null';
+  if (Array.isArray(type)) return 'an array';
+  if (type instanceof Uint8Array) return `a ${type.length}-byte string`;
+  return typeof type === 'object' ? 'an object' : `a ${typeof type}`;
+}
+
 export function encodeWire(msg: WireMessage): Uint8Array {
-  const codec = codecs[msg.type];
-  if (!codec) throw new WireError(String((msg as { type: unknown }).type), 'unknown message type', 'type');
+  const type = (msg as { type: unknown }).type;
+  const codec = typeof type === 'string' && Object.hasOwn(codecs, type) ? codecs[type] : undefined;
+  if (!codec) throw new WireError(describeType(type), 'unknown message type', 'type');
   return codec.encode(msg);
 }
