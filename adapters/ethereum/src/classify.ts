@@ -13,8 +13,9 @@ export type ErrorClass =
   | { kind: 'nonce'; message: string }
   | { kind: 'transient'; message: string };
 
-/** Contract errors meaning the work is already on chain (from another aggregator): success, stop retrying. */
-const DONE_ERRORS = new Set(['AlreadyFulfilled']);
+/** Contract errors meaning the work is already on chain (another relayer fulfilled the request, or used
+ *  the same equivocation evidence): success, stop retrying. */
+const DONE_ERRORS = new Set(['AlreadyFulfilled', 'AlreadySlashed']);
 /** Feed rounds at or below the stored one: a newer round landed first. */
 const STALE_ERRORS = new Set(['StaleRound']);
 

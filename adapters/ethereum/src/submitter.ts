@@ -2,14 +2,16 @@
 // / updateFeeds. Several aggregators may relay the same result, so "already fulfilled" (checked before
 // sending, as an AlreadyFulfilled revert, or as a mined revert after which the request reads fulfilled)
 // is success that someone else paid for, and retrying stops there.
-import pRetry from 'p-retry';
-import { bytesToHex, type Abi, type Address, type Hex, type PublicClient, type WalletClient } from 'viem';
+import { bytesToHex, type Address, type Hex, type PublicClient, type WalletClient } from 'viem';
 import { decodeReport, merkleRoot, reportLeaf, ReportKind, type Report } from '@destra/protocol';
 import { feedStoreAbi, oracleRouterAbi } from '@destra/contracts';
 import { classifyError } from './classify.ts';
-import { AdapterConfigError, SubmissionFailedError, TransactionRejectedError } from './errors.ts';
+import { AdapterConfigError } from './errors.ts';
 import { NonceManager } from './nonce.ts';
 import { bytesOf, toEip2537Signature } from './signature.ts';
+import { TransactionSender, type Call, type Done, type SubmissionResult } from './tx-sender.ts';
+
+export type { SubmissionResult, SubmissionStatus } from './tx-sender.ts';
 
 export interface FulfillmentSubmitterOptions {
   publicClient: PublicClient;
@@ -29,18 +31,6 @@ export interface FulfillmentSubmitterOptions {
   onRetry?: (info: { attempt: number; error: Error; retriesLeft: number }) => void;
 }
 
-export type SubmissionStatus = 'submitted' | 'already-fulfilled' | 'stale';
-
-export interface SubmissionResult {
-  /** submitted: our tx landed; already-fulfilled: another relayer landed it; stale: a newer feed round is stored. */
-  status: SubmissionStatus;
-  txHash?: Hex;
-  blockNumber?: bigint;
-  gasUsed?: bigint;
-  attempts: number;
-  /** Request ids left out of a batch because they were already fulfilled. */
-  skipped: Hex[];
-}
 
 export interface BatchInput {
   reports: readonly (Uint8Array | Hex)[];
@@ -51,19 +41,12 @@ export interface BatchInput {
   proofs?: readonly (readonly (Uint8Array | Hex)[])[];
 }
 
-interface Call {
-  address: Address;
-  abi: Abi;
-  functionName: string;
-  args: readonly unknown[];
-}
-
-type Done = () => Promise<SubmissionStatus | undefined>;
 
 const MAX_BATCH = 65_536;
 
 export class FulfillmentSubmitter {
   readonly nonces: NonceManager;
+  private readonly sender: TransactionSender;
   private readonly o: Required<Omit<FulfillmentSubmitterOptions, 'feeds' | 'onRetry' | 'nonceManager'>> & FulfillmentSubmitterOptions;
 
   constructor(options: FulfillmentSubmitterOptions) {
@@ -81,6 +64,7 @@ export class FulfillmentSubmitter {
       receiptTimeoutMs: options.receiptTimeoutMs ?? 60_000,
     };
     this.nonces = options.nonceManager ?? new NonceManager(options.publicClient, account.address);
+    this.sender = new TransactionSender({ ...this.o, nonces: this.nonces });
   }
 
   get account(): Address {
@@ -92,7 +76,7 @@ export class FulfillmentSubmitter {
     const bytes = bytesOf(report, 'report');
     const id = requestIdOf(decodeRequestReport(bytes));
     const call: Call = { address: this.o.router, abi: oracleRouterAbi, functionName: 'fulfill', args: [bytesToHex(bytes), toEip2537Signature(signature)] };
-    return this.submit(call, async () => ((await this.isFulfilled(id)) ? 'already-fulfilled' : undefined), []);
+    return this.sender.send(call, async () => ((await this.isFulfilled(id)) ? 'already-fulfilled' : undefined), []);
   }
 
   /**
@@ -112,7 +96,7 @@ export class FulfillmentSubmitter {
       args: [root, toEip2537Signature(batch.signature), reports.filter((_, i) => keep[i]), proofs ? proofs.filter((_, i) => keep[i]) : []],
     };
     const allDone: Done = async () => ((await Promise.all(ids.map((id) => this.isFulfilled(id)))).every(Boolean) ? 'already-fulfilled' : undefined);
-    return this.submit(call, allDone, proofs ? skipped : []);
+    return this.sender.send(call, allDone, proofs ? skipped : []);
   }
 
   /** Stores one feed round; a round at or below the stored one reports 'stale'. */
@@ -121,7 +105,7 @@ export class FulfillmentSubmitter {
     const bytes = bytesOf(report, 'report');
     const decoded = decodeFeedReport(bytes);
     const call: Call = { address: feeds, abi: feedStoreAbi, functionName: 'updateFeed', args: [bytesToHex(bytes), toEip2537Signature(signature)] };
-    return this.submit(call, async () => ((await this.storedRound(bytesToHex(decoded.id))) >= decoded.round ? 'stale' : undefined), []);
+    return this.sender.send(call, async () => ((await this.storedRound(bytesToHex(decoded.id))) >= decoded.round ? 'stale' : undefined), []);
   }
 
   /** Stores many feed rounds under one signed root (each report with its proof). */
@@ -138,7 +122,7 @@ export class FulfillmentSubmitter {
       const rounds = await Promise.all(decoded.map((d) => this.storedRound(bytesToHex(d.id))));
       return rounds.every((r, i) => r >= decoded[i]!.round) ? 'stale' : undefined;
     };
-    return this.submit(call, allStale, []);
+    return this.sender.send(call, allStale, []);
   }
 
   /**
@@ -200,98 +184,7 @@ export class FulfillmentSubmitter {
     return { reports: raw.map((r) => bytesToHex(r)), ids, root, proofs };
   }
 
-  /** One submission with estimation, local nonces, backoff with jitter, and race-aware outcome. */
-  private async submit(call: Call, done: Done, skipped: Hex[]): Promise<SubmissionResult> {
-    let attempts = 0;
-    const wallet = this.o.walletClient;
-    const pub = this.o.publicClient;
-    const attempt = async (): Promise<SubmissionResult> => {
-      attempts++;
-      const already = await done();
-      if (already) return { status: already, attempts, skipped };
-      let gas: bigint;
-      try {
-        gas = await pub.estimateContractGas({ ...call, account: wallet.account! } as Parameters<PublicClient['estimateContractGas']>[0]);
-      } catch (e) {
-        const c = classifyError(e);
-        if (c.kind === 'already-fulfilled' || c.kind === 'stale') return { status: c.kind, attempts, skipped };
-        if (c.kind === 'revert') throw rejected(call, c.errorName, c.errorArgs, c.message, undefined, e);
-        throw e;
-      }
-      gas += (gas * BigInt(this.o.gasMarginBps)) / 10_000n;
-      const nonce = await this.nonces.take();
-      let hash: Hex;
-      try {
-        hash = await wallet.writeContract({ ...call, gas, nonce, account: wallet.account!, chain: wallet.chain } as Parameters<WalletClient['writeContract']>[0]);
-      } catch (e) {
-        await this.nonces.resync().catch(() => undefined); // the nonce may or may not be used now
-        throw e;
-      } finally {
-        this.nonces.release();
-      }
-      const receipt = await pub.waitForTransactionReceipt({ hash, timeout: this.o.receiptTimeoutMs, pollingInterval: 100 });
-      if (receipt.status === 'success') return { status: 'submitted', txHash: hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, attempts, skipped };
-      // Mined but reverted: usually a race lost to another relayer in the same block.
-      const after = await done();
-      if (after) return { status: after, txHash: hash, blockNumber: receipt.blockNumber, attempts, skipped };
-      const reason = await this.revertReason(call, receipt.blockNumber);
-      throw rejected(call, reason.errorName, reason.errorArgs, reason.message, hash);
-    };
-    try {
-      return await pRetry(attempt, {
-        retries: this.o.retries,
-        minTimeout: this.o.minRetryDelayMs,
-        maxTimeout: this.o.maxRetryDelayMs,
-        factor: 2,
-        randomize: true,
-        shouldRetry: ({ error }) => !(error instanceof TransactionRejectedError || error instanceof AdapterConfigError),
-        onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
-          if (classifyError(error).kind === 'nonce') await this.nonces.resync().catch(() => undefined);
-          this.o.onRetry?.({ attempt: attemptNumber, error, retriesLeft });
-        },
-      });
-    } catch (e) {
-      if (e instanceof TransactionRejectedError || e instanceof AdapterConfigError) throw e;
-      throw new SubmissionFailedError(
-        `${call.functionName} failed after ${attempts} attempts: ${(e as Error).message}; check the RPC endpoint and the account's ETH balance`,
-        attempts,
-        { cause: e },
-      );
-    }
-  }
-
-  /** Replays the call at the block where it reverted to recover the custom error. */
-  private async revertReason(call: Call, blockNumber: bigint) {
-    try {
-      await this.o.publicClient.simulateContract({ ...call, account: this.o.walletClient.account!, blockNumber } as Parameters<PublicClient['simulateContract']>[0]);
-      return { errorName: undefined, errorArgs: undefined, message: 'reverted on chain but succeeds when replayed (state changed within the block)' };
-    } catch (e) {
-      const c = classifyError(e);
-      return c.kind === 'revert' ? c : { errorName: 'errorName' in c ? c.errorName : undefined, errorArgs: undefined, message: c.kind };
-    }
-  }
 }
-
-function rejected(call: Call, errorName: string | undefined, errorArgs: readonly unknown[] | undefined, message: string, txHash?: Hex, cause?: unknown) {
-  const hint = errorName ? HINTS[errorName] ?? '' : '';
-  return new TransactionRejectedError(
-    `${call.functionName} on ${call.address} was rejected${errorName ? ` with ${errorName}` : ''}: ${message}${hint ? `; ${hint}` : ''}`,
-    { errorName, errorArgs, txHash, cause },
-  );
-}
-
-/** What to do about the router's and feed store's custom errors. */
-const HINTS: Record<string, string> = {
-  BadSignature: 'the signature does not verify under the epoch group key: check the report bytes, the signed root and the epoch',
-  WrongEpoch: 'the report was signed for another epoch: re-sign it with the current committee',
-  WrongDomain: 'the report is for another deployment (domain tag): check the network name',
-  WrongChain: 'the report names another chain id',
-  WrongContract: 'the report names another router address',
-  UnknownRequest: 'no such request on this router',
-  InputMismatch: 'the report model/input hash does not match the request',
-  MerkleProofInvalid: 'a proof or the root does not match the reports',
-  InsufficientGasForCallback: 'raise the gas limit (the callback needs its reserved gas)',
-};
 
 function decodeRequestReport(bytes: Uint8Array): Report {
   const r = decodeReport(bytes);

@@ -7,6 +7,7 @@ import { AggregatorVerifier } from '../core/group-check.ts';
 import { createDestraHost, loadOrCreateLibp2pKey, readPassword, Registry, unlockOperatorKey, type DestraHost } from '@destra/oracle-node';
 import { AggregatorService } from '../net/service.ts';
 import { Relayer, type ChainSink } from '../relay/relayer.ts';
+import { EquivocationReporter, type EvidenceSink } from '../relay/evidence.ts';
 import { topics as wireTopics } from '../wire.ts';
 import type { AggregatorConfig } from './config.ts';
 import { AggregatorConfigError } from '../errors.ts';
@@ -24,6 +25,8 @@ export interface StartOptions {
   log?: Logger;
   /** The committee's public sharing when the config carries no commitments (see sharingFromPublicShares). */
   sharing?: PublicSharing;
+  /** Where equivocation evidence is submitted for slashing (none: it is only logged and broadcast). */
+  evidence?: EvidenceSink;
 }
 
 export async function startAggregator(config: AggregatorConfig, opts: StartOptions = {}): Promise<RunningAggregator> {
@@ -63,6 +66,8 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
     batchPolicy: config.batch,
     log,
   });
+  const reporter = opts.evidence ? new EquivocationReporter(opts.evidence, log) : undefined;
+  if (reporter) service.on('misbehaviour', (e) => void reporter.onEvidence(e));
   await service.start();
   for (const m of c.members) {
     for (const addr of m.addrs) {
@@ -76,6 +81,7 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
     log,
     async stop() {
       service.stop();
+      await reporter?.idle();
       await host.stop();
     },
   };
