@@ -76,7 +76,10 @@ function deriveKey(kdf: { function: string; params: Record<string, unknown> }, p
     const c = field<number>(p.c, 'crypto.kdf.params.c', (x) => isPosInt(x) && (x as number) <= MAX_PBKDF2_C, `an integer ≤ ${MAX_PBKDF2_C}`);
     return pbkdf2(sha256, password, salt, { c, dkLen: dklen });
   }
-  throw new KeystoreError(`unsupported kdf ${kdf.function}; use scrypt or pbkdf2`, 'KEYSTORE_UNSUPPORTED', 'crypto.kdf.function');
+  // Named without interpolating the value: an object without a prototype (a caller's parsed keystore)
+  // cannot be turned into a string and would throw TypeError here.
+  const name = typeof kdf.function === 'string' ? `"${kdf.function.slice(0, 32)}"` : `of type ${kdf.function === null ? 'null' : typeof kdf.function}`;
+  throw new KeystoreError(`unsupported kdf ${name}; use scrypt or pbkdf2`, 'KEYSTORE_UNSUPPORTED', 'crypto.kdf.function');
 }
 
 function uuidV4(): string {

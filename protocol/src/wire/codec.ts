@@ -28,7 +28,8 @@ export function decodeCbor(bytes: Uint8Array, maxBytes: number, messageType = 'f
     // on it), and network buffers get reused after the frame is handed over.
     return decoder.decode(new Uint8Array(bytes));
   } catch (err) {
-    throw new WireError(messageType, `invalid CBOR (${(err as Error).message})`);
+    // Whatever the decoder threw (an Error, a RangeError from a deep stack, in principle anything).
+    throw new WireError(messageType, `invalid CBOR (${err instanceof Error ? err.message : 'decoder failed'})`);
   }
 }
 

@@ -19,4 +19,14 @@ describe('keystore regressions', () => {
     expect(open).toThrow(/crypto\.kdf\.params\.n must be a power of two in 2\.\./);
     expect(() => encryptKeystore(new Uint8Array(32), 'pw', { kdf: { function: 'scrypt', n: 1, r: 1, p: 1 } })).toThrow(KeystoreError);
   });
+
+  it('an unsupported kdf that cannot be turned into a string (null prototype) is a KeystoreError, not a TypeError', () => {
+    const ks = structuredClone(KEYSTORE_SEEDS[0]) as { crypto: { kdf: { function: unknown } } };
+    ks.crypto.kdf.function = Object.create(null);
+    const open = () => decryptKeystore(ks, KEYSTORE_PASSWORD);
+    expect(open).toThrow(KeystoreError);
+    expect(open).toThrow(/unsupported kdf of type object/);
+    ks.crypto.kdf.function = 'argon2id'.repeat(100);
+    expect(open).toThrow(/unsupported kdf "argon2idargon2id.{16}"; use scrypt or pbkdf2/);
+  });
 });

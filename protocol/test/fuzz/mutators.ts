@@ -159,6 +159,14 @@ function getAt(root: unknown, p: Path): unknown {
   return p.reduce<unknown>((v, k) => (v as Record<string | number, unknown>)[k], root);
 }
 
+/**
+ * An own property, as JSON.parse and cbor-x create them: plain assignment of `__proto__` would instead
+ * replace the object's prototype, making objects no decoder ever returns.
+ */
+function define(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
 /** Sets (or, with `remove`, deletes) the value at a non-root path. */
 function setAt(root: unknown, p: Path, value: unknown, remove = false): void {
   const parent = getAt(root, p.slice(0, -1)) as Record<string | number, unknown> | unknown[];
@@ -169,7 +177,7 @@ function setAt(root: unknown, p: Path, value: unknown, remove = false): void {
   } else if (remove) {
     delete (parent as Record<string, unknown>)[key as string];
   } else {
-    (parent as Record<string, unknown>)[key as string] = value;
+    define(parent as Record<string, unknown>, key as string, value);
   }
 }
 
@@ -202,7 +210,7 @@ export function applyTreeOps(seed: unknown, ops: readonly TreeOp[]): unknown {
         break;
       case 'add':
         if (Array.isArray(current)) current.push(op.value);
-        else if (isPlainObject(current)) current[op.key] = op.value;
+        else if (isPlainObject(current)) define(current, op.key, op.value);
         break;
       case 'swap': {
         const q = all[op.other % all.length]!;
