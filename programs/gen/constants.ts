@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { bls, DESTRA_DST, DESTRA_POP_DST, Fp } from '@destra/protocol';
+import { PublicKey } from '@solana/web3.js';
 import {
   ISO_X_DEN, ISO_X_NUM, ISO_Y_DEN, ISO_Y_NUM, SSWU_A, SSWU_B, SSWU_Z, H_EFF,
 } from '../../adapters/solana/src/h2c/constants.ts';
@@ -40,7 +41,7 @@ const arr = (name: string, coeffs: readonly bigint[]): string =>
 const disc = (kind: 'global' | 'account', name: string): string =>
   `[${Array.from(createHash('sha256').update(`${kind}:${name}`).digest().subarray(0, 8)).join(', ')}]`;
 const snake = (n: string): string => n.replace(/[A-Z]/g, (c, i) => (i ? '_' : '') + c.toLowerCase());
-export const ORACLE_INSTRUCTIONS = ['initialize', 'handover', 'post_report', 'verify_root', 'post_batched_report', 'request_inference', 'claim_fees', 'verify_signature'];
+export const ORACLE_INSTRUCTIONS = ['initialize', 'handover', 'post_report', 'verify_root', 'post_batched_report', 'request_inference', 'claim_fees', 'verify_signature', 'refund'];
 export const ORACLE_ACCOUNTS = ['OracleConfig', 'FeeVault', 'ReportResult', 'InferenceRequest', 'VerifiedRoot'];
 const discs = (ixs: string[], accs: string[]): string => [
   ...ixs.map((n) => `pub const DISC_IX_${n.toUpperCase()}: [u8; 8] = ${disc('global', n)};`),
@@ -90,6 +91,9 @@ ${discs(ORACLE_INSTRUCTIONS, ORACLE_ACCOUNTS)}
 
 pub const DESTRA_DST: &[u8] = b"${DESTRA_DST}";
 pub const DESTRA_POP_DST: &[u8] = b"${DESTRA_POP_DST}";
+
+/// BPFLoaderUpgradeab1e11111111111111111111111: owner of the ProgramData account naming the upgrade authority
+pub const BPF_LOADER_UPGRADEABLE_ID: [u8; 32] = [${hex(new PublicKey('BPFLoaderUpgradeab1e11111111111111111111111').toBytes())}];
 `;
 const out = fileURLToPath(new URL('../oracle/src/constants.rs', import.meta.url));
 writeFileSync(out, src);

@@ -7,10 +7,11 @@ import { fileURLToPath } from 'node:url';
 
 const disc = (kind: string, name: string): number[] => Array.from(createHash('sha256').update(`${kind}:${name}`).digest().subarray(0, 8));
 const arr = (n: number, t = 'u8') => ({ array: [t, n] });
-type Acc = { name: string; writable?: boolean; signer?: boolean; optional?: boolean; address?: string };
+type Acc = { name: string; docs?: string[]; writable?: boolean; signer?: boolean; optional?: boolean; address?: string };
 const ix = (name: string, accounts: Acc[], args: { name: string; type: unknown }[]) => ({ name, discriminator: disc('global', name), accounts, args });
 const struct = (name: string, fields: [string, unknown][]) => ({ name, type: { kind: 'struct', fields: fields.map(([n, t]) => ({ name: n, type: t })) } });
 const SYSTEM = '11111111111111111111111111111111';
+const UPGRADEABLE_LOADER = 'BPFLoaderUpgradeab1e11111111111111111111111';
 
 export const ORACLE_PROGRAM_ID = 'DesTRAoRac1e1111111111111111111111111111111';
 
@@ -21,10 +22,11 @@ const oracle = {
     ix('initialize', [
       { name: 'admin', writable: true, signer: true }, { name: 'config', writable: true }, { name: 'vault', writable: true },
       { name: 'system_program', address: SYSTEM },
+      { name: 'program_data', docs: [`ProgramData of this program (PDA of the program id under ${UPGRADEABLE_LOADER}); admin must be its upgrade authority`] },
     ], [
       { name: 'domain', type: arr(32) }, { name: 'cluster_id', type: arr(32) }, { name: 'epoch', type: 'u64' },
       { name: 'threshold', type: 'u16' }, { name: 'committee_size', type: 'u16' }, { name: 'group_key', type: arr(192) },
-      { name: 'request_fee', type: 'u64' },
+      { name: 'request_fee', type: 'u64' }, { name: 'request_timeout_slots', type: 'u64' },
     ]),
     ix('handover', [{ name: 'config', writable: true }], [
       { name: 'handover', type: 'bytes' }, { name: 'signature', type: arr(48) }, { name: 'hints', type: arr(336) },
@@ -32,6 +34,7 @@ const oracle = {
     ix('post_report', [
       { name: 'payer', writable: true, signer: true }, { name: 'config', writable: true }, { name: 'result', writable: true },
       { name: 'system_program', address: SYSTEM }, { name: 'request', writable: true, optional: true },
+      { name: 'vault', writable: true, optional: true },
     ], [
       { name: 'report', type: 'bytes' }, { name: 'signature', type: arr(48) }, { name: 'hints', type: arr(336) },
       { name: 'proof', type: { vec: arr(32) } },
@@ -45,6 +48,7 @@ const oracle = {
     ix('post_batched_report', [
       { name: 'payer', writable: true, signer: true }, { name: 'config', writable: true }, { name: 'verified_root' },
       { name: 'result', writable: true }, { name: 'system_program', address: SYSTEM }, { name: 'request', writable: true, optional: true },
+      { name: 'vault', writable: true, optional: true },
     ], [{ name: 'report', type: 'bytes' }, { name: 'proof', type: { vec: arr(32) } }]),
     ix('request_inference', [
       { name: 'requester', writable: true, signer: true }, { name: 'config' }, { name: 'request', writable: true },
@@ -56,6 +60,7 @@ const oracle = {
     ix('claim_fees', [
       { name: 'admin', signer: true }, { name: 'config' }, { name: 'vault', writable: true }, { name: 'recipient', writable: true },
     ], [{ name: 'amount', type: 'u64' }]),
+    ix('refund', [{ name: 'requester', writable: true, signer: true }, { name: 'request', writable: true }], []),
   ],
   accounts: ['OracleConfig', 'FeeVault', 'ReportResult', 'InferenceRequest', 'VerifiedRoot'].map((name) => ({ name, discriminator: disc('account', name) })),
   errors: [
@@ -63,13 +68,13 @@ const oracle = {
     'AlreadyInitialized', 'NotInitialized', 'Unauthorized', 'MalformedReport', 'WrongDomain', 'WrongEpoch', 'WrongChainType',
     'WrongCluster', 'WrongProgram', 'Replay', 'StaleRound', 'RequestMismatch', 'InputHashMismatch', 'RequestNotPending', 'BadProof',
     'BadSignatureEncoding', 'BadHints', 'InvalidSignature', 'InvalidGroupKey', 'MalformedHandover', 'InvalidInput',
-    'InsufficientFunds', 'CpiFailed', 'RootNotVerified',
+    'InsufficientFunds', 'CpiFailed', 'RootNotVerified', 'NotUpgradeAuthority', 'RequestNotExpired',
   ].map((name, i) => ({ code: 6000 + i, name })),
   types: [
     struct('OracleConfig', [
       ['admin', 'pubkey'], ['domain', arr(32)], ['cluster_id', arr(32)], ['epoch', 'u64'], ['threshold', 'u16'],
       ['committee_size', 'u16'], ['group_key', arr(192)], ['request_fee', 'u64'], ['bump', 'u8'], ['vault_bump', 'u8'],
-      ['reports_posted', 'u64'], ['shares_root', arr(32)], ['members_root', arr(32)],
+      ['reports_posted', 'u64'], ['shares_root', arr(32)], ['members_root', arr(32)], ['request_timeout_slots', 'u64'],
     ]),
     struct('FeeVault', [['total_collected', 'u64'], ['total_claimed', 'u64'], ['bump', 'u8']]),
     struct('ReportResult', [
@@ -78,7 +83,7 @@ const oracle = {
     ]),
     struct('InferenceRequest', [
       ['requester', 'pubkey'], ['nonce', 'u64'], ['model_hash', arr(32)], ['input_hash', arr(32)], ['fee', 'u64'], ['status', 'u8'],
-      ['created_slot', 'u64'], ['input_len', 'u16'], ['input', arr(512)], ['bump', 'u8'],
+      ['created_slot', 'u64'], ['input_len', 'u16'], ['input', arr(512)], ['bump', 'u8'], ['deadline_slot', 'u64'],
     ]),
     struct('VerifiedRoot', [['root', arr(32)], ['epoch', 'u64'], ['verified_slot', 'u64'], ['bump', 'u8']]),
   ],

@@ -1,5 +1,6 @@
 // Both chains of a local network: anvil with the deployed Ethereum contracts, and the destra_oracle
-// program in an in-process LiteSVM. Staking, genesis (group key on both chains), model registration,
+// program in an in-process LiteSVM. Operator registration and DSYNC self-bonds, genesis (group key on
+// both chains), the model registered from its manifest at deployment (before governance takes over),
 // sample requests from the example consumers, and relay sinks for the aggregator.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,12 +11,16 @@ import {
   type PublicSharing, type SecretKey,
 } from '@destra/protocol';
 import {
-  committeeRegistryAbi, deployContract, deployProtocol, localClients, namehash, oracleRouterAbi, registerModelFromManifest, riskLendingMarketAbi, startAnvil,
+  checkModelRegistration, committeeRegistryAbi, deployContract, deployProtocol, localClients, namehash, oracleRouterAbi, registerOperator,
+  registrationFromManifest, riskLendingMarketAbi, startAnvil, transferDsync,
   type Anvil, type Clients, type DeployedProtocol,
 } from '@destra/contracts';
 import { loadModels } from '@destra/models';
 import { LiteSvmTransport, OracleClient, ORACLE_PROGRAM_ID, ORACLE_SO } from '@destra/adapter-solana';
 import { EthereumSink, SolanaSink } from '@destra/aggregator';
+
+/** DSYNC each devnet operator self-bonds (deployProtocol's default minimum is 1,000). */
+export const OPERATOR_SELF_BOND = parseEther('10000');
 
 export const CLUSTER_ID = Uint8Array.from(Buffer.from('destra-devnet-litesvm-cluster-id'.padEnd(32, '\0')));
 
@@ -29,8 +34,10 @@ export interface Chains {
   solAdmin: Keypair;
   ethSink: EthereumSink;
   solSink: SolanaSink;
+  /** Registers each operator (BLS key + proof of possession) and self-bonds DSYNC sent by the deployer. */
   stake(operators: SecretKey[]): Promise<void>;
   genesis(sharing: PublicSharing): Promise<void>;
+  /** Checks that the registry holds the model as its manifest says (hash and output scale). */
   registerModel(name: string, modelHash: Uint8Array): Promise<void>;
   /** A request from the example consumer (RiskLendingMarket.requestRiskScore); returns the request id. */
   ethRequest(input: Uint8Array): Promise<Uint8Array>;
@@ -52,7 +59,9 @@ export async function startChains(o: { network: string; n: number; modelName: st
   const anvil = await startAnvil({ accounts: Math.max(10, o.n + 4) });
   try {
     const clients = localClients(anvil.rpcUrl, anvil.privateKeys[0]!);
-    const deployed = await deployProtocol(clients, { network: o.network, committeeSize: o.n });
+    // The registry's output scale is the manifest's (the one the committee signs at).
+    const manifest = loadModels(undefined, [o.modelName])[0]!.manifest;
+    const deployed = await deployProtocol(clients, { network: o.network, committeeSize: o.n, models: [registrationFromManifest(manifest, o.modelName)] });
     const market = (await deployContract(clients, 'RiskLendingMarket', [deployed.addresses.router, namehash(o.modelName)])).address;
     const relayerKey = anvil.privateKeys[anvil.privateKeys.length - 1]!;
     const relayerClients = localClients(anvil.rpcUrl, relayerKey);
@@ -76,7 +85,8 @@ export async function startChains(o: { network: string; n: number; modelName: st
       async stake(operators) {
         for (const [i, sk] of operators.entries()) {
           const c = localClients(anvil.rpcUrl, anvil.privateKeys[1 + i]!);
-          await send(c, deployed.addresses.registry, committeeRegistryAbi, 'stake', [vToHex(g2ToEip2537(publicKeyOf(sk))), vToHex(g1ToEip2537(provePossession(sk)))], parseEther('10'));
+          await transferDsync(clients, deployed.addresses, c.walletClient.account!.address, OPERATOR_SELF_BOND);
+          await registerOperator(c, deployed.addresses, vToHex(g2ToEip2537(publicKeyOf(sk))), vToHex(g1ToEip2537(provePossession(sk))), OPERATOR_SELF_BOND);
         }
       },
       async genesis(sharing) {
@@ -92,9 +102,8 @@ export async function startChains(o: { network: string; n: number; modelName: st
         })], [solAdmin]);
       },
       async registerModel(name, modelHash) {
-        // The registry's output scale is the manifest's (the one the committee signs at); a loaded hash
-        // that differs from the manifest is refused.
-        await registerModelFromManifest(clients, deployed.addresses.models, loadModels(undefined, [name])[0]!.manifest, { modelHash });
+        // a loaded hash or a registered scale that differs from the manifest is refused
+        await checkModelRegistration(clients, deployed.addresses.models, registrationFromManifest(loadModels(undefined, [name])[0]!.manifest, name, { modelHash }));
       },
       async ethRequest(input) {
         const fee = (await clients.publicClient.readContract({ address: deployed.addresses.router, abi: oracleRouterAbi, functionName: 'fee' })) as bigint;

@@ -1,5 +1,6 @@
 // Compute units of the real destra_oracle program in LiteSVM (SIMD-0388 syscalls active):
-// bare verification, a single report, a batch of 16 (per report, root verification amortised), handover.
+// bare verification, a single report, a batch of 16 (per report, root verification amortised), handover,
+// a result PDA pre-funded by a stranger, a request and its refund.
 // Run: npm run bench -- solana-cu   (or: npx tsx adapters/solana/bench/cu.ts)
 import { Keypair } from '@solana/web3.js';
 import {
@@ -9,7 +10,7 @@ import { printTable } from '../../../scripts/bench-table.ts';
 import { DOMAIN, feedReport, keyCommittee, setup, signed } from '../test/fixture.ts';
 
 export async function run(): Promise<void> {
-  const f = await setup({ fee: 0n });
+  const f = await setup({ fee: 1_000_000n });
   const rows: Record<string, string | number>[] = [];
   const cu = (label: string, v: bigint, note = '') => rows.push({ operation: label, 'compute units': Number(v), note });
 
@@ -22,6 +23,22 @@ export async function run(): Promise<void> {
   const s = signed(f.committee, r);
   const single = await f.client.send([f.client.postReportIx({ payer: f.admin.publicKey, report: s.bytes, id: r.id, signature: s.sig, root: s.root })], [f.admin]);
   cu('post one report', single.computeUnits, 'verify + decode + result PDA creation');
+
+  // a stranger sent lamports to the result address first: top-up + Allocate + Assign instead of CreateAccount
+  const g = feedReport({ id: feedId('bench/prefunded') });
+  f.transport.airdrop(f.client.resultAddress(g.id), 890_880n);
+  const gs = signed(f.committee, g);
+  const prefunded = await f.client.send([f.client.postReportIx({ payer: f.admin.publicKey, report: gs.bytes, id: g.id, signature: gs.sig, root: gs.root })], [f.admin]);
+  cu('post one report, result PDA pre-funded', prefunded.computeUnits, 'same, over lamports sent to the result address');
+
+  const requester = Keypair.generate();
+  f.transport.airdrop(requester.publicKey, 1_000_000_000n);
+  const request = f.client.requestAddress(requester.publicKey, 1n);
+  const rq = await f.client.send([f.client.requestInferenceIx({ requester: requester.publicKey, nonce: 1n, modelHash: new Uint8Array(32), input: new Uint8Array(8) })], [requester]);
+  cu('request_inference', rq.computeUnits, 'request PDA, fee escrowed in it');
+  f.transport.svm.warpToSlot((await f.client.fetchRequest(request))!.deadlineSlot!);
+  const rf = await f.client.send([f.client.refundIx({ requester: requester.publicKey, request })], [requester]);
+  cu('refund after the deadline', rf.computeUnits, 'fee back to the requester, request marked refunded');
 
   const reports = Array.from({ length: 16 }, (_, i) => feedReport({ id: feedId(`bench/batch/${i}`), output: [BigInt(i)] }));
   const bytes = reports.map(encodeReport);

@@ -38,6 +38,7 @@ export interface OracleConfigAccount {
   reportsPosted: bigint;
   sharesRoot: Uint8Array;
   membersRoot: Uint8Array;
+  requestTimeoutSlots: bigint;
 }
 
 export interface ReportResultAccount {
@@ -60,10 +61,25 @@ export interface InferenceRequestAccount {
   modelHash: Uint8Array;
   inputHash: Uint8Array;
   fee: bigint;
-  status: 'pending' | 'fulfilled';
+  status: RequestStatus;
   createdSlot: bigint;
+  /** from this slot on the requester may refund the request if it is still pending (always set by the decoders) */
+  deadlineSlot?: bigint;
   input: Uint8Array;
 }
+
+export type RequestStatus = 'pending' | 'fulfilled' | 'refunded';
+const REQUEST_STATUS: readonly RequestStatus[] = ['pending', 'fulfilled', 'refunded'];
+const requestStatus = (v: number, address: PublicKey): RequestStatus => {
+  const s = REQUEST_STATUS[v];
+  if (!s) throw new SolanaAccountError(`${address.toBase58()}: unknown request status ${v}`);
+  return s;
+};
+
+/** Owner of ProgramData accounts; `initialize` reads the upgrade authority from the oracle's. */
+export const BPF_LOADER_UPGRADEABLE_ID = new PublicKey('BPFLoaderUpgradeab1e11111111111111111111111');
+/** Slots an unanswered request waits before its fee can be refunded (9,000 ≈ one hour at 400 ms slots). */
+export const DEFAULT_REQUEST_TIMEOUT_SLOTS = 9_000n;
 
 /** The 8-byte Anchor discriminator of an oracle account type. */
 export function accountDiscriminator(name: string): Uint8Array {
@@ -89,6 +105,10 @@ export class OracleClient {
     return this.pda([enc.encode('request'), requester.toBytes(), u64le(nonce)]);
   }
   rootAddress(root: Uint8Array, epoch: bigint): PublicKey { return this.pda([enc.encode('root'), root, u64le(epoch)]); }
+  /** The loader's ProgramData account of the oracle program (holds its upgrade authority). */
+  programDataAddress(): PublicKey {
+    return PublicKey.findProgramAddressSync([this.programId.toBytes()], BPF_LOADER_UPGRADEABLE_ID)[0];
+  }
 
   private ix(name: string, keys: AccountMeta[], args: Record<string, unknown>): TransactionInstruction {
     return new TransactionInstruction({ programId: this.programId, keys, data: oracleCoder.instruction.encode(name, args) });
@@ -98,15 +118,17 @@ export class OracleClient {
   private static sys: AccountMeta = { pubkey: SystemProgram.programId, isSigner: false, isWritable: false };
 
   // ---- instructions ----
+  /** `admin` must be the program's upgrade authority (the program refuses anyone else). */
   initializeIx(p: {
     admin: PublicKey; domain: Uint8Array; clusterId: Uint8Array; epoch: bigint; threshold: number;
-    committeeSize: number; groupKey: Uint8Array; requestFee: bigint;
+    committeeSize: number; groupKey: Uint8Array; requestFee: bigint; requestTimeoutSlots?: bigint;
   }): TransactionInstruction {
-    const { w, sys } = OracleClient;
-    return this.ix('initialize', [w(p.admin, true), w(this.configAddress()), w(this.vaultAddress()), sys], {
+    const { w, r, sys } = OracleClient;
+    return this.ix('initialize', [w(p.admin, true), w(this.configAddress()), w(this.vaultAddress()), sys, r(this.programDataAddress())], {
       domain: arr(p.domain, 32, 'domain'), cluster_id: arr(p.clusterId, 32, 'clusterId'), epoch: new BN(p.epoch.toString()),
       threshold: p.threshold, committee_size: p.committeeSize, group_key: arr(p.groupKey, 192, 'groupKey'),
       request_fee: new BN(p.requestFee.toString()),
+      request_timeout_slots: new BN((p.requestTimeoutSlots ?? DEFAULT_REQUEST_TIMEOUT_SLOTS).toString()),
     });
   }
 
@@ -117,14 +139,18 @@ export class OracleClient {
     });
   }
 
+  /** A request answer names the request and the vault its escrowed fee moves to. */
+  private requestKeys(request: PublicKey | undefined): AccountMeta[] {
+    return request ? [OracleClient.w(request), OracleClient.w(this.vaultAddress())] : [];
+  }
+
   /** A report signed on its own (proof empty) or as part of a batch (proof to the signed root). */
   postReportIx(p: {
     payer: PublicKey; report: Uint8Array; id: Uint8Array; signature: Uint8Array; root: Uint8Array;
     proof?: Uint8Array[]; request?: PublicKey;
   }): TransactionInstruction {
     const { w, sys } = OracleClient;
-    const keys = [w(p.payer, true), w(this.configAddress()), w(this.resultAddress(p.id)), sys];
-    if (p.request) keys.push(w(p.request));
+    const keys = [w(p.payer, true), w(this.configAddress()), w(this.resultAddress(p.id)), sys, ...this.requestKeys(p.request)];
     return this.ix('post_report', keys, {
       report: Buffer.from(p.report), signature: arr(p.signature, 48, 'signature'),
       hints: Array.from(hintsFor(rootSigningMessage(p.root))), proof: (p.proof ?? []).map((h) => arr(h, 32, 'proof node')),
@@ -143,8 +169,10 @@ export class OracleClient {
     payer: PublicKey; report: Uint8Array; id: Uint8Array; root: Uint8Array; epoch: bigint; proof: Uint8Array[]; request?: PublicKey;
   }): TransactionInstruction {
     const { w, r, sys } = OracleClient;
-    const keys = [w(p.payer, true), w(this.configAddress()), r(this.rootAddress(p.root, p.epoch)), w(this.resultAddress(p.id)), sys];
-    if (p.request) keys.push(w(p.request));
+    const keys = [
+      w(p.payer, true), w(this.configAddress()), r(this.rootAddress(p.root, p.epoch)), w(this.resultAddress(p.id)), sys,
+      ...this.requestKeys(p.request),
+    ];
     return this.ix('post_batched_report', keys, {
       report: Buffer.from(p.report), proof: p.proof.map((h) => arr(h, 32, 'proof node')),
     });
@@ -168,6 +196,12 @@ export class OracleClient {
     return this.ix('claim_fees', [r(p.admin, true), r(this.configAddress()), w(this.vaultAddress()), w(p.recipient)], {
       amount: new BN(p.amount.toString()),
     });
+  }
+
+  /** Takes back the fee of a request nobody answered by its deadline slot; only the requester can, to itself. */
+  refundIx(p: { requester: PublicKey; request: PublicKey }): TransactionInstruction {
+    const { w } = OracleClient;
+    return this.ix('refund', [w(p.requester, true), w(p.request)], {});
   }
 
   // ---- sending ----
@@ -206,13 +240,21 @@ export class OracleClient {
   // ---- reading ----
   private async decode<T>(address: PublicKey, name: string): Promise<T | null> {
     const a = await this.transport.getAccount(address);
-    if (!a) return null;
+    if (!a || OracleClient.notCreated(a)) return null;
     if (!a.owner.equals(this.programId)) throw new SolanaAccountError(`${address.toBase58()} is not owned by the oracle program`);
     try {
       return oracleCoder.accounts.decode(name, Buffer.from(a.data)) as T;
     } catch (e) {
       throw new SolanaAccountError(`${address.toBase58()} does not decode as ${name}: ${(e as Error).message}`);
     }
+  }
+
+  /**
+   * Anyone can send lamports to an address the program has not created yet: such an account is still
+   * system-owned and empty, and counts as absent (the program creates it over the lamports).
+   */
+  private static notCreated(a: AccountData): boolean {
+    return a.owner.equals(SystemProgram.programId) && a.data.length === 0;
   }
 
   async fetchConfig(): Promise<OracleConfigAccount | null> {
@@ -223,6 +265,7 @@ export class OracleClient {
       admin: x.admin, domain: bytes(x.domain), clusterId: bytes(x.cluster_id), epoch: big(x.epoch), threshold: x.threshold as number,
       committeeSize: x.committee_size as number, groupKey: bytes(x.group_key), requestFee: big(x.request_fee),
       reportsPosted: big(x.reports_posted), sharesRoot: bytes(x.shares_root), membersRoot: bytes(x.members_root),
+      requestTimeoutSlots: big(x.request_timeout_slots),
     };
   }
 
@@ -243,14 +286,14 @@ export class OracleClient {
     const len = x.input_len as number;
     return {
       address: a.address, requester: x.requester, nonce: big(x.nonce), modelHash: bytes(x.model_hash), inputHash: bytes(x.input_hash),
-      fee: big(x.fee), status: (x.status as number) === 0 ? 'pending' : 'fulfilled', createdSlot: big(x.created_slot),
-      input: bytes(x.input).slice(0, len),
+      fee: big(x.fee), status: requestStatus(x.status as number, a.address), createdSlot: big(x.created_slot),
+      deadlineSlot: big(x.deadline_slot), input: bytes(x.input).slice(0, len),
     };
   }
 
   async fetchRequest(address: PublicKey): Promise<InferenceRequestAccount | null> {
     const a = await this.transport.getAccount(address);
-    if (!a) return null;
+    if (!a || OracleClient.notCreated(a)) return null;
     if (!a.owner.equals(this.programId)) throw new SolanaAccountError(`${address.toBase58()} is not owned by the oracle program`);
     return OracleClient.decodeRequest(a);
   }

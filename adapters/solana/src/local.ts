@@ -2,7 +2,7 @@
 // devnet scripts and cross-component tests use instead of a validator.
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Keypair } from '@solana/web3.js';
+import { Keypair, type PublicKey } from '@solana/web3.js';
 import { DestraError } from '@destra/protocol';
 import { OracleClient } from './client.ts';
 import { CONSUMER_PROGRAM_ID, CONSUMER_SO, ORACLE_PROGRAM_ID, ORACLE_SO } from './idl.ts';
@@ -18,6 +18,7 @@ export interface LocalDeploymentOptions {
   threshold?: number;
   committeeSize?: number;
   requestFee?: bigint;
+  requestTimeoutSlots?: bigint;
 }
 
 export interface LocalDeployment {
@@ -34,16 +35,24 @@ export function readProgram(url: URL): Uint8Array {
   return readFileSync(path);
 }
 
-export async function createLocalDeployment(o: LocalDeploymentOptions): Promise<LocalDeployment> {
+/** A LiteSVM with both programs deployed, `authority` the oracle's upgrade authority; not initialised. */
+export function deployLocalPrograms(authority: PublicKey): LiteSvmTransport {
   const transport = new LiteSvmTransport();
-  transport.addProgram(ORACLE_PROGRAM_ID, readProgram(ORACLE_SO));
+  transport.addUpgradeableProgram(ORACLE_PROGRAM_ID, readProgram(ORACLE_SO), authority);
   transport.addProgram(CONSUMER_PROGRAM_ID, readProgram(CONSUMER_SO));
+  return transport;
+}
+
+export async function createLocalDeployment(o: LocalDeploymentOptions): Promise<LocalDeployment> {
   const admin = Keypair.generate();
+  // the admin deploys the oracle, so it is the upgrade authority initialize requires
+  const transport = deployLocalPrograms(admin.publicKey);
   transport.airdrop(admin.publicKey, 1_000_000_000_000n);
   const client = new OracleClient(transport);
   await client.send([client.initializeIx({
     admin: admin.publicKey, domain: o.domain, clusterId: o.clusterId, epoch: o.epoch ?? 1n, threshold: o.threshold ?? 1,
     committeeSize: o.committeeSize ?? 1, groupKey: o.groupKey, requestFee: o.requestFee ?? 0n,
+    requestTimeoutSlots: o.requestTimeoutSlots,
   })], [admin]);
   return { transport, client, admin };
 }

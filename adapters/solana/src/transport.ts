@@ -73,6 +73,29 @@ export class LiteSvmTransport implements SolanaTransport {
     this.svm.addProgram(programId.toBase58() as never, elf);
   }
 
+  /**
+   * Deploys `elf` under the upgradeable loader with `authority` as upgrade authority, as a real deployment
+   * would (LiteSVM's addProgram writes a ProgramData account without authority; its header is rewritten).
+   */
+  addUpgradeableProgram(programId: PublicKey, elf: Uint8Array, authority: PublicKey): void {
+    this.addProgram(programId, elf);
+    this.setUpgradeAuthority(programId, authority);
+  }
+
+  /** Rewrites the upgrade authority in a deployed program's ProgramData header (null: immutable). */
+  setUpgradeAuthority(programId: PublicKey, authority: PublicKey | null): void {
+    const program = this.svm.getAccount(programId.toBase58() as never);
+    if (!program.exists || program.data.length !== 36) throw new SolanaTransactionError(`${programId.toBase58()} is not an upgradeable program`, []);
+    const address = new PublicKey((program.data as Uint8Array).subarray(4, 36));
+    const pd = this.svm.getAccount(address.toBase58() as never);
+    if (!pd.exists) throw new SolanaTransactionError(`ProgramData ${address.toBase58()} is missing`, []);
+    // UpgradeableLoaderState::ProgramData: tag u32 = 3, slot u64, Option<Pubkey> at byte 12, ELF from byte 45
+    const data = Uint8Array.from(pd.data as Uint8Array);
+    data[12] = authority ? 1 : 0;
+    data.set(authority ? authority.toBytes() : new Uint8Array(32), 13);
+    this.svm.setAccount({ ...pd, data } as never);
+  }
+
   airdrop(to: PublicKey, lamports: bigint): void {
     const r = this.svm.airdrop(to.toBase58() as never, lamports as never);
     if (r instanceof FailedTransactionMetadata) throw new SolanaTransactionError(`airdrop failed: ${String(r.err())}`, r.meta().logs());

@@ -20,7 +20,7 @@ describe('Anchor Program client over the destra_oracle IDL', () => {
       .postReport!(Buffer.from(s.bytes), Array.from(s.sig), Array.from(hintsFor(rootSigningMessage(s.root))), [])
       .accountsStrict({
         payer: f.admin.publicKey, config: f.client.configAddress(), result: f.client.resultAddress(r.id),
-        systemProgram: SystemProgram.programId, request: null,
+        systemProgram: SystemProgram.programId, request: null, vault: null,
       } as never)
       .instruction();
     const viaClient = f.client.postReportIx({ payer: f.admin.publicKey, report: s.bytes, id: r.id, signature: s.sig, root: s.root });

@@ -1,7 +1,8 @@
 // Runs the programs' Rust unit tests (decoders, Merkle proofs, hash-to-G1 hint checks against the shared
 // vectors in test/vectors) as part of the project suite. cargo comes with programs/build.sh's toolchain.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -10,11 +11,13 @@ const cargo = existsSync('/usr/bin/cargo') ? '/usr/bin/cargo' : 'cargo';
 const rustc = existsSync('/usr/bin/rustc') ? '/usr/bin/rustc' : 'rustc';
 
 describe('Rust program unit tests', () => {
-  it('cargo test passes for destra_oracle and destra_consumer', () => {
-    const out = execFileSync(cargo, ['test', '--release', '-j', '2', '-p', 'destra_oracle', '-p', 'destra_consumer'], {
-      cwd: programs, env: { ...process.env, RUSTC: rustc }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 590_000,
+  // asynchronous: a synchronous child blocks the worker's event loop, and a first build (minutes) then
+  // makes vitest's worker RPC time out ("Timeout calling onTaskUpdate") although the tests pass
+  it('cargo test passes for destra_oracle and destra_consumer', async () => {
+    const { stdout: out } = await promisify(execFile)(cargo, ['test', '--release', '-j', '2', '-p', 'destra_oracle', '-p', 'destra_consumer'], {
+      cwd: programs, env: { ...process.env, RUSTC: rustc }, encoding: 'utf8', timeout: 590_000, maxBuffer: 16 * 1024 * 1024,
     });
     const passed = [...out.matchAll(/test result: ok\. (\d+) passed; 0 failed/g)].reduce((n, m) => n + Number(m[1]), 0);
-    expect(passed).toBeGreaterThanOrEqual(8);
+    expect(passed).toBeGreaterThanOrEqual(10);
   }, 600_000);
 });

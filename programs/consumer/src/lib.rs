@@ -9,7 +9,7 @@
 mod constants;
 
 use constants::*;
-use destra_sbf::entry::{create_pda, invoke, parse_input, Account, Cpi, CpiAccount, Input, Pubkey, SYSTEM_PROGRAM_ID};
+use destra_sbf::entry::{create_pda, invoke, parse_input, Account, Cpi, CpiAccount, Input, NewPda, Pubkey, SYSTEM_PROGRAM_ID};
 use destra_sbf::syscalls::{clock, find_program_address};
 use destra_sbf::SbfError;
 
@@ -111,7 +111,8 @@ fn init_pool(input: &Input, args: &[u8]) -> R<()> {
     if !pool_acc.is_empty_system() {
         return Err(ConsumerError::AlreadyInitialized);
     }
-    create_pda(admin, pool_acc, pool::LEN, input.program_id, &[SEED_POOL, admin.key(), &[bump]])?;
+    let seeds: &[&[u8]] = &[SEED_POOL, admin.key(), &[bump]];
+    create_pda(&NewPda { payer: admin, account: pool_acc, space: pool::LEN, owner: input.program_id, seeds })?;
     let d = pool_acc.data_mut();
     d[..8].copy_from_slice(&DISC_ACC_LENDING_POOL);
     d[pool::ADMIN..pool::ADMIN + 32].copy_from_slice(admin.key());

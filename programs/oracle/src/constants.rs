@@ -104,6 +104,7 @@ pub const DISC_IX_POST_BATCHED_REPORT: [u8; 8] = [156, 171, 194, 175, 209, 222, 
 pub const DISC_IX_REQUEST_INFERENCE: [u8; 8] = [92, 72, 143, 109, 60, 207, 61, 135];
 pub const DISC_IX_CLAIM_FEES: [u8; 8] = [82, 251, 233, 156, 12, 52, 184, 202];
 pub const DISC_IX_VERIFY_SIGNATURE: [u8; 8] = [91, 139, 24, 69, 251, 162, 245, 112];
+pub const DISC_IX_REFUND: [u8; 8] = [2, 96, 183, 251, 63, 208, 46, 46];
 pub const DISC_ACC_ORACLE_CONFIG: [u8; 8] = [133, 196, 152, 50, 27, 21, 145, 254];
 pub const DISC_ACC_FEE_VAULT: [u8; 8] = [192, 178, 69, 232, 58, 149, 157, 132];
 pub const DISC_ACC_REPORT_RESULT: [u8; 8] = [241, 141, 59, 84, 126, 210, 180, 225];
@@ -112,3 +113,6 @@ pub const DISC_ACC_VERIFIED_ROOT: [u8; 8] = [165, 142, 29, 77, 156, 79, 156, 57]
 
 pub const DESTRA_DST: &[u8] = b"DESTRA_V1_BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_";
 pub const DESTRA_POP_DST: &[u8] = b"DESTRA_V1_BLS_POP_BLS12381G1_XMD:SHA-256_SSWU_RO_POP_";
+
+/// BPFLoaderUpgradeab1e11111111111111111111111: owner of the ProgramData account naming the upgrade authority
+pub const BPF_LOADER_UPGRADEABLE_ID: [u8; 32] = [0x02, 0xa8, 0xf6, 0x91, 0x4e, 0x88, 0xa1, 0xb0, 0xe2, 0x10, 0x15, 0x3e, 0xf7, 0x63, 0xae, 0x2b, 0x00, 0xc2, 0xb9, 0x3d, 0x16, 0xc1, 0x24, 0xd2, 0xc0, 0x53, 0x7a, 0x10, 0x04, 0x80, 0x00, 0x00];

@@ -37,6 +37,10 @@ pub enum OracleError {
     InsufficientFunds = 6028,
     CpiFailed = 6029,
     RootNotVerified = 6030,
+    /// `initialize` signed by a key other than the program's upgrade authority (or the program is immutable)
+    NotUpgradeAuthority = 6031,
+    /// `refund` before the request's deadline slot
+    RequestNotExpired = 6032,
 }
 
 impl From<destra_sbf::SbfError> for OracleError {

@@ -7,6 +7,7 @@ pub mod constants;
 pub mod error;
 pub mod field;
 pub mod h2c;
+pub mod loader;
 pub mod merkle;
 mod mont;
 pub mod processor;

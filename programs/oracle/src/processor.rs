@@ -2,9 +2,10 @@
 //! signed bytes, then writes state. Signature verification is the last check before any write.
 use crate::bls;
 use crate::constants::*;
-use crate::entry::{create_pda, system_transfer, Account, Input, Pubkey, SYSTEM_PROGRAM_ID};
+use crate::entry::{create_pda, system_transfer, Account, Input, NewPda, Pubkey, SYSTEM_PROGRAM_ID};
 use crate::error::OracleError;
 use crate::h2c::HINT_LEN;
+use crate::loader;
 use crate::merkle::{leaf, root_from_proof, signing_message, MAX_PROOF_DEPTH};
 use crate::report::{decode_handover, decode_report, Report, CHAIN_ANY, CHAIN_SVM, KIND_FEED, KIND_REQUEST};
 use crate::state::*;
@@ -77,6 +78,7 @@ pub fn process(input: &Input) -> R<()> {
         DISC_IX_REQUEST_INFERENCE => request_inference(input, &mut args),
         DISC_IX_CLAIM_FEES => claim_fees(input, &mut args),
         DISC_IX_VERIFY_SIGNATURE => verify_signature(input, &mut args),
+        DISC_IX_REFUND => refund(input, &mut args),
         _ => Err(OracleError::InvalidInstruction),
     }
 }
@@ -131,14 +133,50 @@ fn load_config<'a>(input: &Input, a: &'a Account) -> R<&'a mut [u8]> {
     Ok(d)
 }
 
+/// The fee vault named by the config's vault bump.
+fn load_vault<'a>(input: &Input, cfg: &[u8], a: &'a Account) -> R<&'a mut [u8]> {
+    let pid = input.program_id;
+    let v = load(a, &vault::DISC, vault::LEN, pid)?;
+    let addr = crate::syscalls::create_program_address(&[SEED_VAULT, &[cfg[config::VAULT_BUMP]]], pid);
+    if addr.as_ref() != Some(a.key()) {
+        return Err(OracleError::WrongAccount);
+    }
+    Ok(v)
+}
+
+/// Moves lamports out of an account this program owns (the runtime lets the owner debit it directly).
+fn move_lamports(from: &Account, to: &Account, amount: u64) -> R<()> {
+    let left = from.lamports().checked_sub(amount).ok_or(OracleError::InsufficientFunds)?;
+    let credited = to.lamports().checked_add(amount).ok_or(OracleError::InvalidInput)?;
+    from.set_lamports(left);
+    to.set_lamports(credited);
+    Ok(())
+}
+
+/// Only the program's upgrade authority (its deployer) may initialise it: otherwise whoever calls first
+/// after deployment becomes admin and sets the committee key. `program_data` must be the loader's
+/// ProgramData account of this program (address derived from the program id, owned by the loader).
+fn upgrade_authority_signed(input: &Input, admin: &Account, program_data: &Account) -> R<()> {
+    expect_pda(program_data, &[input.program_id], loader::LOADER_ID)?;
+    if program_data.owner() != loader::LOADER_ID {
+        return Err(OracleError::WrongOwner);
+    }
+    match loader::upgrade_authority(program_data.data())? {
+        Some(authority) if authority == admin.key() => Ok(()),
+        _ => Err(OracleError::NotUpgradeAuthority),
+    }
+}
+
 fn initialize(input: &Input, args: &mut Args) -> R<()> {
     let admin = input.account(0)?;
     let cfg = input.account(1)?;
     let vault_acc = input.account(2)?;
     system_program(&input.account(3)?)?;
+    let program_data = input.account(4)?;
     signer(&admin)?;
     writable(&cfg)?;
     writable(&vault_acc)?;
+    upgrade_authority_signed(input, &admin, &program_data)?;
     let domain = args.arr::<32>()?;
     let cluster_id = args.arr::<32>()?;
     let epoch = args.u64()?;
@@ -146,8 +184,9 @@ fn initialize(input: &Input, args: &mut Args) -> R<()> {
     let committee_size = args.u16()?;
     let group_key = args.arr::<192>()?;
     let request_fee = args.u64()?;
+    let request_timeout_slots = args.u64()?;
     args.finish()?;
-    if threshold == 0 || threshold > committee_size || committee_size > 256 {
+    if threshold == 0 || threshold > committee_size || committee_size > 256 || request_timeout_slots == 0 {
         return Err(OracleError::InvalidInput);
     }
     if !cfg.is_empty_system() || !vault_acc.is_empty_system() {
@@ -159,8 +198,8 @@ fn initialize(input: &Input, args: &mut Args) -> R<()> {
     let pid = input.program_id;
     let bump = expect_pda(&cfg, &[SEED_CONFIG], pid)?;
     let vbump = expect_pda(&vault_acc, &[SEED_VAULT], pid)?;
-    create_pda(admin, cfg, config::LEN, pid, &[SEED_CONFIG, &[bump]])?;
-    create_pda(admin, vault_acc, vault::LEN, pid, &[SEED_VAULT, &[vbump]])?;
+    create_pda(&NewPda { payer: admin, account: cfg, space: config::LEN, owner: pid, seeds: &[SEED_CONFIG, &[bump]] })?;
+    create_pda(&NewPda { payer: admin, account: vault_acc, space: vault::LEN, owner: pid, seeds: &[SEED_VAULT, &[vbump]] })?;
 
     let d = cfg.data_mut();
     put(d, 0, &config::DISC);
@@ -172,6 +211,7 @@ fn initialize(input: &Input, args: &mut Args) -> R<()> {
     put_u16(d, config::COMMITTEE_SIZE, committee_size);
     put(d, config::GROUP_KEY, group_key);
     put_u64(d, config::REQUEST_FEE, request_fee);
+    put_u64(d, config::REQUEST_TIMEOUT_SLOTS, request_timeout_slots);
     d[config::BUMP] = bump;
     d[config::VAULT_BUMP] = vbump;
     let v = vault_acc.data_mut();
@@ -244,10 +284,11 @@ struct Store<'a, 'b> {
     payer: Account,
     result: Account,
     request: Option<Account>,
+    vault: Option<Account>,
 }
 
 fn store_report(s: Store, cfg: &mut [u8], r: &Report) -> R<()> {
-    let Store { input, report_leaf, payer, result: result_acc, request: request_acc } = s;
+    let Store { input, report_leaf, payer, result: result_acc, request: request_acc, vault: vault_acc } = s;
     let report_leaf = &report_leaf;
     let pid = input.program_id;
     writable(&result_acc)?;
@@ -264,24 +305,11 @@ fn store_report(s: Store, cfg: &mut [u8], r: &Report) -> R<()> {
     }
     if r.kind == KIND_REQUEST {
         let req = request_acc.ok_or(OracleError::MissingAccount)?;
-        writable(&req)?;
-        if req.key() != &r.id {
-            return Err(OracleError::RequestMismatch);
-        }
-        let q = load(&req, &request::DISC, request::LEN, pid)?;
-        if q[request::STATUS] != request::STATUS_PENDING {
-            return Err(OracleError::RequestNotPending);
-        }
-        if get::<32>(q, request::MODEL_HASH) != r.model_hash {
-            return Err(OracleError::RequestMismatch);
-        }
-        if get::<32>(q, request::INPUT_HASH) != r.input_hash {
-            return Err(OracleError::InputHashMismatch);
-        }
-        q[request::STATUS] = request::STATUS_FULFILLED;
+        let vault_acc = vault_acc.ok_or(OracleError::MissingAccount)?;
+        fulfil_request(Fulfil { input, req, vault: vault_acc }, cfg, r)?;
     }
     if !exists {
-        create_pda(payer, result_acc, result::LEN, pid, &[SEED_RESULT, &r.id, &[bump]])?;
+        create_pda(&NewPda { payer, account: result_acc, space: result::LEN, owner: pid, seeds: &[SEED_RESULT, &r.id, &[bump]] })?;
     }
     let d = result_acc.data_mut();
     put(d, 0, &result::DISC);
@@ -305,12 +333,47 @@ fn store_report(s: Store, cfg: &mut [u8], r: &Report) -> R<()> {
     Ok(())
 }
 
+/// A request answered by a report: the request and the vault that earns its fee.
+struct Fulfil<'a, 'b> {
+    input: &'a Input<'b>,
+    req: Account,
+    vault: Account,
+}
+
+/// Matches a request answer to its pending request, marks it fulfilled and moves the fee it escrowed to
+/// the vault (only now does the admin earn it).
+fn fulfil_request(f: Fulfil, cfg: &[u8], r: &Report) -> R<()> {
+    let Fulfil { input, req, vault: vault_acc } = f;
+    writable(&req)?;
+    writable(&vault_acc)?;
+    if req.key() != &r.id {
+        return Err(OracleError::RequestMismatch);
+    }
+    let q = load(&req, &request::DISC, request::LEN, input.program_id)?;
+    if q[request::STATUS] != request::STATUS_PENDING {
+        return Err(OracleError::RequestNotPending);
+    }
+    if get::<32>(q, request::MODEL_HASH) != r.model_hash {
+        return Err(OracleError::RequestMismatch);
+    }
+    if get::<32>(q, request::INPUT_HASH) != r.input_hash {
+        return Err(OracleError::InputHashMismatch);
+    }
+    let v = load_vault(input, cfg, &vault_acc)?;
+    let fee = get_u64(q, request::FEE);
+    q[request::STATUS] = request::STATUS_FULFILLED;
+    move_lamports(&req, &vault_acc, fee)?;
+    put_u64(v, vault::TOTAL_COLLECTED, get_u64(v, vault::TOTAL_COLLECTED).wrapping_add(fee));
+    Ok(())
+}
+
 fn post_report(input: &Input, args: &mut Args) -> R<()> {
     let payer = input.account(0)?;
     let cfg_acc = input.account(1)?;
     let result_acc = input.account(2)?;
     system_program(&input.account(3)?)?;
     let request_acc = input.account(4).ok();
+    let vault_acc = input.account(5).ok();
     signer(&payer)?;
     writable(&cfg_acc)?;
     let bytes = args.bytes(crate::report::MAX_REPORT_LEN)?;
@@ -324,7 +387,7 @@ fn post_report(input: &Input, args: &mut Args) -> R<()> {
     let l = leaf(bytes);
     let root = root_from_proof(&l, proof).ok_or(OracleError::BadProof)?;
     bls::verify(&group_key(cfg), &signing_message(0x01, &root), sig, hints)?;
-    store_report(Store { input, report_leaf: l, payer, result: result_acc, request: request_acc }, cfg, &r)
+    store_report(Store { input, report_leaf: l, payer, result: result_acc, request: request_acc, vault: vault_acc }, cfg, &r)
 }
 
 fn verify_root(input: &Input, args: &mut Args) -> R<()> {
@@ -348,7 +411,8 @@ fn verify_root(input: &Input, args: &mut Args) -> R<()> {
         return Err(OracleError::Replay);
     }
     bls::verify(&group_key(cfg), &signing_message(0x01, root), sig, hints)?;
-    create_pda(payer, root_acc, root::LEN, input.program_id, &[SEED_ROOT, root, &epoch.to_le_bytes(), &[bump]])?;
+    let seeds: &[&[u8]] = &[SEED_ROOT, root, &epoch.to_le_bytes(), &[bump]];
+    create_pda(&NewPda { payer, account: root_acc, space: root::LEN, owner: input.program_id, seeds })?;
     let d = root_acc.data_mut();
     put(d, 0, &root::DISC);
     put(d, root::ROOT, root);
@@ -365,6 +429,7 @@ fn post_batched_report(input: &Input, args: &mut Args) -> R<()> {
     let result_acc = input.account(3)?;
     system_program(&input.account(4)?)?;
     let request_acc = input.account(5).ok();
+    let vault_acc = input.account(6).ok();
     signer(&payer)?;
     writable(&cfg_acc)?;
     let bytes = args.bytes(crate::report::MAX_REPORT_LEN)?;
@@ -382,7 +447,7 @@ fn post_batched_report(input: &Input, args: &mut Args) -> R<()> {
     if get_u64(rd, root::EPOCH) != r.epoch {
         return Err(OracleError::WrongEpoch);
     }
-    store_report(Store { input, report_leaf: l, payer, result: result_acc, request: request_acc }, cfg, &r)
+    store_report(Store { input, report_leaf: l, payer, result: result_acc, request: request_acc, vault: vault_acc }, cfg, &r)
 }
 
 fn request_inference(input: &Input, args: &mut Args) -> R<()> {
@@ -403,25 +468,25 @@ fn request_inference(input: &Input, args: &mut Args) -> R<()> {
     }
     let cfg = load_config(input, &cfg_acc)?;
     let pid = input.program_id;
-    load(&vault_acc, &vault::DISC, vault::LEN, pid)?;
-    if vault_acc.key() != &crate::syscalls::create_program_address(&[SEED_VAULT, &[cfg[config::VAULT_BUMP]]], pid).ok_or(OracleError::WrongAccount)? {
-        return Err(OracleError::WrongAccount);
-    }
+    // checked but not paid: the fee waits in the request account until the request is answered (then it
+    // moves to this vault) or refunded; kept in the account list so CPI callers need no change
+    load_vault(input, cfg, &vault_acc)?;
     let nonce_le = nonce.to_le_bytes();
     let bump = expect_pda(&req, &[SEED_REQUEST, requester.key(), &nonce_le], pid)?;
     if !req.is_empty_system() {
         return Err(OracleError::Replay);
     }
     let fee = get_u64(cfg, config::REQUEST_FEE);
+    let seeds: &[&[u8]] = &[SEED_REQUEST, requester.key(), &nonce_le, &[bump]];
+    create_pda(&NewPda { payer: requester, account: req, space: request::LEN, owner: pid, seeds })?;
     if fee > 0 {
         if requester.lamports() < fee {
             return Err(OracleError::InsufficientFunds);
         }
-        system_transfer(requester, vault_acc, fee)?;
-        let v = vault_acc.data_mut();
-        put_u64(v, vault::TOTAL_COLLECTED, get_u64(v, vault::TOTAL_COLLECTED).wrapping_add(fee));
+        // escrowed on top of the request's rent, after creation so it cannot be mistaken for pre-funding
+        system_transfer(requester, req, fee)?;
     }
-    create_pda(requester, req, request::LEN, pid, &[SEED_REQUEST, requester.key(), &nonce_le, &[bump]])?;
+    let slot = clock().0;
     let q = req.data_mut();
     put(q, 0, &request::DISC);
     put(q, request::REQUESTER, requester.key());
@@ -430,7 +495,8 @@ fn request_inference(input: &Input, args: &mut Args) -> R<()> {
     put(q, request::INPUT_HASH, &keccak256(&[data]));
     put_u64(q, request::FEE, fee);
     q[request::STATUS] = request::STATUS_PENDING;
-    put_u64(q, request::CREATED_SLOT, clock().0);
+    put_u64(q, request::CREATED_SLOT, slot);
+    put_u64(q, request::DEADLINE_SLOT, slot.saturating_add(get_u64(cfg, config::REQUEST_TIMEOUT_SLOTS)));
     put_u16(q, request::INPUT_LEN, data.len() as u16);
     q[request::INPUT..request::INPUT + data.len()].copy_from_slice(data);
     q[request::BUMP] = bump;
@@ -467,11 +533,7 @@ fn claim_fees(input: &Input, args: &mut Args) -> R<()> {
     if admin.key() != &get::<32>(cfg, config::ADMIN) {
         return Err(OracleError::Unauthorized);
     }
-    let pid = input.program_id;
-    let v = load(&vault_acc, &vault::DISC, vault::LEN, pid)?;
-    if vault_acc.key() != &crate::syscalls::create_program_address(&[SEED_VAULT, &[cfg[config::VAULT_BUMP]]], pid).ok_or(OracleError::WrongAccount)? {
-        return Err(OracleError::WrongAccount);
-    }
+    let v = load_vault(input, cfg, &vault_acc)?;
     if vault_acc.key() == recipient.key() {
         return Err(OracleError::WrongAccount);
     }
@@ -480,8 +542,31 @@ fn claim_fees(input: &Input, args: &mut Args) -> R<()> {
     if amount == 0 || amount > available {
         return Err(OracleError::InsufficientFunds);
     }
-    vault_acc.set_lamports(vault_acc.lamports() - amount);
-    recipient.set_lamports(recipient.lamports().checked_add(amount).ok_or(OracleError::InvalidInput)?);
+    move_lamports(&vault_acc, &recipient, amount)?;
     put_u64(v, vault::TOTAL_CLAIMED, get_u64(v, vault::TOTAL_CLAIMED).wrapping_add(amount));
     Ok(())
+}
+
+/// Gives an unanswered request's fee back to its requester once the deadline slot has passed, and marks
+/// the request refunded so it can no longer be answered (nor refunded twice). Only the requester, signing,
+/// can refund, and the fee goes only to the requester's own account.
+fn refund(input: &Input, args: &mut Args) -> R<()> {
+    let requester = input.account(0)?;
+    let req = input.account(1)?;
+    signer(&requester)?;
+    writable(&requester)?;
+    writable(&req)?;
+    args.finish()?;
+    let q = load(&req, &request::DISC, request::LEN, input.program_id)?;
+    if requester.key() != &get::<32>(q, request::REQUESTER) {
+        return Err(OracleError::Unauthorized);
+    }
+    if q[request::STATUS] != request::STATUS_PENDING {
+        return Err(OracleError::RequestNotPending);
+    }
+    if clock().0 < get_u64(q, request::DEADLINE_SLOT) {
+        return Err(OracleError::RequestNotExpired);
+    }
+    q[request::STATUS] = request::STATUS_REFUNDED;
+    move_lamports(&req, &requester, get_u64(q, request::FEE))
 }

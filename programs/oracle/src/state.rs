@@ -23,7 +23,9 @@ pub mod config {
     pub const REPORTS_POSTED: usize = 318;
     pub const SHARES_ROOT: usize = 326;
     pub const MEMBERS_ROOT: usize = 358;
-    pub const LEN: usize = 390;
+    /// slots after which an unanswered request may be refunded (copied into each request as its deadline)
+    pub const REQUEST_TIMEOUT_SLOTS: usize = 390;
+    pub const LEN: usize = 398;
 }
 
 pub mod vault {
@@ -64,9 +66,12 @@ pub mod request {
     pub const INPUT: usize = 131;
     pub const MAX_INPUT: usize = 512;
     pub const BUMP: usize = 643;
-    pub const LEN: usize = 644;
+    /// first slot at which the requester may take the fee back if the request is still pending
+    pub const DEADLINE_SLOT: usize = 644;
+    pub const LEN: usize = 652;
     pub const STATUS_PENDING: u8 = 0;
     pub const STATUS_FULFILLED: u8 = 1;
+    pub const STATUS_REFUNDED: u8 = 2;
 }
 
 pub mod root {

@@ -183,3 +183,30 @@ fn field_encoding_is_canonical() {
     let a = Fp::from_be_bytes_wide(&[0xff; 64]);
     assert_eq!(a.mul(&inv(&a)), ONE);
 }
+
+#[test]
+fn program_data_header_names_the_upgrade_authority() {
+    use crate::error::OracleError;
+    use crate::loader::{upgrade_authority, PROGRAM_DATA_HEADER};
+    let mut d = vec![0u8; PROGRAM_DATA_HEADER + 4];
+    d[..4].copy_from_slice(&3u32.to_le_bytes());
+    d[4..12].copy_from_slice(&77u64.to_le_bytes());
+    d[12] = 1;
+    d[13..45].copy_from_slice(&[9u8; 32]);
+    assert_eq!(upgrade_authority(&d), Ok(Some(&[9u8; 32])));
+    d[12] = 0; // immutable program: nobody may initialise
+    assert_eq!(upgrade_authority(&d), Ok(None));
+    d[12] = 2;
+    assert_eq!(upgrade_authority(&d), Err(OracleError::WrongAccount));
+    d[12] = 1;
+    d[0] = 2; // the Program account (tag 2), not its ProgramData
+    assert_eq!(upgrade_authority(&d), Err(OracleError::WrongAccount));
+    d[0] = 3;
+    assert_eq!(upgrade_authority(&d[..44]), Err(OracleError::WrongAccount), "truncated header");
+}
+
+#[test]
+fn loader_id_is_the_upgradeable_loader() {
+    // base58 "BPFLoaderUpgradeab1e11111111111111111111111"
+    assert_eq!(hex::encode(crate::constants::BPF_LOADER_UPGRADEABLE_ID), "02a8f6914e88a1b0e210153ef763ae2b00c2b93d16c124d2c0537a1004800000");
+}

@@ -237,26 +237,75 @@ pub fn invoke(cpi: &Cpi) -> Result<(), SbfError> {
     Ok(())
 }
 
+/// A PDA to create (bundled: SBF calls take at most five register arguments, a slice takes two).
+pub struct NewPda<'a> {
+    /// signer of the outer transaction paying the rent
+    pub payer: Account,
+    pub account: Account,
+    pub space: usize,
+    pub owner: &'a Pubkey,
+    /// the PDA's signer seeds, bump included
+    pub seeds: &'a [&'a [u8]],
+}
+
+/// Creates `p.account` with `p.space` bytes owned by `p.owner`, rent-exempt, paid by `p.payer`.
+///
+/// CreateAccount refuses an address that already holds lamports, and anyone can send lamports to any
+/// address: a plain CreateAccount would let a stranger block a PDA forever by pre-funding it. A pre-funded
+/// (still system-owned, empty) PDA is therefore topped up to the rent-exempt minimum and then allocated
+/// and assigned, which the system program allows for an account that signs, as only this program can.
+pub fn create_pda(p: &NewPda) -> Result<(), SbfError> {
+    let rent = crate::syscalls::rent_exempt_minimum(p.space);
+    let have = p.account.lamports();
+    if have == 0 {
+        return system_create_account(p, rent);
+    }
+    if have < rent {
+        system_transfer(p.payer, p.account, rent - have)?;
+    }
+    system_allocate(p.account, p.space, p.seeds)?;
+    system_assign(p.account, p.owner, p.seeds)
+}
+
 /// System program CreateAccount via CPI, the new account signing with its PDA seeds.
-pub fn create_pda(
-    payer: Account,
-    new: Account,
-    space: usize,
-    owner: &Pubkey,
-    seeds: &[&[u8]],
-) -> Result<(), SbfError> {
-    let lamports = crate::syscalls::rent_exempt_minimum(space);
+fn system_create_account(p: &NewPda, lamports: u64) -> Result<(), SbfError> {
     let mut data = [0u8; 52];
     data[0..4].copy_from_slice(&0u32.to_le_bytes());
     data[4..12].copy_from_slice(&lamports.to_le_bytes());
-    data[12..20].copy_from_slice(&(space as u64).to_le_bytes());
-    data[20..52].copy_from_slice(owner);
+    data[12..20].copy_from_slice(&(p.space as u64).to_le_bytes());
+    data[20..52].copy_from_slice(p.owner);
     invoke(&Cpi {
         program_id: &SYSTEM_PROGRAM_ID,
         accounts: &[
-            CpiAccount { account: payer, signer: true, writable: true },
-            CpiAccount { account: new, signer: true, writable: true },
+            CpiAccount { account: p.payer, signer: true, writable: true },
+            CpiAccount { account: p.account, signer: true, writable: true },
         ],
+        data: &data,
+        seeds: p.seeds,
+    })
+}
+
+/// System program Allocate via CPI (instruction 8), the account signing with its PDA seeds.
+fn system_allocate(account: Account, space: usize, seeds: &[&[u8]]) -> Result<(), SbfError> {
+    let mut data = [0u8; 12];
+    data[0..4].copy_from_slice(&8u32.to_le_bytes());
+    data[4..12].copy_from_slice(&(space as u64).to_le_bytes());
+    invoke(&Cpi {
+        program_id: &SYSTEM_PROGRAM_ID,
+        accounts: &[CpiAccount { account, signer: true, writable: true }],
+        data: &data,
+        seeds,
+    })
+}
+
+/// System program Assign via CPI (instruction 1), the account signing with its PDA seeds.
+fn system_assign(account: Account, owner: &Pubkey, seeds: &[&[u8]]) -> Result<(), SbfError> {
+    let mut data = [0u8; 36];
+    data[0..4].copy_from_slice(&1u32.to_le_bytes());
+    data[4..36].copy_from_slice(owner);
+    invoke(&Cpi {
+        program_id: &SYSTEM_PROGRAM_ID,
+        accounts: &[CpiAccount { account, signer: true, writable: true }],
         data: &data,
         seeds,
     })
