@@ -1,9 +1,12 @@
 // `npm run bench -- gas`: gas per contract operation on a real anvil (prague, EIP-2537 precompiles).
 import { hexToBytes, parseEther, parseEventLogs, toHex, type Hex } from 'viem';
-import { buildMerkleTree, encodeHandover, membersRoot, merkleProof, reportLeaf, sharesRoot } from '@destra/protocol';
+import {
+  ReportKind, anyDestination, buildMerkleTree, encodeHandover, encodeReport, feedId, g1ToEip2537, membersRoot, merkleProof, reportLeaf, rootSigningMessage,
+  sharesRoot, signPartial,
+} from '@destra/protocol';
 import { printTable, type BenchRow } from '../../scripts/bench-table.ts';
-import { LocalCommittee, deployContract } from '../src-ts/index.ts';
-import { committeeRegistryAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
+import { LocalCommittee, delegateDsync, deployContract, transferDsync } from '../src-ts/index.ts';
+import { committeeRegistryAbi, delegatedStakingAbi, destraTokenAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
 import { canonicalInput, memberId, requestReport, setupFixture, write, type Fixture } from '../test/fixture.ts';
 
 async function requestIds(f: Fixture, count: number, salt: number): Promise<{ id: Hex; input: Uint8Array }[]> {
@@ -34,11 +37,11 @@ export async function run(): Promise<void> {
     const market = (await deployContract(f.clients, 'RiskLendingMarket', [router, f.modelId])).address;
     const input = canonicalInput([1n, 2n, 3n]);
     const rq = await write(f.clients, market, riskLendingMarketAbi, 'requestRiskScore', [toHex(input)], 10n ** 15n);
-    rows.push({ operation: 'request (via consumer)', gas: Number(rq.gasUsed), 'per report': '', goal: '' });
+    rows.push({ operation: 'request (via consumer; ETH fee escrowed)', gas: Number(rq.gasUsed), 'per report': '', goal: '' });
     const [ev] = parseEventLogs({ abi: oracleRouterAbi, logs: rq.logs, eventName: 'InferenceRequested' });
     const report = requestReport(f, ev!.args.requestId, input, [420_000n]);
     const one = await write(f.clients, router, oracleRouterAbi, 'fulfill', [toHex(report), f.committee.signRoot(reportLeaf(report))]);
-    rows.push({ operation: 'fulfil one (with callback)', gas: Number(one.gasUsed), 'per report': Number(one.gasUsed), goal: '' });
+    rows.push({ operation: 'fulfil one (with callback; fee split: burn share + staking deposit)', gas: Number(one.gasUsed), 'per report': Number(one.gasUsed), goal: '' });
 
     // fulfil one callback-free request (the event is the delivery)
     const [plain] = await requestIds(f, 1, 999);
@@ -60,13 +63,49 @@ export async function run(): Promise<void> {
       });
     }
 
-    // stake (first stake of a new operator: proof-of-possession check + key pointer)
+    // operator registration (proof-of-possession check + key pointer), then its first self-bond
     const { localClients } = await import('../src-ts/index.ts');
-    const { g1ToEip2537, g2ToEip2537, provePossession, publicKeyOf, randomSecretKey } = await import('@destra/protocol');
+    const { g2ToEip2537, provePossession, publicKeyOf, randomSecretKey } = await import('@destra/protocol');
+    const { staking, token, registry } = f.deployed.addresses;
     const c = localClients(f.anvil.rpcUrl, f.anvil.privateKeys[7]!);
     const sk = randomSecretKey();
-    const st = await write(c, f.deployed.addresses.registry, committeeRegistryAbi, 'stake', [toHex(g2ToEip2537(publicKeyOf(sk))), toHex(g1ToEip2537(provePossession(sk)))], parseEther('5'));
-    rows.push({ operation: 'stake (new operator, PoP verified)', gas: Number(st.gasUsed), 'per report': '', goal: '' });
+    await transferDsync(f.clients, f.deployed.addresses, c.walletClient.account!.address, parseEther('5'));
+    const reg = await write(c, registry, committeeRegistryAbi, 'registerOperator', [toHex(g2ToEip2537(publicKeyOf(sk))), toHex(g1ToEip2537(provePossession(sk)))]);
+    rows.push({ operation: 'register operator (PoP verified, key pointer)', gas: Number(reg.gasUsed), 'per report': '', goal: '' });
+    const bond = await delegateDsync(c, f.deployed.addresses, c.walletClient.account!.address, parseEther('5'));
+    rows.push({ operation: 'self-bond (first, new pool)', gas: Number(bond.gasUsed), 'per report': '', goal: '' });
+
+    // delegation by a holder to a committee member (pool already earning fees)
+    const d = localClients(f.anvil.rpcUrl, f.anvil.privateKeys[8]!);
+    const op = f.operators[1]!;
+    await transferDsync(f.clients, f.deployed.addresses, d.walletClient.account!.address, parseEther('100'));
+    await write(d, token, destraTokenAbi, 'approve', [staking, parseEther('100')]);
+    const del = await write(d, staking, delegatedStakingAbi, 'delegate', [op.address, parseEther('50')]);
+    rows.push({ operation: 'delegate (new delegator, pool synced)', gas: Number(del.gasUsed), 'per report': '', goal: '' });
+    const del2 = await write(d, staking, delegatedStakingAbi, 'delegate', [op.address, parseEther('10')]);
+    rows.push({ operation: 'delegate (top-up)', gas: Number(del2.gasUsed), 'per report': '', goal: '' });
+
+    // fees from a fulfilment, then claims
+    const [feeReq] = await requestIds(f, 1, 4242);
+    const feeReport = requestReport(f, feeReq!.id, feeReq!.input, [1n]);
+    await write(f.clients, router, oracleRouterAbi, 'fulfill', [toHex(feeReport), f.committee.signRoot(reportLeaf(feeReport))]);
+    const claimD = await write(d, staking, delegatedStakingAbi, 'claimRewards', [op.address]);
+    rows.push({ operation: 'claim rewards (delegator)', gas: Number(claimD.gasUsed), 'per report': '', goal: '' });
+    const claimOp = await write(op.clients, staking, delegatedStakingAbi, 'claimRewards', [op.address]);
+    rows.push({ operation: 'claim rewards (operator: commission + self-bond)', gas: Number(claimOp.gasUsed), 'per report': '', goal: '' });
+    const unbond = await write(d, staking, delegatedStakingAbi, 'requestUnbond', [op.address, parseEther('20')]);
+    rows.push({ operation: 'request unbond (delegator)', gas: Number(unbond.gasUsed), 'per report': '', goal: '' });
+
+    // equivocation slash: two partials by one member for one (id, round, epoch, kind)
+    const feed = (out: bigint) => encodeReport({
+      kind: ReportKind.Feed, domain: hexToBytes(f.deployed.domain), epoch: 1n, destination: anyDestination(), id: feedId('bench'),
+      modelHash: new Uint8Array(32), inputHash: new Uint8Array(32), timestamp: 1n, round: 1n, output: [out],
+    });
+    const [ra, rb] = [feed(1n), feed(2n)];
+    const partial = (r: Uint8Array) => toHex(g1ToEip2537(signPartial(f.committee.share(1), rootSigningMessage(reportLeaf(r))).signature));
+    const shares = toHex(Uint8Array.from(f.committee.publicSharesUncompressed.flatMap((s) => [...s])));
+    const slash = await write(f.clients, registry, committeeRegistryAbi, 'slashEquivocation', [1n, 1, shares, f.members, toHex(ra), partial(ra), toHex(rb), partial(rb)]);
+    rows.push({ operation: `slash equivocation (n=${f.committee.n}: 2 share verifies, pool cut, burn)`, gas: Number(slash.gasUsed), 'per report': '', goal: '' });
 
     // handover to a fresh DKG key
     const next = await LocalCommittee.create(f.committee.n, f.committee.t);

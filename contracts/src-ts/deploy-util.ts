@@ -29,3 +29,11 @@ export async function deployContract(clients: Clients, name: string, args: reado
   if (!receipt.contractAddress || receipt.status !== 'success') throw new Error(`deploying ${name} failed (tx ${hash})`);
   return { address: receipt.contractAddress, abi, gasUsed: receipt.gasUsed };
 }
+
+/** Sends a contract call and waits for a successful receipt (throws naming the function otherwise). */
+export async function sendTx(clients: Clients, address: Address, abi: Abi | readonly unknown[], functionName: string, args: readonly unknown[] = [], value = 0n) {
+  const hash = await clients.walletClient.writeContract({ address, abi, functionName, args, value, account: clients.walletClient.account!, chain: clients.chain } as never);
+  const receipt = await clients.publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== 'success') throw new Error(`${functionName} reverted (tx ${hash})`);
+  return receipt;
+}

@@ -1,7 +1,11 @@
-// Deploys and wires the protocol contracts on any EVM JSON-RPC endpoint (anvil for tests and the devnet).
-import { keccak256, toHex, type Address, type Hex } from 'viem';
+// Deploys and wires the protocol contracts on any EVM JSON-RPC endpoint (anvil for tests and the devnet),
+// then hands every parameter to the governor: when deployProtocol returns, the deployer owns nothing (it
+// keeps only the one-shot genesis right, cleared by initGenesis, and the DSYNC supply if it is the holder).
+import { getContractAddress, keccak256, parseEther, toHex, type Abi, type Address, type Hex } from 'viem';
 import { domainTag } from '@destra/protocol';
-import { deployContract, type Clients } from './deploy-util.ts';
+import { committeeRegistryAbi, delegatedStakingAbi, modelRegistryAbi, oracleRouterAbi } from './abi.ts';
+import { deployContract, sendTx, type Clients } from './deploy-util.ts';
+import type { ModelRegistration } from './models.ts';
 
 export interface DeployOptions {
   /** Network name for the report domain tag keccak256("destra:" + network). */
@@ -9,16 +13,28 @@ export interface DeployOptions {
   feeWei?: bigint;
   burnBps?: number;
   requestTimeoutSec?: bigint;
-  minStakeWei?: bigint;
+  /** Minimum operator self-bond in DSYNC base units for committee eligibility. */
+  minSelfBond?: bigint;
   unbondingDelaySec?: bigint;
+  /** Delay before an operator's commission change applies (delegators can leave first). */
+  commissionDelaySec?: bigint;
   committeeSize?: number;
   slashBps?: number;
   votingPeriodSec?: bigint;
   timelockDelaySec?: bigint;
   quorumBps?: number;
+  /** DSYNC minted once at deployment (default 1e9 tokens), to `tokenHolder` (default the deployer). */
+  tokenSupply?: bigint;
+  tokenHolder?: Address;
+  /** May call initGenesis once (default the deployer); the right is cleared when used. */
+  genesisAuthority?: Address;
+  /** Models registered before governance takes over (see registrationFromManifest). */
+  models?: readonly ModelRegistration[];
 }
 
 export interface ProtocolAddresses {
+  token: Address;
+  staking: Address;
   registry: Address;
   models: Address;
   router: Address;
@@ -32,18 +48,36 @@ export interface DeployedProtocol {
   gas: Record<string, bigint>;
 }
 
+/** The contracts whose `governance()` the governor holds after deployment. */
+export const GOVERNED = ['registry', 'staking', 'models', 'router'] as const satisfies readonly (keyof ProtocolAddresses)[];
+
 export async function deployProtocol(clients: Clients, opts: DeployOptions = {}): Promise<DeployedProtocol> {
   const domain = toHex(domainTag(opts.network ?? 'devnet'));
   const deployer = clients.walletClient.account!.address;
   const gas: Record<string, bigint> = {};
+  const token = await deployContract(clients, 'DestraToken', [opts.tokenHolder ?? deployer, opts.tokenSupply ?? parseEther('1000000000')]);
+  gas.token = token.gasUsed;
+  // Staking and registry name each other immutably: the registry's address is known before it exists.
+  const nonce = await clients.publicClient.getTransactionCount({ address: deployer, blockTag: 'pending' });
+  const registryAddress = getContractAddress({ from: deployer, nonce: BigInt(nonce + 1) });
+  const staking = await deployContract(clients, 'DelegatedStaking', [
+    token.address,
+    registryAddress,
+    deployer,
+    opts.minSelfBond ?? parseEther('1000'),
+    opts.commissionDelaySec ?? 7n * 86_400n,
+  ]);
+  gas.staking = staking.gasUsed;
   const registry = await deployContract(clients, 'CommitteeRegistry', [
     domain,
+    staking.address,
     deployer,
-    opts.minStakeWei ?? 10n ** 18n,
+    opts.genesisAuthority ?? deployer,
     opts.unbondingDelaySec ?? 7n * 86_400n,
     opts.committeeSize ?? 4,
     opts.slashBps ?? 1_000,
   ]);
+  if (registry.address.toLowerCase() !== registryAddress.toLowerCase()) throw new Error(`registry deployed at ${registry.address}, expected ${registryAddress} (another transaction from the deployer interleaved)`);
   gas.registry = registry.gasUsed;
   const models = await deployContract(clients, 'ModelRegistry', [deployer]);
   gas.models = models.gasUsed;
@@ -60,17 +94,31 @@ export async function deployProtocol(clients: Clients, opts: DeployOptions = {})
   const feeds = await deployContract(clients, 'FeedStore', [domain, registry.address]);
   gas.feeds = feeds.gasUsed;
   const governor = await deployContract(clients, 'DestraGovernor', [
-    registry.address,
-    [registry.address, models.address, router.address],
+    staking.address,
+    [registry.address, staking.address, models.address, router.address],
     opts.votingPeriodSec ?? 3n * 86_400n,
     opts.timelockDelaySec ?? 86_400n,
     opts.quorumBps ?? 4_000,
   ]);
   gas.governor = governor.gasUsed;
+  await sendTx(clients, staking.address, delegatedStakingAbi, 'setFeeSource', [router.address]);
+  for (const m of opts.models ?? []) {
+    await sendTx(clients, models.address, modelRegistryAbi, 'setModel', [m.name, 1, m.modelHash, m.inputSchemaHash, m.outputSchemaHash, m.outputScale]);
+  }
+  const handOff: [Address, Abi][] = [
+    [registry.address, committeeRegistryAbi as Abi],
+    [staking.address, delegatedStakingAbi as Abi],
+    [models.address, modelRegistryAbi as Abi],
+    [router.address, oracleRouterAbi as Abi],
+  ];
+  for (const [address, abi] of handOff) await sendTx(clients, address, abi, 'setGovernance', [governor.address]);
   return {
     domain,
     gas,
-    addresses: { registry: registry.address, models: models.address, router: router.address, feeds: feeds.address, governor: governor.address },
+    addresses: {
+      token: token.address, staking: staking.address, registry: registry.address, models: models.address, router: router.address,
+      feeds: feeds.address, governor: governor.address,
+    },
   };
 }
 

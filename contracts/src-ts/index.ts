@@ -6,3 +6,4 @@ export * from './deploy-util.ts';
 export * from './deploy.ts';
 export * from './committee.ts';
 export * from './models.ts';
+export * from './staking.ts';

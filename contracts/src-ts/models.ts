@@ -59,9 +59,20 @@ export function registrationFromManifest(m: ManifestForRegistry, registeredName:
 }
 
 /**
+ * Throws ModelScaleError unless ModelRegistry holds `reg`'s hash and output scale for its name (what a
+ * deployment that registered models through deployProtocol's `models` option checks afterwards).
+ */
+export async function checkModelRegistration(clients: Pick<Clients, 'publicClient'>, models: Address, reg: ModelRegistration): Promise<void> {
+  const [, modelHash, , , outputScale] = await clients.publicClient.readContract({ address: models, abi: modelRegistryAbi, functionName: 'resolve', args: [namehash(reg.name)] });
+  if (modelHash.toLowerCase() !== reg.modelHash.toLowerCase()) throw new ModelScaleError(`model ${reg.name}: registry holds hash ${modelHash}, manifest ${reg.modelHash}`);
+  if (outputScale !== reg.outputScale) throw new ModelScaleError(`model ${reg.name}: registry holds output scale ${outputScale}, manifest ${reg.outputScale}`);
+}
+
+/**
  * Registers (or re-registers with the next version) `registeredName` from its manifest and checks the
  * stored scale afterwards. A no-op when the registry already holds this hash and scale. The caller must
- * be the registry's governance (the deployer only before `handToGovernance`).
+ * be the registry's governance (after deployProtocol: the governor, i.e. a passed proposal or, in tests,
+ * an impersonated governor).
  */
 export async function registerModelFromManifest(
   clients: Clients,

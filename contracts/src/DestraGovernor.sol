@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {CommitteeRegistry} from "./CommitteeRegistry.sol";
+import {DelegatedStaking} from "./DelegatedStaking.sol";
 
 /// @title Stake-weighted governance of protocol parameters, with quorum and a timelock.
-/// @notice Bonded operators propose calls on the governed contracts (fee, burn share, threshold/committee
-///         size, timeouts, model registry entries), vote with their active stake, and passed proposals run
-///         after a timelock. Votes and quorum are weighed by the bonded stake at the block before the
-///         proposal (registry checkpoints), so stake bought during a vote counts for nothing in it.
+/// @notice After deployment the governor owns every protocol parameter (router fee and burn share,
+///         committee size, threshold minimum, epoch length, handover grace, unbonding delay, slash share,
+///         minimum self-bond, commission rules, model registrations) and itself. Operators propose calls on
+///         the governed contracts and vote with their staked DSYNC (self-bond + delegations: delegators
+///         vote through the operator they back); passed proposals run after a timelock. Votes and quorum
+///         are weighed at the block before the proposal (DelegatedStaking checkpoints), so stake bought
+///         during a vote counts for nothing in it. Custom rather than OZ Governor because the weight is
+///         staked, slashable DSYNC, not token balance (ERC20Votes on DSYNC is kept for tooling only).
 contract DestraGovernor {
     error NotOperator();
     error NoVotingPower(uint64 snapshotBlock);
@@ -41,7 +45,7 @@ contract DestraGovernor {
         bytes data;
     }
 
-    CommitteeRegistry public immutable registry;
+    DelegatedStaking public immutable staking;
     uint64 public votingPeriod;
     uint64 public timelockDelay;
     uint16 public quorumBps;
@@ -49,8 +53,8 @@ contract DestraGovernor {
     Proposal[] private proposals;
     mapping(uint256 => mapping(address => bool)) public hasVoted;
 
-    constructor(CommitteeRegistry registry_, address[] memory targets, uint64 votingPeriod_, uint64 timelockDelay_, uint16 quorumBps_) {
-        registry = registry_;
+    constructor(DelegatedStaking staking_, address[] memory targets, uint64 votingPeriod_, uint64 timelockDelay_, uint16 quorumBps_) {
+        staking = staking_;
         for (uint256 i = 0; i < targets.length; i++) governed[targets[i]] = true;
         governed[address(this)] = true;
         votingPeriod = votingPeriod_;
@@ -64,10 +68,10 @@ contract DestraGovernor {
         (votingPeriod, timelockDelay, quorumBps) = (votingPeriod_, timelockDelay_, quorumBps_);
     }
 
-    /// @notice Current bonded stake (who may propose); votes use the proposal's snapshot instead.
+    /// @notice Current bonded stake, self + delegated (who may propose); votes use the proposal's
+    ///         snapshot instead.
     function votingPower(address operator) public view returns (uint256) {
-        (uint128 stake, uint64 unbondAt,,,,,) = registry.operators(operator);
-        return unbondAt == 0 ? stake : 0;
+        return staking.currentVotes(operator);
     }
 
     function propose(address target, bytes calldata data, string calldata description) external returns (uint256 id) {
@@ -76,7 +80,7 @@ contract DestraGovernor {
         id = proposals.length;
         uint64 voteEnd = uint64(block.timestamp) + votingPeriod;
         uint64 snapshot = uint64(block.number - 1);
-        uint256 quorum = (registry.totalActiveStakeAt(snapshot) * quorumBps) / 10_000;
+        uint256 quorum = (staking.totalVotesAt(snapshot) * quorumBps) / 10_000;
         proposals.push(Proposal(msg.sender, target, voteEnd, 0, false, 0, 0, quorum, snapshot, data));
         emit ProposalCreated(id, msg.sender, target, data, description, voteEnd);
     }
@@ -85,7 +89,7 @@ contract DestraGovernor {
         Proposal storage p = _get(id);
         if (block.timestamp > p.voteEnd) revert VotingClosed();
         if (hasVoted[id][msg.sender]) revert AlreadyVoted();
-        uint256 weight = registry.activeStakeAt(msg.sender, p.snapshot);
+        uint256 weight = staking.votesAt(msg.sender, p.snapshot);
         if (weight == 0) revert NoVotingPower(p.snapshot);
         hasVoted[id][msg.sender] = true;
         if (support) p.forVotes += weight;

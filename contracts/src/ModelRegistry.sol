@@ -95,6 +95,12 @@ contract ModelRegistry {
         return h;
     }
 
+    /// @notice The fixed-point scale of the model's outputs (one storage read, for consumers' callbacks).
+    function outputScaleOf(bytes32 node) external view returns (uint64 scale) {
+        scale = models[node].outputScale;
+        if (scale == 0) revert UnknownModel(node);
+    }
+
     function nameOf(bytes32 node) external view returns (string memory) {
         return models[node].name;
     }

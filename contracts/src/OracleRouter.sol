@@ -6,12 +6,14 @@ import {BLS} from "./BLS.sol";
 import {ReportLib} from "./ReportLib.sol";
 import {CommitteeRegistry} from "./CommitteeRegistry.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
+import {DelegatedStaking} from "./DelegatedStaking.sol";
 import {IDestraConsumer} from "./IDestraConsumer.sol";
 
 /// @title Inference requests with ETH fees, fulfilled by committee-signed reports verified on chain.
 /// @notice request() escrows a fee and emits InferenceRequested; nodes answer with a report signed by the
-///         committee (threshold BLS, verified with EIP-2537); fulfill()/fulfillBatch() verify it, pay the
-///         fee to the staked operators (a share is burned) and call the consumer back with a bounded gas
+///         committee (threshold BLS, verified with EIP-2537); fulfill()/fulfillBatch() verify it, burn
+///         `burnBps` of the fee (kept here forever) and owe the rest to DSYNC stakers (DelegatedStaking
+///         pulls it: operator commission, then delegators) and call the consumer back with a bounded gas
 ///         limit. A failing callback never blocks fulfilment. Unanswered requests are refundable.
 contract OracleRouter is ReentrancyGuard {
     error NotGovernance();
@@ -35,6 +37,7 @@ contract OracleRouter is ReentrancyGuard {
     error NotExpired(uint64 deadline);
     error LengthMismatch();
     error TransferFailed();
+    error NotStaking();
 
     event InferenceRequested(
         bytes32 indexed requestId,
@@ -49,6 +52,7 @@ contract OracleRouter is ReentrancyGuard {
     event RequestFulfilled(bytes32 indexed requestId, bool callbackSucceeded);
     event RequestRefunded(bytes32 indexed requestId, uint256 amount);
     event FeeBurned(uint256 amount);
+    event FeesCollected(uint256 amount);
     event ParamsChanged(uint256 fee, uint16 burnBps, uint64 timeout, uint32 maxCallbackGas);
 
     /// Two slots per request. `commitment` binds the model and input while pending, then becomes a
@@ -66,19 +70,23 @@ contract OracleRouter is ReentrancyGuard {
     bytes20 private constant REFUNDED = bytes20(uint160(2));
 
     uint256 public constant MAX_INPUT_BYTES = 8 * 512;
-    address public constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
     uint256 private constant CALLBACK_OVERHEAD = 10_000;
 
     bytes32 public immutable domain;
     CommitteeRegistry public immutable registry;
     ModelRegistry public immutable models;
+    DelegatedStaking public immutable staking; // fee recipient: operators' commission and their delegators
     address public governance;
     uint256 public fee;
     uint16 public burnBps;
     uint64 public requestTimeout;
     uint32 public maxCallbackGas;
     uint256 public nonce;
-    uint256 public totalBurned;
+    /// ETH owed to DelegatedStaking, which pulls it (collectFees) before any stake changes; fulfilment
+    /// only adds to this counter, so it pays no ETH transfer and no staking storage writes.
+    uint128 public stakerFees;
+    /// ETH burned: the burn share of every fee stays in this contract for good (no function moves it).
+    uint128 public totalBurned;
     mapping(bytes32 => Request) public requests;
     mapping(address => uint256) public refundCredit;
 
@@ -86,6 +94,7 @@ contract OracleRouter is ReentrancyGuard {
         domain = domain_;
         registry = registry_;
         models = models_;
+        staking = registry_.staking();
         governance = governance_;
         fee = fee_;
         burnBps = burnBps_;
@@ -123,8 +132,9 @@ contract OracleRouter is ReentrancyGuard {
     ///         (CommitteeRegistry.reportKey; a retired epoch reverts EpochRetired).
     /// @param signature committee signature, G1 in EIP-2537 encoding (128 bytes)
     function fulfill(bytes calldata report, bytes calldata signature) external nonReentrant {
-        _checkHeader(report);
-        _verify(uint64(bytes8(report[34:42])), ReportLib.leaf(report), signature);
+        uint64 epoch = uint64(bytes8(report[34:42]));
+        _checkHeader(report, epoch);
+        _verify(epoch, ReportLib.leaf(report), signature);
         _payFees(_settle(report, true));
     }
 
@@ -139,9 +149,7 @@ contract OracleRouter is ReentrancyGuard {
         uint64 epoch = uint64(bytes8(reports[0][34:42])); // one signature, so one epoch for the batch
         bytes32[] memory leaves = new bytes32[](complete ? count : 0);
         for (uint256 i = 0; i < count; i++) {
-            _checkHeader(reports[i]);
-            uint64 reportEpoch = uint64(bytes8(reports[i][34:42]));
-            if (reportEpoch != epoch) revert WrongEpoch(reportEpoch, epoch);
+            _checkHeader(reports[i], epoch);
             bytes32 leaf = ReportLib.leaf(reports[i]);
             if (complete) leaves[i] = leaf;
             else if (ReportLib.rootFromProof(leaf, proofs[i]) != root) revert ReportLib.MerkleProofInvalid();
@@ -193,13 +201,24 @@ contract OracleRouter is ReentrancyGuard {
         return BLS.verify(key, ReportLib.signingMessage(ReportLib.PURPOSE_ROOT, computed), signature, BLS.DESTRA_DST);
     }
 
+    /// @notice Sends the stakers' accrued fees to DelegatedStaking (which distributes them).
+    function collectFees() external nonReentrant returns (uint256 amount) {
+        if (msg.sender != address(staking)) revert NotStaking();
+        amount = stakerFees;
+        if (amount == 0) return 0;
+        stakerFees = 0;
+        (bool ok,) = msg.sender.call{value: amount}("");
+        if (!ok) revert TransferFailed();
+        emit FeesCollected(amount);
+    }
+
     function isFulfilled(bytes32 requestId) external view returns (bool) {
         return requests[requestId].commitment == FULFILLED;
     }
 
-    /// Structural checks plus destination; field reads are straight from calldata. The epoch is checked
-    /// by the registry when the key is fetched.
-    function _checkHeader(bytes calldata r) private view {
+    /// Structural checks, destination, and the batch's epoch; field reads are straight from calldata.
+    /// Whether that epoch's key is accepted now is the registry's check when the key is fetched.
+    function _checkHeader(bytes calldata r, uint64 epoch) private view {
         uint256 len = r.length;
         if (len < ReportLib.HEADER_LENGTH + 8 || len > ReportLib.HEADER_LENGTH + 8 * ReportLib.MAX_OUTPUTS || (len - ReportLib.HEADER_LENGTH) % 8 != 0) {
             revert ReportLib.ReportMalformed("length");
@@ -209,6 +228,8 @@ contract OracleRouter is ReentrancyGuard {
         if (bytes32(r[2:34]) != domain) revert WrongDomain();
         if (uint8(r[42]) != ReportLib.CHAIN_EVM || uint256(bytes32(r[43:75])) != block.chainid) revert WrongChain();
         if (bytes32(r[75:107]) != bytes32(uint256(uint160(address(this))))) revert WrongContract();
+        uint64 reportEpoch = uint64(bytes8(r[34:42]));
+        if (reportEpoch != epoch) revert WrongEpoch(reportEpoch, epoch);
         if (uint256(uint16(bytes2(r[219:221]))) * 8 + ReportLib.HEADER_LENGTH != len) revert ReportLib.ReportMalformed("outputCount");
     }
 
@@ -258,15 +279,12 @@ contract OracleRouter is ReentrancyGuard {
         }
     }
 
+    /// Splits settled fees: `burnBps` burned (kept here forever), the rest owed to the stakers. One
+    /// storage slot, no external call: the stakers' share is pulled by DelegatedStaking.
     function _payFees(uint256 amount) private {
         if (amount == 0) return;
         uint256 burn = (amount * burnBps) / 10_000;
-        totalBurned += burn;
-        if (burn > 0) {
-            (bool ok,) = BURN_ADDRESS.call{value: burn}("");
-            if (!ok) revert TransferFailed();
-            emit FeeBurned(burn);
-        }
-        registry.depositFees{value: amount - burn}();
+        (stakerFees, totalBurned) = (stakerFees + uint128(amount - burn), totalBurned + uint128(burn));
+        if (burn > 0) emit FeeBurned(burn);
     }
 }

@@ -42,7 +42,7 @@ contract RiskLendingMarket is IDestraConsumer {
 
     /// @notice Fixed-point value of a 100% score: the risk model's registered output scale.
     function scoreScale() public view returns (uint256 scale) {
-        (,,,, scale) = ModelRegistry(router.models()).resolve(riskModel);
+        scale = ModelRegistry(router.models()).outputScaleOf(riskModel);
     }
 
     function onInferenceResult(bytes32 requestId, int64[] calldata output, bytes calldata) external {

@@ -7,8 +7,10 @@ import {
   ReportKind, anyDestination, encodeHandover, encodeReport, feedId, g1ToEip2537, g2ToEip2537, membersRoot, provePossession, publicKeyOf,
   randomSecretKey, reportLeaf, rootSigningMessage, sharesRoot, signPartial, type Report,
 } from '@destra/protocol';
-import { LocalCommittee, deployContract, localClients, namehash, registerModelFromManifest, registrationFromManifest, type Clients } from '../src-ts/index.ts';
-import { committeeRegistryAbi, feedStoreAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
+import {
+  LocalCommittee, deployContract, localClients, namehash, registerModelFromManifest, registerOperator, registrationFromManifest, transferDsync, type Clients,
+} from '../src-ts/index.ts';
+import { committeeRegistryAbi, delegatedStakingAbi, feedStoreAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
 import { canonicalInput, memberId, requestReport, setupFixture, write, type Fixture } from './fixture.ts';
 
 const manifest = JSON.parse(readFileSync(new URL('../../models/liquidation-risk/manifest.json', import.meta.url), 'utf8'));
@@ -36,7 +38,12 @@ const partial = (c: LocalCommittee, index: number, r: Uint8Array) => toHex(g1ToE
 const sharesOf = (c: LocalCommittee) => toHex(Uint8Array.from(c.publicSharesUncompressed.flatMap((s) => [...s])));
 const evidence = (c: LocalCommittee, epoch: bigint, index: number, list: Address[], a: Uint8Array, b: Uint8Array) =>
   [epoch, index, sharesOf(c), list, toHex(a), partial(c, index, a), toHex(b), partial(c, index, b)];
-const stakeOf = async (a: Address) => (await read(registry, committeeRegistryAbi, 'operators', [a]))[0] as bigint;
+/** The operator's pool: bonded + unbonding DSYNC (what a slash cuts). */
+const stakeOf = async (a: Address) => {
+  const p = await read(f.deployed.addresses.staking, delegatedStakingAbi, 'pools', [a]);
+  return (p[0] as bigint) + (p[2] as bigint);
+};
+const staking = () => f.deployed.addresses.staking;
 
 async function request(input: Uint8Array): Promise<Hex> {
   const receipt = await write(f.clients, router, oracleRouterAbi, 'request', [f.modelId, toHex(input), 0], 10n ** 15n);
@@ -79,7 +86,7 @@ describe('output scale from the manifest', () => {
   it('liquidation-risk at 100% gives the minimum collateral factor; a scale mismatch is refused', async () => {
     expect(() => registrationFromManifest(manifest, 'liquidation-risk', { outputScale: 1_000_000n })).toThrow(/does not match the manifest's 10000/);
     expect(() => registrationFromManifest({ ...manifest, outputs: [{ scale: 83279.734375 }] }, 'x')).toThrow(/not a positive integer/);
-    const reg = await registerModelFromManifest(f.clients, f.deployed.addresses.models, manifest);
+    const reg = await registerModelFromManifest(await f.governance(), f.deployed.addresses.models, manifest);
     expect(reg.outputScale).toBe(10_000n);
     const market = (await deployContract(f.clients, 'RiskLendingMarket', [router, namehash('liquidation-risk')])).address;
     expect(await read(market, riskLendingMarketAbi, 'scoreScale')).toBe(10_000n);
@@ -104,9 +111,10 @@ describe('epochs: a retired committee stops counting; stake stays slashable whil
     leaverIndex = 2;
     const address = members[leaverIndex - 1]!;
     leaver = { address, clients: f.operators.find((o) => o.address === address)!.clients };
-    await write(leaver.clients, registry, committeeRegistryAbi, 'requestUnbond', []);
+    const self = await read(staking(), delegatedStakingAbi, 'stakeOf', [address, address]);
+    await write(leaver.clients, staking(), delegatedStakingAbi, 'requestUnbond', [address, self]);
     await timeTravel(3601); // past the unbonding delay
-    await expect(simulate(registry, committeeRegistryAbi, 'withdraw', [], leaver.clients.walletClient.account!)).rejects.toThrow(/StillInCommittee/);
+    await expect(simulate(staking(), delegatedStakingAbi, 'withdraw', [address], leaver.clients.walletClient.account!)).rejects.toThrow(/StakeLocked/);
   });
 
   it('after a handover, the old epoch is accepted only within the grace window, then refused with EpochRetired', async () => {
@@ -117,7 +125,8 @@ describe('epochs: a retired committee stops counting; stake stays slashable whil
     // a newcomer takes the leaver's seat, then the epoch-1 committee hands over to epoch 2
     const c = localClients(f.anvil.rpcUrl, f.anvil.privateKeys[7]!);
     const sk = randomSecretKey();
-    await write(c, registry, committeeRegistryAbi, 'stake', [toHex(g2ToEip2537(publicKeyOf(sk))), toHex(g1ToEip2537(provePossession(sk)))], parseEther('5'));
+    await transferDsync(f.clients, f.deployed.addresses, c.walletClient.account!.address, parseEther('5'));
+    await registerOperator(c, f.deployed.addresses, toHex(g2ToEip2537(publicKeyOf(sk))), toHex(g1ToEip2537(provePossession(sk))), parseEther('5'));
     const nextMembers: Address[] = await read(registry, committeeRegistryAbi, 'nextCommittee', [4n]);
     expect(nextMembers).not.toContain(leaver.address);
     next = await LocalCommittee.create(4, 3);
@@ -151,13 +160,14 @@ describe('epochs: a retired committee stops counting; stake stays slashable whil
     const feed2 = report({ round: 10n, epoch: 2n });
     await write(f.clients, feeds, feedStoreAbi, 'updateFeed', [toHex(feed2), next.signRoot(reportLeaf(feed2))]);
     // the grace window is governance's to set
-    await expect(simulate(registry, committeeRegistryAbi, 'setHandoverGrace', [600n], leaver.clients.walletClient.account!)).rejects.toThrow(/NotGovernance/);
+    await expect(simulate(registry, committeeRegistryAbi, 'setParams', [3600n, 4, 1000, 5000, 86_400n, 600n], leaver.clients.walletClient.account!)).rejects.toThrow(/NotGovernance/);
+    await expect(simulate(registry, committeeRegistryAbi, 'setParams', [3600n, 4, 1000, 5000, 86_400n, 7200n], (await f.governance()).walletClient.account!)).rejects.toThrow(/InvalidParams/);
   });
 
   it('the old member stays slashable for the unbonding delay after its last epoch ends, then may withdraw', async () => {
     const info = await read(registry, committeeRegistryAbi, 'epochInfo', [2n]);
     const releaseAt = BigInt(info.activatedAt) + 3600n;
-    await expect(simulate(registry, committeeRegistryAbi, 'withdraw', [], leaver.clients.walletClient.account!)).rejects.toThrow(/StillInCommittee/);
+    await expect(simulate(staking(), delegatedStakingAbi, 'withdraw', [leaver.address], leaver.clients.walletClient.account!)).rejects.toThrow(/StakeLocked/);
     const a = report({ round: 20n, output: [1n] });
     const b = report({ round: 20n, output: [2n] });
     const before = await stakeOf(leaver.address);
@@ -167,7 +177,9 @@ describe('epochs: a retired committee stops counting; stake stays slashable whil
     const c = report({ round: 21n, output: [1n] });
     const d = report({ round: 21n, output: [2n] });
     await expect(simulate(registry, committeeRegistryAbi, 'slashEquivocation', evidence(f.committee, 1n, 3, members, c, d))).rejects.toThrow(/EvidenceExpired/);
-    await write(leaver.clients, registry, committeeRegistryAbi, 'withdraw', []);
+    const unbonding = await read(staking(), delegatedStakingAbi, 'unbondingOf', [leaver.address, leaver.address]);
+    expect(unbonding).toBe(before - before / 10n);
+    await write(leaver.clients, staking(), delegatedStakingAbi, 'withdraw', [leaver.address]);
     expect(await stakeOf(leaver.address)).toBe(0n);
   });
 });

@@ -1,6 +1,7 @@
-// Shared set-up for the contract tests: a real anvil, the deployed protocol, a DKG committee as genesis,
-// staked operators with proofs of possession, and one registered model.
-import { getContract, hexToBytes, parseEther, toHex, keccak256, type Address, type Hex } from 'viem';
+// Shared set-up for the contract tests: a real anvil, the deployed protocol (governor in control), a DKG
+// committee as genesis, operators registered with proofs of possession and self-bonded in DSYNC, and one
+// registered model.
+import { createWalletClient, getContract, hexToBytes, http, parseEther, toHex, keccak256, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import {
   ReportKind, encodeReport, evmDestination, g1ToEip2537, g2ToEip2537, inputHash, membersRoot, provePossession, publicKeyOf,
@@ -8,7 +9,7 @@ import {
 } from '@destra/protocol';
 import { compile } from '../scripts/compile.ts';
 import {
-  LocalCommittee, committeeRegistryAbi, deployProtocol, localClients, modelRegistryAbi, namehash, oracleRouterAbi, startAnvil,
+  LocalCommittee, committeeRegistryAbi, deployProtocol, localClients, namehash, oracleRouterAbi, registerOperator, startAnvil, transferDsync,
   type Anvil, type Clients, type DeployedProtocol,
 } from '../src-ts/index.ts';
 
@@ -23,8 +24,16 @@ export interface Fixture {
   operators: { address: Address; key: Hex; clients: Clients }[];
   modelId: Hex;
   chainId: bigint;
+  /** The genesis (epoch 1) committee in index order, as its membersRoot commits to it. */
+  members: Address[];
+  /** Clients that send as the governor (anvil impersonation), standing in for a passed proposal. */
+  governance(): Promise<Clients>;
   stop(): Promise<void>;
 }
+
+export const MIN_SELF_BOND = parseEther('1');
+/** DSYNC each fixture operator holds on top of its self-bond (for delegations and later bonds). */
+export const SPARE_DSYNC = parseEther('1000');
 
 export const memberId = (a: Address): Uint8Array => hexToBytes(`0x${a.slice(2).padStart(64, '0')}` as Hex);
 
@@ -33,29 +42,36 @@ export async function setupFixture(opts: { operators?: number; stakes?: bigint[]
   const anvil = await startAnvil();
   const clients = localClients(anvil.rpcUrl, anvil.privateKeys[0]!);
   const n = opts.operators ?? 4;
-  const deployed = await deployProtocol(clients, { committeeSize: n, unbondingDelaySec: 3600n, votingPeriodSec: 600n, timelockDelaySec: 300n });
-  const { registry, models } = deployed.addresses;
+  const deployed = await deployProtocol(clients, {
+    committeeSize: n, unbondingDelaySec: 3600n, commissionDelaySec: 600n, votingPeriodSec: 600n, timelockDelaySec: 300n, minSelfBond: MIN_SELF_BOND,
+    models: [{ name: MODEL_NAME, modelHash: MODEL_HASH, inputSchemaHash: keccak256('0x01'), outputSchemaHash: keccak256('0x02'), outputScale: 1_000_000n }],
+  });
+  const { registry } = deployed.addresses;
   const operators = anvil.privateKeys.slice(1, 1 + n).map((key) => ({ key, address: privateKeyToAccount(key).address, clients: localClients(anvil.rpcUrl, key) }));
   const stakes = opts.stakes ?? operators.map((_, i) => parseEther(String(10 + i)));
   for (const [i, op] of operators.entries()) {
     const sk = randomSecretKey();
-    const hash = await op.clients.walletClient.writeContract({
-      address: registry, abi: committeeRegistryAbi, functionName: 'stake',
-      args: [toHex(g2ToEip2537(publicKeyOf(sk))), toHex(g1ToEip2537(provePossession(sk)))],
-      value: stakes[i]!, account: op.clients.walletClient.account!, chain: op.clients.chain,
-    });
-    await clients.publicClient.waitForTransactionReceipt({ hash });
+    await transferDsync(clients, deployed.addresses, op.address, stakes[i]! + SPARE_DSYNC);
+    await registerOperator(op.clients, deployed.addresses, toHex(g2ToEip2537(publicKeyOf(sk))), toHex(g1ToEip2537(provePossession(sk))), stakes[i]!);
   }
   const committee = await LocalCommittee.create(n, Math.max(1, Math.ceil((2 * n) / 3)));
   const members = (await clients.publicClient.readContract({ address: registry, abi: committeeRegistryAbi, functionName: 'nextCommittee', args: [BigInt(n)] })) as Address[];
   await write(clients, registry, committeeRegistryAbi, 'initGenesis', [
     committee.groupKeyEip2537, committee.t, n, toHex(sharesRoot(committee.publicSharesUncompressed)), toHex(membersRoot(members.map(memberId))),
   ]);
-  await write(clients, models, modelRegistryAbi, 'setModel', [MODEL_NAME, 1, MODEL_HASH, keccak256('0x01'), keccak256('0x02'), 1_000_000n]);
   return {
-    anvil, clients, deployed, committee, operators, modelId: namehash(MODEL_NAME), chainId: BigInt(anvil.chainId),
+    anvil, clients, deployed, committee, operators, modelId: namehash(MODEL_NAME), chainId: BigInt(anvil.chainId), members,
+    governance: () => impersonate(anvil, clients, deployed.addresses.governor),
     stop: () => anvil.stop(),
   };
+}
+
+/** Clients sending as `address` through anvil_impersonateAccount (funded with 100 ETH for gas). */
+export async function impersonate(anvil: Anvil, clients: Clients, address: Address): Promise<Clients> {
+  await clients.publicClient.request({ method: 'anvil_impersonateAccount' as any, params: [address] as any });
+  await clients.publicClient.request({ method: 'anvil_setBalance' as any, params: [address, toHex(parseEther('100'))] as any });
+  const walletClient = createWalletClient({ chain: clients.chain, transport: http(anvil.rpcUrl, { retryCount: 0 }), account: address });
+  return { publicClient: clients.publicClient, walletClient, chain: clients.chain };
 }
 
 export async function write(clients: Clients, address: Address, abi: any, functionName: string, args: unknown[], value = 0n, gas?: bigint) {

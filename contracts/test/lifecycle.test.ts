@@ -1,5 +1,5 @@
-// Staking → committee by stake → handover to a new DKG key → equivocation slashing → fee claim →
-// stake-weighted governance with quorum and timelock, on a real anvil.
+// Registration + DSYNC self-bond → committee by stake → handover to a new DKG key → equivocation
+// slashing → fee claim → stake-weighted governance with quorum and timelock, on a real anvil.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { hexToBytes, parseEther, parseEventLogs, toHex, type Address, type Hex } from 'viem';
@@ -8,13 +8,15 @@ import {
   signPartial, g2ToEip2537,
 } from '@destra/protocol';
 import { LocalCommittee, deployContract, localClients } from '../src-ts/index.ts';
-import { committeeRegistryAbi, destraGovernorAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
+import { registerOperator, transferDsync } from '../src-ts/index.ts';
+import { committeeRegistryAbi, delegatedStakingAbi, destraGovernorAbi, destraTokenAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
 import { canonicalInput, memberId, requestReport, setupFixture, write, type Fixture } from './fixture.ts';
 
 const blsVectors = JSON.parse(readFileSync(new URL('../../test/vectors/bls/signatures.json', import.meta.url), 'utf8'));
 
 let f: Fixture;
 let registry: Address;
+let staking: Address;
 const read = (address: Address, abi: any, functionName: string, args: unknown[] = []) => f.clients.publicClient.readContract({ address, abi, functionName, args }) as Promise<any>;
 const simulate = (address: Address, abi: any, functionName: string, args: unknown[], account = f.clients.walletClient.account!, value = 0n) =>
   f.clients.publicClient.simulateContract({ address, abi, functionName, args, account, value } as any);
@@ -26,6 +28,7 @@ const timeTravel = async (seconds: number) => {
 beforeAll(async () => {
   f = await setupFixture({ operators: 4, stakes: [parseEther('10'), parseEther('40'), parseEther('20'), parseEther('30')] });
   registry = f.deployed.addresses.registry;
+  staking = f.deployed.addresses.staking;
 });
 afterAll(async () => f?.stop());
 
@@ -33,15 +36,19 @@ describe('committee lifecycle', () => {
   let next: LocalCommittee;
   let members: Address[];
 
-  it('staking needs a valid proof of possession and the minimum stake; the committee is ranked by stake', async () => {
+  it('registration needs a valid proof of possession; the committee is ranked by stake among operators with the minimum self-bond', async () => {
     const sk = randomSecretKey();
     const other = randomSecretKey();
-    const newcomer = f.anvil.privateKeys[6]!;
-    const { localClients } = await import('../src-ts/index.ts');
-    const c = localClients(f.anvil.rpcUrl, newcomer);
+    const c = localClients(f.anvil.rpcUrl, f.anvil.privateKeys[6]!);
     const pk = toHex(g2ToEip2537(publicKeyOf(sk)));
-    await expect(simulate(registry, committeeRegistryAbi, 'stake', [pk, toHex(g1ToEip2537(provePossession(other)))], c.walletClient.account!, parseEther('5'))).rejects.toThrow(/InvalidProofOfPossession/);
-    await expect(simulate(registry, committeeRegistryAbi, 'stake', [pk, toHex(g1ToEip2537(provePossession(sk)))], c.walletClient.account!, 1n)).rejects.toThrow(/InsufficientStake/);
+    await expect(simulate(registry, committeeRegistryAbi, 'registerOperator', [pk, toHex(g1ToEip2537(provePossession(other)))], c.walletClient.account!)).rejects.toThrow(/InvalidProofOfPossession/);
+    await expect(simulate(staking, delegatedStakingAbi, 'delegate', [c.walletClient.account!.address, parseEther('1')], c.walletClient.account!)).rejects.toThrow(/NotOperator/);
+    // a self-bond below the minimum (1 DSYNC in the fixture) registers but does not rank
+    await transferDsync(f.clients, f.deployed.addresses, c.walletClient.account!.address, parseEther('100'));
+    await registerOperator(c, f.deployed.addresses, pk, toHex(g1ToEip2537(provePossession(sk))), parseEther('0.5'));
+    await expect(simulate(registry, committeeRegistryAbi, 'registerOperator', [pk, toHex(g1ToEip2537(provePossession(sk)))], c.walletClient.account!)).rejects.toThrow(/AlreadyRegistered/);
+    expect(await read(staking, delegatedStakingAbi, 'selectionStake', [c.walletClient.account!.address])).toBe(0n);
+    expect(await read(registry, committeeRegistryAbi, 'nextCommittee', [8n])).not.toContain(c.walletClient.account!.address);
     members = await read(registry, committeeRegistryAbi, 'nextCommittee', [4n]);
     expect(members).toEqual([f.operators[1]!.address, f.operators[3]!.address, f.operators[2]!.address, f.operators[0]!.address]);
   });
@@ -75,7 +82,9 @@ describe('committee lifecycle', () => {
   it('slashes a member whose share signed two different reports for one request', async () => {
     const index = 2;
     const offender = members[index - 1]!;
-    const before = (await read(registry, committeeRegistryAbi, 'operators', [offender]))[0] as bigint;
+    const poolStake = async () => (await read(staking, delegatedStakingAbi, 'pools', [offender]))[0] as bigint;
+    const before = await poolStake();
+    const supplyBefore = (await read(f.deployed.addresses.token, destraTokenAbi, 'totalSupply')) as bigint;
     const id = `0x${'77'.repeat(32)}` as Hex;
     const input = canonicalInput([1n]);
     const a = requestReport(f, id, input, [100n], { epoch: 2n });
@@ -84,13 +93,17 @@ describe('committee lifecycle', () => {
     const shares = toHex(Uint8Array.from(next.publicSharesUncompressed.flatMap((s) => [...s])));
     const args = [2n, index, shares, members, toHex(a), partial(a), toHex(b), partial(b)];
     const reporter = f.operators[0]!.clients;
+    const reporterBefore = (await read(f.deployed.addresses.token, destraTokenAbi, 'balanceOf', [f.operators[0]!.address])) as bigint;
     await expect(simulate(registry, committeeRegistryAbi, 'slashEquivocation', [2n, index, shares, members, toHex(a), partial(a), toHex(a), partial(a)])).rejects.toThrow(/identical reports/);
     await expect(simulate(registry, committeeRegistryAbi, 'slashEquivocation', [2n, index + 1, shares, members, toHex(a), partial(a), toHex(b), partial(b)])).rejects.toThrow(/signatureA/);
     const receipt = await write(reporter, registry, committeeRegistryAbi, 'slashEquivocation', args);
     const [ev] = parseEventLogs({ abi: committeeRegistryAbi, logs: receipt.logs, eventName: 'Slashed' });
     expect(ev!.args.operator).toBe(offender);
-    const after = (await read(registry, committeeRegistryAbi, 'operators', [offender]))[0] as bigint;
+    const after = await poolStake();
     expect(before - after).toBe(before / 10n); // slashBps = 10%
+    // half of the slashed DSYNC to the reporter, half burned
+    expect((await read(f.deployed.addresses.token, destraTokenAbi, 'balanceOf', [f.operators[0]!.address])) - reporterBefore).toBe(before / 20n);
+    expect(supplyBefore - (await read(f.deployed.addresses.token, destraTokenAbi, 'totalSupply'))).toBe(before / 10n - before / 20n);
     await expect(simulate(registry, committeeRegistryAbi, 'slashEquivocation', args)).rejects.toThrow(/AlreadySlashed/);
   });
 
@@ -105,17 +118,17 @@ describe('committee lifecycle', () => {
     await write(f.clients, router, oracleRouterAbi, 'fulfill', [toHex(report), next.signRoot(reportLeaf(report))]);
     expect(await read(router, oracleRouterAbi, 'totalBurned')).toBe(fee / 20n); // burnBps 500
     const op = f.operators[3]!;
-    const pending = (await read(registry, committeeRegistryAbi, 'pendingFees', [op.address])) as bigint;
+    const pending = (await read(staking, delegatedStakingAbi, 'pendingRewards', [op.address, op.address])) as bigint;
     expect(pending).toBeGreaterThan(0n);
     const balanceBefore = await f.clients.publicClient.getBalance({ address: op.address });
-    const claim = await write(op.clients, registry, committeeRegistryAbi, 'claimFees', []);
+    const claim = await write(op.clients, staking, delegatedStakingAbi, 'claimRewards', [op.address]);
     const balanceAfter = await f.clients.publicClient.getBalance({ address: op.address });
     expect(balanceAfter - balanceBefore + claim.gasUsed * claim.effectiveGasPrice).toBe(pending);
   });
 
   it('changes a protocol parameter by stake-weighted vote, quorum and timelock', async () => {
     const { router, governor } = f.deployed.addresses;
-    await write(f.clients, router, oracleRouterAbi, 'setGovernance', [governor]);
+    expect((await read(router, oracleRouterAbi, 'governance')).toLowerCase()).toBe(governor.toLowerCase()); // deployProtocol handed it over
     const newFee = 5n * 10n ** 15n;
     const data = (await import('viem')).encodeFunctionData({ abi: oracleRouterAbi, functionName: 'setParams', args: [newFee, 300, 7200n, 1_000_000] });
     const [proposer, , voterB] = [f.operators[1]!, f.operators[0]!, f.operators[3]!];
@@ -123,16 +136,17 @@ describe('committee lifecycle', () => {
     await write(proposer.clients, governor, destraGovernorAbi, 'propose', [router, data, 'raise fee']);
     await write(proposer.clients, governor, destraGovernorAbi, 'castVote', [0n, true]);
     const proposal = await read(governor, destraGovernorAbi, 'proposal', [0n]);
-    expect(await read(registry, committeeRegistryAbi, 'activeStakeAt', [proposer.address, proposal.snapshot])).toBe(parseEther('40'));
-    await expect(read(registry, committeeRegistryAbi, 'totalActiveStakeAt', [10n ** 9n])).rejects.toThrow(/FutureLookup/);
+    expect(await read(staking, delegatedStakingAbi, 'votesAt', [proposer.address, proposal.snapshot])).toBe(parseEther('40'));
+    await expect(read(staking, delegatedStakingAbi, 'totalVotesAt', [10n ** 9n])).rejects.toThrow(/FutureLookup/);
     // stake bought after the proposal has no say in it
     const late = localClients(f.anvil.rpcUrl, f.anvil.privateKeys[8]!);
     const lateKey = randomSecretKey();
-    await write(late, registry, committeeRegistryAbi, 'stake', [toHex(g2ToEip2537(publicKeyOf(lateKey))), toHex(g1ToEip2537(provePossession(lateKey)))], parseEther('1'));
+    await transferDsync(f.clients, f.deployed.addresses, late.walletClient.account!.address, parseEther('5'));
+    await registerOperator(late, f.deployed.addresses, toHex(g2ToEip2537(publicKeyOf(lateKey))), toHex(g1ToEip2537(provePossession(lateKey))), parseEther('1'));
     await expect(simulate(governor, destraGovernorAbi, 'castVote', [0n, false], late.walletClient.account!)).rejects.toThrow(/NoVotingPower/);
     await expect(simulate(governor, destraGovernorAbi, 'queue', [0n], proposer.clients.walletClient.account!)).rejects.toThrow(/VotingOpen/);
     await timeTravel(601);
-    // 40 ETH of ~96 active stake is just above the 40% quorum
+    // 40 DSYNC of ~97 bonded is just above the 40% quorum
     await write(proposer.clients, governor, destraGovernorAbi, 'queue', [0n]);
     await expect(simulate(governor, destraGovernorAbi, 'execute', [0n], voterB.clients.walletClient.account!)).rejects.toThrow(/TimelockActive/);
     await timeTravel(301);
@@ -144,11 +158,12 @@ describe('committee lifecycle', () => {
 
   it('unbonding leaves the committee; a member of the current epoch cannot withdraw until it ends plus the delay', async () => {
     const op = f.operators[0]!;
-    await write(op.clients, registry, committeeRegistryAbi, 'requestUnbond', []);
+    const self = (await read(staking, delegatedStakingAbi, 'stakeOf', [op.address, op.address])) as bigint;
+    await write(op.clients, staking, delegatedStakingAbi, 'requestUnbond', [op.address, self]);
     expect(await read(registry, committeeRegistryAbi, 'nextCommittee', [4n])).not.toContain(op.address);
-    await expect(simulate(registry, committeeRegistryAbi, 'withdraw', [], op.clients.walletClient.account!)).rejects.toThrow(/StillBonded/);
+    await expect(simulate(staking, delegatedStakingAbi, 'withdraw', [op.address], op.clients.walletClient.account!)).rejects.toThrow(/StillUnbonding/);
     await timeTravel(3601);
-    await expect(simulate(registry, committeeRegistryAbi, 'withdraw', [], op.clients.walletClient.account!)).rejects.toThrow(/StillInCommittee/);
-    expect((await read(registry, committeeRegistryAbi, 'operators', [op.address]))[0]).toBeGreaterThan(0n);
+    await expect(simulate(staking, delegatedStakingAbi, 'withdraw', [op.address], op.clients.walletClient.account!)).rejects.toThrow(/StakeLocked/);
+    expect(await read(staking, delegatedStakingAbi, 'unbondingOf', [op.address, op.address])).toBe(self);
   });
 });

@@ -188,13 +188,15 @@ describe('ModelRegistry', () => {
     const node = namehash(MODEL_NAME);
     const [version, modelHash, , , scale] = await read(models, modelRegistryAbi, 'resolve', [node]);
     expect([version, modelHash, scale]).toEqual([1, MODEL_HASH, 1_000_000n]);
-    const set = (name: string, v: number, account = f.clients.walletClient.account!) =>
+    const gov = await f.governance();
+    const set = (name: string, v: number, account: any = gov.walletClient.account!) =>
       f.clients.publicClient.simulateContract({ address: models, abi: modelRegistryAbi, functionName: 'setModel', args: [name, v, MODEL_HASH, MODEL_HASH, MODEL_HASH, 1n], account });
     await expect(set(MODEL_NAME, 1)).rejects.toThrow(/version must increase/);
     await expect(set('credit.destra', 1, f.operators[0]!.clients.walletClient.account!)).rejects.toThrow(/NotGovernance/);
+    await expect(set('credit.destra', 1, f.clients.walletClient.account!)).rejects.toThrow(/NotGovernance/); // not the deployer either
     for (const bad of ['', 'a..destra', '.destra', 'destra.', 'Risk.destra', 'x'.repeat(256)]) await expect(set(bad, 1), bad).rejects.toThrow(/InvalidModel/);
     await expect(read(models, modelRegistryAbi, 'resolve', [namehash('missing.destra')])).rejects.toThrow(/UnknownModel/);
-    await write(f.clients, models, modelRegistryAbi, 'setModel', [MODEL_NAME, 2, MODEL_HASH, MODEL_HASH, MODEL_HASH, 1_000n]);
+    await write(gov, models, modelRegistryAbi, 'setModel', [MODEL_NAME, 2, MODEL_HASH, MODEL_HASH, MODEL_HASH, 1_000n]);
     expect((await read(models, modelRegistryAbi, 'resolve', [node]))[0]).toBe(2);
   });
 });

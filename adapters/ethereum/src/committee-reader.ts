@@ -1,8 +1,8 @@
-// Read-only view of CommitteeRegistry: epochs, group keys (in every encoding a caller needs), the
-// selected committee, operator stakes and registry parameters.
+// Read-only view of CommitteeRegistry and its DelegatedStaking: epochs, group keys (in every encoding a
+// caller needs), the selected committee, operator stakes (DSYNC self-bond + delegations) and parameters.
 import { hexToBytes, type Address, type Hex, type PublicClient } from 'viem';
 import { g2FromEip2537 } from '@destra/protocol';
-import { committeeRegistryAbi } from '@destra/contracts';
+import { committeeRegistryAbi, delegatedStakingAbi } from '@destra/contracts';
 import { MalformedChainDataError } from './errors.ts';
 
 export interface GroupKey {
@@ -17,26 +17,40 @@ export interface EpochInfo {
   epoch: bigint;
   threshold: number;
   committeeSize: number;
+  /** Unix seconds of the genesis/handover that installed the epoch's key. */
+  activatedAt: bigint;
   sharesRoot: Hex;
   membersRoot: Hex;
 }
 
 export interface OperatorInfo {
   address: Address;
+  /** Bonded DSYNC backing the operator: self-bond + delegations (what ranks it and weighs its votes). */
   stake: bigint;
-  /** Unix seconds when unbonding completes; 0n while bonded. */
-  unbondAt: bigint;
+  selfBond: bigint;
+  delegated: bigint;
+  /** DSYNC of the operator's pool waiting to be withdrawn (still slashable). */
+  unbonding: bigint;
   registered: boolean;
+  /** Latest committee epoch the operator was named in (0n: never). */
+  lastEpoch: bigint;
   blsKeyHash: Hex;
-  pendingFees: bigint;
+  commissionBps: number;
+  /** The operator's own claimable ETH in its pool (commission + self-bond share). */
+  pendingRewards: bigint;
 }
 
 export interface RegistryParams {
-  minStake: bigint;
+  staking: Address;
+  /** Minimum self-bond (DSYNC base units) to rank for the committee. */
+  minSelfBond: bigint;
   unbondingDelay: bigint;
   committeeSize: number;
   slashBps: number;
-  totalActiveStake: bigint;
+  minThresholdBps: number;
+  epochLength: bigint;
+  handoverGrace: bigint;
+  totalBonded: bigint;
   domain: Hex;
 }
 
@@ -67,11 +81,11 @@ export class CommitteeReader {
 
   async epochInfo(epoch?: bigint): Promise<EpochInfo> {
     const e = epoch ?? (await this.currentEpoch());
-    const info = (await this.read('epochInfo', [e])) as { threshold: number; committeeSize: number; sharesRoot: Hex; membersRoot: Hex };
-    return { epoch: e, threshold: info.threshold, committeeSize: info.committeeSize, sharesRoot: info.sharesRoot, membersRoot: info.membersRoot };
+    const info = (await this.read('epochInfo', [e])) as { threshold: number; committeeSize: number; activatedAt: bigint; sharesRoot: Hex; membersRoot: Hex };
+    return { epoch: e, threshold: info.threshold, committeeSize: info.committeeSize, activatedAt: info.activatedAt, sharesRoot: info.sharesRoot, membersRoot: info.membersRoot };
   }
 
-  /** The top-n operators by stake (the committee the next handover must name); n defaults to the registry's size. */
+  /** The top-n operators by stake, self + delegated (the committee the next handover must name); n defaults to the registry's size. */
   async selectedCommittee(n?: number): Promise<Address[]> {
     const size = n ?? Number(await this.read('committeeSize', []));
     return [...((await this.read('nextCommittee', [BigInt(size)])) as readonly Address[])];
@@ -83,10 +97,25 @@ export class CommitteeReader {
     return (root as Hex).toLowerCase() === info.membersRoot.toLowerCase();
   }
 
+  /** The DelegatedStaking contract the registry ranks operators by (read once). */
+  staking(): Promise<Address> {
+    this.stakingAddress ??= this.read('staking', []) as Promise<Address>;
+    return this.stakingAddress;
+  }
+
   async operator(address: Address): Promise<OperatorInfo> {
-    const [op, fees] = await Promise.all([this.read('operators', [address]), this.read('pendingFees', [address])]);
-    const [stake, unbondAt, registered, blsKeyHash] = op as readonly [bigint, bigint, boolean, Hex, bigint, bigint];
-    return { address, stake, unbondAt, registered, blsKeyHash, pendingFees: fees as bigint };
+    const [op, pool, selfBond, rewards] = await Promise.all([
+      this.read('operators', [address]),
+      this.readStaking('pools', [address]),
+      this.readStaking('stakeOf', [address, address]),
+      this.readStaking('pendingRewards', [address, address]),
+    ]);
+    const [registered, lastEpoch, blsKeyHash] = op as readonly [boolean, bigint, Hex];
+    const [stake, , unbonding, , commissionBps] = pool as readonly [bigint, bigint, bigint, bigint, number];
+    return {
+      address, stake, selfBond: selfBond as bigint, delegated: stake - (selfBond as bigint), unbonding, registered, lastEpoch, blsKeyHash,
+      commissionBps: Number(commissionBps), pendingRewards: rewards as bigint,
+    };
   }
 
   /** Every registered operator with its stake. */
@@ -98,17 +127,29 @@ export class CommitteeReader {
   }
 
   async params(): Promise<RegistryParams> {
-    const [minStake, unbondingDelay, committeeSize, slashBps, totalActiveStake, domain] = await Promise.all(
-      (['minStake', 'unbondingDelay', 'committeeSize', 'slashBps', 'totalActiveStake', 'domain'] as const).map((f) => this.read(f, [])),
+    const [unbondingDelay, committeeSize, slashBps, minThresholdBps, epochLength, handoverGrace, domain] = await Promise.all(
+      (['unbondingDelay', 'committeeSize', 'slashBps', 'minThresholdBps', 'epochLength', 'handoverGrace', 'domain'] as const).map((f) => this.read(f, [])),
     );
+    const [staking, minSelfBond, totalBonded] = await Promise.all([this.staking(), this.readStaking('minSelfBond', []), this.readStaking('totalBonded', [])]);
     return {
-      minStake: minStake as bigint,
+      staking,
+      minSelfBond: minSelfBond as bigint,
       unbondingDelay: unbondingDelay as bigint,
       committeeSize: Number(committeeSize),
       slashBps: Number(slashBps),
-      totalActiveStake: totalActiveStake as bigint,
+      minThresholdBps: Number(minThresholdBps),
+      epochLength: epochLength as bigint,
+      handoverGrace: handoverGrace as bigint,
+      totalBonded: totalBonded as bigint,
       domain: domain as Hex,
     };
+  }
+
+  private stakingAddress: Promise<Address> | undefined;
+
+  private async readStaking(functionName: string, args: readonly unknown[]): Promise<unknown> {
+    const address = await this.staking();
+    return this.client.readContract({ address, abi: delegatedStakingAbi, functionName, args } as Parameters<PublicClient['readContract']>[0]);
   }
 
   private read(functionName: string, args: readonly unknown[]): Promise<unknown> {

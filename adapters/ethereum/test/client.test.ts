@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex, createTestClient, hexToBytes, http, keccak256, parseEther, toHex, type Hex } from 'viem';
-import { committeeRegistryAbi, oracleRouterAbi } from '@destra/contracts';
+import { delegateDsync, oracleRouterAbi, registerOperator, transferDsync } from '@destra/contracts';
 import {
   ReportKind, anyDestination, encodeReport, g1ToEip2537, g2ToEip2537, inputHash, merkleRoot, provePossession, publicKeyOf, randomSecretKey, reportLeaf,
 } from '@destra/protocol';
@@ -103,8 +103,10 @@ describe('DestraEthereumClient', () => {
     expect(bytesToHex(key.compressed)).toBe(bytesToHex(f.committee.groupKey));
     const info = await reader.epochInfo();
     expect(info).toMatchObject({ epoch: 1n, threshold: 2, committeeSize: 3 });
+    expect(info.activatedAt).toBeGreaterThan(0n);
     const params = await reader.params();
-    expect(params).toMatchObject({ committeeSize: 3, minStake: 10n ** 18n, domain: f.deployed.domain });
+    expect(params).toMatchObject({ committeeSize: 3, minSelfBond: 10n ** 18n, handoverGrace: 300n, domain: f.deployed.domain });
+    expect(params.staking.toLowerCase()).toBe(f.deployed.addresses.staking.toLowerCase());
     await expect(reader.groupKey(9n)).rejects.toThrow();
   });
 
@@ -115,14 +117,22 @@ describe('DestraEthereumClient', () => {
     for (const [i, value] of stakes.entries()) {
       const op = f.account(3 + i);
       const sk = randomSecretKey();
-      await write(op, f.deployed.addresses.registry, committeeRegistryAbi, 'stake', [toHex(g2ToEip2537(publicKeyOf(sk))), toHex(g1ToEip2537(provePossession(sk)))], value);
+      await transferDsync(f.clients, f.deployed.addresses, op.walletClient.account!.address, value);
+      await registerOperator(op, f.deployed.addresses, toHex(g2ToEip2537(publicKeyOf(sk))), toHex(g1ToEip2537(provePossession(sk))), value);
       addrs.push(op.walletClient.account!.address);
     }
+    // a delegation counts towards the operator's stake (and ranking), not its self-bond
+    const delegator = f.account(5);
+    await transferDsync(f.clients, f.deployed.addresses, delegator.walletClient.account!.address, parseEther('1'));
+    await delegateDsync(delegator, f.deployed.addresses, addrs[0]!, parseEther('1'));
     const ops = await reader.operators();
-    expect(ops.map((o) => [o.address, o.stake, o.registered])).toEqual([[addrs[0], stakes[0], true], [addrs[1], stakes[1], true]]);
-    expect((await reader.operator(addrs[1]!)).unbondAt).toBe(0n);
+    expect(ops.map((o) => [o.address, o.stake, o.selfBond, o.delegated, o.registered])).toEqual([
+      [addrs[0], stakes[0]! + parseEther('1'), stakes[0], parseEther('1'), true],
+      [addrs[1], stakes[1], stakes[1], 0n, true],
+    ]);
+    expect((await reader.operator(addrs[1]!)).unbonding).toBe(0n);
     expect(await reader.selectedCommittee()).toEqual([addrs[1], addrs[0]]); // top stake first
-    expect((await reader.params()).totalActiveStake).toBe(stakes[0]! + stakes[1]!);
+    expect((await reader.params()).totalBonded).toBe(stakes[0]! + stakes[1]! + parseEther('1'));
     // Genesis was set with an empty member list in this fixture.
     expect(await reader.isEpochMembership([])).toBe(true);
     expect(await reader.isEpochMembership(addrs)).toBe(false);

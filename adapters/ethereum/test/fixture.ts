@@ -6,7 +6,7 @@ import {
   ReportKind, encodeReport, evmDestination, inputHash, membersRoot, reportLeaf, rootSigningMessage, sharesRoot, type Report,
 } from '@destra/protocol';
 import {
-  LocalCommittee, committeeRegistryAbi, deployProtocol, localClients, modelRegistryAbi, namehash, startAnvil, type Anvil, type Clients,
+  LocalCommittee, committeeRegistryAbi, deployProtocol, localClients, namehash, startAnvil, type Anvil, type Clients,
   type DeployedProtocol,
 } from '@destra/contracts';
 import { closeWebSocketClient, createWebSocketPublicClient, type OracleRequest } from '../src/index.ts';
@@ -32,14 +32,16 @@ let committeePromise: Promise<LocalCommittee> | undefined;
 export async function setupChain(opts: { blockTime?: number } = {}): Promise<ChainFixture> {
   const anvil = await startAnvil(opts.blockTime ? { blockTime: opts.blockTime } : {});
   const clients = localClients(anvil.rpcUrl, anvil.privateKeys[0]!, anvil.chainId);
-  const deployed = await deployProtocol(clients, { committeeSize: 3 });
+  const deployed = await deployProtocol(clients, {
+    committeeSize: 3, minSelfBond: 10n ** 18n,
+    models: [{ name: MODEL_NAME, modelHash: MODEL_HASH, inputSchemaHash: keccak256('0x01'), outputSchemaHash: keccak256('0x02'), outputScale: 1_000_000n }],
+  });
   committeePromise ??= LocalCommittee.create(3, 2);
   const committee = await committeePromise;
-  const { registry, models } = deployed.addresses;
+  const { registry } = deployed.addresses;
   await write(clients, registry, committeeRegistryAbi, 'initGenesis', [
     committee.groupKeyEip2537, committee.t, committee.n, toHex(sharesRoot(committee.publicSharesUncompressed)), toHex(membersRoot([])),
   ]);
-  await write(clients, models, modelRegistryAbi, 'setModel', [MODEL_NAME, 1, MODEL_HASH, keccak256('0x01'), keccak256('0x02'), 1_000_000n]);
   const sockets: PublicClient[] = [];
   return {
     anvil, clients, deployed, committee, modelId: namehash(MODEL_NAME), chainId: BigInt(anvil.chainId),

@@ -93,7 +93,7 @@ describe('FulfillmentSubmitter', () => {
     expect(err.errorName).toBe('BadSignature');
     expect(err.message).toMatch(/does not verify under the epoch group key/);
     const wrongEpoch = answerReport(f, r, [1n], { epoch: 2n });
-    await expect(s.fulfill(wrongEpoch, signReport(f, wrongEpoch))).rejects.toMatchObject({ errorName: 'WrongEpoch' });
+    await expect(s.fulfill(wrongEpoch, signReport(f, wrongEpoch))).rejects.toMatchObject({ errorName: 'UnknownEpoch' }); // epoch 2 was never installed
     await expect(s.fulfill(rep, new Uint8Array(48))).rejects.toBeInstanceOf(SignatureEncodingError);
     await expect(s.fulfill(rep, '0x1234')).rejects.toThrow(/expected 48/);
     expect(await s.isFulfilled(r.requestId)).toBe(false);

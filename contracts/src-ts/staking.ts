@@ -1,0 +1,29 @@
+// Operator onboarding and delegation in DSYNC: register the BLS key (with its proof of possession) in
+// CommitteeRegistry, approve DelegatedStaking, bond. Used by the devnet, tests and benches.
+import { type Address, type Hex } from 'viem';
+import { committeeRegistryAbi, delegatedStakingAbi, destraTokenAbi } from './abi.ts';
+import { sendTx, type Clients } from './deploy-util.ts';
+import type { ProtocolAddresses } from './deploy.ts';
+
+type Addrs = Pick<ProtocolAddresses, 'token' | 'staking' | 'registry'>;
+
+/** Moves DSYNC from `from` (e.g. the genesis holder) to `to`. */
+export function transferDsync(from: Clients, a: Pick<ProtocolAddresses, 'token'>, to: Address, amount: bigint) {
+  return sendTx(from, a.token, destraTokenAbi, 'transfer', [to, amount]);
+}
+
+/** Approves and bonds `amount` DSYNC from the caller to `operator` (its self-bond when the caller is the operator). */
+export async function delegateDsync(c: Clients, a: Addrs, operator: Address, amount: bigint) {
+  await sendTx(c, a.token, destraTokenAbi, 'approve', [a.staking, amount]);
+  return sendTx(c, a.staking, delegatedStakingAbi, 'delegate', [operator, amount]);
+}
+
+/**
+ * Registers the caller as an operator (BLS key in EIP-2537 G2 encoding, proof of possession in EIP-2537
+ * G1) and self-bonds `selfBond` DSYNC it already holds. Returns the two receipts (register, delegate).
+ */
+export async function registerOperator(c: Clients, a: Addrs, blsKeyEip2537: Hex, popEip2537: Hex, selfBond: bigint) {
+  const register = await sendTx(c, a.registry, committeeRegistryAbi, 'registerOperator', [blsKeyEip2537, popEip2537]);
+  const bond = await delegateDsync(c, a, c.walletClient.account!.address, selfBond);
+  return { register, bond };
+}
