@@ -1,7 +1,8 @@
 // `npm run bench -- fuzz`: the fuzz properties of protocol/test/fuzz with a long budget. Per decoder:
-// inputs run, inputs/s (decoder and checks only, generation excluded) and findings (inputs that threw
-// anything but the decoder's typed error, or decoded to an inconsistent value), with the first
-// counterexample printed. Environment:
+// inputs run, how many the decoder accepted (so a generator that never passes the first check shows),
+// inputs/s (decoder and checks only, generation excluded) and findings (inputs that threw anything but
+// the decoder's typed error, or decoded to an inconsistent value), with the first counterexample
+// printed. Environment:
 //   DESTRA_FUZZ_RUNS     inputs per decoder (default 100000)
 //   DESTRA_FUZZ_SEED     first seed (default 42; chunk i of 1000 inputs uses seed + i)
 //   DESTRA_FUZZ_TARGETS  comma-separated substrings of decoder names to run (default: all)
@@ -38,7 +39,7 @@ export async function run(): Promise<void> {
     });
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
     const wall = (performance.now() - t0) / 1000;
-    rows.push({ decoder: t.name, 'typed error': t.typedError.name, inputs: stats.inputs, 'inputs/s': stats.inputs / stats.seconds, 'wall s': wall, findings: stats.findings });
+    rows.push({ decoder: t.name, 'typed error': t.typedError.name, inputs: stats.inputs, accepted: stats.accepted, 'inputs/s': stats.inputs / stats.seconds, 'wall s': wall, findings: stats.findings });
     if (stats.first) counterexamples.push(`- ${t.name}: ${stats.first.finding}\n  input: ${fc.stringify(stats.first.input).slice(0, 600)}`);
     console.log(`  ${t.name}: ${stats.inputs} inputs, ${stats.findings} findings, ${wall.toFixed(1)} s`);
   }

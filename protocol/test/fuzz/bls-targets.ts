@@ -25,7 +25,7 @@ import {
 } from '../../src/bls/index.ts';
 import { nativeBackend, nativeLoadError, withoutNative } from '../../src/native/index.ts';
 import { loadMcl, mclG1 } from '../../src/threshold/mcl-backend.ts';
-import { describeError, equalBytes, target, verdict, type FuzzTarget } from './harness.ts';
+import { describeError, equalBytes, tally, target, verdict, type FuzzTarget } from './harness.ts';
 import { mutatedBytes } from './mutators.ts';
 
 const fp = (v: bigint) => numberToBytesBE(v, 48);
@@ -171,6 +171,7 @@ const nativeTarget = target<Uint8Array>({
     }
     if ('bytes' in native !== 'bytes' in noble) return `native ${'bytes' in native ? 'accepted' : 'refused'} a point that noble ${'bytes' in noble ? 'accepted' : 'refused'}`;
     if ('bytes' in native && 'bytes' in noble && !equalBytes(native.bytes, noble.bytes)) return 'native and noble decode the point to different coordinates';
+    if ('bytes' in native) tally.accepted++;
     return undefined;
   },
 });
@@ -204,6 +205,7 @@ const mclTarget = target<Uint8Array>({
     if ((checked !== undefined) !== nobleOk) return `mcl (order-checked) ${checked ? 'accepted' : 'refused'} a point noble ${nobleOk ? 'accepted' : 'refused'}`;
     if ((unchecked !== undefined) !== (nobleOk || (torsion && bytes.length === 48))) return `mcl (unchecked) ${unchecked ? 'accepted' : 'refused'} a point noble ${nobleOk ? 'accepted' : torsion ? 'found off the subgroup' : 'refused'}`;
     if (checked && !equalBytes(checked.serialize(), bytes)) return 'mcl accepted a non-canonical encoding';
+    if (checked) tally.accepted++;
     return undefined;
   },
 });

@@ -31,6 +31,12 @@ export function describeError(err: unknown): string {
 }
 
 /**
+ * Inputs that decoders accepted, across all targets: the bench reports each target's share, so a
+ * generator that never gets past the first check shows up as 0 accepted.
+ */
+export const tally = { accepted: 0 };
+
+/**
  * The property of every decoder: `decode()` either throws exactly `typedError`, or returns a value that
  * `accepted` finds consistent (re-encodes to the same value, respects the size limit). Anything else
  * (TypeError, RangeError, a plain Error, an inconsistent value) is a finding, described in the result.
@@ -42,6 +48,7 @@ export function verdict<T>(typedError: ErrorClass, decode: () => T, accepted: (v
   } catch (err) {
     return err instanceof typedError ? undefined : `threw ${describeError(err)} (expected ${typedError.name} only)`;
   }
+  tally.accepted++;
   try {
     return accepted(value);
   } catch (err) {
@@ -80,6 +87,8 @@ export function assertTarget(t: FuzzTarget<unknown>, numRuns: number, seed = FUZ
 
 export interface FuzzStats {
   inputs: number;
+  /** Inputs the decoder accepted (and that were then checked for consistency). */
+  accepted: number;
   /** Seconds spent in the decoder and its checks (input generation excluded). */
   seconds: number;
   findings: number;
@@ -91,7 +100,8 @@ export interface FuzzStats {
  * counted instead of stopping at the first. `onProgress` gets the running count now and then.
  */
 export function runTarget(t: FuzzTarget<unknown>, numRuns: number, seed = FUZZ_SEED, onProgress?: (done: number) => void): FuzzStats {
-  const stats: FuzzStats = { inputs: 0, seconds: 0, findings: 0 };
+  const stats: FuzzStats = { inputs: 0, accepted: 0, seconds: 0, findings: 0 };
+  const acceptedBefore = tally.accepted;
   const chunk = 1000;
   for (let c = 0; stats.inputs < numRuns; c++) {
     const inputs = fc.sample(t.arbitrary, { seed: seed + c, numRuns: Math.min(chunk, numRuns - stats.inputs) });
@@ -107,5 +117,6 @@ export function runTarget(t: FuzzTarget<unknown>, numRuns: number, seed = FUZZ_S
     stats.inputs += inputs.length;
     onProgress?.(stats.inputs);
   }
+  stats.accepted = tally.accepted - acceptedBefore;
   return stats;
 }
