@@ -178,6 +178,7 @@ contract DelegatedStaking is ReentrancyGuard {
         uint256 shares = amount == have ? pos.shares : _ceilDiv(amount * p.shares, p.stake);
         if (shares > pos.shares) shares = pos.shares;
         uint256 value = shares == p.shares ? p.stake : (shares * p.stake) / p.shares;
+        if (value == 0) revert ZeroAmount(); // dust that would burn shares for nothing
         p.shares -= uint128(shares);
         p.stake -= uint128(value);
         pos.shares -= uint128(shares);
