@@ -1,8 +1,9 @@
 // Compiles contracts/src/*.sol (+ test harnesses) offline with the npm `solc` (wasm) into contracts/out/,
 // and regenerates the typed ABIs in contracts/src-ts/abi.ts. Skipped when the sources are unchanged.
 // Usage: npx tsx contracts/scripts/compile.ts [--force]
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,14 +32,54 @@ function findImport(path: string): { contents: string } | { error: string } {
   return { error: `import not found: ${path} (is @openzeppelin/contracts installed? run npm run bootstrap)` };
 }
 
-export function compile(force = false): void {
-  const files = solFiles();
+function sourcesDigest(files: string[]): string {
   const hash = createHash('sha256');
   hash.update(solcPackageVersion).update((require('@openzeppelin/contracts/package.json') as { version: string }).version);
   for (const f of files) hash.update(relative(root, f)).update(readFileSync(f));
-  const digest = hash.digest('hex');
-  const stamp = join(outDir, '.sources-hash');
-  if (!force && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest && existsSync(abiFile)) return;
+  return hash.digest('hex');
+}
+
+const stamp = join(outDir, '.sources-hash');
+
+function upToDate(digest: string): boolean {
+  return existsSync(stamp) && readFileSync(stamp, 'utf8') === digest && existsSync(abiFile);
+}
+
+/**
+ * For test workers: compiles in a child process (solc-js blocks its thread for a minute or more, which
+ * would starve a vitest worker's RPC) and only once when several workers start together (a lock
+ * directory; the others wait for it without blocking).
+ */
+export async function ensureCompiled(): Promise<void> {
+  if (upToDate(sourcesDigest(solFiles()))) return;
+  mkdirSync(outDir, { recursive: true });
+  const lock = join(outDir, '.compile.lock');
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 15 * 60_000) rmSync(lock, { recursive: true, force: true }); // a crashed compile
+      await new Promise((r) => setTimeout(r, 250));
+      if (upToDate(sourcesDigest(solFiles()))) return;
+    }
+  }
+  try {
+    if (upToDate(sourcesDigest(solFiles()))) return;
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], { stdio: ['ignore', 'inherit', 'inherit'] });
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`contracts/scripts/compile.ts exited with ${code}`))));
+    });
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+export function compile(force = false): void {
+  const files = solFiles();
+  const digest = sourcesDigest(files);
+  if (!force && upToDate(digest)) return;
 
   const solc = require('solc') as Solc;
   const input = {

@@ -7,7 +7,7 @@ import {
   ReportKind, encodeReport, evmDestination, g1ToEip2537, g2ToEip2537, inputHash, membersRoot, provePossession, publicKeyOf,
   randomSecretKey, sharesRoot, type Report,
 } from '@destra/protocol';
-import { compile } from '../scripts/compile.ts';
+import { ensureCompiled } from '../scripts/compile.ts';
 import {
   LocalCommittee, committeeRegistryAbi, deployProtocol, localClients, namehash, oracleRouterAbi, registerOperator, startAnvil, transferDsync,
   type Anvil, type Clients, type DeployedProtocol,
@@ -38,7 +38,7 @@ export const SPARE_DSYNC = parseEther('1000');
 export const memberId = (a: Address): Uint8Array => hexToBytes(`0x${a.slice(2).padStart(64, '0')}` as Hex);
 
 export async function setupFixture(opts: { operators?: number; stakes?: bigint[] } = {}): Promise<Fixture> {
-  compile();
+  await ensureCompiled();
   const anvil = await startAnvil();
   const clients = localClients(anvil.rpcUrl, anvil.privateKeys[0]!);
   const n = opts.operators ?? 4;

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Abi, Address } from 'viem';
-import { compile } from '../scripts/compile.ts';
+import { ensureCompiled } from '../scripts/compile.ts';
 import { startAnvil, type Anvil } from '../src-ts/anvil.ts';
 import { deployContract, localClients, type Clients } from '../src-ts/deploy-util.ts';
 
@@ -19,7 +19,7 @@ export interface Harness {
 
 /** Compiles (if sources changed), starts anvil and deploys the named harness contract. */
 export async function startHarness(name: string): Promise<Harness> {
-  compile();
+  await ensureCompiled();
   const anvil = await startAnvil();
   const clients = localClients(anvil.rpcUrl, anvil.privateKeys[0]!);
   const { address, abi } = await deployContract(clients, name);
