@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
@@ -144,6 +145,17 @@ contract DelegatedStaking is ReentrancyGuard {
     /// @notice Bonds `amount` DSYNC (approved to this contract) to `operator`; from the operator itself
     ///         this is its self-bond.
     function delegate(address operator, uint256 amount) external nonReentrant {
+        _delegate(operator, amount);
+    }
+
+    /// @notice delegate() with an ERC-2612 permit instead of a prior approval: one transaction. A permit
+    ///         already used (e.g. front-run by someone relaying it) is ignored if the allowance is there.
+    function delegateWithPermit(address operator, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external nonReentrant {
+        try IERC20Permit(address(token)).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
+        _delegate(operator, amount);
+    }
+
+    function _delegate(address operator, uint256 amount) private {
         if (amount == 0) revert ZeroAmount();
         if (!registry.isOperator(operator)) revert NotOperator(operator);
         _pullFees();

@@ -10,9 +10,10 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 /// @title DSYNC, the destra staking token.
 /// @notice Fixed supply, minted once to `holder` at deployment; no owner, no minting afterwards. Operators
 ///         self-bond and holders delegate DSYNC to operators in DelegatedStaking; slashed DSYNC is burned
-///         (ERC20Burnable). ERC20Permit lets a delegator approve and stake in one transaction. ERC20Votes
-///         keeps the standard vote checkpoints for tooling, but protocol governance weighs votes by
-///         *staked* DSYNC (DelegatedStaking.votesAt), since only stake is at risk.
+///         (ERC20Burnable). ERC20Permit lets a delegator approve and stake in one transaction
+///         (DelegatedStaking.delegateWithPermit). ERC20Votes keeps the standard vote checkpoints for
+///         tooling, but protocol governance weighs votes by *staked* DSYNC (DelegatedStaking.votesAt),
+///         since only stake is at risk.
 contract DestraToken is ERC20, ERC20Permit, ERC20Burnable, ERC20Votes {
     constructor(address holder, uint256 supply) ERC20("Destra Sync", "DSYNC") ERC20Permit("Destra Sync") {
         _mint(holder, supply);

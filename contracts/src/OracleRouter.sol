@@ -28,6 +28,8 @@ contract OracleRouter is ReentrancyGuard {
     /// Reverted by CommitteeRegistry.reportKey (declared here so the router's ABI decodes it).
     error EpochRetired(uint64 epoch, uint64 currentEpoch, uint64 graceEndedAt);
     error UnknownEpoch(uint64 epoch);
+    /// Reverted by ModelRegistry.modelHashOf on request() (declared here so the router's ABI decodes it).
+    error UnknownModel(bytes32 node);
     error UnknownRequest(bytes32 id);
     error AlreadyFulfilled(bytes32 id);
     error InputMismatch(bytes32 id);

@@ -2,7 +2,7 @@
 // fee rewards per share, pro-rata slashing of self-bond and delegations (bonded and unbonding), and the
 // deployer holding no role once deployProtocol returns.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hexToBytes, parseEther, toHex, zeroAddress, type Abi, type Address } from 'viem';
+import { encodeFunctionData, hexToBytes, parseEther, parseSignature, toHex, zeroAddress, type Abi, type Address } from 'viem';
 import {
   ReportKind, anyDestination, encodeReport, feedId, g1ToEip2537, g2ToEip2537, provePossession, publicKeyOf, randomSecretKey, reportLeaf,
   rootSigningMessage, signPartial, type Report,
@@ -98,6 +98,27 @@ describe('delegation', () => {
     await expect(simulate(staking, delegatedStakingAbi, 'withdraw', [op], delegator.walletClient.account!)).rejects.toThrow(/StakeLocked/);
   });
 
+  it('a holder delegates in one transaction with an ERC-2612 permit', async () => {
+    const op = f.operators[2]!.address;
+    const amount = parseEther('3');
+    const token = f.deployed.addresses.token;
+    const nonce = (await read(token, destraTokenAbi, 'nonces', [dAddr])) as bigint;
+    const deadline = (await f.clients.publicClient.getBlock()).timestamp + 3600n;
+    const signature = await delegator.walletClient.signTypedData({
+      account: delegator.walletClient.account!,
+      domain: { name: 'Destra Sync', version: '1', chainId: f.chainId, verifyingContract: token },
+      types: { Permit: [{ name: 'owner', type: 'address' }, { name: 'spender', type: 'address' }, { name: 'value', type: 'uint256' }, { name: 'nonce', type: 'uint256' }, { name: 'deadline', type: 'uint256' }] },
+      primaryType: 'Permit',
+      message: { owner: dAddr, spender: staking, value: amount, nonce, deadline },
+    });
+    const { r, s: sig, v } = parseSignature(signature);
+    const before = await stakeOf(op, dAddr);
+    await write(delegator, staking, delegatedStakingAbi, 'delegateWithPermit', [op, amount, deadline, Number(v), r, sig]);
+    expect((await stakeOf(op, dAddr)) - before).toBe(amount);
+    // replaying the used permit does not bond again without an allowance
+    await expect(simulate(staking, delegatedStakingAbi, 'delegateWithPermit', [op, amount, deadline, Number(v), r, sig], delegator.walletClient.account!)).rejects.toThrow(/ERC20InsufficientAllowance|reverted/);
+  });
+
   it('a delegation to an operator outside any committee withdraws after the unbonding delay alone', async () => {
     const c = localClients(f.anvil.rpcUrl, f.anvil.privateKeys[7]!);
     const sk = randomSecretKey();
@@ -155,6 +176,20 @@ describe('governance in control', () => {
     await expect(simulate(registry, committeeRegistryAbi, 'initGenesis', [`0x${'00'.repeat(256)}`, 1, 1, `0x${'00'.repeat(32)}`, `0x${'00'.repeat(32)}`], me)).rejects.toThrow(/NotGenesisAuthority/);
     // the token has a fixed supply and no owner
     expect((abis.destraTokenAbi as Abi).some((i) => i.type === 'function' && ['mint', 'owner'].includes(i.name))).toBe(false);
+  });
+
+  it('a passed proposal changes a registry parameter (the handover grace) through the timelock', async () => {
+    const governor = f.deployed.addresses.governor;
+    const data = encodeFunctionData({ abi: committeeRegistryAbi, functionName: 'setParams', args: [3600n, 4, 1000, 5000, 86_400n, 120n] });
+    const voters = f.operators;
+    await write(voters[0]!.clients, governor, destraGovernorAbi, 'propose', [registry, data, 'shorter handover grace']);
+    const id = (await read(governor, destraGovernorAbi, 'proposalCount')) - 1n;
+    for (const v of voters) await write(v.clients, governor, destraGovernorAbi, 'castVote', [id, true]);
+    await timeTravel(601);
+    await write(voters[0]!.clients, governor, destraGovernorAbi, 'queue', [id]);
+    await timeTravel(301);
+    await write(voters[1]!.clients, governor, destraGovernorAbi, 'execute', [id]);
+    expect(await read(registry, committeeRegistryAbi, 'handoverGrace')).toBe(120n);
   });
 
   it('votes are weighed by staked DSYNC (self + delegated) at the snapshot', async () => {
