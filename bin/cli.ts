@@ -5,6 +5,7 @@ import { register as registerDkg } from './commands/dkg.ts';
 import { register as registerModels } from './commands/models.ts';
 import { register as registerEth } from '@destra/adapter-ethereum/cli';
 import { register as registerNode } from './commands/node.ts';
+import { register as registerOperator } from './commands/operator.ts';
 import { registerAggregatorCommands } from '@destra/aggregator';
 
 export function buildProgram(): Command {
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerModels(program);
   registerEth(program);
   registerNode(program);
+  registerOperator(program);
   registerAggregatorCommands(program);
   return program;
 }

@@ -18,3 +18,5 @@ export * from './verify.ts';
 export * from './client.ts';
 export * from './ws-transport.ts';
 export * from './relay-sink.ts';
+export * from './staking.ts';
+export * from './signer.ts';

@@ -1,0 +1,162 @@
+// `destra operator ...`: what operators and stakers do on chain: stake (register + self-bond), delegate,
+// unbond, withdraw, claim ETH rewards, status. Amounts are human DSYNC ("1000", "0.5"). Every command
+// prints one JSON line on success and, on failure, one line saying what was wrong and what to do, exit 1.
+import { Command, InvalidArgumentError } from 'commander';
+import { createPublicClient, createWalletClient, formatEther, http, isAddress, type Address, type Chain, type PublicClient } from 'viem';
+import { DestraError, decryptKeystore, secretKeyFromBytes } from '@destra/protocol';
+import { StakingClient, formatDsync, loadSigner, parseDsync, type SignerSource, type SubmissionResult } from '@destra/adapter-ethereum';
+import { jsonLine } from '@destra/adapter-ethereum/cli';
+import { checkPrivateFile, readPassword } from '@destra/oracle-node';
+import { readFileSync } from 'node:fs';
+
+const addressArg = (v: string): Address => {
+  if (!isAddress(v)) throw new InvalidArgumentError('expected a 20-byte 0x address');
+  return v;
+};
+const amountArg = (v: string): bigint => {
+  try {
+    return parseDsync(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
+
+interface CommonOpts {
+  rpc: string;
+  registry: Address;
+  keystore?: string;
+  passwordEnv: string;
+  passwordFile?: string;
+  keyEnv?: string;
+  verbose?: boolean;
+}
+
+async function connect(o: CommonOpts, needSigner: boolean): Promise<StakingClient> {
+  const probe = createPublicClient({ transport: http(o.rpc) });
+  let id: number;
+  try {
+    id = await probe.getChainId();
+  } catch (e) {
+    throw new Error(`cannot reach the JSON-RPC endpoint ${o.rpc}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const chain = { id, name: `chain-${id}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [o.rpc] } } } as Chain;
+  const publicClient = createPublicClient({ chain, transport: http(o.rpc), pollingInterval: 250 }) as PublicClient;
+  const source: SignerSource | undefined = o.keystore
+    ? { keystore: o.keystore, password: o.passwordFile ? { file: o.passwordFile } : { env: o.passwordEnv } }
+    : o.keyEnv
+      ? { keyEnv: o.keyEnv }
+      : undefined;
+  if (needSigner && !source) throw new Error('this command sends a transaction: give the account with --keystore <file> (V3 JSON) or --key-env <VAR>');
+  const walletClient = source ? createWalletClient({ chain, transport: http(o.rpc), account: await loadSigner(source) }) : undefined;
+  return StakingClient.connect({ publicClient, ...(walletClient ? { walletClient } : {}), registry: o.registry });
+}
+
+const tx = (r: SubmissionResult) => ({ status: r.status, txHash: r.txHash, gasUsed: r.gasUsed });
+
+/** Runs a command body with the one error style: a line on stderr, exit code 1, the stack with --verbose. */
+function action<T extends CommonOpts>(body: (o: T) => Promise<unknown>): (o: T) => Promise<void> {
+  return async (o) => {
+    try {
+      const out = await body(o);
+      process.stdout.write(`${jsonLine(out)}\n`);
+    } catch (err) {
+      const e = err as Error;
+      const code = err instanceof DestraError ? ` [${err.code}]` : '';
+      process.stderr.write(`error${code}: ${e.message}\n`);
+      if (o.verbose && e.stack) process.stderr.write(`${e.stack}\n`);
+      process.exitCode = 1;
+    }
+  };
+}
+
+export function register(program: Command): void {
+  const op = program.command('operator').description('operators and stakers on chain: stake, delegate, unbond, withdraw, claim, status (amounts in DSYNC)');
+  const common = (c: Command) =>
+    c
+      .requiredOption('--rpc <url>', 'Ethereum JSON-RPC http URL')
+      .requiredOption('--registry <address>', 'CommitteeRegistry address (the staking contract and DSYNC are found from it)', addressArg)
+      .option('--keystore <file>', 'the signing account as a V3 keystore (geth / cast wallet format)')
+      .option('--password-env <name>', 'environment variable holding the keystore password', 'DESTRA_ETH_PASSWORD')
+      .option('--password-file <file>', 'file holding the keystore password (instead of --password-env)')
+      .option('--key-env <name>', 'environment variable holding a raw private key (instead of --keystore)')
+      .option('--verbose', 'print stack traces of errors')
+      // One line for a bad argument too (the global setting prints the whole help after it).
+      .showHelpAfterError(false);
+
+  common(op.command('stake').description("bond DSYNC as this operator's self-bond; registers the operator key first if needed"))
+    .requiredOption('--amount <dsync>', 'DSYNC to bond, e.g. 1000', amountArg)
+    .option('--operator-keystore <file>', "the operator's BLS keystore (EIP-2335, from `destra node init`): needed to register")
+    .option('--operator-password-env <name>', 'environment variable holding the BLS keystore password', 'DESTRA_PASSWORD')
+    .action(action(async (o: CommonOpts & { amount: bigint; operatorKeystore?: string; operatorPasswordEnv: string }) => {
+      const c = await connect(o, true);
+      let secret;
+      if (o.operatorKeystore) {
+        checkPrivateFile(o.operatorKeystore, 'operator-keystore');
+        secret = secretKeyFromBytes(decryptKeystore(readFileSync(o.operatorKeystore, 'utf8'), readPassword({ env: o.operatorPasswordEnv })));
+      }
+      const r = await c.stake(o.amount, secret);
+      return { operator: c.account, bonded: formatDsync(o.amount), ...(r.registered ? { registered: tx(r.registered) } : {}), tx: tx(r.bonded) };
+    }));
+
+  common(op.command('delegate').description("bond DSYNC to an operator's pool (you earn its ETH rewards, less its commission, and share its slashing)"))
+    .requiredOption('--operator <address>', 'operator to delegate to', addressArg)
+    .requiredOption('--amount <dsync>', 'DSYNC to bond', amountArg)
+    .action(action(async (o: CommonOpts & { operator: Address; amount: bigint }) => {
+      const c = await connect(o, true);
+      return { delegator: c.account, operator: o.operator, bonded: formatDsync(o.amount), tx: tx(await c.delegate(o.operator, o.amount)) };
+    }));
+
+  common(op.command('unbond').description('start unbonding DSYNC from an operator (withdraw after the unbonding delay)'))
+    .option('--operator <address>', 'operator pool (default: your own)', addressArg)
+    .requiredOption('--amount <dsync>', 'DSYNC to unbond', amountArg)
+    .action(action(async (o: CommonOpts & { operator?: Address; amount: bigint }) => {
+      const c = await connect(o, true);
+      const operator = o.operator ?? c.account;
+      const r = await c.unbond(operator, o.amount);
+      const s = await c.status(c.account, operator);
+      return { account: c.account, operator, unbonding: formatDsync(s.unbonding), withdrawableAt: new Date(Number(s.unbondAt) * 1000).toISOString(), tx: tx(r) };
+    }));
+
+  common(op.command('withdraw').description('withdraw unbonded DSYNC once its delay (and any committee lock) has passed'))
+    .option('--operator <address>', 'operator pool (default: your own)', addressArg)
+    .action(action(async (o: CommonOpts & { operator?: Address }) => {
+      const c = await connect(o, true);
+      const operator = o.operator ?? c.account;
+      const before = await c.status(c.account, operator);
+      const r = await c.withdraw(operator);
+      return { account: c.account, operator, withdrawn: formatDsync(before.unbonding), tx: tx(r) };
+    }));
+
+  common(op.command('claim').description('claim the ETH rewards of your position in an operator pool'))
+    .option('--operator <address>', 'operator pool (default: your own)', addressArg)
+    .action(action(async (o: CommonOpts & { operator?: Address }) => {
+      const c = await connect(o, true);
+      const operator = o.operator ?? c.account;
+      const before = await c.status(c.account, operator);
+      const r = await c.claim(operator);
+      return { account: c.account, operator, claimedEth: formatEther(before.pendingRewardsWei), tx: tx(r) };
+    }));
+
+  common(op.command('status').description("an account's position in an operator pool, the pool and its balances"))
+    .option('--account <address>', 'account to show (default: the signer)', addressArg)
+    .option('--operator <address>', 'operator pool (default: the account itself)', addressArg)
+    .action(action(async (o: CommonOpts & { account?: Address; operator?: Address }) => {
+      const c = await connect(o, !o.account);
+      const account = o.account ?? c.account;
+      const s = await c.status(account, o.operator ?? account);
+      return {
+        account,
+        operator: s.operator,
+        registered: s.operatorInfo.registered,
+        poolStake: formatDsync(s.operatorInfo.poolStake),
+        commissionBps: s.operatorInfo.commissionBps,
+        lastCommitteeEpoch: s.operatorInfo.lastEpoch,
+        bonded: formatDsync(s.bonded),
+        unbonding: formatDsync(s.unbonding),
+        withdrawableAt: s.unbondAt > 0n ? new Date(Number(s.unbondAt) * 1000).toISOString() : null,
+        pendingRewardsEth: formatEther(s.pendingRewardsWei),
+        dsync: formatDsync(s.dsyncBalance),
+        eth: formatEther(s.ethBalance),
+      };
+    }));
+}
