@@ -41,7 +41,7 @@ export async function run(): Promise<void> {
     const [ev] = parseEventLogs({ abi: oracleRouterAbi, logs: rq.logs, eventName: 'InferenceRequested' });
     const report = requestReport(f, ev!.args.requestId, input, [420_000n]);
     const one = await write(f.clients, router, oracleRouterAbi, 'fulfill', [toHex(report), f.committee.signRoot(reportLeaf(report))]);
-    rows.push({ operation: 'fulfil one (with callback; fee split: burn share + staking deposit)', gas: Number(one.gasUsed), 'per report': Number(one.gasUsed), goal: '' });
+    rows.push({ operation: 'fulfil one (with callback; fee split: burn kept + stakers owed)', gas: Number(one.gasUsed), 'per report': Number(one.gasUsed), goal: '' });
 
     // fulfil one callback-free request (the event is the delivery)
     const [plain] = await requestIds(f, 1, 999);
