@@ -51,6 +51,9 @@ export const aggregatorConfigSchema = z.strictObject({
       onDemandTargets: z.array(z.enum(['ethereum', 'solana'])).default([]),
     })
     .default({ staggerMs: 500, maxAttempts: 4, onDemandTargets: [] }),
+  /** Equivocation evidence (a member's two different partials for one id/round): submitted on chain for
+   *  slashing when an evidence sink is given (e.g. the Ethereum adapter's EvidenceSubmitter). */
+  evidence: z.strictObject({ submit: z.boolean().default(true) }).prefault({}),
   /** Chain sinks; each key enables one (settings passed to the adapter, see docs/aggregator.md). */
   chains: z
     .strictObject({

@@ -66,7 +66,7 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
     batchPolicy: config.batch,
     log,
   });
-  const reporter = opts.evidence ? new EquivocationReporter(opts.evidence, log) : undefined;
+  const reporter = opts.evidence && config.evidence.submit ? new EquivocationReporter(opts.evidence, log) : undefined;
   if (reporter) service.on('misbehaviour', (e) => void reporter.onEvidence(e));
   await service.start();
   for (const m of c.members) {
