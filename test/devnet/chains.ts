@@ -36,7 +36,8 @@ export interface Chains {
   solSink: SolanaSink;
   /** Registers each operator (BLS key + proof of possession) and self-bonds DSYNC sent by the deployer. */
   stake(operators: SecretKey[]): Promise<void>;
-  genesis(sharing: PublicSharing): Promise<void>;
+  /** Sets the genesis committee on both chains; returns its members in committee (DKG index) order. */
+  genesis(sharing: PublicSharing): Promise<Address[]>;
   /** Checks that the registry holds the model as its manifest says (hash and output scale). */
   registerModel(name: string, modelHash: Uint8Array): Promise<void>;
   /** A request from the example consumer (RiskLendingMarket.requestRiskScore); returns the request id. */
@@ -100,6 +101,7 @@ export async function startChains(o: { network: string; n: number; modelName: st
           admin: solAdmin.publicKey, domain: domainTag(o.network), clusterId: CLUSTER_ID, epoch: 1n, threshold: sharing.threshold,
           committeeSize: sharing.size, groupKey: g2Uncompressed(sharing.groupKey), requestFee: 1_000_000n,
         })], [solAdmin]);
+        return members;
       },
       async registerModel(name, modelHash) {
         // a loaded hash or a registered scale that differs from the manifest is refused

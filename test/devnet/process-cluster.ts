@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { fromHex, type PublicSharing } from '@destra/protocol';
-import { parseAggregatorConfig, sharingFromPublicShares, startAggregator, type RunningAggregator } from '@destra/aggregator';
+import { parseAggregatorConfig, sharingFromPublicShares, startAggregator, type EvidenceSink, type RunningAggregator } from '@destra/aggregator';
 import { writeLocalCommittee, type LocalCommittee } from './committee.ts';
 import { spawnNode, type NodeProcess } from './processes.ts';
 
@@ -24,7 +24,19 @@ interface CommitteeJson {
   members: { index: number; publicShare: string | null }[];
 }
 
-export async function startProcessCluster(o: { network: string; n: number; t: number; models: Record<string, unknown>; timeoutMs?: number }): Promise<ProcessCluster> {
+export interface ProcessClusterOptions {
+  network: string;
+  n: number;
+  t: number;
+  models: Record<string, unknown>;
+  timeoutMs?: number;
+  /** Extra environment per node process (1-based index), e.g. a test fault. */
+  nodeEnv?: (index: number) => Record<string, string>;
+  /** Where the aggregator submits equivocation evidence. */
+  evidence?: EvidenceSink;
+}
+
+export async function startProcessCluster(o: ProcessClusterOptions): Promise<ProcessCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'destra-pcluster-'));
   const nodes: NodeProcess[] = [];
   let aggregator: RunningAggregator | undefined;
@@ -35,7 +47,7 @@ export async function startProcessCluster(o: { network: string; n: number; t: nu
   };
   try {
     const committee = await writeLocalCommittee({ dir, network: o.network, n: o.n, t: o.t, models: o.models, logLevel: 'warn' });
-    nodes.push(...(await Promise.all(committee.nodeConfigPaths.map((p, k) => spawnNode(k + 1, p, undefined, dir, o.timeoutMs ?? 120_000)))));
+    nodes.push(...(await Promise.all(committee.nodeConfigPaths.map((p, k) => spawnNode(k + 1, p, undefined, dir, o.timeoutMs ?? 120_000, o.nodeEnv?.(k + 1) ?? {})))));
     const deadline = Date.now() + (o.timeoutMs ?? 120_000);
     let view: CommitteeJson | undefined;
     while (!view) {
@@ -45,7 +57,7 @@ export async function startProcessCluster(o: { network: string; n: number; t: nu
       else await new Promise((r) => setTimeout(r, 200));
     }
     const sharing = sharingFromPublicShares(view.members.map((m) => ({ index: m.index, publicShare: fromHex(m.publicShare!) })), view.threshold, view.size);
-    aggregator = await startAggregator(parseAggregatorConfig(committee.aggregatorConfig), { sharing, log: pino({ level: 'silent' }) });
+    aggregator = await startAggregator(parseAggregatorConfig(committee.aggregatorConfig), { sharing, log: pino({ level: 'silent' }), ...(o.evidence ? { evidence: o.evidence } : {}) });
     const agg = aggregator;
     while (agg.host.peersWithRole('member').length < o.n) {
       if (Date.now() > deadline) throw new Error('nodes did not connect to the aggregator in time');

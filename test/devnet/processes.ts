@@ -14,13 +14,13 @@ export interface NodeProcess {
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
 
-export function spawnNode(index: number, configPath: string, chainsPath: string | undefined, logDir: string, timeoutMs = 60_000): Promise<NodeProcess> {
+export function spawnNode(index: number, configPath: string, chainsPath: string | undefined, logDir: string, timeoutMs = 60_000, env: Record<string, string> = {}): Promise<NodeProcess> {
   const logFile = join(logDir, `node${index}.log`);
   const log = createWriteStream(logFile);
   const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/devnet/node-main.ts'), '--config', configPath, ...(chainsPath ? ['--chains', chainsPath] : [])], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env },
+    env: { ...process.env, ...env },
   });
   child.stderr!.pipe(log);
   const stop = (): Promise<void> =>

@@ -3,10 +3,7 @@
 import { pino } from 'pino';
 import { toHex, type Report } from '@destra/protocol';
 import { ORACLE_PROGRAM_ID } from '@destra/adapter-solana';
-import type { Address } from 'viem';
-import type { Evidence, EvidenceSink, ResultEvent } from '@destra/aggregator';
-import { EvidenceSubmitter, type EpochCommittee } from '@destra/adapter-ethereum';
-import { committeeRegistryAbi, localClients } from '@destra/contracts';
+import type { Evidence, ResultEvent } from '@destra/aggregator';
 import { startChains, CLUSTER_ID, type Chains } from '../devnet/chains.ts';
 import { startLocalCluster, type LocalCluster } from '../devnet/cluster.ts';
 import { EthereumRequestSource, SolanaRequestSource } from '../devnet/sources.ts';
@@ -20,14 +17,13 @@ export interface E2eNetwork {
   modelHash: Uint8Array;
   results: ResultEvent[];
   evidence: Evidence[];
-  /** With `slashing`: the aggregator's evidence submitter (its own funded account) and the genesis committee. */
-  slasher?: { submitter: EvidenceSubmitter; committee: EpochCommittee };
+
   /** Polls until `check` is truthy or throws after timeoutMs. */
   until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs?: number): Promise<T>;
   stop(): Promise<void>;
 }
 
-export async function startE2eNetwork(o: { n: number; t: number; model: BenchModel; faulty?: number[]; network?: string; slashing?: boolean }): Promise<E2eNetwork> {
+export async function startE2eNetwork(o: { n: number; t: number; model: BenchModel; faulty?: number[]; network?: string }): Promise<E2eNetwork> {
   const network = o.network ?? 'e2e';
   const probe = await o.model.inference.infer(o.model.model, o.model.input(0));
   const modelHash = probe.modelHash;
@@ -35,17 +31,7 @@ export async function startE2eNetwork(o: { n: number; t: number; model: BenchMod
   const chains = await startChains({ network, n: o.n, modelName: o.model.model });
   let cluster: LocalCluster | undefined;
   try {
-    // The committee the evidence is checked against is fixed at genesis (below); until then nothing is submitted.
-    let committee: EpochCommittee | undefined;
-    const submitter = o.slashing
-      ? new EvidenceSubmitter({ ...localClients(chains.anvil.rpcUrl, chains.anvil.privateKeys.at(-2)!), registry: chains.deployed.addresses.registry })
-      : undefined;
-    const evidenceSink: EvidenceSink | undefined = submitter && {
-      submitEquivocation: (p) => {
-        if (!committee) throw new Error('no genesis committee yet');
-        return submitter.submitEquivocation(p, committee);
-      },
-    };
+
     const log = pino({ level: process.env.DESTRA_E2E_LOG ?? 'silent' });
     cluster = await startLocalCluster({
       network,
@@ -59,16 +45,10 @@ export async function startE2eNetwork(o: { n: number; t: number; model: BenchMod
         new SolanaRequestSource({ transport: chains.svm, programId: ORACLE_PROGRAM_ID, clusterId: CLUSTER_ID, models, pollMs: 100 }),
       ],
       sinks: [chains.ethSink, chains.solSink],
-      ...(evidenceSink ? { evidence: evidenceSink } : {}),
       onDemandTargets: ['ethereum', 'solana'],
     });
     await chains.stake(cluster.committee.operators.slice(1));
     await chains.genesis(cluster.sharing);
-    if (submitter) {
-      // Genesis commits to the members in the registry's committee order and to the DKG's public shares.
-      const members = (await chains.clients.publicClient.readContract({ address: chains.deployed.addresses.registry, abi: committeeRegistryAbi, functionName: 'nextCommittee', args: [BigInt(o.n)] })) as Address[];
-      committee = { members, publicShares: cluster.sharing.publicShares().map((p) => p.toBytes(false)) };
-    }
     await chains.registerModel(o.model.model, modelHash);
     const results: ResultEvent[] = [];
     const evidence: Evidence[] = [];
@@ -82,7 +62,6 @@ export async function startE2eNetwork(o: { n: number; t: number; model: BenchMod
       modelHash,
       results,
       evidence,
-      ...(submitter && committee ? { slasher: { submitter, committee } } : {}),
       async until(what, check, timeoutMs = 30_000) {
         const deadline = Date.now() + timeoutMs;
         for (;;) {

@@ -1,59 +1,80 @@
-// End to end: a member of a live committee double-signs a request it already answered (a second report,
-// another output, under its own key share, sent over the ordinary partial protocol). The aggregator names
-// it, builds the on-chain evidence and submits it; the registry slashes that member and no one else.
+// End to end with separate node processes: member 4 runs with DESTRA_TEST_FAULT=double-sign, so every
+// partial it sends is followed by a second one for the same request and round with another output. The
+// aggregator names it, builds the on-chain evidence and submits it to the registry on anvil (genesis set
+// from this committee's DKG); the registry slashes member 4 once, and no honest member.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEventLogs } from 'viem';
-import { committeeRegistryAbi } from '@destra/contracts';
-import { toHex } from '@destra/protocol';
-import { loadBenchModel, type BenchModel } from '../bench/inference.ts';
-import { testFaultDoubleSign } from './fault.ts';
-import { startE2eNetwork, type E2eNetwork } from './network.ts';
+import { parseEventLogs, type Address } from 'viem';
+import { EvidenceSubmitter, type EpochCommittee } from '@destra/adapter-ethereum';
+import { committeeRegistryAbi, localClients } from '@destra/contracts';
+import { startChains, type Chains } from '../devnet/chains.ts';
+import { startProcessCluster, type ProcessCluster } from '../devnet/process-cluster.ts';
 
-describe('e2e: equivocation is slashed on chain', () => {
-  let net: E2eNetwork;
-  let model: BenchModel;
+describe('e2e: a node process that double-signs is slashed on chain', () => {
+  let chains: Chains;
+  let cluster: ProcessCluster;
+  let committee: EpochCommittee | undefined;
+  let submitter: EvidenceSubmitter;
+  let members: Address[];
+
   beforeAll(async () => {
-    model = await loadBenchModel();
-    net = await startE2eNetwork({ n: 4, t: 3, model, slashing: true, network: 'slash' });
-  }, 150_000);
+    chains = await startChains({ network: 'slash', n: 4, modelName: 'tx-anomaly' });
+    submitter = new EvidenceSubmitter({ ...localClients(chains.anvil.rpcUrl, chains.anvil.privateKeys.at(-2)!), registry: chains.deployed.addresses.registry });
+    cluster = await startProcessCluster({
+      network: 'slash',
+      n: 4,
+      t: 3,
+      models: { models: ['tx-anomaly'] },
+      nodeEnv: (i): Record<string, string> => (i === 4 ? { DESTRA_TEST_FAULT: 'double-sign' } : {}),
+      // The committee the evidence is checked against exists once genesis is set (below).
+      evidence: {
+        submitEquivocation: (p) => {
+          if (!committee) throw new Error('no genesis committee yet');
+          return submitter.submitEquivocation(p, committee);
+        },
+      },
+    });
+    await chains.stake(cluster.committee.operators.slice(1));
+    members = await chains.genesis(cluster.sharing);
+    committee = { members, publicShares: cluster.sharing.publicShares().map((p) => p.toBytes(false)) };
+  }, 180_000);
+
   afterAll(async () => {
-    await net?.stop();
-    await model?.close();
+    await cluster?.stop();
+    await chains?.stop();
   }, 60_000);
 
-  const slashedEvents = async () => {
-    const logs = await net.chains.clients.publicClient.getLogs({ address: net.chains.deployed.addresses.registry, fromBlock: 0n });
+  const slashed = async () => {
+    const logs = await chains.clients.publicClient.getLogs({ address: chains.deployed.addresses.registry, fromBlock: 0n });
     return parseEventLogs({ abi: committeeRegistryAbi, logs, eventName: 'Slashed' });
   };
 
-  it('a member that signs a second report for an answered request is slashed; honest members are not', async () => {
-    const id = await net.chains.ethRequest(model.input(3));
-    await net.until('the request to be fulfilled', () => net.chains.ethFulfilled(id));
-    expect(await slashedEvents()).toHaveLength(0);
-
-    const offender = net.cluster.nodes.get(4)!;
-    await net.until('member 4 to hold its partial', () => offender.store.ownPartial(id, 0) !== undefined);
-    await testFaultDoubleSign(offender, id);
-
-    await net.until('the aggregator to name the equivocation', () => net.evidence.some((e) => e.kind === 'equivocation' && e.member === 4));
-    const [ev] = await net.until('the Slashed event', async () => {
-      const evs = await slashedEvents();
-      return evs.length > 0 ? evs : undefined;
-    }, 60_000);
-    expect(ev!.args.operator).toBe(net.slasher!.committee.members[3]);
-    expect(ev!.args.epoch).toBe(1n);
-    expect(toHex(Uint8Array.from(Buffer.from(ev!.args.requestId.slice(2), 'hex')))).toBe(toHex(id));
-    expect(ev!.args.amount).toBeGreaterThan(0n);
-    // Sending the same double-sign again changes nothing: the evidence was used once.
-    await testFaultDoubleSign(offender, id);
+  it('an on-demand round is still answered; the double-signer alone is slashed, once', async () => {
+    const misbehaviour: number[] = [];
+    cluster.aggregator.service.on('misbehaviour', (e) => e.kind === 'equivocation' && misbehaviour.push(e.member));
+    // Two rounds led by different members: member 4 double-signs in both; evidence lands once per round.
+    for (const leader of [0, 1]) {
+      const res = await fetch(`${cluster.nodes[leader]!.api}/v1/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'tx-anomaly', input: [0.5, -1, 2, 1, 0, 0.25, 3, -0.5, 1.5, 0] }),
+      });
+      expect(res.status).toBe(200);
+    }
+    const deadline = Date.now() + 60_000;
+    let events = await slashed();
+    while (events.length < 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      events = await slashed();
+    }
+    expect(new Set(misbehaviour)).toEqual(new Set([4]));
+    expect(events).toHaveLength(2);
+    for (const ev of events) {
+      expect(ev.args.operator).toBe(members[3]);
+      expect(ev.args.epoch).toBe(1n);
+      expect(ev.args.amount).toBeGreaterThan(0n);
+    }
+    // The same evidence again is no second slash: the registry answers AlreadySlashed, which is success.
     await new Promise((r) => setTimeout(r, 1000));
-    const all = await slashedEvents();
-    expect(all).toHaveLength(1);
-    expect(await net.slasher!.submitter.submitEquivocation({ epoch: 1n, index: 4, ...pairFrom(net, 4) }, net.slasher!.committee)).toMatchObject({ status: 'already-fulfilled' });
+    expect(await slashed()).toHaveLength(2);
   }, 120_000);
 });
-
-function pairFrom(net: E2eNetwork, member: number) {
-  const e = net.evidence.find((x) => x.kind === 'equivocation' && x.member === member)!;
-  return { reportA: e.counter!.report!, signatureA: e.counter!.signature, reportB: e.offending.report!, signatureB: e.offending.signature };
-}
