@@ -8,7 +8,7 @@ import type { ChainRequest } from '../src/round/engine.ts';
 import { BatchProposalCodec, topics } from '../src/wire.ts';
 import { ArithmeticModel } from './fixtures.ts';
 import { captureLog } from './helpers.ts';
-import { startCluster, type Cluster } from './cluster.ts';
+import { startCluster, startClusterAggregator, type Cluster } from './cluster.ts';
 
 let cluster: Cluster;
 let agg: AggregatorService;
@@ -16,18 +16,7 @@ let agg: AggregatorService;
 beforeAll(async () => {
   // Member 4 runs a model that disagrees on every input: its leaves never reach the quorum.
   cluster = await startCluster(4, 3, { mode: 'announce', inference: (i) => new ArithmeticModel(i === 4 ? 3n : 1n) });
-  const key = await cluster.nodes[0]!.ready();
-  await Promise.all(cluster.nodes.map((n) => n.ready()));
-  agg = await AggregatorService.create({
-    host: cluster.aggHost,
-    network: cluster.fx.configs[0]!.network,
-    epoch: 1,
-    verifier: await PartialVerifier.create(key.sharing),
-    batchPolicy: { maxSize: 8, maxDelayMs: 100, highLoadPerSecond: 1 },
-    log: captureLog('warn').log,
-  });
-  await agg.start();
-  await cluster.aggHost.waitForPeers((p) => p.filter((x) => x.role === 'member').length === 4);
+  agg = await startClusterAggregator(cluster, { maxSize: 8, maxDelayMs: 100, highLoadPerSecond: 1 });
 }, 120_000);
 
 afterAll(async () => {

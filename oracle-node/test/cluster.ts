@@ -2,7 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { domainTag } from '@destra/protocol';
+import { PartialVerifier, domainTag } from '@destra/protocol';
+import { AggregatorService, type BatchPolicy } from '@destra/aggregator';
 import type { Logger } from 'pino';
 import { DestraHost } from '../src/p2p/host.ts';
 import { Registry } from '../src/p2p/registry.ts';
@@ -61,4 +62,23 @@ export async function startCluster(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The real aggregator service on the cluster's aggregator host, started once every node holds its key
+ * share; resolves when all members are connected to it.
+ */
+export async function startClusterAggregator(cluster: Cluster, batchPolicy?: BatchPolicy): Promise<AggregatorService> {
+  const keys = await Promise.all(cluster.nodes.map((n) => n.ready()));
+  const agg = await AggregatorService.create({
+    host: cluster.aggHost,
+    network: cluster.fx.configs[0]!.network,
+    epoch: keys[0]!.epoch,
+    verifier: await PartialVerifier.create(keys[0]!.sharing),
+    ...(batchPolicy ? { batchPolicy } : {}),
+    log: captureLog('warn').log,
+  });
+  await agg.start();
+  await cluster.aggHost.waitForPeers((p) => p.filter((x) => x.role === 'member').length === cluster.nodes.length);
+  return agg;
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PartialVerifier, fromHex, rootSigningMessage, verify } from '@destra/protocol';
 import { AggregatorService } from '@destra/aggregator';
 import { RoundProposalCodec, topics } from '../src/wire.ts';
-import { startCluster, type Cluster } from './cluster.ts';
+import { startCluster, startClusterAggregator, type Cluster } from './cluster.ts';
 import { captureLog } from './helpers.ts';
 
 let cluster: Cluster;
@@ -16,11 +16,7 @@ let agg: AggregatorService;
 
 beforeAll(async () => {
   cluster = await startCluster(4, 3);
-  const key = await cluster.nodes[0]!.ready();
-  await Promise.all(cluster.nodes.map((n) => n.ready()));
-  agg = await AggregatorService.create({ host: cluster.aggHost, network: cluster.fx.configs[0]!.network, epoch: 1, verifier: await PartialVerifier.create(key.sharing), log: captureLog('warn').log });
-  await agg.start();
-  await cluster.aggHost.waitForPeers((p) => p.filter((x) => x.role === 'member').length === 4);
+  agg = await startClusterAggregator(cluster);
 }, 120_000);
 
 afterAll(async () => {
