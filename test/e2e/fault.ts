@@ -7,6 +7,7 @@ import { PROTOCOL_PARTIAL, PartialSignatureCodec } from '../../protocol/src/wire
 export function testFaultWrongOutput(inner: Inferencer): Inferencer {
   return {
     validate: (model, input) => inner.validate(model, input),
+    modelHash: (model) => inner.modelHash(model),
     async infer(model, input) {
       const r = await inner.infer(model, input);
       return { ...r, output: r.output.map((v, i) => (i === 0 ? v + 1n : v)) };

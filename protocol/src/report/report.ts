@@ -121,7 +121,7 @@ function checkKind(kind: number): asserts kind is ReportKind {
   }
 }
 
-function checkStatus(kind: number, status: number): void {
+function checkStatus(kind: number, status: number): asserts status is ReportStatus {
   if (!isReportStatus(status)) throw new ReportFormatError('status', `unknown status ${status}`);
   if (status !== ReportStatus.Ok && kind !== ReportKind.Request) {
     throw new ReportFormatError('status', `a failure status (${status}) is only defined for request answers (kind 1), not kind ${kind}`);
