@@ -71,15 +71,15 @@ describe('batched signing', () => {
     const chainModelHash = new Uint8Array(32).fill(0x77);
     const tooLong = { ...request(21), input: new Uint8Array(2000).fill(1), modelHash: ARITH_MODEL_HASH };
     const unknown = { ...request(22), model: 'not-served', modelHash: chainModelHash };
-    for (const n of cluster.nodes) {
-      n.engine.onChainRequest(tooLong);
-      n.engine.onChainRequest(unknown);
-    }
+    // served under this name, but the chain names another hash (another version): not served either
+    const otherVersion = { ...request(23), model: 'arith', modelHash: chainModelHash };
+    const reqs = [tooLong, unknown, otherVersion];
+    for (const n of cluster.nodes) for (const q of reqs) n.engine.onChainRequest(q);
     const node = cluster.nodes[0]!;
     const deadline = Date.now() + 30_000;
-    while ((!node.store.getReport(tooLong.requestId) || !node.store.getReport(unknown.requestId)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (reqs.some((q) => !node.store.getReport(q.requestId)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const gk = (await node.ready()).groupKey;
-    for (const [req, status, modelHash] of [[tooLong, ReportStatus.InputLength, ARITH_MODEL_HASH], [unknown, ReportStatus.UnknownModel, chainModelHash]] as const) {
+    for (const [req, status, modelHash] of [[tooLong, ReportStatus.InputLength, ARITH_MODEL_HASH], [unknown, ReportStatus.UnknownModel, chainModelHash], [otherVersion, ReportStatus.UnknownModel, chainModelHash]] as const) {
       const stored = node.store.getReport(req.requestId)!;
       expect(stored, toHex(req.requestId)).toBeDefined();
       expect(verify(gk, rootSigningMessage(stored.root), stored.signature)).toBe(true);

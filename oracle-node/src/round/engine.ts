@@ -43,6 +43,7 @@ import {
   type Topics,
 } from '../wire.ts';
 import { packDestination, unpackDestination } from './destination.ts';
+import { UnknownModelError } from '../inference/errors.ts';
 import { failureStatus, modelHashFromName } from './failure.ts';
 import type { InferenceResult, Inferencer } from './inference.ts';
 import { verifyGroupSignature, type ActiveKey } from './keys.ts';
@@ -206,7 +207,10 @@ export class RoundEngine {
    */
   onChainRequest(r: ChainRequest): void {
     const k = this.o.activeKey();
-    const invalid = this.validationError(r.model, r.input);
+    let invalid = this.validationError(r.model, r.input);
+    // Served under this name but not with the hash the chain names (e.g. the registry moved to another
+    // version): the committee does not serve the requested model, and an answer could never settle.
+    if (!invalid && r.modelHash && !this.serves(r.model, r.modelHash)) invalid = new UnknownModelError(toHex(r.modelHash), [r.model]);
     if (invalid) {
       const status = failureStatus(invalid);
       const modelHash = r.modelHash ?? modelHashFromName(r.model);
@@ -308,6 +312,14 @@ export class RoundEngine {
   /** The validation error of a model + input, or undefined when it may be run. */
   private inputError(model: string, input: Uint8Array): string | undefined {
     return this.validationError(model, input)?.message;
+  }
+
+  private serves(model: string, modelHash: Uint8Array): boolean {
+    try {
+      return toHex(this.o.inference.modelHash(model)) === toHex(modelHash);
+    } catch {
+      return false;
+    }
   }
 
   private validationError(model: string, input: Uint8Array): Error | undefined {
