@@ -113,6 +113,10 @@ describe('DestraEthereumClient', () => {
     const low = client.request({ modelId: MODEL_NAME, input: [1n], fee: 1n });
     await expect(low).rejects.toBeInstanceOf(TransactionRejectedError);
     await expect(low).rejects.toMatchObject({ errorName: 'FeeTooLow' });
+    // raised by the ModelRegistry inside request(): decoded because the router's ABI declares it
+    const unknown = client.request({ modelId: 'missing.destra', input: [1n] });
+    await expect(unknown).rejects.toMatchObject({ errorName: 'UnknownModel' });
+    await expect(unknown).rejects.toThrow(/register the model/);
     await expect(client.waitForResult(keccak256('0x1234'))).rejects.toThrow(/no request/);
   });
 
