@@ -49,6 +49,12 @@ export async function run(): Promise<void> {
     const bare = await write(f.clients, router, oracleRouterAbi, 'fulfill', [toHex(plainReport), f.committee.signRoot(reportLeaf(plainReport))]);
     rows.push({ operation: 'fulfil one (no callback)', gas: Number(bare.gasUsed), 'per report': Number(bare.gasUsed), goal: '' });
 
+    // a failure report (status 3, no outputs): closes the request, credits fee less the processing fee
+    const [failed] = await requestIds(f, 1, 998);
+    const failureReport = requestReport(f, failed!.id, failed!.input, [], { status: 3 });
+    const fail = await write(f.clients, router, oracleRouterAbi, 'fulfill', [toHex(failureReport), f.committee.signRoot(reportLeaf(failureReport))]);
+    rows.push({ operation: 'fulfil one failure report (credit refund)', gas: Number(fail.gasUsed), 'per report': Number(fail.gasUsed), goal: '' });
+
     for (const [size, withProofs] of [[1, false], [16, false], [256, false], [16, true], [256, true]] as const) {
       const reqs = await requestIds(f, size, size * (withProofs ? 7 : 1));
       const reports = reqs.map((r, i) => requestReport(f, r.id, r.input, [BigInt(i)]));

@@ -28,7 +28,8 @@ contract OracleRouter is ReentrancyGuard {
     /// Reverted by CommitteeRegistry.reportKey (declared here so the router's ABI decodes it).
     error EpochRetired(uint64 epoch, uint64 currentEpoch, uint64 graceEndedAt);
     error UnknownEpoch(uint64 epoch);
-    /// Reverted by ModelRegistry.modelHashOf on request() (declared here so the router's ABI decodes it).
+    /// Reverted by ModelRegistry.modelHashOf when request() names an unregistered model (declared here so
+    /// the router's ABI decodes it).
     error UnknownModel(bytes32 node);
     error UnknownRequest(bytes32 id);
     error AlreadyFulfilled(bytes32 id);
@@ -53,6 +54,10 @@ contract OracleRouter is ReentrancyGuard {
     );
     event RequestFulfilled(bytes32 indexed requestId, bool callbackSucceeded);
     event RequestRefunded(bytes32 indexed requestId, uint256 amount);
+    /// A failure report closed the request (status: docs/report-format.md §1.1); the fee less the
+    /// processing fee was credited to the requester (withdrawRefund).
+    event RequestFailed(bytes32 indexed requestId, uint8 status);
+    event FailureFeeChanged(uint16 failureFeeBps);
     event FeeBurned(uint256 amount);
     event FeesCollected(uint256 amount);
     event ParamsChanged(uint256 fee, uint16 burnBps, uint64 timeout, uint32 maxCallbackGas);
@@ -70,6 +75,9 @@ contract OracleRouter is ReentrancyGuard {
 
     bytes20 private constant FULFILLED = bytes20(uint160(1));
     bytes20 private constant REFUNDED = bytes20(uint160(2));
+    /// A failed request's commitment is FAILED_BASE + status; every sentinel is at most MAX_SENTINEL.
+    uint160 private constant FAILED_BASE = 0x100;
+    uint160 private constant MAX_SENTINEL = 0x1ff;
 
     uint256 public constant MAX_INPUT_BYTES = 8 * 512;
     uint256 private constant CALLBACK_OVERHEAD = 10_000;
@@ -91,6 +99,9 @@ contract OracleRouter is ReentrancyGuard {
     uint128 public totalBurned;
     mapping(bytes32 => Request) public requests;
     mapping(address => uint256) public refundCredit;
+    /// Share of a failed request's fee kept as the processing fee (paid like an ordinary fee), in basis
+    /// points; the rest is credited to the requester. Governance-set (setFailureFee), default 10%.
+    uint16 public failureFeeBps = 1_000;
 
     constructor(bytes32 domain_, CommitteeRegistry registry_, ModelRegistry models_, address governance_, uint256 fee_, uint16 burnBps_, uint64 timeout_) {
         domain = domain_;
@@ -108,6 +119,12 @@ contract OracleRouter is ReentrancyGuard {
         if (msg.sender != governance) revert NotGovernance();
         (fee, burnBps, requestTimeout, maxCallbackGas) = (fee_, burnBps_ > 10_000 ? 10_000 : burnBps_, timeout_, maxCallbackGas_);
         emit ParamsChanged(fee_, burnBps, timeout_, maxCallbackGas_);
+    }
+
+    function setFailureFee(uint16 failureFeeBps_) external {
+        if (msg.sender != governance) revert NotGovernance();
+        failureFeeBps = failureFeeBps_ > 10_000 ? 10_000 : failureFeeBps_;
+        emit FailureFeeChanged(failureFeeBps);
     }
 
     function setGovernance(address next) external {
@@ -167,7 +184,7 @@ contract OracleRouter is ReentrancyGuard {
     function refund(bytes32 requestId) external nonReentrant {
         Request storage r = requests[requestId];
         if (r.commitment == 0) revert UnknownRequest(requestId);
-        if (r.commitment == FULFILLED || r.commitment == REFUNDED) revert AlreadyFulfilled(requestId);
+        if (uint160(r.commitment) <= MAX_SENTINEL) revert AlreadyFulfilled(requestId);
         if (block.timestamp <= r.deadline) revert NotExpired(r.deadline);
         uint256 amount = r.fee;
         address to = r.requester;
@@ -214,17 +231,23 @@ contract OracleRouter is ReentrancyGuard {
         emit FeesCollected(amount);
     }
 
+    /// @notice True once a signed report settled the request: an answer, or a failure report.
     function isFulfilled(bytes32 requestId) external view returns (bool) {
-        return requests[requestId].commitment == FULFILLED;
+        uint160 c = uint160(requests[requestId].commitment);
+        return c == uint160(FULFILLED) || (c > FAILED_BASE && c <= MAX_SENTINEL);
+    }
+
+    /// @notice The status of the failure report that closed the request; 0 when it did not fail.
+    function failureStatus(bytes32 requestId) external view returns (uint8) {
+        uint160 c = uint160(requests[requestId].commitment);
+        return c > FAILED_BASE && c <= MAX_SENTINEL ? uint8(c - FAILED_BASE) : 0;
     }
 
     /// Structural checks, destination, and the batch's epoch; field reads are straight from calldata.
     /// Whether that epoch's key is accepted now is the registry's check when the key is fetched.
     function _checkHeader(bytes calldata r, uint64 epoch) private view {
         uint256 len = r.length;
-        if (len < ReportLib.HEADER_LENGTH + 8 || len > ReportLib.HEADER_LENGTH + 8 * ReportLib.MAX_OUTPUTS || (len - ReportLib.HEADER_LENGTH) % 8 != 0) {
-            revert ReportLib.ReportMalformed("length");
-        }
+        if (len < ReportLib.HEADER_LENGTH || len > ReportLib.HEADER_LENGTH + 8 * ReportLib.MAX_OUTPUTS) revert ReportLib.ReportMalformed("length");
         if (uint8(r[0]) != ReportLib.VERSION) revert ReportLib.ReportMalformed("version");
         if (uint8(r[1]) != ReportLib.KIND_REQUEST) revert WrongKind(uint8(r[1]));
         if (bytes32(r[2:34]) != domain) revert WrongDomain();
@@ -232,7 +255,11 @@ contract OracleRouter is ReentrancyGuard {
         if (bytes32(r[75:107]) != bytes32(uint256(uint160(address(this))))) revert WrongContract();
         uint64 reportEpoch = uint64(bytes8(r[34:42]));
         if (reportEpoch != epoch) revert WrongEpoch(reportEpoch, epoch);
-        if (uint256(uint16(bytes2(r[219:221]))) * 8 + ReportLib.HEADER_LENGTH != len) revert ReportLib.ReportMalformed("outputCount");
+        uint256 statusAndCount = uint24(bytes3(r[219:222])); // status (1 byte) ‖ outputCount (2 bytes)
+        uint256 count = statusAndCount & 0xffff;
+        if (statusAndCount >> 16 > ReportLib.MAX_STATUS) revert ReportLib.ReportMalformed("status");
+        // an answer carries 1..64 outputs, a failure none; the length must match the count exactly
+        if ((statusAndCount >> 16 == 0) == (count == 0) || count * 8 + ReportLib.HEADER_LENGTH != len) revert ReportLib.ReportMalformed("outputCount");
     }
 
     function _commitment(bytes32 modelHash, bytes32 inputHash_) private pure returns (bytes20) {
@@ -249,7 +276,7 @@ contract OracleRouter is ReentrancyGuard {
         bytes32 id = bytes32(report[107:139]);
         Request storage r = requests[id];
         bytes20 commitment = r.commitment;
-        if (commitment == 0 || commitment == FULFILLED || commitment == REFUNDED) {
+        if (uint160(commitment) <= MAX_SENTINEL) {
             if (!strict) return 0;
             if (commitment == 0) revert UnknownRequest(id);
             revert AlreadyFulfilled(id);
@@ -259,6 +286,8 @@ contract OracleRouter is ReentrancyGuard {
             revert InputMismatch(id);
         }
         uint256 paid = r.fee;
+        uint8 status = uint8(report[ReportLib.STATUS_OFFSET]);
+        if (status != ReportLib.STATUS_OK) return _fail(r, id, status, paid);
         bool callback = r.hasCallback;
         r.commitment = FULFILLED; // settled before the consumer runs (checks-effects-interactions)
         r.fee = 0;
@@ -268,11 +297,23 @@ contract OracleRouter is ReentrancyGuard {
         return paid;
     }
 
+    /// A failure report closes the request without a callback: the processing fee (failureFeeBps of the
+    /// fee) is paid out like an ordinary fee, the rest credited to the requester (pull: withdrawRefund,
+    /// so the relayer never runs the requester's code).
+    /// @return kept the processing fee to distribute
+    function _fail(Request storage r, bytes32 id, uint8 status, uint256 paid) private returns (uint256 kept) {
+        kept = (paid * failureFeeBps) / 10_000;
+        r.commitment = bytes20(FAILED_BASE + status);
+        r.fee = 0;
+        if (paid > kept) refundCredit[r.requester] += paid - kept;
+        emit RequestFailed(id, status);
+    }
+
     /// The callback gets exactly its limit: we require enough gas so that 63/64 forwarding cannot starve
     /// it (else the relayer retries with more gas), and copy no return data (no return bomb).
     function _callback(address consumer, uint32 gasLimit, bytes32 id, bytes calldata report) private returns (bool ok) {
         if (consumer.code.length == 0) return true;
-        uint16 count = uint16(bytes2(report[219:221]));
+        uint16 count = uint16(bytes2(report[220:222]));
         bytes memory data = abi.encodeCall(IDestraConsumer.onInferenceResult, (id, ReportLib.outputs(report, count), report));
         uint256 needed = (uint256(gasLimit) * 64) / 63 + CALLBACK_OVERHEAD;
         if (gasleft() < needed) revert InsufficientGasForCallback(gasleft(), needed);

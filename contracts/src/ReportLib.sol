@@ -7,14 +7,19 @@ library ReportLib {
     error ReportMalformed(string field);
     error MerkleProofInvalid();
 
-    uint8 internal constant VERSION = 1;
+    uint8 internal constant VERSION = 2;
     uint8 internal constant KIND_REQUEST = 1;
     uint8 internal constant KIND_FEED = 2;
     uint8 internal constant KIND_ON_DEMAND = 3;
     uint8 internal constant CHAIN_ANY = 0;
     uint8 internal constant CHAIN_EVM = 1;
     uint8 internal constant CHAIN_SVM = 2;
-    uint256 internal constant HEADER_LENGTH = 221;
+    /// status byte (0 ok; 1..MAX_STATUS a failure report: no outputs, request answers only), then the u16
+    /// outputCount, then the outputs at HEADER_LENGTH
+    uint256 internal constant STATUS_OFFSET = 219;
+    uint8 internal constant STATUS_OK = 0;
+    uint8 internal constant MAX_STATUS = 4;
+    uint256 internal constant HEADER_LENGTH = 222;
     uint256 internal constant MAX_OUTPUTS = 64;
     uint256 internal constant MAX_PROOF_DEPTH = 16;
     bytes1 internal constant PURPOSE_ROOT = 0x01;
@@ -32,12 +37,13 @@ library ReportLib {
         bytes32 inputHash;
         uint64 timestamp;
         uint64 round;
+        uint8 status;
         uint16 outputCount;
     }
 
-    /// @notice Checks the structure (version, kind, length, destination rules) and returns the header.
+    /// @notice Checks the structure (version, kind, length, destination and status rules) and returns the header.
     function parse(bytes calldata r) internal pure returns (Header memory h) {
-        if (r.length < HEADER_LENGTH + 8) revert ReportMalformed("length");
+        if (r.length < HEADER_LENGTH) revert ReportMalformed("length");
         if (uint8(r[0]) != VERSION) revert ReportMalformed("version");
         h.kind = uint8(r[1]);
         if (h.kind < KIND_REQUEST || h.kind > KIND_ON_DEMAND) revert ReportMalformed("kind");
@@ -54,8 +60,10 @@ library ReportLib {
         h.inputHash = bytes32(r[171:203]);
         h.timestamp = uint64(bytes8(r[203:211]));
         h.round = uint64(bytes8(r[211:219]));
-        h.outputCount = uint16(bytes2(r[219:221]));
-        if (h.outputCount == 0 || h.outputCount > MAX_OUTPUTS) revert ReportMalformed("outputCount");
+        h.status = uint8(r[STATUS_OFFSET]);
+        if (h.status > MAX_STATUS || (h.status != STATUS_OK && h.kind != KIND_REQUEST)) revert ReportMalformed("status");
+        h.outputCount = uint16(bytes2(r[220:222]));
+        if (h.status == STATUS_OK ? (h.outputCount == 0 || h.outputCount > MAX_OUTPUTS) : h.outputCount != 0) revert ReportMalformed("outputCount");
         if (r.length != HEADER_LENGTH + 8 * uint256(h.outputCount)) revert ReportMalformed("length");
     }
 

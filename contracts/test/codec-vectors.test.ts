@@ -27,6 +27,8 @@ describe('ReportLib', () => {
     expect(h.destContract).toBe(r.destination.contract);
     expect([h.id, h.modelHash, h.inputHash]).toEqual([r.id, r.modelHash, r.inputHash]);
     expect([h.timestamp, h.round]).toEqual([BigInt(r.timestamp), BigInt(r.round)]);
+    expect(h.status).toBe(r.status);
+    expect(h.outputCount).toBe(r.output.length);
     expect(await read('outputs', [v.bytes])).toEqual(r.output.map(BigInt));
     expect(await read('leaf', [v.bytes])).toBe(v.leaf);
     expect(await read('rootMessage', [v.leaf])).toBe(v.signingMessage);
@@ -38,7 +40,7 @@ describe('ReportLib', () => {
 
   it('rejects oversized input (a 65-output report)', async () => {
     const base: string = reports.valid[0].bytes;
-    const header = base.slice(0, 2 + 219 * 2);
+    const header = base.slice(0, 2 + 220 * 2); // through the status byte (0)
     const oversized = `${header}0041${'00'.repeat(65 * 8)}` as Hex;
     await expect(read('parse', [oversized])).rejects.toThrow(/ReportMalformed/);
   });

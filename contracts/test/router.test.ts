@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { hexToBytes, parseEventLogs, toHex, type Address, type Hex } from 'viem';
 import {
-  ReportKind, anyDestination, buildMerkleTree, domainTag, encodeReport, evmDestination, feedId, merkleProof, reportLeaf,
+  ReportKind, ReportStatus, anyDestination, buildMerkleTree, domainTag, encodeReport, evmDestination, feedId, merkleProof, reportLeaf,
 } from '@destra/protocol';
 import { deployContract, namehash } from '../src-ts/index.ts';
 import { feedStoreAbi, modelRegistryAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
@@ -111,6 +111,115 @@ describe('request → verified fulfilment → consumer callback', () => {
     expect(await read(router, oracleRouterAbi, "refundCredit", [market])).toBe(FEE); // the market cannot receive ETH: credited
     const report = requestReport(f, id, input, [1n]);
     await expect(simulateFulfill(report, f.committee.signRoot(reportLeaf(report)))).rejects.toThrow(/AlreadyFulfilled/);
+  });
+});
+
+describe('failure reports (status ≠ 0)', () => {
+  const requestDirect = async (input: Uint8Array): Promise<Hex> => {
+    const receipt = await write(f.clients, router, oracleRouterAbi, 'request', [f.modelId, toHex(input), 0], FEE);
+    return parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'InferenceRequested' })[0]!.args.requestId;
+  };
+  const failure = (id: Hex, input: Uint8Array, status: ReportStatus = ReportStatus.InputRange, overrides: Partial<Parameters<typeof requestReport>[4]> = {}) =>
+    requestReport(f, id, input, [], { status, ...overrides });
+  const sign = (r: Uint8Array) => f.committee.signRoot(reportLeaf(r));
+
+  it('closes the request, credits the fee less the processing fee, pays that fee, emits RequestFailed', async () => {
+    const [me] = await f.clients.walletClient.getAddresses();
+    const input = canonicalInput([10n ** 12n]);
+    const id = await requestDirect(input);
+    expect(await read(router, oracleRouterAbi, 'failureFeeBps')).toBe(1_000);
+    const creditBefore: bigint = await read(router, oracleRouterAbi, 'refundCredit', [me]);
+    const burnedBefore: bigint = await read(router, oracleRouterAbi, 'totalBurned');
+    const registryBefore = await f.clients.publicClient.getBalance({ address: f.deployed.addresses.registry });
+    const report = failure(id, input);
+    expect(report.length).toBe(222);
+    const receipt = await fulfill(report, sign(report));
+    const [ev] = parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'RequestFailed' });
+    expect(ev!.args).toMatchObject({ requestId: id, status: ReportStatus.InputRange });
+    expect(parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'RequestFulfilled' })).toHaveLength(0);
+    const kept = FEE / 10n; // 10% processing fee
+    expect(await read(router, oracleRouterAbi, 'refundCredit', [me])).toBe(creditBefore + FEE - kept);
+    const burned = (kept * 500n) / 10_000n;
+    expect(await read(router, oracleRouterAbi, 'totalBurned')).toBe(burnedBefore + burned);
+    expect(await f.clients.publicClient.getBalance({ address: f.deployed.addresses.registry })).toBe(registryBefore + kept - burned);
+    expect(await read(router, oracleRouterAbi, 'isFulfilled', [id])).toBe(true); // settled: relayers skip it
+    expect(await read(router, oracleRouterAbi, 'failureStatus', [id])).toBe(ReportStatus.InputRange);
+    // closed: no second report, no deadline refund
+    await expect(simulateFulfill(report, sign(report))).rejects.toThrow(/AlreadyFulfilled/);
+    const answer = requestReport(f, id, input, [1n]);
+    await expect(simulateFulfill(answer, sign(answer))).rejects.toThrow(/AlreadyFulfilled/);
+    await f.clients.publicClient.request({ method: 'evm_increaseTime' as any, params: [3601] as any });
+    await f.clients.publicClient.request({ method: 'evm_mine' as any, params: [] as any });
+    await expect(f.clients.publicClient.simulateContract({ address: router, abi: oracleRouterAbi, functionName: 'refund', args: [id], account: f.clients.walletClient.account! })).rejects.toThrow(/AlreadyFulfilled/);
+    // the requester pulls its credit
+    const credit: bigint = await read(router, oracleRouterAbi, 'refundCredit', [me]);
+    const sink = '0x000000000000000000000000000000000000bEEF' as Address;
+    const sinkBefore = await f.clients.publicClient.getBalance({ address: sink });
+    await write(f.clients, router, oracleRouterAbi, 'withdrawRefund', [sink]);
+    expect(await f.clients.publicClient.getBalance({ address: sink })).toBe(sinkBefore + credit);
+  });
+
+  it('makes no consumer callback for a failure', async () => {
+    const [me] = await f.clients.walletClient.getAddresses();
+    const scoreBefore = await read(market, riskLendingMarketAbi, 'lastRiskScore', [me]);
+    const input = canonicalInput([123n, 456n]);
+    const id = await requestViaMarket(input);
+    const report = failure(id, input, ReportStatus.InputLength);
+    const receipt = await fulfill(report, sign(report));
+    expect(parseEventLogs({ abi: riskLendingMarketAbi, logs: receipt.logs, eventName: 'CollateralFactorSet' })).toHaveLength(0);
+    expect(await read(market, riskLendingMarketAbi, 'lastRiskScore', [me])).toBe(scoreBefore);
+    expect(await read(router, oracleRouterAbi, 'refundCredit', [market])).toBeGreaterThanOrEqual(FEE - FEE / 10n);
+  });
+
+  it('rejects a failure with outputs, of another kind, with an unknown status, an answer without outputs, a mismatched input', async () => {
+    const input = canonicalInput([77n]);
+    const id = await requestDirect(input);
+    const good = failure(id, input);
+    const answer = requestReport(f, id, input, [5n]);
+    const withOutputs = answer.slice();
+    withOutputs[219] = ReportStatus.InputRange; // status 3 but one output
+    const okEmpty = good.slice();
+    okEmpty[219] = 0; // status ok, no outputs
+    const unknown = good.slice();
+    unknown[219] = 5;
+    const feedFailure = good.slice();
+    feedFailure[1] = ReportKind.Feed;
+    const cases: [string, Uint8Array, RegExp][] = [
+      ['failure with outputs', withOutputs, /ReportMalformed.*outputCount|outputCount/],
+      ['answer without outputs', okEmpty, /outputCount/],
+      ['unknown status', unknown, /status/],
+      ['failure of kind 2', feedFailure, /WrongKind/],
+      ['failure for another input', failure(id, canonicalInput([78n])), /InputMismatch/],
+      ['failure naming another model', failure(id, input, ReportStatus.UnknownModel, { modelHash: new Uint8Array(32).fill(1) }), /InputMismatch/],
+      ['truncated failure', good.slice(0, 221), /ReportMalformed/],
+    ];
+    for (const [name, report, err] of cases) await expect(simulateFulfill(report, sign(report)), name).rejects.toThrow(err);
+    await fulfill(good, sign(good));
+    expect(await read(router, oracleRouterAbi, 'failureStatus', [id])).toBe(ReportStatus.InputRange);
+  });
+
+  it('settles answers and failures in one batch; the processing fee is governance-set', async () => {
+    const [me] = await f.clients.walletClient.getAddresses();
+    await expect(f.clients.publicClient.simulateContract({ address: router, abi: oracleRouterAbi, functionName: 'setFailureFee', args: [0], account: f.operators[0]!.clients.walletClient.account! })).rejects.toThrow(/NotGovernance/);
+    const setReceipt = await write(f.clients, router, oracleRouterAbi, 'setFailureFee', [2_500]);
+    expect(parseEventLogs({ abi: oracleRouterAbi, logs: setReceipt.logs, eventName: 'FailureFeeChanged' })[0]!.args.failureFeeBps).toBe(2_500);
+    const inputs = [31n, 32n, 33n].map((v) => canonicalInput([v]));
+    const ids: Hex[] = [];
+    for (const input of inputs) ids.push(await requestDirect(input));
+    const reports = [requestReport(f, ids[0]!, inputs[0]!, [1n]), failure(ids[1]!, inputs[1]!, ReportStatus.UnknownModel), failure(ids[2]!, inputs[2]!, ReportStatus.OutputInvalid)];
+    const creditBefore: bigint = await read(router, oracleRouterAbi, 'refundCredit', [me]);
+    const tree = buildMerkleTree(reports.map(reportLeaf));
+    const receipt = await write(f.clients, router, oracleRouterAbi, 'fulfillBatch', [toHex(tree.root), f.committee.signRoot(tree.root), reports.map((r) => toHex(r)), []]);
+    expect(parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'RequestFulfilled' }).map((e) => e.args.requestId)).toEqual([ids[0]]);
+    expect(parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'RequestFailed' }).map((e) => [e.args.requestId, e.args.status])).toEqual([[ids[1], 1], [ids[2], 4]]);
+    expect(await read(router, oracleRouterAbi, 'refundCredit', [me])).toBe(creditBefore + 2n * (FEE - (FEE * 2_500n) / 10_000n));
+    await write(f.clients, router, oracleRouterAbi, 'setFailureFee', [60_000]); // capped at 100%
+    expect(await read(router, oracleRouterAbi, 'failureFeeBps')).toBe(10_000);
+    await write(f.clients, router, oracleRouterAbi, 'setFailureFee', [1_000]);
+  });
+
+  it('decodes registry errors raised through the router (its ABI declares them)', async () => {
+    await expect(f.clients.publicClient.simulateContract({ address: router, abi: oracleRouterAbi, functionName: 'request', args: [namehash('missing.destra'), toHex(canonicalInput([1n])), 0], value: FEE, account: f.clients.walletClient.account! })).rejects.toThrow(/UnknownModel/);
   });
 });
 

@@ -2,11 +2,11 @@
 // aggregator batches the leaves t members agree on, nodes sign the batch root only over their own
 // leaves, and every node stores each report with its Merkle proof under one threshold signature.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PartialVerifier, decodeReport, evmDestination, fromHex, reportLeaf, rootSigningMessage, verify, verifyMerkleProof } from '@destra/protocol';
+import { PartialVerifier, ReportStatus, decodeReport, evmDestination, fromHex, inputHash, reportLeaf, rootSigningMessage, toHex, verify, verifyMerkleProof } from '@destra/protocol';
 import { AggregatorService } from '@destra/aggregator';
 import type { ChainRequest } from '../src/round/engine.ts';
 import { BatchProposalCodec, topics } from '../src/wire.ts';
-import { ArithmeticModel } from './fixtures.ts';
+import { ARITH_MODEL_HASH, ArithmeticModel } from './fixtures.ts';
 import { captureLog } from './helpers.ts';
 import { startCluster, startClusterAggregator, type Cluster } from './cluster.ts';
 
@@ -54,6 +54,32 @@ describe('batched signing', () => {
     }
     expect(roots.size).toBeLessThan(ids.length); // at least some reports shared a batch root
     expect(node.store.cursor('ethereum:31337')).toBe(105n);
+  }, 60_000);
+
+  it('answers chain requests that fail validation with signed failure reports naming the chain\'s model hash', async () => {
+    const chainModelHash = new Uint8Array(32).fill(0x77);
+    const tooLong = { ...request(21), input: new Uint8Array(2000).fill(1), modelHash: ARITH_MODEL_HASH };
+    const unknown = { ...request(22), model: 'not-served', modelHash: chainModelHash };
+    // served under this name, but the chain names another hash (another version): not served either
+    const otherVersion = { ...request(23), model: 'arith', modelHash: chainModelHash };
+    const reqs = [tooLong, unknown, otherVersion];
+    for (const n of cluster.nodes) for (const q of reqs) n.engine.onChainRequest(q);
+    const node = cluster.nodes[0]!;
+    const deadline = Date.now() + 30_000;
+    while (reqs.some((q) => !node.store.getReport(q.requestId)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const gk = (await node.ready()).groupKey;
+    for (const [req, status, modelHash] of [[tooLong, ReportStatus.InputLength, ARITH_MODEL_HASH], [unknown, ReportStatus.UnknownModel, chainModelHash], [otherVersion, ReportStatus.UnknownModel, chainModelHash]] as const) {
+      const stored = node.store.getReport(req.requestId)!;
+      expect(stored, toHex(req.requestId)).toBeDefined();
+      expect(verify(gk, rootSigningMessage(stored.root), stored.signature)).toBe(true);
+      const r = decodeReport(stored.report);
+      expect(r.status).toBe(status);
+      expect(r.output).toEqual([]);
+      expect(toHex(r.modelHash)).toBe(toHex(modelHash));
+      expect(toHex(r.inputHash)).toBe(toHex(inputHash(req.input)));
+      // every member signs a failure report alike (member 4's model disagrees only on answers)
+      expect(stored.signers.length).toBeGreaterThanOrEqual(3);
+    }
   }, 60_000);
 
   it('refuses to sign a batch containing a leaf it did not compute', async () => {

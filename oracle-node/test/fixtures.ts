@@ -67,11 +67,13 @@ export async function makeCommittee(dir: string, n: number, t: number, network =
  * A deterministic stand-in model for network tests (until the ONNX engine is wired in): output is
  * [sum of input bytes, input length, first byte × `bias`], hashes are keccak256 like the real engine's.
  */
+export const ARITH_MODEL_HASH = keccak_256(new TextEncoder().encode('arith-v1'));
+
 export class ArithmeticModel implements Inferencer {
   calls = 0;
   constructor(private readonly bias = 1n) {}
   validate(model: string, input: Uint8Array): void {
-    if (model !== 'arith') throw new UnknownModelError(model, ['arith']);
+    this.modelHash(model);
     if (input.length === 0 || input.length > 1024) throw new InferenceInputError(model, `input must be 1..1024 bytes, got ${input.length}`);
   }
 
@@ -81,8 +83,14 @@ export class ArithmeticModel implements Inferencer {
     const sum = input.reduce((s, b) => s + BigInt(b), 0n);
     return {
       output: [sum, BigInt(input.length), BigInt(input[0] ?? 0) * this.bias],
-      modelHash: keccak_256(new TextEncoder().encode('arith-v1')),
+      modelHash: ARITH_MODEL_HASH,
       inputHash: keccak_256(input),
     };
+  }
+
+  /** Served as `arith` or by its hash (`0x` + hex), like the ONNX engine serves names and sha256s. */
+  modelHash(model: string): Uint8Array {
+    if (model !== 'arith' && model.toLowerCase() !== `0x${Buffer.from(ARITH_MODEL_HASH).toString('hex')}`) throw new UnknownModelError(model, ['arith']);
+    return ARITH_MODEL_HASH;
   }
 }

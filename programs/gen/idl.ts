@@ -61,6 +61,7 @@ const oracle = {
       { name: 'admin', signer: true }, { name: 'config' }, { name: 'vault', writable: true }, { name: 'recipient', writable: true },
     ], [{ name: 'amount', type: 'u64' }]),
     ix('refund', [{ name: 'requester', writable: true, signer: true }, { name: 'request', writable: true }], []),
+    ix('set_failure_fee', [{ name: 'admin', signer: true }, { name: 'config', writable: true }], [{ name: 'failure_fee_bps', type: 'u16' }]),
   ],
   accounts: ['OracleConfig', 'FeeVault', 'ReportResult', 'InferenceRequest', 'VerifiedRoot'].map((name) => ({ name, discriminator: disc('account', name) })),
   errors: [
@@ -68,18 +69,20 @@ const oracle = {
     'AlreadyInitialized', 'NotInitialized', 'Unauthorized', 'MalformedReport', 'WrongDomain', 'WrongEpoch', 'WrongChainType',
     'WrongCluster', 'WrongProgram', 'Replay', 'StaleRound', 'RequestMismatch', 'InputHashMismatch', 'RequestNotPending', 'BadProof',
     'BadSignatureEncoding', 'BadHints', 'InvalidSignature', 'InvalidGroupKey', 'MalformedHandover', 'InvalidInput',
-    'InsufficientFunds', 'CpiFailed', 'RootNotVerified', 'NotUpgradeAuthority', 'RequestNotExpired',
+    'InsufficientFunds', 'CpiFailed', 'RootNotVerified', 'NotUpgradeAuthority', 'RequestNotExpired', 'InvalidFee',
   ].map((name, i) => ({ code: 6000 + i, name })),
   types: [
     struct('OracleConfig', [
       ['admin', 'pubkey'], ['domain', arr(32)], ['cluster_id', arr(32)], ['epoch', 'u64'], ['threshold', 'u16'],
       ['committee_size', 'u16'], ['group_key', arr(192)], ['request_fee', 'u64'], ['bump', 'u8'], ['vault_bump', 'u8'],
       ['reports_posted', 'u64'], ['shares_root', arr(32)], ['members_root', arr(32)], ['request_timeout_slots', 'u64'],
+      ['failure_fee_bps', 'u16'],
     ]),
     struct('FeeVault', [['total_collected', 'u64'], ['total_claimed', 'u64'], ['bump', 'u8']]),
     struct('ReportResult', [
       ['id', arr(32)], ['kind', 'u8'], ['epoch', 'u64'], ['model_hash', arr(32)], ['input_hash', arr(32)], ['timestamp', 'u64'],
       ['round', 'u64'], ['output_count', 'u16'], ['outputs', arr(64, 'i64')], ['posted_slot', 'u64'], ['report_leaf', arr(32)], ['bump', 'u8'],
+      ['status', 'u8'],
     ]),
     struct('InferenceRequest', [
       ['requester', 'pubkey'], ['nonce', 'u64'], ['model_hash', arr(32)], ['input_hash', arr(32)], ['fee', 'u64'], ['status', 'u8'],

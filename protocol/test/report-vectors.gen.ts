@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import {
-  ReportKind, anyDestination, buildMerkleTree, domainTag, encodeHandover, encodeReport, evmDestination,
+  ReportKind, ReportStatus, anyDestination, buildMerkleTree, domainTag, encodeHandover, encodeReport, evmDestination,
   feedId, handoverSigningMessage, merkleProof, reportLeaf, rootSigningMessage, svmDestination, toHex, type Report,
 } from '../src/report/index.ts';
 
@@ -47,6 +47,23 @@ export function sampleReports(): { name: string; report: Report }[] {
         timestamp: 1_764_000_123n, round: 0n, output: [250_000n, 750_000n],
       },
     },
+    {
+      // Failure reports (v2): status ≠ 0, no outputs, request answers only.
+      name: 'evm-request-failed-input-range',
+      report: {
+        kind: ReportKind.Request, domain: DOMAIN, epoch: 1n, destination: evmDestination(31337n, routerAddress),
+        id: seed('request-2'), modelHash: seed('model-risk'), inputHash: seed('input-5'),
+        timestamp: 1_764_000_200n, round: 0n, status: ReportStatus.InputRange, output: [],
+      },
+    },
+    {
+      name: 'svm-request-failed-unknown-model',
+      report: {
+        kind: ReportKind.Request, domain: DOMAIN, epoch: 3n, destination: svmDestination(seed('cluster'), seed('program')),
+        id: seed('request-account-2'), modelHash: seed('model-unknown'), inputHash: seed('input-6'),
+        timestamp: 1_764_000_260n, round: 0n, status: ReportStatus.UnknownModel, output: [],
+      },
+    },
   ];
 }
 
@@ -55,27 +72,40 @@ function jsonReport(r: Report) {
     kind: r.kind, domain: toHex(r.domain), epoch: r.epoch.toString(),
     destination: { chainType: r.destination.chainType, chainId: toHex(r.destination.chainId), contract: toHex(r.destination.contract) },
     id: toHex(r.id), modelHash: toHex(r.modelHash), inputHash: toHex(r.inputHash),
-    timestamp: r.timestamp.toString(), round: r.round.toString(), output: r.output.map(String),
+    timestamp: r.timestamp.toString(), round: r.round.toString(), status: r.status ?? ReportStatus.Ok, output: r.output.map(String),
   };
 }
 
-/** Malformed report bytes every decoder must reject, with the field that is wrong. */
-function invalidReports(valid: Uint8Array) {
-  const mutate = (f: (b: Uint8Array) => void) => {
-    const b = valid.slice();
+/**
+ * Malformed report bytes every decoder must reject, with the field that is wrong. `valid` is a request
+ * answer with one output, `failed` a failure report (status 3, no outputs) for the same chain.
+ */
+function invalidReports(valid: Uint8Array, failed: Uint8Array) {
+  const mutate = (f: (b: Uint8Array) => void, from = valid) => {
+    const b = from.slice();
     f(b);
     return toHex(b);
   };
   return [
-    { name: 'bad-version', field: 'version', bytes: mutate((b) => (b[0] = 2)) },
+    { name: 'version-1', field: 'version', bytes: mutate((b) => (b[0] = 1)) },
+    { name: 'bad-version', field: 'version', bytes: mutate((b) => (b[0] = 3)) },
     { name: 'unknown-kind', field: 'kind', bytes: mutate((b) => (b[1] = 9)) },
     { name: 'unknown-chain-type', field: 'destChainType', bytes: mutate((b) => (b[42] = 7)) },
     { name: 'request-to-any-chain', field: 'destChainType', bytes: mutate((b) => { b[42] = 0; b.fill(0, 43, 107); }) },
-    { name: 'zero-outputs', field: 'outputCount', bytes: mutate((b) => { b[219] = 0; b[220] = 0; }) },
-    { name: 'count-exceeds-bytes', field: 'outputCount', bytes: mutate((b) => (b[220] = 2)) },
-    { name: 'too-many-outputs', field: 'outputCount', bytes: mutate((b) => (b[220] = 65)) },
+    { name: 'unknown-status', field: 'status', bytes: mutate((b) => (b[219] = 5)) },
+    { name: 'unknown-status-255', field: 'status', bytes: mutate((b) => (b[219] = 255), failed) },
+    { name: 'zero-outputs', field: 'outputCount', bytes: mutate((b) => { b[220] = 0; b[221] = 0; }) },
+    { name: 'ok-without-outputs', field: 'outputCount', bytes: mutate((b) => (b[219] = 0), failed) },
+    { name: 'count-exceeds-bytes', field: 'outputCount', bytes: mutate((b) => (b[221] = 2)) },
+    { name: 'too-many-outputs', field: 'outputCount', bytes: mutate((b) => (b[221] = 65)) },
+    { name: 'failure-with-outputs', field: 'outputCount', bytes: mutate((b) => (b[219] = 3)) },
+    { name: 'failure-with-declared-output', field: 'outputCount', bytes: mutate((b) => (b[221] = 1), failed) },
+    { name: 'failure-for-feed', field: 'status', bytes: mutate((b) => (b[1] = 2), failed) },
+    { name: 'failure-for-on-demand', field: 'status', bytes: mutate((b) => (b[1] = 3), failed) },
     { name: 'truncated', field: 'report', bytes: toHex(valid.slice(0, 100)) },
+    { name: 'truncated-header', field: 'report', bytes: toHex(failed.slice(0, 221)) },
     { name: 'trailing-byte', field: 'outputCount', bytes: toHex(new Uint8Array([...valid, 0])) },
+    { name: 'failure-trailing-byte', field: 'outputCount', bytes: toHex(new Uint8Array([...failed, 0])) },
   ];
 }
 
@@ -87,8 +117,9 @@ export function generate() {
     return { name, report: jsonReport(report), bytes: toHex(bytes), leaf: toHex(leaf), signingMessage: toHex(rootSigningMessage(leaf)) };
   });
   const requestBytes = encodeReport(reports[0]!.report);
+  const failedBytes = encodeReport(reports[4]!.report);
 
-  // Batches of 1, 5 (odd carry-up) and 16 leaves.
+  // Batches of 1, 5 (odd carry-up) and 16 leaves; the larger ones mix answers and failure reports.
   const batches = [1, 5, 16].map((size) => {
     const items = Array.from({ length: size }, (_, i) => {
       const base = reports[i % reports.length]!.report;
@@ -117,7 +148,7 @@ export function generate() {
       description: 'Report encodings (docs/report-format.md §1) with their Merkle leaf and 33-byte BLS signing message',
       domain: { network: 'devnet', tag: toHex(DOMAIN) },
       valid: encoded,
-      invalid: invalidReports(requestBytes),
+      invalid: invalidReports(requestBytes, failedBytes),
     },
     'batches.json': { description: 'Merkle batches (docs/report-format.md §2): root, signing message, per-report proofs', batches },
     'handover.json': {

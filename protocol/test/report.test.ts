@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ChainType, MerkleProofError, ReportFormatError, ReportKind, buildMerkleTree, decodeHandover, decodeReport,
   encodeHandover, encodeReport, evmDestination, fromHex, merkleProof, reportLeaf, rootFromProof, toHex,
-  verifyMerkleProof, MAX_BATCH_SIZE, ReportBatchEncoder,
+  verifyMerkleProof, MAX_BATCH_SIZE, ReportBatchEncoder, ReportStatus, reportStatusName,
 } from '../src/report/index.ts';
 import { generate, sampleReports } from './report-vectors.gen.ts';
 
@@ -18,7 +18,7 @@ describe('report vectors', () => {
 
   it('every valid vector decodes to its fields and re-encodes to the same bytes', () => {
     const { valid } = vectors('reports.json');
-    expect(valid).toHaveLength(4);
+    expect(valid).toHaveLength(6);
     for (const v of valid) {
       const bytes = fromHex(v.bytes);
       const r = decodeReport(bytes);
@@ -26,6 +26,7 @@ describe('report vectors', () => {
       expect(toHex(r.id)).toBe(v.report.id);
       expect(r.epoch.toString()).toBe(v.report.epoch);
       expect(r.output.map(String)).toEqual(v.report.output);
+      expect(r.status).toBe(v.report.status);
       expect(toHex(encodeReport(r))).toBe(v.bytes);
       expect(toHex(reportLeaf(bytes))).toBe(v.leaf);
       expect(v.signingMessage).toBe(`0x01${v.leaf.slice(2)}`);
@@ -34,7 +35,7 @@ describe('report vectors', () => {
 
   it('every invalid vector is rejected naming the wrong field', () => {
     const { invalid } = vectors('reports.json');
-    expect(invalid.length).toBeGreaterThanOrEqual(9);
+    expect(invalid.length).toBeGreaterThanOrEqual(19);
     for (const v of invalid) {
       let caught: unknown;
       try {
@@ -53,12 +54,38 @@ describe('report encoding', () => {
 
   it('puts fields at the documented offsets', () => {
     const bytes = encodeReport(base);
-    expect(bytes.length).toBe(229);
-    expect(bytes[0]).toBe(1);
+    expect(bytes.length).toBe(230);
+    expect(bytes[0]).toBe(2);
     expect(bytes[1]).toBe(ReportKind.Request);
     expect(bytes[42]).toBe(ChainType.Evm);
     expect(toHex(bytes.slice(107, 139))).toBe(toHex(base.id));
-    expect(new DataView(bytes.buffer).getBigInt64(221)).toBe(734_512n);
+    expect(bytes[219]).toBe(ReportStatus.Ok);
+    expect(new DataView(bytes.buffer).getUint16(220)).toBe(1);
+    expect(new DataView(bytes.buffer).getBigInt64(222)).toBe(734_512n);
+  });
+
+  it('encodes a failure report as the 222-byte header with the status and no outputs, and decodes it back', () => {
+    for (const status of [ReportStatus.UnknownModel, ReportStatus.InputLength, ReportStatus.InputRange, ReportStatus.OutputInvalid]) {
+      const bytes = encodeReport({ ...base, status, output: [] });
+      expect(bytes.length).toBe(222);
+      expect(bytes[219]).toBe(status);
+      expect(new DataView(bytes.buffer).getUint16(220)).toBe(0);
+      const r = decodeReport(bytes);
+      expect(r.status).toBe(status);
+      expect(r.output).toEqual([]);
+      expect(toHex(r.modelHash)).toBe(toHex(base.modelHash));
+      expect(toHex(encodeReport(r))).toBe(toHex(bytes));
+    }
+    expect(reportStatusName(ReportStatus.InputRange)).toBe('INPUT_RANGE');
+    expect(reportStatusName(9)).toBe('UNKNOWN(9)');
+  });
+
+  it('refuses to encode a failure with outputs, a failure of another kind, an ok report without outputs, an unknown status', () => {
+    expect(() => encodeReport({ ...base, status: ReportStatus.InputRange })).toThrow(/outputCount/);
+    expect(() => encodeReport({ ...base, kind: ReportKind.Feed, status: ReportStatus.InputRange, output: [] })).toThrow(/status/);
+    expect(() => encodeReport({ ...base, kind: ReportKind.OnDemand, destination: { chainType: ChainType.Any, chainId: new Uint8Array(32), contract: new Uint8Array(32) }, status: ReportStatus.UnknownModel, output: [] })).toThrow(/status/);
+    expect(() => encodeReport({ ...base, status: ReportStatus.Ok, output: [] })).toThrow(/outputCount/);
+    expect(() => encodeReport({ ...base, status: 5 as ReportStatus, output: [] })).toThrow(/status/);
   });
 
   it('encodes an EVM chain id as u256 and the contract left-padded', () => {

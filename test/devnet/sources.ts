@@ -42,15 +42,14 @@ export class EthereumRequestSource implements RequestSource {
         const bn = log.blockNumber!;
         if (!times.has(bn)) times.set(bn, (await this.client.getBlock({ blockNumber: bn })).timestamp);
         const a = log.args;
-        const model = this.o.models.get(a.modelHash!.toLowerCase());
-        if (!model) {
-          this.o.onError?.(new Error(`request ${a.requestId} names model hash ${a.modelHash} that this devnet does not serve`));
-          continue;
-        }
+        // A model hash this devnet does not serve is passed as the hash: the committee answers it with an
+        // UNKNOWN_MODEL failure report, so the request closes instead of waiting for its deadline.
+        const model = this.o.models.get(a.modelHash!.toLowerCase()) ?? a.modelHash!.toLowerCase();
         onRequest({
           source: this.name,
           requestId: hexToBytes(a.requestId!),
           model,
+          modelHash: hexToBytes(a.modelHash!),
           input: hexToBytes(a.input!),
           timestamp: Number(times.get(bn)!), // the request's block timestamp: identical for every node
           destination: this.destination,
@@ -92,12 +91,13 @@ export class SolanaRequestSource implements RequestSource {
     this.watcher = watchRequests(
       this.client,
       (r) => {
-        const model = this.o.models.get(toHex(r.modelHash).toLowerCase());
-        if (!model) return this.o.onError?.(new Error(`Solana request ${r.address.toBase58()} names a model hash this devnet does not serve`));
+        // an unserved model hash is passed as the hash: answered with an UNKNOWN_MODEL failure report
+        const model = this.o.models.get(toHex(r.modelHash).toLowerCase()) ?? toHex(r.modelHash).toLowerCase();
         onRequest({
           source: this.name,
           requestId: r.address.toBytes(), // the program keys request answers by the request account address
           model,
+          modelHash: new Uint8Array(r.modelHash),
           input: r.input,
           // The slot the request was created in: the same for every node (LiteSVM has no wall clock).
           timestamp: Number(r.createdSlot),

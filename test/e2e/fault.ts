@@ -5,6 +5,7 @@ import type { Inferencer } from '@destra/oracle-node';
 export function testFaultWrongOutput(inner: Inferencer): Inferencer {
   return {
     validate: (model, input) => inner.validate(model, input),
+    modelHash: (model) => inner.modelHash(model),
     async infer(model, input) {
       const r = await inner.infer(model, input);
       return { ...r, output: r.output.map((v, i) => (i === 0 ? v + 1n : v)) };

@@ -67,7 +67,7 @@ export function register(program: Command): void {
       console.log(jsonLine(sent));
       if (o.wait) {
         const r = await client.waitForResult(sent.requestId, { timeoutMs: o.timeout });
-        console.log(jsonLine({ requestId: r.requestId, output: r.output, txHash: r.txHash, blockNumber: r.blockNumber, callbackSucceeded: r.callbackSucceeded }));
+        console.log(jsonLine({ requestId: r.requestId, status: r.statusName, output: r.output, txHash: r.txHash, blockNumber: r.blockNumber, callbackSucceeded: r.callbackSucceeded }));
       }
     });
 
@@ -77,7 +77,7 @@ export function register(program: Command): void {
     .option('--from-block <n>', 'first block to search for the fulfilment', bigArg)
     .action(async (o) => {
       const r = await (await sdk(o)).waitForResult(o.id, { timeoutMs: o.timeout, ...(o.fromBlock !== undefined ? { fromBlock: o.fromBlock } : {}) });
-      console.log(jsonLine({ requestId: r.requestId, output: r.output, txHash: r.txHash, blockNumber: r.blockNumber, callbackSucceeded: r.callbackSucceeded, epoch: r.report.epoch }));
+      console.log(jsonLine({ requestId: r.requestId, status: r.statusName, output: r.output, txHash: r.txHash, blockNumber: r.blockNumber, callbackSucceeded: r.callbackSucceeded, epoch: r.report.epoch }));
     });
 
   chainOpts(eth.command('committee').description('print the current epoch, its group key, registry parameters and operators'))

@@ -3,7 +3,7 @@
 import {
   bytesToHex, decodeEventLog, decodeFunctionData, getAbiItem, hexToBytes, isHex, type Address, type Hex, type PublicClient, type WalletClient,
 } from 'viem';
-import { decodeReport, type Report } from '@destra/protocol';
+import { ReportStatus, decodeReport, reportStatusName, type Report } from '@destra/protocol';
 import { namehash, oracleRouterAbi } from '@destra/contracts';
 import { blockRanges } from './block-ranges.ts';
 import { classifyError } from './classify.ts';
@@ -44,9 +44,20 @@ export interface RequestReceipt {
 
 export interface RequestResult {
   requestId: Hex;
+  /** The signed outputs; empty when the request failed. */
   output: bigint[];
+  /**
+   * ReportStatus of the signed report: 0 (OK) for an answer; otherwise the committee refused the request
+   * (docs/report-format.md §1.1) and the router closed it, crediting the fee less its processing fee to
+   * the requester (`withdrawRefund`).
+   */
+  status: number;
+  /** `OK`, `UNKNOWN_MODEL`, `INPUT_LENGTH`, `INPUT_RANGE` or `OUTPUT_INVALID`. */
+  statusName: string;
+  failed: boolean;
   report: Report;
   reportBytes: Uint8Array;
+  /** False for a failure (no callback is made). */
   callbackSucceeded: boolean;
   txHash: Hex;
   blockNumber: bigint;
@@ -54,9 +65,11 @@ export interface RequestResult {
 
 const MAX_INPUT_BYTES = 8 * 512;
 const fulfilledEvent = getAbiItem({ abi: oracleRouterAbi, name: 'RequestFulfilled' });
-/** OracleRouter's settled-request markers in the commitment slot. */
+const failedEvent = getAbiItem({ abi: oracleRouterAbi, name: 'RequestFailed' });
+/** OracleRouter's settled-request markers in the commitment slot; a failure is 0x100 + status. */
 const FULFILLED = '0x0000000000000000000000000000000000000001';
 const REFUNDED = '0x0000000000000000000000000000000000000002';
+const FAILED_PREFIX = '0x00000000000000000000000000000000000001';
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
 
 /** Canonical input bytes from int64 values (big-endian two's complement). */
@@ -148,19 +161,26 @@ export class DestraEthereumClient {
       const [requester, , , commitment] = await this.o.publicClient.readContract({ address: this.o.router, abi: oracleRouterAbi, functionName: 'requests', args: [requestId] });
       if (requester === ZERO_ADDRESS) throw new ResultUnavailableError(`router ${this.o.router} has no request ${requestId}: check the id and the router address`);
       if (commitment === FULFILLED) return this.findResult(requestId, opts.fromBlock ?? this.requestBlocks.get(requestId) ?? 0n, opts.maxBlockRange ?? 10_000n);
+      if (commitment.toLowerCase().startsWith(FAILED_PREFIX)) return this.findResult(requestId, opts.fromBlock ?? this.requestBlocks.get(requestId) ?? 0n, opts.maxBlockRange ?? 10_000n, true);
       if (commitment === REFUNDED) throw new ResultUnavailableError(`request ${requestId} was refunded: nobody answered before its deadline; send it again`);
       if (Date.now() + pollMs > deadline) throw new ResultTimeoutError(requestId, timeoutMs);
       await new Promise((r) => setTimeout(r, pollMs));
     }
   }
 
-  private async findResult(requestId: Hex, fromBlock: bigint, maxRange: bigint): Promise<RequestResult> {
+  private async findResult(requestId: Hex, fromBlock: bigint, maxRange: bigint, failed = false): Promise<RequestResult> {
     const latest = await this.o.publicClient.getBlockNumber({ cacheTime: 0 });
     for (const range of blockRanges(fromBlock, latest, maxRange).reverse()) {
+      if (failed) {
+        const [hit] = await this.o.publicClient.getLogs({ address: this.o.router, event: failedEvent, args: { requestId }, ...range, strict: true });
+        if (hit) return this.resultFromTx(requestId, hit.transactionHash, hit.blockNumber, false);
+        continue;
+      }
       const [hit] = await this.o.publicClient.getLogs({ address: this.o.router, event: fulfilledEvent, args: { requestId }, ...range, strict: true });
       if (hit) return this.resultFromTx(requestId, hit.transactionHash, hit.blockNumber, hit.args.callbackSucceeded);
     }
-    throw new ResultUnavailableError(`request ${requestId} reads fulfilled but no RequestFulfilled event was found from block ${fromBlock}: pass an earlier fromBlock`);
+    const event = failed ? 'RequestFailed' : 'RequestFulfilled';
+    throw new ResultUnavailableError(`request ${requestId} reads ${failed ? 'failed' : 'fulfilled'} but no ${event} event was found from block ${fromBlock}: pass an earlier fromBlock`);
   }
 
   private async resultFromTx(requestId: Hex, txHash: Hex, blockNumber: bigint, callbackSucceeded: boolean): Promise<RequestResult> {
@@ -181,7 +201,8 @@ export class DestraEthereumClient {
       const bytes = hexToBytes(hex);
       if (bytes.length < 139 || bytesToHex(bytes.subarray(107, 139)) !== requestId.toLowerCase()) continue;
       const report = decodeReport(bytes);
-      return { requestId, output: [...report.output], report, reportBytes: bytes, callbackSucceeded, txHash, blockNumber };
+      const status = report.status ?? ReportStatus.Ok;
+      return { requestId, output: [...report.output], status, statusName: reportStatusName(status), failed: status !== ReportStatus.Ok, report, reportBytes: bytes, callbackSucceeded, txHash, blockNumber };
     }
     throw new ResultUnavailableError(`tx ${txHash} emitted RequestFulfilled for ${requestId} but carries no report with that id`);
   }

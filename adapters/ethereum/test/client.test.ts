@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex, createTestClient, hexToBytes, http, keccak256, parseEther, toHex, type Hex } from 'viem';
 import { delegateDsync, oracleRouterAbi, registerOperator, transferDsync } from '@destra/contracts';
 import {
-  ReportKind, anyDestination, encodeReport, g1ToEip2537, g2ToEip2537, inputHash, merkleRoot, provePossession, publicKeyOf, randomSecretKey, reportLeaf,
+  ReportKind, ReportStatus, anyDestination, encodeReport, g1ToEip2537, g2ToEip2537, inputHash, merkleRoot, provePossession, publicKeyOf, randomSecretKey, reportLeaf,
 } from '@destra/protocol';
 import {
   CommitteeReader, DestraEthereumClient, FulfillmentSubmitter, NodeResponseError, ResultTimeoutError, TransactionRejectedError, AdapterConfigError,
@@ -41,6 +41,27 @@ describe('DestraEthereumClient', () => {
     expect(result.txHash).toBe(res.txHash);
     expect(bytesToHex(result.reportBytes)).toBe(bytesToHex(report));
     expect(result.report.kind).toBe(ReportKind.Request);
+  });
+
+  it('returns a failure report as a failed result naming its status', async () => {
+    const input = encodeInput([10n ** 15n]);
+    const sent = await client.request({ modelId: MODEL_NAME, input });
+    const waiting = client.waitForResult(sent.requestId, { timeoutMs: 20_000, pollIntervalMs: 50 });
+    const report = answerReport(f, { requestId: sent.requestId, modelHash: MODEL_HASH, input }, [], { status: ReportStatus.InputRange });
+    const res = await submitter.fulfill(report, signReport(f, report));
+    expect(res.status).toBe('submitted');
+    const result = await waiting;
+    expect(result).toMatchObject({ failed: true, status: ReportStatus.InputRange, statusName: 'INPUT_RANGE', output: [], callbackSucceeded: false, txHash: res.txHash });
+    expect(bytesToHex(result.reportBytes)).toBe(bytesToHex(report));
+    // the relayer sees it settled and does not send it again
+    expect(await submitter.isFulfilled(sent.requestId)).toBe(true);
+    expect((await submitter.fulfill(report, signReport(f, report))).status).toBe('already-fulfilled');
+    // an answer reads OK
+    const okInput = encodeInput([5n]);
+    const ok = await client.request({ modelId: MODEL_NAME, input: okInput });
+    const answer = answerReport(f, { requestId: ok.requestId, modelHash: MODEL_HASH, input: okInput }, [5n]);
+    await submitter.fulfill(answer, signReport(f, answer));
+    expect(await client.waitForResult(ok.requestId, { timeoutMs: 5_000 })).toMatchObject({ failed: false, status: 0, statusName: 'OK', output: [5n] });
   });
 
   it('finds its report inside a fulfilled batch', async () => {
@@ -92,6 +113,10 @@ describe('DestraEthereumClient', () => {
     const low = client.request({ modelId: MODEL_NAME, input: [1n], fee: 1n });
     await expect(low).rejects.toBeInstanceOf(TransactionRejectedError);
     await expect(low).rejects.toMatchObject({ errorName: 'FeeTooLow' });
+    // raised by the ModelRegistry inside request(): decoded because the router's ABI declares it
+    const unknown = client.request({ modelId: 'missing.destra', input: [1n] });
+    await expect(unknown).rejects.toMatchObject({ errorName: 'UnknownModel' });
+    await expect(unknown).rejects.toThrow(/register the model/);
     await expect(client.waitForResult(keccak256('0x1234'))).rejects.toThrow(/no request/);
   });
 

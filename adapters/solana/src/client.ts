@@ -5,7 +5,7 @@ const { BN } = anchor;
 type BN = InstanceType<typeof BN>;
 import { Keypair, PublicKey, SystemProgram, TransactionInstruction, type AccountMeta } from '@solana/web3.js';
 import {
-  buildMerkleTree, handoverSigningMessage, merkleProof, reportLeaf, rootSigningMessage,
+  buildMerkleTree, handoverSigningMessage, merkleProof, reportLeaf, reportStatusName, rootSigningMessage,
 } from '@destra/protocol';
 import { computeH2cHints, encodeH2cHints } from './h2c/hints.ts';
 import { ORACLE_IDL, ORACLE_PROGRAM_ID, oracleCoder, oracleErrorName } from './idl.ts';
@@ -39,6 +39,8 @@ export interface OracleConfigAccount {
   sharesRoot: Uint8Array;
   membersRoot: Uint8Array;
   requestTimeoutSlots: bigint;
+  /** Processing fee kept from a failed request's fee, in basis points (admin: setFailureFeeIx). */
+  failureFeeBps: number;
 }
 
 export interface ReportResultAccount {
@@ -52,6 +54,10 @@ export interface ReportResultAccount {
   output: bigint[];
   postedSlot: bigint;
   reportLeaf: Uint8Array;
+  /** ReportStatus: 0 for an answer; otherwise a failure report closed the request (no outputs). */
+  status: number;
+  /** `OK`, `UNKNOWN_MODEL`, `INPUT_LENGTH`, `INPUT_RANGE`, `OUTPUT_INVALID`. */
+  statusName: string;
 }
 
 export interface InferenceRequestAccount {
@@ -68,8 +74,9 @@ export interface InferenceRequestAccount {
   input: Uint8Array;
 }
 
-export type RequestStatus = 'pending' | 'fulfilled' | 'refunded';
-const REQUEST_STATUS: readonly RequestStatus[] = ['pending', 'fulfilled', 'refunded'];
+/** `failed`: closed by a failure report; `fee` is then what the requester may still take back (refundIx). */
+export type RequestStatus = 'pending' | 'fulfilled' | 'refunded' | 'failed';
+const REQUEST_STATUS: readonly RequestStatus[] = ['pending', 'fulfilled', 'refunded', 'failed'];
 const requestStatus = (v: number, address: PublicKey): RequestStatus => {
   const s = REQUEST_STATUS[v];
   if (!s) throw new SolanaAccountError(`${address.toBase58()}: unknown request status ${v}`);
@@ -198,10 +205,19 @@ export class OracleClient {
     });
   }
 
-  /** Takes back the fee of a request nobody answered by its deadline slot; only the requester can, to itself. */
+  /**
+   * Takes back the fee of a request nobody answered by its deadline slot, or at once the fee less the
+   * processing fee of a request closed by a failure report; only the requester can, to itself.
+   */
   refundIx(p: { requester: PublicKey; request: PublicKey }): TransactionInstruction {
     const { w } = OracleClient;
     return this.ix('refund', [w(p.requester, true), w(p.request)], {});
+  }
+
+  /** Sets the processing fee kept from a failed request's fee (basis points, at most 10,000); admin only. */
+  setFailureFeeIx(p: { admin: PublicKey; failureFeeBps: number }): TransactionInstruction {
+    const { w, r } = OracleClient;
+    return this.ix('set_failure_fee', [r(p.admin, true), w(this.configAddress())], { failure_fee_bps: p.failureFeeBps });
   }
 
   // ---- sending ----
@@ -265,7 +281,7 @@ export class OracleClient {
       admin: x.admin, domain: bytes(x.domain), clusterId: bytes(x.cluster_id), epoch: big(x.epoch), threshold: x.threshold as number,
       committeeSize: x.committee_size as number, groupKey: bytes(x.group_key), requestFee: big(x.request_fee),
       reportsPosted: big(x.reports_posted), sharesRoot: bytes(x.shares_root), membersRoot: bytes(x.members_root),
-      requestTimeoutSlots: big(x.request_timeout_slots),
+      requestTimeoutSlots: big(x.request_timeout_slots), failureFeeBps: x.failure_fee_bps as number,
     };
   }
 
@@ -278,6 +294,7 @@ export class OracleClient {
       id: bytes(x.id), kind: x.kind as number, epoch: big(x.epoch), modelHash: bytes(x.model_hash), inputHash: bytes(x.input_hash),
       timestamp: big(x.timestamp), round: big(x.round), output: (x.outputs as BN[]).slice(0, count).map(big),
       postedSlot: big(x.posted_slot), reportLeaf: bytes(x.report_leaf),
+      status: x.status as number, statusName: reportStatusName(x.status as number),
     };
   }
 

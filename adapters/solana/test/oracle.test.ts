@@ -99,8 +99,8 @@ describe('destra_oracle in LiteSVM (SIMD-0388)', () => {
     await rejects(f.client.send([f.client.postReportIx({ payer: f.admin.publicKey, report: encodeReport(r), id: r.id, signature: other.sig, root: other.root })], [f.admin]), 'BadHints');
     const s = signed(f.committee, r);
     await rejects(f.client.send([f.client.postReportIx({ payer: f.admin.publicKey, report: s.bytes, id: r.id, signature: new Uint8Array(48), root: s.root })], [f.admin]), 'BadSignatureEncoding');
-    // malformed: truncated, wrong version, trailing byte
-    for (const bad of [s.bytes.subarray(0, s.bytes.length - 1), Uint8Array.from([2, ...s.bytes.subarray(1)]), Uint8Array.from([...s.bytes, 0])]) {
+    // malformed: truncated, wrong version (v1 and v3), trailing byte
+    for (const bad of [s.bytes.subarray(0, s.bytes.length - 1), Uint8Array.from([1, ...s.bytes.subarray(1)]), Uint8Array.from([3, ...s.bytes.subarray(1)]), Uint8Array.from([...s.bytes, 0])]) {
       await rejects(f.client.send([f.client.postReportIx({ payer: f.admin.publicKey, report: bad, id: r.id, signature: s.sig, root: s.root })], [f.admin]), 'MalformedReport');
     }
     // tampered hint: flip one byte of the final point

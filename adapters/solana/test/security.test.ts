@@ -5,7 +5,7 @@
 // And the refund of unanswered requests that keeps a blocked or ignored request's fee from being stuck.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Keypair, PublicKey, SystemProgram, TransactionInstruction } from '@solana/web3.js';
-import { buildMerkleTree, encodeReport, feedId, inputHash, reportLeaf, rootSigningMessage } from '@destra/protocol';
+import { ReportStatus, buildMerkleTree, encodeReport, feedId, inputHash, reportLeaf, rootSigningMessage } from '@destra/protocol';
 import anchor from '@coral-xyz/anchor';
 import {
   BPF_LOADER_UPGRADEABLE_ID, CONSUMER_PROGRAM_ID, SolanaTransactionError, consumerCoder, deployLocalPrograms, OracleClient, ORACLE_PROGRAM_ID,
@@ -250,5 +250,81 @@ describe('refund of unanswered requests', () => {
     await rejects(f.client.send([ix], [f.admin]), 'MissingAccount');
     ix.keys.push({ pubkey: Keypair.generate().publicKey, isSigner: false, isWritable: true });
     await rejects(f.client.send([ix], [f.admin]), 'WrongOwner');
+  });
+});
+
+describe('failure reports (status ≠ 0) close a request', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await setup({ fee: FEE, requestTimeoutSlots: TIMEOUT });
+  }, 60_000);
+
+  async function request(nonce: bigint, input = new Uint8Array(8).fill(Number(nonce))) {
+    const requester = funded(f.transport);
+    await f.client.send([f.client.requestInferenceIx({ requester: requester.publicKey, nonce, modelHash: MODEL_HASH, input })], [requester]);
+    const address = f.client.requestAddress(requester.publicKey, nonce);
+    const failure = feedReport({ kind: 1, id: address.toBytes(), round: 0n, inputHash: inputHash(input), status: ReportStatus.InputRange, output: [] });
+    return { requester, address, failure, input };
+  }
+  const refund = (requester: Keypair, address: PublicKey) =>
+    f.client.send([f.client.refundIx({ requester: requester.publicKey, request: address })], [f.admin, requester]);
+
+  it('stores the status, keeps the processing fee in the vault, refunds the rest at once, and stays closed', async () => {
+    expect((await f.client.fetchConfig())?.failureFeeBps).toBe(1_000);
+    const { requester, address, failure } = await request(1n);
+    const vault = f.client.vaultAddress();
+    const vaultBefore = await lamports(f.transport, vault);
+    const sent = await post(f, failure, { request: address });
+    console.log(`post failure report: ${sent.computeUnits} CU`);
+    const kept = FEE / 10n;
+    expect((await lamports(f.transport, vault)) - vaultBefore).toBe(kept);
+    const q = await f.client.fetchRequest(address);
+    expect(q?.status).toBe('failed');
+    expect(q?.fee).toBe(FEE - kept);
+    const result = await f.client.fetchResult(address.toBytes());
+    expect(result).toMatchObject({ status: ReportStatus.InputRange, statusName: 'INPUT_RANGE', output: [], kind: 1 });
+    expect((await f.client.listPendingRequests()).some((x) => x.address.equals(address))).toBe(false);
+    // no deadline to wait for: the requester takes the rest back now, once
+    const before = await lamports(f.transport, requester.publicKey);
+    await refund(requester, address);
+    expect((await lamports(f.transport, requester.publicKey)) - before).toBe(FEE - kept);
+    expect((await f.client.fetchRequest(address))?.status).toBe('failed');
+    await rejects(refund(requester, address), 'RequestNotPending');
+    // neither an answer nor a second failure report is accepted
+    await rejects(post(f, { ...failure, output: [1n], status: ReportStatus.Ok }, { request: address }), 'Replay');
+    await rejects(post(f, failure, { request: address }), 'Replay');
+  });
+
+  it('rejects failure reports with outputs, of another kind, with an unknown status, or for another input', async () => {
+    const { address, failure } = await request(2n);
+    const bytes = encodeReport(failure);
+    const withOutputs = encodeReport({ ...failure, status: ReportStatus.Ok, output: [7n] });
+    withOutputs[219] = ReportStatus.InputRange;
+    const unknown = bytes.slice();
+    unknown[219] = 5;
+    const okEmpty = bytes.slice();
+    okEmpty[219] = 0;
+    const feed = bytes.slice();
+    feed[1] = 2;
+    for (const b of [withOutputs, unknown, okEmpty, feed]) await rejects(post(f, failure, { bytes: b, request: address }), 'MalformedReport');
+    await rejects(post(f, { ...failure, inputHash: inputHash(new Uint8Array(8)) }, { request: address }), 'InputHashMismatch');
+    await rejects(post(f, { ...failure, modelHash: new Uint8Array(32).fill(1) }, { request: address }), 'RequestMismatch');
+    expect((await f.client.fetchRequest(address))?.status).toBe('pending');
+    await post(f, failure, { request: address });
+    expect((await f.client.fetchRequest(address))?.status).toBe('failed');
+  });
+
+  it('the processing fee is set by the admin only, at most 100%', async () => {
+    const stranger = funded(f.transport);
+    await rejects(f.client.send([f.client.setFailureFeeIx({ admin: stranger.publicKey, failureFeeBps: 0 })], [stranger]), 'Unauthorized');
+    await rejects(f.client.send([f.client.setFailureFeeIx({ admin: f.admin.publicKey, failureFeeBps: 10_001 })], [f.admin]), 'InvalidFee');
+    await f.client.send([f.client.setFailureFeeIx({ admin: f.admin.publicKey, failureFeeBps: 10_000 })], [f.admin]);
+    const { requester, address, failure } = await request(3n);
+    const vaultBefore = await lamports(f.transport, f.client.vaultAddress());
+    await post(f, failure, { request: address });
+    expect((await lamports(f.transport, f.client.vaultAddress())) - vaultBefore).toBe(FEE);
+    expect((await f.client.fetchRequest(address))?.fee).toBe(0n);
+    await rejects(refund(requester, address), 'RequestNotPending');
+    await f.client.send([f.client.setFailureFeeIx({ admin: f.admin.publicKey, failureFeeBps: 1_000 })], [f.admin]);
   });
 });

@@ -23,7 +23,7 @@ export interface RangeMemberOptions {
   /** Checks a certificate's group signature over signingMessage(0x01, root) (the epoch's group key). */
   verifyGroup: (signature: Uint8Array, message: Uint8Array) => boolean;
   /** Reports kept to serve signed reports and proofs, counted in whole ranges, oldest dropped first
-   *  (default 262,144: ~60 MiB of 229-byte reports plus ~16 MiB of tree). */
+   *  (default 262,144: ~60 MiB of 230-byte reports plus ~16 MiB of tree). */
   keepReports?: number;
   /**
    * Where the per-stream commit position lives; a node passes its SQLite store (NodeStore has

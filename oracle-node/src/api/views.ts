@@ -1,5 +1,5 @@
 // JSON views shared by the HTTP API and the dashboard.
-import { decodeReport, g1ToEip2537, g2ToEip2537, toHex } from '@destra/protocol';
+import { decodeReport, g1ToEip2537, g2ToEip2537, reportStatusName, toHex } from '@destra/protocol';
 import type { StoredReport } from '../store/store.ts';
 
 export interface ReportView {
@@ -23,7 +23,7 @@ export interface ReportView {
   invalid: number[];
   conflicting: number[];
   latencyMs: number | null;
-  decoded: { kind: number; timestamp: string; modelHash: string; inputHash: string; output: string[]; destChainType: number };
+  decoded: { kind: number; timestamp: string; modelHash: string; inputHash: string; status: string; output: string[]; destChainType: number };
 }
 
 export function reportView(r: StoredReport, groupKey: Uint8Array): ReportView {
@@ -48,6 +48,8 @@ export function reportView(r: StoredReport, groupKey: Uint8Array): ReportView {
       timestamp: d.timestamp.toString(),
       modelHash: toHex(d.modelHash),
       inputHash: toHex(d.inputHash),
+      /** OK, or the failure status of a failure report (docs/report-format.md §1.1): no outputs then. */
+      status: reportStatusName(d.status ?? 0),
       output: d.output.map((v) => v.toString()),
       destChainType: d.destination.chainType,
     },

@@ -44,6 +44,7 @@ export function chainRequestFromEthereum(r: OracleRequest, models: Record<string
     source: `ethereum:${r.chainId}`,
     requestId: new Uint8Array(Buffer.from(r.requestId.slice(2), 'hex')),
     model: models[r.modelId.toLowerCase()] ?? models[r.modelId] ?? r.modelId,
+    modelHash: new Uint8Array(Buffer.from(r.modelHash.slice(2), 'hex')),
     input: r.input,
     timestamp: Number(r.blockTimestamp),
     destination: evmDestination(BigInt(r.chainId), new Uint8Array(Buffer.from(r.router.slice(2), 'hex'))),

@@ -25,6 +25,7 @@ export function chainRequestFromSolana(r: InferenceRequestAccount, clusterId: Ui
     source,
     requestId: r.address.toBytes(),
     model: `0x${Buffer.from(r.modelHash).toString('hex')}`,
+    modelHash: new Uint8Array(r.modelHash),
     input: r.input,
     timestamp,
     destination: svmDestination(clusterId, programId),

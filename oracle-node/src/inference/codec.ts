@@ -103,16 +103,16 @@ export function allocInputs(plan: ModelPlan, rows: number): InputArray[] {
 
 /** Encodes plain values (manifest order) into canonical input bytes; what a client sends. */
 export function encodeInput(plan: ModelPlan, values: readonly number[]): Uint8Array {
-  if (values.length !== plan.valueCount) throw new InferenceInputError(plan.model, `expected ${plan.valueCount} values, got ${values.length}`);
+  if (values.length !== plan.valueCount) throw new InferenceInputError(plan.model, `expected ${plan.valueCount} values, got ${values.length}`, undefined, 'length');
   const out = new Uint8Array(values.length * 8);
   const dv = new DataView(out.buffer);
   let v = 0;
   for (const inp of plan.inputs) {
     for (let j = 0; j < inp.count; j++, v++) {
       const x = values[v]!;
-      if (!Number.isFinite(x)) throw new InferenceInputError(plan.model, `value ${x} is not a finite number`, inp.fields[j]);
+      if (!Number.isFinite(x)) throw new InferenceInputError(plan.model, `value ${x} is not a finite number`, inp.fields[j], 'range');
       const n = roundHalfEven(x * inp.scale);
-      if (n < inp.lo[j]! || n > inp.hi[j]!) throw new InferenceInputError(plan.model, `value ${x} is outside the manifest range [${inp.lo[j]! / inp.scale}, ${inp.hi[j]! / inp.scale}]`, inp.fields[j]);
+      if (n < inp.lo[j]! || n > inp.hi[j]!) throw new InferenceInputError(plan.model, `value ${x} is outside the manifest range [${inp.lo[j]! / inp.scale}, ${inp.hi[j]! / inp.scale}]`, inp.fields[j], 'range');
       writeInt64(dv, v * 8, n);
     }
   }
@@ -132,7 +132,7 @@ export function decodeInputValues(plan: ModelPlan, bytes: Uint8Array): number[] 
 export function checkLength(plan: ModelPlan, bytes: Uint8Array, rows: number): void {
   const want = plan.valueCount * 8 * rows;
   if (bytes.length !== want) {
-    throw new InferenceInputError(plan.model, `canonical input must be ${want} bytes (${rows} row(s) × ${plan.valueCount} int64 values), got ${bytes.length}`);
+    throw new InferenceInputError(plan.model, `canonical input must be ${want} bytes (${rows} row(s) × ${plan.valueCount} int64 values), got ${bytes.length}`, undefined, 'length');
   }
 }
 
@@ -165,7 +165,7 @@ export function decodeRows(plan: ModelPlan, bytes: Uint8Array, srcOffset: number
         if (!(n >= lo[j]! && n <= hi[j]!)) {
           // Bounds are within ±(2^53−1), so any word beyond them (including inexact ones) fails here.
           const exact = new DataView(bytes.buffer, bytes.byteOffset).getBigInt64(srcOffset + r * stride + (p - r * strideWords) * 4);
-          throw new InferenceInputError(plan.model, `fixed-point value ${exact} (= ${Number(exact) / scale}) is outside the manifest range [${lo[j]! / scale}, ${hi[j]! / scale}]${rows > 1 ? ` (row ${r})` : ''}`, inp.fields[j]);
+          throw new InferenceInputError(plan.model, `fixed-point value ${exact} (= ${Number(exact) / scale}) is outside the manifest range [${lo[j]! / scale}, ${hi[j]! / scale}]${rows > 1 ? ` (row ${r})` : ''}`, inp.fields[j], 'range');
         }
         if (isFloat) out[o] = n / scale;
         else if (isBig) (out as BigInt64Array)[o] = BigInt(n);
@@ -217,7 +217,7 @@ export function canonicalizeRows(plan: ModelPlan, results: Record<string, Output
         for (let r = 0; r < rows; r++, p += rowBytes) {
           const x = (data[r * width + col] as number) * scale;
           // One comparison rejects NaN (false), ±∞ and values too large to round exactly.
-          if (!(x <= MAX_EXACT && x >= -MAX_EXACT)) throw new InferenceOutputError(plan.model, o.name, `value ${data[r * width + col]} (row ${r}, column ${col}) is NaN, infinite or beyond ±2^53 at scale ${scale}; the output is not signed`);
+          if (!(x <= MAX_EXACT && x >= -MAX_EXACT)) throw new InferenceOutputError(plan.model, o.name, `value ${data[r * width + col]} (row ${r}, column ${col}) is NaN, infinite or beyond ±2^53 at scale ${scale}; the output is not signed`, 'value');
           writeInt64(dv, p, roundHalfEven(x));
         }
       } else {

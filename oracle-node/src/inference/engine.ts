@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { MicroBatcher } from './batcher.ts';
 import { allocInputs, canonicalizeRows, checkLength, decodeRows, encodeInput, outputValues, planFor, type InputArray, type ModelPlan, type OutputTensorLike } from './codec.ts';
 import { ConfigError } from '../errors.ts';
-import { EngineClosedError, InferenceInputError, InferenceRuntimeError, UnknownModelError } from './errors.ts';
+import { EngineClosedError, InferenceInputError, InferenceOutputError, InferenceRuntimeError, UnknownModelError } from './errors.ts';
 import { createSession, type Logger, type SessionSettings } from './session.ts';
 import { checkSignature } from './signature.ts';
 
@@ -207,6 +207,11 @@ export class InferenceEngine {
     decodeRows(m.plan, input, 0, 1, allocInputs(m.plan, 1), 0);
   }
 
+  /** sha256 of the ONNX file serving `model` (a name or a sha256); throws UnknownModelError. */
+  modelHash(model: string): Uint8Array {
+    return this.get(model).loaded.hash;
+  }
+
   /** One request: validated, micro-batched with concurrent requests for the same model, canonicalised. */
   async infer(model: string, input: Uint8Array): Promise<InferenceOutput> {
     const m = this.get(model);
@@ -214,7 +219,16 @@ export class InferenceEngine {
     const row = allocInputs(m.plan, 1);
     decodeRows(m.plan, input, 0, 1, row, 0);
     const inputHash = keccak_256(input);
-    const outputBytes = await m.batcher.submit(row);
+    let outputBytes: Uint8Array;
+    try {
+      outputBytes = await m.batcher.submit(row);
+    } catch (e) {
+      // A non-representable output fails its whole micro-batch. The committee signs this row's verdict
+      // (an OUTPUT_INVALID failure report), so it must not depend on its batch mates: run it alone.
+      if (!(e instanceof InferenceOutputError && e.problem === 'value')) throw e;
+      outputBytes = new Uint8Array(m.plan.k * 8);
+      await m.runDecoded(row, 1, outputBytes, 0);
+    }
     return { model: m.manifest.name, output: outputValues(outputBytes), outputBytes, modelHash: m.loaded.hash, inputHash };
   }
 
@@ -227,7 +241,7 @@ export class InferenceEngine {
     const m = this.get(model);
     const rowBytes = m.plan.valueCount * 8;
     if (input.length === 0 || input.length % rowBytes !== 0) {
-      throw new InferenceInputError(m.plan.model, `batch input must be a non-zero multiple of ${rowBytes} bytes (${m.plan.valueCount} int64 values per row), got ${input.length}`);
+      throw new InferenceInputError(m.plan.model, `batch input must be a non-zero multiple of ${rowBytes} bytes (${m.plan.valueCount} int64 values per row), got ${input.length}`, undefined, 'length');
     }
     const rows = input.length / rowBytes;
     const chunk = Math.min(chunkRows ?? this.settings.maxRowsPerRun, this.settings.maxRowsPerRun);

@@ -1,27 +1,40 @@
 // Typed errors of the inference engine. `code` is stable; messages name the model and field at fault.
 import { DestraError } from '@destra/protocol';
 
-/** A request input was rejected before inference (length, range, dtype); `field` names the feature. */
+/**
+ * A request input was rejected before inference; `field` names the feature. `problem` says what is wrong:
+ * `length` (not one canonical row: byte count / value count) or `range` (a value outside the manifest
+ * range, or not finite). Chain requests are answered with a failure report naming it (INPUT_LENGTH /
+ * INPUT_RANGE, docs/report-format.md §1.1).
+ */
 export class InferenceInputError extends DestraError {
   readonly model: string;
   readonly field: string | undefined;
-  constructor(model: string, message: string, field?: string) {
+  readonly problem: 'length' | 'range';
+  constructor(model: string, message: string, field?: string, problem: 'length' | 'range' = field === undefined ? 'length' : 'range') {
     super('INFERENCE_INPUT', `model '${model}': ${field ? `input '${field}': ` : ''}${message}`);
     this.name = 'InferenceInputError';
     this.model = model;
     this.field = field;
+    this.problem = problem;
   }
 }
 
-/** A model output cannot be canonicalised (NaN, infinity, or beyond the exact int64 range). */
+/**
+ * A model output cannot be canonicalised. `problem`: `value` (NaN, infinity, or beyond the exact int64
+ * range: a property of this input, answered on chain with an OUTPUT_INVALID failure report) or `shape`
+ * (the graph does not produce what the manifest describes: a node configuration fault, never signed).
+ */
 export class InferenceOutputError extends DestraError {
   readonly model: string;
   readonly field: string;
-  constructor(model: string, field: string, message: string) {
+  readonly problem: 'value' | 'shape';
+  constructor(model: string, field: string, message: string, problem: 'value' | 'shape' = 'shape') {
     super('INFERENCE_OUTPUT', `model '${model}': output '${field}': ${message}`);
     this.name = 'InferenceOutputError';
     this.model = model;
     this.field = field;
+    this.problem = problem;
   }
 }
 

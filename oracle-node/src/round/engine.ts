@@ -6,14 +6,17 @@
 import { randomBytes } from 'node:crypto';
 import {
   ReportKind,
+  ReportStatus,
   anyDestination,
   buildMerkleTree,
   decodeReport,
   encodeReport,
   feedId,
+  inputHash,
   merkleProof,
   merkleRoot,
   reportLeaf,
+  reportStatusName,
   rootSigningMessage,
   signPartial,
   toHex,
@@ -40,7 +43,9 @@ import {
   type Topics,
 } from '../wire.ts';
 import { packDestination, unpackDestination } from './destination.ts';
-import type { Inferencer } from './inference.ts';
+import { UnknownModelError } from '../inference/errors.ts';
+import { failureStatus, modelHashFromName } from './failure.ts';
+import type { InferenceResult, Inferencer } from './inference.ts';
 import { verifyGroupSignature, type ActiveKey } from './keys.ts';
 
 export interface ChainRequest {
@@ -48,6 +53,11 @@ export interface ChainRequest {
   source: string;
   requestId: Uint8Array;
   model: string;
+  /**
+   * The model hash the chain request names (what the chain's commitment binds). A request that fails
+   * validation is answered with a failure report carrying it; without it such a request only fails here.
+   */
+  modelHash?: Uint8Array;
   input: Uint8Array;
   /** Request block timestamp / slot time (unix seconds): the report timestamp. */
   timestamp: number;
@@ -98,6 +108,8 @@ const RESEND_MS = 5000;
 /** Combined results nobody here waits for are verified in batches, this long after the first arrives. */
 const COMBINED_BATCH_MS = 100;
 const EXPIRE_MS = 10 * 60_000;
+/** Largest input a chain request may carry (OracleRouter.MAX_INPUT_BYTES); a failure report stores it. */
+const MAX_CHAIN_INPUT = 8 * 512;
 
 export class RoundEngine {
   private readonly waiters = new Map<string, { resolve: (r: StoredReport) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
@@ -188,17 +200,35 @@ export class RoundEngine {
     return report;
   }
 
-  /** A request seen on a chain: every node sees the same event and answers it independently. */
+  /**
+   * A request seen on a chain: every node sees the same event and answers it independently. One whose
+   * model or input fails validation is answered too, with a failure report (status from failureStatus):
+   * the chain then closes it and refunds the requester instead of letting it wait for its deadline.
+   */
   onChainRequest(r: ChainRequest): void {
     const k = this.o.activeKey();
-    const invalid = this.inputError(r.model, r.input);
+    let invalid = this.validationError(r.model, r.input);
+    // Served under this name but not with the hash the chain names (e.g. the registry moved to another
+    // version): the committee does not serve the requested model, and an answer could never settle.
+    if (!invalid && r.modelHash && !this.serves(r.model, r.modelHash)) invalid = new UnknownModelError(toHex(r.modelHash), [r.model]);
     if (invalid) {
+      const status = failureStatus(invalid);
+      const modelHash = r.modelHash ?? modelHashFromName(r.model);
+      if (status !== undefined && modelHash && modelHash.length === 32 && r.input.length <= MAX_CHAIN_INPUT) {
+        // The model is stored by the hash the chain names: compute() re-validates against it and signs a
+        // failure report binding that hash and keccak256(input), as the chain's commitment expects.
+        this.o.metrics.rounds.inc({ kind: 'request', outcome: 'invalid-input' });
+        this.o.log.warn({ requestId: toHex(r.requestId), source: r.source, status: reportStatusName(status), err: invalid.message }, 'chain request fails validation: answering with a failure report');
+        this.accept({ requestId: r.requestId, round: 0, source: r.source, kind: ReportKind.Request, epoch: k?.epoch ?? 0, model: toHex(modelHash), input: r.input, timestamp: r.timestamp, destination: packDestination(r.destination), leader: null });
+        if (r.cursor !== undefined) this.o.store.setCursor(r.source, r.cursor);
+        return;
+      }
       // Recorded once as failed (the chain event is paid for and will not be re-delivered), never run.
       const fresh = this.o.store.addRequest({ requestId: r.requestId, round: 0, source: r.source, kind: ReportKind.Request, epoch: k?.epoch ?? 0, model: r.model.slice(0, 128), input: new Uint8Array(0), timestamp: r.timestamp, destination: packDestination(r.destination), leader: null });
       if (fresh) {
-        this.o.store.setRequestStatus(r.requestId, 0, 'failed', invalid.slice(0, 500));
+        this.o.store.setRequestStatus(r.requestId, 0, 'failed', invalid.message.slice(0, 500));
         this.o.metrics.rounds.inc({ kind: 'request', outcome: 'invalid-input' });
-        this.o.log.warn({ requestId: toHex(r.requestId), source: r.source, err: invalid }, 'chain request refused: invalid input');
+        this.o.log.warn({ requestId: toHex(r.requestId), source: r.source, err: invalid.message }, 'chain request refused: invalid input');
       }
       if (r.cursor !== undefined) this.o.store.setCursor(r.source, r.cursor);
       return;
@@ -281,11 +311,23 @@ export class RoundEngine {
 
   /** The validation error of a model + input, or undefined when it may be run. */
   private inputError(model: string, input: Uint8Array): string | undefined {
+    return this.validationError(model, input)?.message;
+  }
+
+  private serves(model: string, modelHash: Uint8Array): boolean {
+    try {
+      return toHex(this.o.inference.modelHash(model)) === toHex(modelHash);
+    } catch {
+      return false;
+    }
+  }
+
+  private validationError(model: string, input: Uint8Array): Error | undefined {
     try {
       this.o.inference.validate(model, input);
       return undefined;
     } catch (err) {
-      return (err as Error).message;
+      return err as Error;
     }
   }
 
@@ -359,12 +401,23 @@ export class RoundEngine {
     await this.send(r, reserved.report, reserved.digest, signature, k.epoch);
   }
 
-  /** Inference → report bytes → leaf, reserved in SQLite before anything is signed or announced. */
+  /**
+   * Inference → report bytes → leaf, reserved in SQLite before anything is signed or announced. A chain
+   * request whose model/input is refused (or whose output is not representable) gets a failure report.
+   */
   private async compute(r: StoredRequest, k: ActiveKey): Promise<{ report: Uint8Array; digest: Uint8Array }> {
     const t0 = performance.now();
-    const inf = await this.o.inference.infer(r.model, r.input);
-    this.o.metrics.inferenceSeconds.observe((performance.now() - t0) / 1000);
-    this.o.metrics.inferenceRows.inc({ model: r.model });
+    let inf: InferenceResult;
+    let status: ReportStatus = ReportStatus.Ok;
+    try {
+      inf = await this.o.inference.infer(r.model, r.input);
+      this.o.metrics.inferenceSeconds.observe((performance.now() - t0) / 1000);
+      this.o.metrics.inferenceRows.inc({ model: r.model });
+    } catch (err) {
+      const failed = r.kind === ReportKind.Request ? this.failureAnswer(r, err) : undefined;
+      if (!failed) throw err;
+      ({ inf, status } = failed);
+    }
     const report = encodeReport({
       kind: r.kind as ReportKind,
       domain: this.o.domain,
@@ -375,9 +428,26 @@ export class RoundEngine {
       inputHash: inf.inputHash,
       timestamp: BigInt(r.timestamp),
       round: BigInt(r.round),
+      status,
       output: inf.output,
     });
     return this.o.store.reservePartial({ requestId: r.requestId, round: r.round, epoch: k.epoch, digest: reportLeaf(report), report });
+  }
+
+  /** The failure report body for a chain request stopped by `err`, or undefined when `err` is not signed. */
+  private failureAnswer(r: StoredRequest, err: unknown): { inf: InferenceResult; status: ReportStatus } | undefined {
+    const status = failureStatus(err);
+    if (status === undefined) return undefined;
+    let modelHash = modelHashFromName(r.model);
+    if (!modelHash) {
+      try {
+        modelHash = this.o.inference.modelHash(r.model);
+      } catch {
+        return undefined;
+      }
+    }
+    this.o.log.info({ requestId: toHex(r.requestId), status: reportStatusName(status) }, 'signing a failure report');
+    return { status, inf: { modelHash, inputHash: inputHash(r.input), output: [] } };
   }
 
   private async send(r: StoredRequest, report: Uint8Array, digest: Uint8Array, signature: Uint8Array | null, epoch: number): Promise<void> {

@@ -14,4 +14,6 @@ export interface Inferencer {
    */
   validate(model: string, input: Uint8Array): void;
   infer(model: string, input: Uint8Array): Promise<InferenceResult>;
+  /** sha256 of the ONNX file serving `model`; throws UnknownModelError. Names the model in a failure report. */
+  modelHash(model: string): Uint8Array;
 }

@@ -64,7 +64,9 @@ mod result {
     pub const ROUND: usize = 121;
     pub const OUTPUT_COUNT: usize = 129;
     pub const OUTPUTS: usize = 131;
-    pub const LEN: usize = 684;
+    /// report status (0 ok); feeds are never failures, checked anyway
+    pub const STATUS: usize = 684;
+    pub const LEN: usize = 685;
 }
 
 const KIND_FEED: u8 = 2;
@@ -189,7 +191,7 @@ fn apply_result(input: &Input) -> R<()> {
     if max_age > 0 && now > ts && now - ts > max_age {
         return Err(ConsumerError::TooOld);
     }
-    if u16::from_le_bytes([r[result::OUTPUT_COUNT], r[result::OUTPUT_COUNT + 1]]) == 0 {
+    if r[result::STATUS] != 0 || u16::from_le_bytes([r[result::OUTPUT_COUNT], r[result::OUTPUT_COUNT + 1]]) == 0 {
         return Err(ConsumerError::NotAReport);
     }
     let risk = u64_at(r, result::OUTPUTS) as i64;

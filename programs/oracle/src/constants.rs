@@ -105,6 +105,7 @@ pub const DISC_IX_REQUEST_INFERENCE: [u8; 8] = [92, 72, 143, 109, 60, 207, 61, 1
 pub const DISC_IX_CLAIM_FEES: [u8; 8] = [82, 251, 233, 156, 12, 52, 184, 202];
 pub const DISC_IX_VERIFY_SIGNATURE: [u8; 8] = [91, 139, 24, 69, 251, 162, 245, 112];
 pub const DISC_IX_REFUND: [u8; 8] = [2, 96, 183, 251, 63, 208, 46, 46];
+pub const DISC_IX_SET_FAILURE_FEE: [u8; 8] = [244, 220, 74, 223, 55, 130, 19, 144];
 pub const DISC_ACC_ORACLE_CONFIG: [u8; 8] = [133, 196, 152, 50, 27, 21, 145, 254];
 pub const DISC_ACC_FEE_VAULT: [u8; 8] = [192, 178, 69, 232, 58, 149, 157, 132];
 pub const DISC_ACC_REPORT_RESULT: [u8; 8] = [241, 141, 59, 84, 126, 210, 180, 225];

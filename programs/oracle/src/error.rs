@@ -41,6 +41,8 @@ pub enum OracleError {
     NotUpgradeAuthority = 6031,
     /// `refund` before the request's deadline slot
     RequestNotExpired = 6032,
+    /// `set_failure_fee` above 10,000 basis points
+    InvalidFee = 6033,
 }
 
 impl From<destra_sbf::SbfError> for OracleError {

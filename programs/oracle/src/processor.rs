@@ -79,6 +79,7 @@ pub fn process(input: &Input) -> R<()> {
         DISC_IX_CLAIM_FEES => claim_fees(input, &mut args),
         DISC_IX_VERIFY_SIGNATURE => verify_signature(input, &mut args),
         DISC_IX_REFUND => refund(input, &mut args),
+        DISC_IX_SET_FAILURE_FEE => set_failure_fee(input, &mut args),
         _ => Err(OracleError::InvalidInstruction),
     }
 }
@@ -212,6 +213,7 @@ fn initialize(input: &Input, args: &mut Args) -> R<()> {
     put(d, config::GROUP_KEY, group_key);
     put_u64(d, config::REQUEST_FEE, request_fee);
     put_u64(d, config::REQUEST_TIMEOUT_SLOTS, request_timeout_slots);
+    put_u16(d, config::FAILURE_FEE_BPS, config::DEFAULT_FAILURE_FEE_BPS);
     d[config::BUMP] = bump;
     d[config::VAULT_BUMP] = vbump;
     let v = vault_acc.data_mut();
@@ -328,6 +330,7 @@ fn store_report(s: Store, cfg: &mut [u8], r: &Report) -> R<()> {
     put_u64(d, result::POSTED_SLOT, clock().0);
     put(d, result::REPORT_LEAF, report_leaf);
     d[result::BUMP] = bump;
+    d[result::STATUS] = r.status;
     let n = get_u64(cfg, config::REPORTS_POSTED);
     put_u64(cfg, config::REPORTS_POSTED, n.wrapping_add(1));
     Ok(())
@@ -341,7 +344,9 @@ struct Fulfil<'a, 'b> {
 }
 
 /// Matches a request answer to its pending request, marks it fulfilled and moves the fee it escrowed to
-/// the vault (only now does the admin earn it).
+/// the vault (only now does the admin earn it). A failure report marks it failed instead: the vault
+/// earns only the processing fee (config FAILURE_FEE_BPS of the fee), the rest stays in the request for
+/// its requester to take back at once with `refund`.
 fn fulfil_request(f: Fulfil, cfg: &[u8], r: &Report) -> R<()> {
     let Fulfil { input, req, vault: vault_acc } = f;
     writable(&req)?;
@@ -361,9 +366,18 @@ fn fulfil_request(f: Fulfil, cfg: &[u8], r: &Report) -> R<()> {
     }
     let v = load_vault(input, cfg, &vault_acc)?;
     let fee = get_u64(q, request::FEE);
-    q[request::STATUS] = request::STATUS_FULFILLED;
-    move_lamports(&req, &vault_acc, fee)?;
-    put_u64(v, vault::TOTAL_COLLECTED, get_u64(v, vault::TOTAL_COLLECTED).wrapping_add(fee));
+    let mut earned = fee;
+    if r.status == crate::report::STATUS_OK {
+        q[request::STATUS] = request::STATUS_FULFILLED;
+    } else {
+        // fee · bps / 10,000 without u128 (SBF has no 128-bit division): exact, since fee = q·10⁴ + r
+        let bps = get_u16(cfg, config::FAILURE_FEE_BPS) as u64;
+        earned = (fee / 10_000) * bps + (fee % 10_000) * bps / 10_000;
+        q[request::STATUS] = request::STATUS_FAILED;
+        put_u64(q, request::FEE, fee - earned);
+    }
+    move_lamports(&req, &vault_acc, earned)?;
+    put_u64(v, vault::TOTAL_COLLECTED, get_u64(v, vault::TOTAL_COLLECTED).wrapping_add(earned));
     Ok(())
 }
 
@@ -548,8 +562,9 @@ fn claim_fees(input: &Input, args: &mut Args) -> R<()> {
 }
 
 /// Gives an unanswered request's fee back to its requester once the deadline slot has passed, and marks
-/// the request refunded so it can no longer be answered (nor refunded twice). Only the requester, signing,
-/// can refund, and the fee goes only to the requester's own account.
+/// the request refunded so it can no longer be answered (nor refunded twice); a request closed by a
+/// failure report is refunded at once (its fee less the processing fee) and stays failed, its fee zeroed.
+/// Only the requester, signing, can refund, and the fee goes only to the requester's own account.
 fn refund(input: &Input, args: &mut Args) -> R<()> {
     let requester = input.account(0)?;
     let req = input.account(1)?;
@@ -561,6 +576,11 @@ fn refund(input: &Input, args: &mut Args) -> R<()> {
     if requester.key() != &get::<32>(q, request::REQUESTER) {
         return Err(OracleError::Unauthorized);
     }
+    let amount = get_u64(q, request::FEE);
+    if q[request::STATUS] == request::STATUS_FAILED && amount > 0 {
+        put_u64(q, request::FEE, 0);
+        return move_lamports(&req, &requester, amount);
+    }
     if q[request::STATUS] != request::STATUS_PENDING {
         return Err(OracleError::RequestNotPending);
     }
@@ -568,5 +588,24 @@ fn refund(input: &Input, args: &mut Args) -> R<()> {
         return Err(OracleError::RequestNotExpired);
     }
     q[request::STATUS] = request::STATUS_REFUNDED;
-    move_lamports(&req, &requester, get_u64(q, request::FEE))
+    move_lamports(&req, &requester, amount)
+}
+
+/// Sets the processing fee kept from a failed request's fee, in basis points (admin only).
+fn set_failure_fee(input: &Input, args: &mut Args) -> R<()> {
+    let admin = input.account(0)?;
+    let cfg_acc = input.account(1)?;
+    signer(&admin)?;
+    writable(&cfg_acc)?;
+    let bps = args.u16()?;
+    args.finish()?;
+    if bps > 10_000 {
+        return Err(OracleError::InvalidFee);
+    }
+    let cfg = load_config(input, &cfg_acc)?;
+    if admin.key() != &get::<32>(cfg, config::ADMIN) {
+        return Err(OracleError::Unauthorized);
+    }
+    put_u16(cfg, config::FAILURE_FEE_BPS, bps);
+    Ok(())
 }

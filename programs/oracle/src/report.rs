@@ -1,7 +1,12 @@
 //! Decoders for the signed bytes of docs/report-format.md: report (§1) and committee handover (§4).
 //! All integers big-endian. Every length and enum is checked; nothing is trusted.
 
-pub const HEADER_LEN: usize = 221;
+pub const HEADER_LEN: usize = 222;
+/// Offset of the status byte (0 ok; 1..=MAX_STATUS a failure report), followed by the u16 output count.
+pub const STATUS_OFFSET: usize = 219;
+pub const STATUS_OK: u8 = 0;
+pub const MAX_STATUS: u8 = 4;
+pub const REPORT_VERSION: u8 = 2;
 pub const MAX_OUTPUTS: usize = 64;
 pub const MAX_REPORT_LEN: usize = HEADER_LEN + 8 * MAX_OUTPUTS;
 pub const HANDOVER_LEN: usize = 309;
@@ -19,6 +24,8 @@ pub enum FormatError {
     Version,
     Kind,
     ChainType,
+    /// unknown status, or a failure status on a report that is not a request answer
+    Status,
     OutputCount,
     /// destChainId/destContract non-zero with destChainType = 0
     NonZeroAnyChainDestination,
@@ -41,6 +48,8 @@ pub struct Report<'a> {
     pub input_hash: [u8; 32],
     pub timestamp: u64,
     pub round: u64,
+    /// 0 ok; otherwise a failure report (docs/report-format.md §1.1) with no outputs
+    pub status: u8,
     pub output_count: u16,
     /// raw big-endian int64 values
     pub output: &'a [u8],
@@ -63,10 +72,10 @@ fn u16_at(b: &[u8], at: usize) -> u16 {
 }
 
 pub fn decode_report(b: &[u8]) -> Result<Report<'_>, FormatError> {
-    if b.len() < HEADER_LEN + 8 || b.len() > MAX_REPORT_LEN {
+    if b.len() < HEADER_LEN || b.len() > MAX_REPORT_LEN {
         return Err(FormatError::Length);
     }
-    if b[0] != 1 {
+    if b[0] != REPORT_VERSION {
         return Err(FormatError::Version);
     }
     let kind = b[1];
@@ -77,8 +86,13 @@ pub fn decode_report(b: &[u8]) -> Result<Report<'_>, FormatError> {
     if dest_chain_type > CHAIN_SVM {
         return Err(FormatError::ChainType);
     }
-    let k = u16_at(b, 219);
-    if k == 0 || k as usize > MAX_OUTPUTS {
+    let status = b[STATUS_OFFSET];
+    if status > MAX_STATUS || (status != STATUS_OK && kind != KIND_REQUEST) {
+        return Err(FormatError::Status);
+    }
+    let k = u16_at(b, STATUS_OFFSET + 1);
+    let count_ok = if status == STATUS_OK { k != 0 && k as usize <= MAX_OUTPUTS } else { k == 0 };
+    if !count_ok {
         return Err(FormatError::OutputCount);
     }
     if b.len() != HEADER_LEN + 8 * k as usize {
@@ -106,6 +120,7 @@ pub fn decode_report(b: &[u8]) -> Result<Report<'_>, FormatError> {
         input_hash: b32(b, 171),
         timestamp: u64_at(b, 203),
         round: u64_at(b, 211),
+        status,
         output_count: k,
         output: &b[HEADER_LEN..],
     })

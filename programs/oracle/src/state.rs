@@ -25,7 +25,10 @@ pub mod config {
     pub const MEMBERS_ROOT: usize = 358;
     /// slots after which an unanswered request may be refunded (copied into each request as its deadline)
     pub const REQUEST_TIMEOUT_SLOTS: usize = 390;
-    pub const LEN: usize = 398;
+    /// share of a failed request's fee the vault keeps as the processing fee (basis points, u16)
+    pub const FAILURE_FEE_BPS: usize = 398;
+    pub const LEN: usize = 400;
+    pub const DEFAULT_FAILURE_FEE_BPS: u16 = 1_000;
 }
 
 pub mod vault {
@@ -50,7 +53,9 @@ pub mod result {
     pub const POSTED_SLOT: usize = 643;
     pub const REPORT_LEAF: usize = 651;
     pub const BUMP: usize = 683;
-    pub const LEN: usize = 684;
+    /// report status: 0 ok, else the failure status (no outputs); docs/report-format.md §1.1
+    pub const STATUS: usize = 684;
+    pub const LEN: usize = 685;
 }
 
 pub mod request {
@@ -72,6 +77,8 @@ pub mod request {
     pub const STATUS_PENDING: u8 = 0;
     pub const STATUS_FULFILLED: u8 = 1;
     pub const STATUS_REFUNDED: u8 = 2;
+    /// closed by a failure report; FEE then holds what the requester may still take back (refund)
+    pub const STATUS_FAILED: u8 = 3;
 }
 
 pub mod root {

@@ -33,6 +33,9 @@ fn decodes_every_valid_report_vector() {
         let outs: Vec<String> = (0..r.output_count as usize).map(|i| r.output_at(i).to_string()).collect();
         let want_outs: Vec<String> = want["output"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect();
         assert_eq!(outs, want_outs);
+        assert_eq!(r.status as u64, want["status"].as_u64().unwrap());
+        assert_eq!(r.model_hash.to_vec(), hx(&want["modelHash"]));
+        assert_eq!(r.input_hash.to_vec(), hx(&want["inputHash"]));
         assert_eq!(leaf(&bytes).to_vec(), hx(&case["leaf"]));
         assert_eq!(signing_message(1, &leaf(&bytes)).to_vec(), hx(&case["signingMessage"]));
     }
@@ -41,8 +44,16 @@ fn decodes_every_valid_report_vector() {
 #[test]
 fn rejects_every_invalid_report_vector() {
     let v = vectors("report/reports.json");
-    for case in v["invalid"].as_array().unwrap() {
-        assert!(decode_report(&hx(&case["bytes"])).is_err(), "{} decoded", case["name"]);
+    let invalid = v["invalid"].as_array().unwrap();
+    assert!(invalid.len() >= 19);
+    for case in invalid {
+        let err = decode_report(&hx(&case["bytes"])).err().unwrap_or_else(|| panic!("{} decoded", case["name"]));
+        // the vectors name the field in error; status and output-count rules must fail for those reasons
+        match case["field"].as_str().unwrap() {
+            "status" => assert_eq!(err, crate::report::FormatError::Status, "{}", case["name"]),
+            "outputCount" => assert!(matches!(err, crate::report::FormatError::OutputCount | crate::report::FormatError::Length), "{}: {err:?}", case["name"]),
+            _ => {}
+        }
     }
 }
 

@@ -8,7 +8,7 @@ import { ReportFormatError } from './errors.ts';
 /** Byte offsets of the per-request fields (docs/report-format.md). */
 const ID_OFFSET = 107;
 const INPUT_HASH_OFFSET = 171;
-const OUTPUT_OFFSET = 221;
+const OUTPUT_OFFSET = 222;
 
 export type SharedReportFields = Omit<Report, 'id' | 'inputHash' | 'output'> & { outputCount: number };
 

@@ -4,13 +4,34 @@ import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { ByteReader, ByteWriter, I64_MAX, I64_MIN, U64_MAX, isZero, requireBytes, requireUint } from './bytes.ts';
 import { ReportFormatError } from './errors.ts';
 
-export const REPORT_VERSION = 1;
-export const REPORT_HEADER_LENGTH = 221;
+export const REPORT_VERSION = 2;
+/** Offset of the 1-byte `status` field; `outputCount` follows it, then the output values. */
+export const REPORT_STATUS_OFFSET = 219;
+export const REPORT_HEADER_LENGTH = 222;
 export const MAX_OUTPUTS = 64;
 export const MAX_REPORT_LENGTH = REPORT_HEADER_LENGTH + 8 * MAX_OUTPUTS;
 
 export const ReportKind = { Request: 1, Feed: 2, OnDemand: 3 } as const;
 export type ReportKind = (typeof ReportKind)[keyof typeof ReportKind];
+
+/**
+ * Outcome of a request (docs/report-format.md §1.1). `Ok` carries 1..64 outputs; every other status is a
+ * failure report: no outputs, request answers (kind 1) only.
+ */
+export const ReportStatus = { Ok: 0, UnknownModel: 1, InputLength: 2, InputRange: 3, OutputInvalid: 4 } as const;
+export type ReportStatus = (typeof ReportStatus)[keyof typeof ReportStatus];
+
+const STATUS_NAMES = ['OK', 'UNKNOWN_MODEL', 'INPUT_LENGTH', 'INPUT_RANGE', 'OUTPUT_INVALID'] as const;
+export type ReportStatusName = (typeof STATUS_NAMES)[number];
+
+/** `OK`, `UNKNOWN_MODEL`, `INPUT_LENGTH`, `INPUT_RANGE`, `OUTPUT_INVALID`; `UNKNOWN(<n>)` for anything else. */
+export function reportStatusName(status: number): ReportStatusName | `UNKNOWN(${number})` {
+  return STATUS_NAMES[status] ?? `UNKNOWN(${status})`;
+}
+
+export function isReportStatus(status: number): status is ReportStatus {
+  return Number.isInteger(status) && status >= 0 && status < STATUS_NAMES.length;
+}
 
 export const ChainType = { Any: 0, Evm: 1, Svm: 2 } as const;
 export type ChainType = (typeof ChainType)[keyof typeof ChainType];
@@ -32,6 +53,8 @@ export interface Report {
   inputHash: Uint8Array; // 32 bytes
   timestamp: bigint; // unix seconds
   round: bigint;
+  /** ReportStatus; omitted means `Ok`. A failure (non-zero) has no outputs and kind Request. */
+  status?: ReportStatus;
   output: readonly bigint[]; // signed fixed-point int64 values
 }
 
@@ -98,7 +121,18 @@ function checkKind(kind: number): asserts kind is ReportKind {
   }
 }
 
-function checkOutputCount(k: number): void {
+function checkStatus(kind: number, status: number): asserts status is ReportStatus {
+  if (!isReportStatus(status)) throw new ReportFormatError('status', `unknown status ${status}`);
+  if (status !== ReportStatus.Ok && kind !== ReportKind.Request) {
+    throw new ReportFormatError('status', `a failure status (${status}) is only defined for request answers (kind 1), not kind ${kind}`);
+  }
+}
+
+function checkOutputCount(status: number, k: number): void {
+  if (status !== ReportStatus.Ok) {
+    if (k !== 0) throw new ReportFormatError('outputCount', `a failure report carries no outputs, got ${k}`);
+    return;
+  }
   if (!Number.isInteger(k) || k < 1 || k > MAX_OUTPUTS) {
     throw new ReportFormatError('outputCount', `expected 1..${MAX_OUTPUTS} output values, got ${k}`);
   }
@@ -108,7 +142,9 @@ function checkOutputCount(k: number): void {
 export function encodeReport(r: Report): Uint8Array {
   checkKind(r.kind);
   checkDestination(r.kind, r.destination);
-  checkOutputCount(r.output.length);
+  const status = r.status ?? ReportStatus.Ok;
+  checkStatus(r.kind, status);
+  checkOutputCount(status, r.output.length);
   requireBytes(r.domain, 32, 'domain');
   requireBytes(r.id, 32, 'id');
   requireBytes(r.modelHash, 32, 'modelHash');
@@ -129,6 +165,7 @@ export function encodeReport(r: Report): Uint8Array {
     .raw(r.inputHash)
     .u64(r.timestamp)
     .u64(r.round)
+    .u8(status)
     .u16(r.output.length);
   r.output.forEach((v, i) => {
     if (typeof v !== 'bigint' || v < I64_MIN || v > I64_MAX) {
@@ -142,8 +179,8 @@ export function encodeReport(r: Report): Uint8Array {
 /** Decodes and validates report bytes from the network or a chain; rejects anything non-canonical. */
 export function decodeReport(bytes: Uint8Array): Report {
   if (!(bytes instanceof Uint8Array)) throw new ReportFormatError('report', 'expected bytes');
-  if (bytes.length < REPORT_HEADER_LENGTH + 8 || bytes.length > MAX_REPORT_LENGTH) {
-    throw new ReportFormatError('report', `length ${bytes.length} outside ${REPORT_HEADER_LENGTH + 8}..${MAX_REPORT_LENGTH}`);
+  if (bytes.length < REPORT_HEADER_LENGTH || bytes.length > MAX_REPORT_LENGTH) {
+    throw new ReportFormatError('report', `length ${bytes.length} outside ${REPORT_HEADER_LENGTH}..${MAX_REPORT_LENGTH}`);
   }
   const rd = new ByteReader(bytes);
   const version = rd.u8();
@@ -160,14 +197,16 @@ export function decodeReport(bytes: Uint8Array): Report {
   const inputHash = rd.raw(32);
   const timestamp = rd.u64();
   const round = rd.u64();
+  const status = rd.u8();
+  checkStatus(kind, status);
   const k = rd.u16();
-  checkOutputCount(k);
+  checkOutputCount(status, k);
   if (bytes.length !== reportLength(k)) {
     throw new ReportFormatError('outputCount', `declares ${k} values (${reportLength(k)} bytes) but report has ${bytes.length} bytes`);
   }
   const output: bigint[] = [];
   for (let i = 0; i < k; i++) output.push(rd.i64());
-  return { kind, domain, epoch, destination, id, modelHash, inputHash, timestamp, round, output };
+  return { kind, domain, epoch, destination, id, modelHash, inputHash, timestamp, round, status, output };
 }
 
 /** Merkle leaf of a report: `keccak256(0x00 ‖ report)`. */

@@ -10,6 +10,7 @@ import {
   MerkleProofError,
   ReportFormatError,
   ReportKind,
+  ReportStatus,
   anyDestination,
   buildMerkleTree,
   decodeHandover,
@@ -104,11 +105,12 @@ const REPORT_FIELDS: readonly Field[] = [
   { name: 'inputHash', offset: 171, length: 32 },
   { name: 'timestamp', offset: 203, length: 8 },
   { name: 'round', offset: 211, length: 8 },
-  { name: 'outputCount', offset: 219, length: 2 },
-  { name: 'output[0]', offset: 221, length: 8 },
+  { name: 'status', offset: 219, length: 1 },
+  { name: 'outputCount', offset: 220, length: 2 },
+  { name: 'output[0]', offset: 222, length: 8 },
 ];
 
-const report = (kind: Report['kind'], destination: Report['destination'], outputs: number): Report => ({
+const report = (kind: Report['kind'], destination: Report['destination'], outputs: number, status: Report['status'] = ReportStatus.Ok): Report => ({
   kind,
   domain: b(32, 1),
   epoch: 7n,
@@ -118,6 +120,7 @@ const report = (kind: Report['kind'], destination: Report['destination'], output
   inputHash: b(32, 4),
   timestamp: 1_700_000_000n,
   round: 3n,
+  status,
   output: Array.from({ length: outputs }, (_, i) => BigInt(i) * -123_456_789n),
 });
 
@@ -125,6 +128,7 @@ export const REPORT_SEEDS: readonly Uint8Array[] = [
   encodeReport(report(ReportKind.Request, evmDestination(1n, b(20, 9)), 1)),
   encodeReport(report(ReportKind.Feed, anyDestination(), 3)),
   encodeReport(report(ReportKind.OnDemand, svmDestination(b(32, 5), b(32, 6)), 64)),
+  encodeReport(report(ReportKind.Request, svmDestination(b(32, 5), b(32, 6)), 0, ReportStatus.InputRange)),
 ];
 
 const reportTarget = target<Uint8Array>({
@@ -135,6 +139,8 @@ const reportTarget = target<Uint8Array>({
     verdict(ReportFormatError, () => decodeReport(bytes), (r) => {
       if (bytes.length > MAX_REPORT_LENGTH) return `accepted a ${bytes.length}-byte report over the ${MAX_REPORT_LENGTH}-byte limit`;
       if (r.destination.chainType !== ChainType.Any && r.destination.chainType !== ChainType.Evm && r.destination.chainType !== ChainType.Svm) return 'accepted an unknown chain type';
+      if (r.status !== ReportStatus.Ok && (r.output.length !== 0 || r.kind !== ReportKind.Request)) return 'accepted a failure report with outputs or of a kind other than request';
+      if (r.status === ReportStatus.Ok && r.output.length === 0) return 'accepted an ok report without outputs';
       return equalBytes(encodeReport(r), bytes) ? undefined : 'accepted bytes that do not re-encode identically (non-canonical report)';
     }),
 });
