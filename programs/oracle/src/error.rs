@@ -41,6 +41,10 @@ pub enum OracleError {
     NotUpgradeAuthority = 6031,
     /// `refund` before the request's deadline slot
     RequestNotExpired = 6032,
+    /// `distribute_fees`: the payout list does not hash to the current epoch's payoutsRoot
+    PayoutsMismatch = 6033,
+    /// `distribute_fees`: the vault holds nothing above its rent-exempt minimum, or the table's weights sum to 0
+    NothingToDistribute = 6034,
 }
 
 impl From<destra_sbf::SbfError> for OracleError {

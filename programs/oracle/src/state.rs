@@ -25,13 +25,17 @@ pub mod config {
     pub const MEMBERS_ROOT: usize = 358;
     /// slots after which an unanswered request may be refunded (copied into each request as its deadline)
     pub const REQUEST_TIMEOUT_SLOTS: usize = 390;
-    pub const LEN: usize = 398;
+    /// keccak256 of the current epoch's fee payout table (docs/report-format.md §4), set by `initialize`
+    /// and by every `handover`; `distribute_fees` pays only a table that hashes to it
+    pub const PAYOUTS_ROOT: usize = 398;
+    pub const LEN: usize = 430;
 }
 
 pub mod vault {
     pub const DISC: [u8; 8] = super::DISC_ACC_FEE_VAULT;
     pub const TOTAL_COLLECTED: usize = 8;
-    pub const TOTAL_CLAIMED: usize = 16;
+    /// lamports paid out to committee payees by `distribute_fees`, all epochs together
+    pub const TOTAL_DISTRIBUTED: usize = 16;
     pub const BUMP: usize = 24;
     pub const LEN: usize = 25;
 }
