@@ -34,12 +34,16 @@ export interface PayoutEntry {
 export const PAYOUT_ENTRY_LENGTH = 40;
 const WEI_PER_DSYNC = 10n ** 18n;
 
-/** A member's payout weight: its stake (DSYNC base units, 18 decimals) in whole DSYNC, rounded down. */
+const U64_MAX = (1n << 64n) - 1n;
+
+/**
+ * A member's payout weight: its stake (DSYNC base units, 18 decimals) in whole DSYNC, rounded down, capped
+ * at 2^64 − 1 (unreachable with DSYNC's 10^9 supply; the registry's payoutsRootOf caps the same way).
+ */
 export function payoutWeight(stakeWei: bigint): bigint {
   if (stakeWei < 0n) throw new ReportFormatError('stake', 'must be ≥ 0');
   const w = stakeWei / WEI_PER_DSYNC;
-  requireUint(w, 64, 'weight');
-  return w;
+  return w > U64_MAX ? U64_MAX : w;
 }
 
 /** The payout table's bytes: `payee_1 ‖ weight_1 ‖ … ‖ payee_n ‖ weight_n`, in committee order. */
