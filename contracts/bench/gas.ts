@@ -74,6 +74,8 @@ export async function run(): Promise<void> {
     rows.push({ operation: 'register operator (PoP verified, key pointer)', gas: Number(reg.gasUsed), 'per report': '', goal: '' });
     const bond = await delegateDsync(c, f.deployed.addresses, c.walletClient.account!.address, parseEther('5'));
     rows.push({ operation: 'self-bond (first, new pool)', gas: Number(bond.gasUsed), 'per report': '', goal: '' });
+    const payout = await write(c, registry, committeeRegistryAbi, 'setSolanaPayout', [`0x${'5a'.repeat(32)}`]);
+    rows.push({ operation: 'set Solana payout address (first)', gas: Number(payout.gasUsed), 'per report': '', goal: '' });
 
     // delegation by a holder to a committee member (pool already earning fees)
     const d = localClients(f.anvil.rpcUrl, f.anvil.privateKeys[8]!);
