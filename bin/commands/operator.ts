@@ -2,9 +2,11 @@
 // unbond, withdraw, claim ETH rewards, status. Amounts are human DSYNC ("1000", "0.5"). Every command
 // prints one JSON line on success and, on failure, one line saying what was wrong and what to do, exit 1.
 import { Command, InvalidArgumentError } from 'commander';
-import { createPublicClient, createWalletClient, formatEther, http, isAddress, type Address, type Chain, type PublicClient } from 'viem';
+import { createPublicClient, createWalletClient, formatEther, http, isAddress, type Address, type Chain, type Hex, type PublicClient } from 'viem';
 import { DestraError, decryptKeystore, secretKeyFromBytes } from '@destra/protocol';
-import { StakingClient, formatDsync, loadSigner, parseDsync, type SignerSource, type SubmissionResult } from '@destra/adapter-ethereum';
+import {
+  StakingClient, formatDsync, formatSolanaAddress, loadSigner, parseDsync, parseSolanaAddress, type SignerSource, type SubmissionResult,
+} from '@destra/adapter-ethereum';
 import { jsonLine } from '@destra/adapter-ethereum/cli';
 import { checkPrivateFile, readPassword } from '@destra/oracle-node';
 import { readFileSync } from 'node:fs';
@@ -12,6 +14,13 @@ import { readFileSync } from 'node:fs';
 const addressArg = (v: string): Address => {
   if (!isAddress(v)) throw new InvalidArgumentError('expected a 20-byte 0x address');
   return v;
+};
+const solanaArg = (v: string): Hex => {
+  try {
+    return parseSolanaAddress(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 };
 const amountArg = (v: string): bigint => {
   try {
@@ -70,7 +79,7 @@ function action<T extends CommonOpts>(body: (o: T) => Promise<unknown>): (o: T) 
 }
 
 export function register(program: Command): void {
-  const op = program.command('operator').description('operators and stakers on chain: stake, delegate, unbond, withdraw, claim, status (amounts in DSYNC)');
+  const op = program.command('operator').description('operators and stakers on chain: stake, delegate, unbond, withdraw, claim, set-solana-payout, status (amounts in DSYNC)');
   const common = (c: Command) =>
     c
       .requiredOption('--rpc <url>', 'Ethereum JSON-RPC http URL')
@@ -137,6 +146,14 @@ export function register(program: Command): void {
       return { account: c.account, operator, claimedEth: formatEther(before.pendingRewardsWei), tx: tx(r) };
     }));
 
+  common(op.command('set-solana-payout').description("register the Solana address this operator's share of Solana request fees is paid to (from the next handover)"))
+    .requiredOption('--address <base58>', 'Solana address (base58 public key) receiving the fees', solanaArg)
+    .action(action(async (o: CommonOpts & { address: Hex }) => {
+      const c = await connect(o, true);
+      const r = await c.setSolanaPayout(o.address);
+      return { operator: c.account, solanaPayout: formatSolanaAddress(o.address), tx: tx(r) };
+    }));
+
   common(op.command('status').description("an account's position in an operator pool, the pool and its balances"))
     .option('--account <address>', 'account to show (default: the signer)', addressArg)
     .option('--operator <address>', 'operator pool (default: the account itself)', addressArg)
@@ -151,6 +168,7 @@ export function register(program: Command): void {
         poolStake: formatDsync(s.operatorInfo.poolStake),
         commissionBps: s.operatorInfo.commissionBps,
         lastCommitteeEpoch: s.operatorInfo.lastEpoch,
+        solanaPayout: formatSolanaAddress(s.operatorInfo.solanaPayout),
         bonded: formatDsync(s.bonded),
         unbonding: formatDsync(s.unbonding),
         withdrawableAt: s.unbondAt > 0n ? new Date(Number(s.unbondAt) * 1000).toISOString() : null,

@@ -12,7 +12,8 @@ import { register as registerOperator } from '../commands/operator.ts';
 import { parseEther, type Address } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { encryptKeystore, randomSecretKey, secretKeyToBytes } from '@destra/protocol';
-import { delegatedStakingAbi, deployProtocol, localClients, startAnvil, transferDsync, type Anvil, type Clients, type DeployedProtocol } from '@destra/contracts';
+import { Keypair } from '@solana/web3.js';
+import { committeeRegistryAbi, delegatedStakingAbi, deployProtocol, localClients, startAnvil, transferDsync, type Anvil, type Clients, type DeployedProtocol } from '@destra/contracts';
 import { encryptV3 } from '@destra/adapter-ethereum';
 
 const bin = fileURLToPath(new URL('../destra.mjs', import.meta.url));
@@ -96,6 +97,27 @@ describe('destra operator', () => {
     expect(delegated.code, delegated.err).toBe(0);
     const status = json((await inProcess(['operator', 'status', ...chain(), '--account', delegator, '--operator', operator])).out);
     expect(status).toMatchObject({ account: delegator, operator, registered: true, poolStake: '2000.5', bonded: '500.5', unbonding: '0', dsync: '299.5' });
+  }, 120_000);
+
+  it('set-solana-payout registers where the operator is paid Solana request fees; status shows it', async () => {
+    const wallet = Keypair.generate().publicKey;
+    const r = await cli(['operator', 'set-solana-payout', ...asOperator(), '--address', wallet.toBase58()], opEnv);
+    expect(r.code, r.err).toBe(0);
+    expect(json(r.out)).toMatchObject({ operator, solanaPayout: wallet.toBase58(), tx: { status: 'submitted' } });
+    const onChain = await admin.publicClient.readContract({ address: deployed.addresses.registry, abi: committeeRegistryAbi, functionName: 'solanaPayoutOf', args: [operator] });
+    expect(onChain).toBe(`0x${Buffer.from(wallet.toBytes()).toString('hex')}`);
+    const status = json((await inProcess(['operator', 'status', ...chain(), '--account', operator])).out);
+    expect(status.solanaPayout).toBe(wallet.toBase58());
+    // a staker that is not an operator, and an address that is not a Solana key, are refused in one line
+    const notOperator = await inProcess(['operator', 'set-solana-payout', ...chain(), '--key-env', 'K', '--address', wallet.toBase58()], { K: anvil.privateKeys[2]! });
+    expect(notOperator.code).toBe(1);
+    expect(notOperator.err).toMatch(/^error \[ETH_CONFIG\]: 0x[0-9a-fA-F]{40} is not a registered operator: register and stake first/);
+    for (const bad of ['0xabc', wallet.toBase58().slice(0, 20)]) {
+      const b = await inProcess(['operator', 'set-solana-payout', ...asOperator(), '--address', bad], opEnv);
+      expect(b.code, bad).toBe(1);
+      expect(b.err.split('\n')).toHaveLength(1);
+      expect(b.err).toMatch(/Solana address/);
+    }
   }, 120_000);
 
   it('claim pays the ETH rewards accrued to a position', async () => {

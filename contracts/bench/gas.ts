@@ -1,11 +1,11 @@
 // `npm run bench -- gas`: gas per contract operation on a real anvil (prague, EIP-2537 precompiles).
-import { hexToBytes, parseEther, parseEventLogs, toHex, type Hex } from 'viem';
+import { hexToBytes, parseEther, parseEventLogs, toHex, type Address, type Hex } from 'viem';
 import {
   ReportKind, anyDestination, buildMerkleTree, encodeHandover, encodeReport, feedId, g1ToEip2537, membersRoot, merkleProof, reportLeaf, rootSigningMessage,
-  sharesRoot, signPartial,
+  payoutsRoot, sharesRoot, signPartial,
 } from '@destra/protocol';
 import { printTable, type BenchRow } from '../../scripts/bench-table.ts';
-import { LocalCommittee, delegateDsync, deployContract, transferDsync } from '../src-ts/index.ts';
+import { LocalCommittee, delegateDsync, deployContract, payoutTable, transferDsync } from '../src-ts/index.ts';
 import { committeeRegistryAbi, delegatedStakingAbi, destraTokenAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
 import { canonicalInput, memberId, requestReport, setupFixture, write, type Fixture } from '../test/fixture.ts';
 
@@ -80,6 +80,8 @@ export async function run(): Promise<void> {
     rows.push({ operation: 'register operator (PoP verified, key pointer)', gas: Number(reg.gasUsed), 'per report': '', goal: '' });
     const bond = await delegateDsync(c, f.deployed.addresses, c.walletClient.account!.address, parseEther('5'));
     rows.push({ operation: 'self-bond (first, new pool)', gas: Number(bond.gasUsed), 'per report': '', goal: '' });
+    const payout = await write(c, registry, committeeRegistryAbi, 'setSolanaPayout', [`0x${'5a'.repeat(32)}`]);
+    rows.push({ operation: 'set Solana payout address (first)', gas: Number(payout.gasUsed), 'per report': '', goal: '' });
 
     // delegation by a holder to a committee member (pool already earning fees)
     const d = localClients(f.anvil.rpcUrl, f.anvil.privateKeys[8]!);
@@ -119,6 +121,7 @@ export async function run(): Promise<void> {
     const handover = encodeHandover({
       domain: hexToBytes(f.deployed.domain), oldEpoch: 1n, newEpoch: 2n, threshold: next.t, committeeSize: next.n,
       groupKey: next.groupKeyUncompressed, sharesRoot: sharesRoot(next.publicSharesUncompressed), membersRoot: membersRoot(members.map((m) => memberId(m))),
+      payoutsRoot: payoutsRoot(await payoutTable(f.clients.publicClient, f.deployed.addresses.registry, members as Address[])),
     });
     const ho = await write(f.clients, f.deployed.addresses.registry, committeeRegistryAbi, 'handover', [toHex(handover), f.committee.signHandover(handover)]);
     rows.push({ operation: `handover (n=${next.n})`, gas: Number(ho.gasUsed), 'per report': '', goal: '' });

@@ -1,6 +1,7 @@
 // Operator onboarding and delegation in DSYNC: register the BLS key (with its proof of possession) in
 // CommitteeRegistry, approve DelegatedStaking, bond. Used by the devnet, tests and benches.
-import { type Address, type Hex } from 'viem';
+import { hexToBytes, type Address, type Hex, type PublicClient } from 'viem';
+import { payoutWeight, type PayoutEntry } from '@destra/protocol';
 import { committeeRegistryAbi, delegatedStakingAbi, destraTokenAbi } from './abi.ts';
 import { sendTx, type Clients } from './deploy-util.ts';
 import type { ProtocolAddresses } from './deploy.ts';
@@ -26,4 +27,25 @@ export async function registerOperator(c: Clients, a: Addrs, blsKeyEip2537: Hex,
   const register = await sendTx(c, a.registry, committeeRegistryAbi, 'registerOperator', [blsKeyEip2537, popEip2537]);
   const bond = await delegateDsync(c, a, c.walletClient.account!.address, selfBond);
   return { register, bond };
+}
+
+/**
+ * The Solana fee payout table of a committee (docs/report-format.md §4), read from the registry now (or at
+ * `blockNumber`): per member in committee order, its registered Solana payout address (`solanaPayoutOf`,
+ * zero when none) and its weight, the selection stake in whole DSYNC (`staking.selectionStake / 1e18`,
+ * floor). `payoutsRoot(table)` from @destra/protocol is the handover's payoutsRoot, and the table is what
+ * `distribute_fees` on Solana takes.
+ */
+export async function payoutTable(
+  publicClient: PublicClient, registry: Address, members: readonly Address[], blockNumber?: bigint,
+): Promise<PayoutEntry[]> {
+  const at = blockNumber === undefined ? {} : { blockNumber };
+  const staking = (await publicClient.readContract({ address: registry, abi: committeeRegistryAbi, functionName: 'staking', ...at })) as Address;
+  return Promise.all(members.map(async (m) => {
+    const [payee, stake] = await Promise.all([
+      publicClient.readContract({ address: registry, abi: committeeRegistryAbi, functionName: 'solanaPayoutOf', args: [m], ...at }) as Promise<Hex>,
+      publicClient.readContract({ address: staking, abi: delegatedStakingAbi, functionName: 'selectionStake', args: [m], ...at }) as Promise<bigint>,
+    ]);
+    return { payee: hexToBytes(payee), weight: payoutWeight(stake) };
+  }));
 }

@@ -39,8 +39,12 @@ contract CommitteeRegistry is IOperatorRegistry, ReentrancyGuard {
     error EpochRetired(uint64 epoch, uint64 currentEpoch, uint64 graceEndedAt);
     /// Evidence about `epoch` arrived after `windowEndedAt` (the epoch's end + unbondingDelay).
     error EvidenceExpired(uint64 epoch, uint64 windowEndedAt);
+    /// The caller is not a registered operator.
+    error NotRegistered();
 
     event OperatorRegistered(address indexed operator, bytes32 blsKeyHash);
+    /// An operator set (or cleared, zero) the Solana address its share of Solana request fees is paid to.
+    event SolanaPayoutSet(address indexed operator, bytes32 payout);
     event Handover(uint64 indexed epoch, uint16 threshold, uint16 committeeSize, bytes32 groupKeyHash, bytes32 sharesRoot, bytes32 membersRoot);
     event Slashed(address indexed operator, uint64 indexed epoch, bytes32 indexed requestId, uint256 amount, address reporter);
     event ParamsChanged(uint64 unbondingDelay, uint16 committeeSize, uint16 slashBps, uint16 minThresholdBps, uint64 epochLength, uint64 handoverGrace);
@@ -89,6 +93,9 @@ contract CommitteeRegistry is IOperatorRegistry, ReentrancyGuard {
     mapping(bytes32 => address) public keyOwner; // blsKeyHash -> operator
     address[] public operatorList;
     mapping(bytes32 => bool) public slashedEvidence;
+    /// Solana address (32-byte public key) each operator's share of Solana request fees is paid to; zero:
+    /// none (its share stays in the program's vault). Read when a handover's payout table is built.
+    mapping(address => bytes32) public solanaPayoutOf;
 
     modifier onlyGovernance() {
         if (msg.sender != governance) revert NotGovernance();
@@ -177,6 +184,34 @@ contract CommitteeRegistry is IOperatorRegistry, ReentrancyGuard {
         blsKeys[msg.sender] = KeyPointer.write(pk);
         operatorList.push(msg.sender);
         emit OperatorRegistered(msg.sender, keyHash);
+    }
+
+    /// @notice Sets the Solana address the caller's share of Solana request fees is paid to (zero clears it).
+    ///         It enters the payout table of the next handover (docs/report-format.md §4, payoutsRoot).
+    function setSolanaPayout(bytes32 payout) external {
+        if (!operators[msg.sender].registered) revert NotRegistered();
+        solanaPayoutOf[msg.sender] = payout;
+        emit SolanaPayoutSet(msg.sender, payout);
+    }
+
+    /// @notice The payoutsRoot a handover naming `members` (in committee order) commits to now:
+    ///         keccak256 of `solanaPayoutOf(member) ‖ uint64(selectionStake(member) / 1e18)` per member.
+    ///         A view for clients and tests; `handover` does not require it (a delegation between signing
+    ///         and submitting would otherwise make a valid handover revert).
+    function payoutsRootOf(address[] memory members) public view returns (bytes32) {
+        bytes memory packed = new bytes(40 * members.length);
+        for (uint256 i = 0; i < members.length; i++) {
+            bytes32 payee = solanaPayoutOf[members[i]];
+            uint256 w = staking.selectionStake(members[i]) / 1e18;
+            if (w > type(uint64).max) w = type(uint64).max;
+            bytes32 weight = bytes32(uint256(w) << 192);
+            assembly ("memory-safe") {
+                let at := add(add(packed, 32), mul(i, 40))
+                mstore(at, payee)
+                mstore(add(at, 32), weight)
+            }
+        }
+        return keccak256(packed);
     }
 
     function isOperator(address operator) external view returns (bool) {

@@ -5,7 +5,8 @@ pragma solidity ^0.8.28;
 library HandoverLib {
     error HandoverMalformed(string field);
 
-    uint256 internal constant LENGTH = 309;
+    uint256 internal constant LENGTH = 341;
+    uint8 internal constant VERSION = 2;
     uint256 internal constant MAX_COMMITTEE = 256;
 
     struct Handover {
@@ -16,13 +17,16 @@ library HandoverLib {
         uint16 committeeSize;
         bytes32 sharesRoot;
         bytes32 membersRoot;
+        /// keccak256 of the Solana fee payout table (payee ‖ weight u64 BE per member); the Solana program
+        /// pays fees by it, the EVM side only decodes it
+        bytes32 payoutsRoot;
     }
 
     /// @notice Checks length, version, epoch succession and 1 <= t <= n <= 256; the group key stays in
     ///         calldata (see groupKey) because converting it is the caller's choice.
     function parse(bytes calldata h) internal pure returns (Handover memory out) {
         if (h.length != LENGTH) revert HandoverMalformed("length");
-        if (uint8(h[0]) != 1) revert HandoverMalformed("version");
+        if (uint8(h[0]) != VERSION) revert HandoverMalformed("version");
         out.domain = bytes32(h[1:33]);
         out.oldEpoch = uint64(bytes8(h[33:41]));
         out.newEpoch = uint64(bytes8(h[41:49]));
@@ -32,6 +36,7 @@ library HandoverLib {
         if (out.threshold == 0 || out.threshold > out.committeeSize || out.committeeSize > MAX_COMMITTEE) revert HandoverMalformed("threshold");
         out.sharesRoot = bytes32(h[245:277]);
         out.membersRoot = bytes32(h[277:309]);
+        out.payoutsRoot = bytes32(h[309:341]);
     }
 
     /// @notice The new group key, uncompressed ZCash G2 (192 bytes).

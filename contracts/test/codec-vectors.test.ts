@@ -69,14 +69,16 @@ describe('HandoverLib', () => {
     expect([h.oldEpoch, h.newEpoch]).toEqual([BigInt(v.oldEpoch), BigInt(v.newEpoch)]);
     expect([h.threshold, h.committeeSize]).toEqual([v.threshold, v.committeeSize]);
     expect(groupKey).toBe(v.groupKey);
-    expect([h.sharesRoot, h.membersRoot]).toEqual([v.sharesRoot, v.membersRoot]);
+    expect([h.sharesRoot, h.membersRoot, h.payoutsRoot]).toEqual([v.sharesRoot, v.membersRoot, v.payoutsRoot]);
+    expect(h.payoutsRoot).toBe(keccak256(v.payoutTable as Hex));
     expect(h.sharesRoot).toBe(keccak256(`0x${v.publicShares.map((s: string) => s.slice(2)).join('')}` as Hex));
     expect(message).toBe(handover.signingMessage);
   });
 
   it.each<[string, (b: string) => string, RegExp]>([
     ['a truncated handover', (b) => b.slice(0, -2), /length/],
-    ['a wrong version', (b) => `0x02${b.slice(4)}`, /version/],
+    ['a wrong version (v1)', (b) => `0x01${b.slice(4)}`, /version/],
+    ['the 309-byte v1 layout', (b) => `0x01${b.slice(4, 2 + 309 * 2)}`, /length/],
     ['a non-successor epoch', (b) => `${b.slice(0, 2 + 41 * 2)}${'00'.repeat(7)}09${b.slice(2 + 49 * 2)}`, /newEpoch/],
     ['threshold above size', (b) => `${b.slice(0, 2 + 49 * 2)}00050004${b.slice(2 + 53 * 2)}`, /threshold/],
     ['zero threshold', (b) => `${b.slice(0, 2 + 49 * 2)}00000004${b.slice(2 + 53 * 2)}`, /threshold/],

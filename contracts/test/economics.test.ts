@@ -5,10 +5,11 @@ import { readFileSync } from 'node:fs';
 import { hexToBytes, parseEther, parseEventLogs, toHex, type Address, type Hex } from 'viem';
 import {
   ReportKind, anyDestination, encodeHandover, encodeReport, feedId, g1ToEip2537, g2ToEip2537, membersRoot, provePossession, publicKeyOf,
-  randomSecretKey, reportLeaf, rootSigningMessage, sharesRoot, signPartial, type Report,
+  payoutsRoot, randomSecretKey, reportLeaf, rootSigningMessage, sharesRoot, signPartial, type Report,
 } from '@destra/protocol';
 import {
-  LocalCommittee, deployContract, localClients, namehash, registerModelFromManifest, registerOperator, registrationFromManifest, transferDsync, type Clients,
+  LocalCommittee, deployContract, localClients, namehash, payoutTable, registerModelFromManifest, registerOperator, registrationFromManifest, transferDsync,
+  type Clients,
 } from '../src-ts/index.ts';
 import { committeeRegistryAbi, delegatedStakingAbi, feedStoreAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
 import { canonicalInput, memberId, requestReport, setupFixture, write, type Fixture } from './fixture.ts';
@@ -133,6 +134,7 @@ describe('epochs: a retired committee stops counting; stake stays slashable whil
     const h = encodeHandover({
       domain: hexToBytes(f.deployed.domain), oldEpoch: 1n, newEpoch: 2n, threshold: 3, committeeSize: 4,
       groupKey: next.groupKeyUncompressed, sharesRoot: sharesRoot(next.publicSharesUncompressed), membersRoot: membersRoot(nextMembers.map(memberId)),
+      payoutsRoot: payoutsRoot(await payoutTable(f.clients.publicClient, registry, nextMembers)),
     });
     await write(f.clients, registry, committeeRegistryAbi, 'handover', [toHex(h), f.committee.signHandover(h)]);
     expect(await read(registry, committeeRegistryAbi, 'handoverGrace')).toBe(300n);

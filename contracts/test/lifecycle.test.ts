@@ -7,7 +7,8 @@ import {
   encodeHandover, g1ToEip2537, membersRoot, publicKeyOf, provePossession, randomSecretKey, reportLeaf, rootSigningMessage, sharesRoot,
   signPartial, g2ToEip2537,
 } from '@destra/protocol';
-import { LocalCommittee, deployContract, localClients } from '../src-ts/index.ts';
+import { payoutsRoot } from '@destra/protocol';
+import { LocalCommittee, deployContract, localClients, payoutTable } from '../src-ts/index.ts';
 import { registerOperator, transferDsync } from '../src-ts/index.ts';
 import { committeeRegistryAbi, delegatedStakingAbi, destraGovernorAbi, destraTokenAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
 import { canonicalInput, memberId, requestReport, setupFixture, write, type Fixture } from './fixture.ts';
@@ -53,16 +54,40 @@ describe('committee lifecycle', () => {
     expect(members).toEqual([f.operators[1]!.address, f.operators[3]!.address, f.operators[2]!.address, f.operators[0]!.address]);
   });
 
+  it('operators register a Solana payout address; the payout table weighs members by whole DSYNC of stake', async () => {
+    const payee = (k: number) => `0x${k.toString(16).padStart(2, '0').repeat(32)}` as Hex;
+    // only a registered operator, for itself
+    await expect(simulate(registry, committeeRegistryAbi, 'setSolanaPayout', [payee(1)])).rejects.toThrow(/NotRegistered/);
+    expect(await read(registry, committeeRegistryAbi, 'solanaPayoutOf', [f.operators[0]!.address])).toBe(`0x${'00'.repeat(32)}`);
+    for (const i of [0, 1, 3]) {
+      const receipt = await write(f.operators[i]!.clients, registry, committeeRegistryAbi, 'setSolanaPayout', [payee(i + 1)]);
+      const [ev] = parseEventLogs({ abi: committeeRegistryAbi, logs: receipt.logs, eventName: 'SolanaPayoutSet' });
+      expect([ev!.args.operator, ev!.args.payout]).toEqual([f.operators[i]!.address, payee(i + 1)]);
+    }
+    // a later call replaces the address
+    await write(f.operators[3]!.clients, registry, committeeRegistryAbi, 'setSolanaPayout', [payee(9)]);
+    expect(await read(registry, committeeRegistryAbi, 'solanaPayoutOf', [f.operators[3]!.address])).toBe(payee(9));
+    const table = await payoutTable(f.clients.publicClient, registry, members);
+    // members in committee order: operators 1 (40), 3 (30), 2 (20, no address), 0 (10) DSYNC
+    expect(table.map((e) => [toHex(e.payee), e.weight])).toEqual([
+      [payee(2), 40n], [payee(9), 30n], [`0x${'00'.repeat(32)}`, 20n], [payee(1), 10n],
+    ]);
+    expect(await read(registry, committeeRegistryAbi, 'payoutsRootOf', [members])).toBe(toHex(payoutsRoot(table)));
+  });
+
   it('accepts a new epoch key only with a handover signed by the current committee', async () => {
     next = await LocalCommittee.create(4, 3);
+    const table = await payoutTable(f.clients.publicClient, registry, members);
     const handover = encodeHandover({
       domain: hexToBytes(f.deployed.domain), oldEpoch: 1n, newEpoch: 2n, threshold: 3, committeeSize: 4,
       groupKey: next.groupKeyUncompressed, sharesRoot: sharesRoot(next.publicSharesUncompressed), membersRoot: membersRoot(members.map(memberId)),
+      payoutsRoot: payoutsRoot(table),
     });
     await expect(simulate(registry, committeeRegistryAbi, 'handover', [toHex(handover), next.signHandover(handover)])).rejects.toThrow(/BadSignature/);
     const wrongMembers = encodeHandover({
       domain: hexToBytes(f.deployed.domain), oldEpoch: 1n, newEpoch: 2n, threshold: 3, committeeSize: 4,
       groupKey: next.groupKeyUncompressed, sharesRoot: sharesRoot(next.publicSharesUncompressed), membersRoot: membersRoot([...members].reverse().map(memberId)),
+      payoutsRoot: payoutsRoot(table),
     });
     await expect(simulate(registry, committeeRegistryAbi, 'handover', [toHex(wrongMembers), f.committee.signHandover(wrongMembers)])).rejects.toThrow(/HandoverWrongCommittee/);
     // even a properly signed handover cannot install a key outside the G2 subgroup
@@ -70,6 +95,7 @@ describe('committee lifecycle', () => {
     const badKey = encodeHandover({
       domain: hexToBytes(f.deployed.domain), oldEpoch: 1n, newEpoch: 2n, threshold: 3, committeeSize: 4,
       groupKey: offSubgroup, sharesRoot: sharesRoot(next.publicSharesUncompressed), membersRoot: membersRoot(members.map(memberId)),
+      payoutsRoot: payoutsRoot(table),
     });
     await expect(simulate(registry, committeeRegistryAbi, 'handover', [toHex(badKey), f.committee.signHandover(badKey)])).rejects.toThrow(/BlsPrecompileFailed/);
     await write(f.clients, registry, committeeRegistryAbi, 'handover', [toHex(handover), f.committee.signHandover(handover)]);

@@ -41,7 +41,7 @@ const arr = (name: string, coeffs: readonly bigint[]): string =>
 const disc = (kind: 'global' | 'account', name: string): string =>
   `[${Array.from(createHash('sha256').update(`${kind}:${name}`).digest().subarray(0, 8)).join(', ')}]`;
 const snake = (n: string): string => n.replace(/[A-Z]/g, (c, i) => (i ? '_' : '') + c.toLowerCase());
-export const ORACLE_INSTRUCTIONS = ['initialize', 'handover', 'post_report', 'verify_root', 'post_batched_report', 'request_inference', 'claim_fees', 'verify_signature', 'refund', 'set_failure_fee'];
+export const ORACLE_INSTRUCTIONS = ['initialize', 'handover', 'post_report', 'verify_root', 'post_batched_report', 'request_inference', 'distribute_fees', 'verify_signature', 'refund', 'set_failure_fee'];
 export const ORACLE_ACCOUNTS = ['OracleConfig', 'FeeVault', 'ReportResult', 'InferenceRequest', 'VerifiedRoot'];
 const discs = (ixs: string[], accs: string[]): string => [
   ...ixs.map((n) => `pub const DISC_IX_${n.toUpperCase()}: [u8; 8] = ${disc('global', n)};`),

@@ -26,7 +26,7 @@ const oracle = {
     ], [
       { name: 'domain', type: arr(32) }, { name: 'cluster_id', type: arr(32) }, { name: 'epoch', type: 'u64' },
       { name: 'threshold', type: 'u16' }, { name: 'committee_size', type: 'u16' }, { name: 'group_key', type: arr(192) },
-      { name: 'request_fee', type: 'u64' }, { name: 'request_timeout_slots', type: 'u64' },
+      { name: 'request_fee', type: 'u64' }, { name: 'request_timeout_slots', type: 'u64' }, { name: 'payouts_root', type: arr(32) },
     ]),
     ix('handover', [{ name: 'config', writable: true }], [
       { name: 'handover', type: 'bytes' }, { name: 'signature', type: arr(48) }, { name: 'hints', type: arr(336) },
@@ -57,9 +57,10 @@ const oracle = {
     ix('verify_signature', [{ name: 'config' }], [
       { name: 'message', type: arr(33) }, { name: 'signature', type: arr(48) }, { name: 'hints', type: arr(336) },
     ]),
-    ix('claim_fees', [
-      { name: 'admin', signer: true }, { name: 'config' }, { name: 'vault', writable: true }, { name: 'recipient', writable: true },
-    ], [{ name: 'amount', type: 'u64' }]),
+    ix('distribute_fees', [
+      { name: 'config' }, { name: 'vault', writable: true },
+      // then, as remaining accounts, the payee of every entry with a non-zero payee, in table order (writable)
+    ], [{ name: 'epoch', type: 'u64' }, { name: 'payouts', type: { vec: { defined: { name: 'PayoutEntry' } } } }]),
     ix('refund', [{ name: 'requester', writable: true, signer: true }, { name: 'request', writable: true }], []),
     ix('set_failure_fee', [{ name: 'admin', signer: true }, { name: 'config', writable: true }], [{ name: 'failure_fee_bps', type: 'u16' }]),
   ],
@@ -70,15 +71,17 @@ const oracle = {
     'WrongCluster', 'WrongProgram', 'Replay', 'StaleRound', 'RequestMismatch', 'InputHashMismatch', 'RequestNotPending', 'BadProof',
     'BadSignatureEncoding', 'BadHints', 'InvalidSignature', 'InvalidGroupKey', 'MalformedHandover', 'InvalidInput',
     'InsufficientFunds', 'CpiFailed', 'RootNotVerified', 'NotUpgradeAuthority', 'RequestNotExpired', 'InvalidFee',
+    'PayoutsMismatch', 'NothingToDistribute',
   ].map((name, i) => ({ code: 6000 + i, name })),
   types: [
     struct('OracleConfig', [
       ['admin', 'pubkey'], ['domain', arr(32)], ['cluster_id', arr(32)], ['epoch', 'u64'], ['threshold', 'u16'],
       ['committee_size', 'u16'], ['group_key', arr(192)], ['request_fee', 'u64'], ['bump', 'u8'], ['vault_bump', 'u8'],
       ['reports_posted', 'u64'], ['shares_root', arr(32)], ['members_root', arr(32)], ['request_timeout_slots', 'u64'],
-      ['failure_fee_bps', 'u16'],
+      ['failure_fee_bps', 'u16'], ['payouts_root', arr(32)],
     ]),
-    struct('FeeVault', [['total_collected', 'u64'], ['total_claimed', 'u64'], ['bump', 'u8']]),
+    struct('FeeVault', [['total_collected', 'u64'], ['total_distributed', 'u64'], ['bump', 'u8']]),
+    struct('PayoutEntry', [['payee', 'pubkey'], ['weight', 'u64']]),
     struct('ReportResult', [
       ['id', arr(32)], ['kind', 'u8'], ['epoch', 'u64'], ['model_hash', arr(32)], ['input_hash', arr(32)], ['timestamp', 'u64'],
       ['round', 'u64'], ['output_count', 'u16'], ['outputs', arr(64, 'i64')], ['posted_slot', 'u64'], ['report_leaf', arr(32)], ['bump', 'u8'],

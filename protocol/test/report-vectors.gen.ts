@@ -136,10 +136,24 @@ export function generate() {
   const groupKey = new Uint8Array(192).map((_, i) => (i * 7 + 1) & 0xff); // layout vector only, not a curve point
   const publicShares = [1, 2, 3, 4].map((k) => new Uint8Array(192).fill(k));
   const memberIds = [1, 2, 3, 4].map((k) => { const m = new Uint8Array(32); m[31] = k; return m; });
+  // member 3 registered no Solana payout address: 32 zero bytes, its share stays in the vault
+  const payouts = [
+    { payee: seed('payout-1'), weight: 10_000n },
+    { payee: seed('payout-2'), weight: 25_000n },
+    { payee: new Uint8Array(32), weight: 12_345n },
+    { payee: seed('payout-4'), weight: (1n << 64n) - 1n },
+  ];
+  // payee (32) ‖ weight (u64 big-endian) per member, written out here so the vector does not depend on the encoder
+  const payoutTable = new Uint8Array(40 * payouts.length);
+  payouts.forEach((p, i) => {
+    payoutTable.set(p.payee, 40 * i);
+    new DataView(payoutTable.buffer).setBigUint64(40 * i + 32, p.weight, false);
+  });
   const handover = {
     domain: DOMAIN, oldEpoch: 1n, newEpoch: 2n, threshold: 3, committeeSize: 4, groupKey,
     sharesRoot: keccak_256(new Uint8Array(publicShares.flatMap((s) => [...s]))),
     membersRoot: keccak_256(new Uint8Array(memberIds.flatMap((m) => [...m]))),
+    payoutsRoot: keccak_256(payoutTable),
   };
   const handoverBytes = encodeHandover(handover);
 
@@ -157,6 +171,8 @@ export function generate() {
         domain: toHex(handover.domain), oldEpoch: '1', newEpoch: '2', threshold: 3, committeeSize: 4,
         groupKey: toHex(groupKey), publicShares: publicShares.map(toHex), memberIds: memberIds.map(toHex),
         sharesRoot: toHex(handover.sharesRoot), membersRoot: toHex(handover.membersRoot),
+        payouts: payouts.map((p) => ({ payee: toHex(p.payee), weight: p.weight.toString() })),
+        payoutTable: toHex(payoutTable), payoutsRoot: toHex(handover.payoutsRoot),
       },
       bytes: toHex(handoverBytes), signingMessage: toHex(handoverSigningMessage(handoverBytes)),
     },

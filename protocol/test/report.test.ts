@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ChainType, MerkleProofError, ReportFormatError, ReportKind, buildMerkleTree, decodeHandover, decodeReport,
   encodeHandover, encodeReport, evmDestination, fromHex, merkleProof, reportLeaf, rootFromProof, toHex,
+  encodePayoutTable, payoutWeight, payoutsRoot,
   verifyMerkleProof, MAX_BATCH_SIZE, ReportBatchEncoder, ReportStatus, reportStatusName,
 } from '../src/report/index.ts';
 import { generate, sampleReports } from './report-vectors.gen.ts';
@@ -187,6 +188,27 @@ describe('handover', () => {
     expect(toHex(encodeHandover(h))).toBe(v.bytes);
     expect(() => encodeHandover({ ...h, newEpoch: h.oldEpoch + 2n })).toThrow(/oldEpoch \+ 1/);
     expect(() => encodeHandover({ ...h, threshold: 5 })).toThrow(/threshold/);
-    expect(() => decodeHandover(fromHex(v.bytes).slice(1))).toThrow(/309 bytes/);
+    expect(() => decodeHandover(fromHex(v.bytes).slice(1))).toThrow(/341 bytes/);
+    expect(fromHex(v.bytes)[0]).toBe(2);
+    expect(toHex(h.payoutsRoot)).toBe(v.handover.payoutsRoot);
+    const v1 = fromHex(v.bytes).slice(0, 309);
+    v1[0] = 1;
+    expect(() => decodeHandover(v1)).toThrow(/341 bytes/); // the 309-byte v1 layout is gone
+    const wrongVersion = fromHex(v.bytes);
+    wrongVersion[0] = 1;
+    expect(() => decodeHandover(wrongVersion)).toThrow(/version/);
+  });
+
+  it('hashes the payout table: payee ‖ weight (u64 BE) per member, zero payee for none', () => {
+    const v = vectors('handover.json').handover;
+    const entries = v.payouts.map((p: { payee: string; weight: string }) => ({ payee: fromHex(p.payee), weight: BigInt(p.weight) }));
+    expect(toHex(encodePayoutTable(entries))).toBe(v.payoutTable);
+    expect(toHex(payoutsRoot(entries))).toBe(v.payoutsRoot);
+    expect(payoutWeight(10n ** 18n * 1234n + 10n ** 18n - 1n)).toBe(1234n); // whole DSYNC, floor
+    expect(payoutWeight(10n ** 18n - 1n)).toBe(0n);
+    expect(() => payoutsRoot([{ payee: new Uint8Array(31), weight: 1n }])).toThrow(/payee/);
+    expect(() => payoutsRoot([{ payee: new Uint8Array(32), weight: 1n << 64n }])).toThrow(/weight/);
+    const tampered = entries.map((e: { payee: Uint8Array; weight: bigint }, i: number) => (i === 1 ? { ...e, weight: e.weight + 1n } : e));
+    expect(toHex(payoutsRoot(tampered))).not.toBe(v.payoutsRoot);
   });
 });

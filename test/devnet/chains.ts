@@ -5,13 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { decodeEventLog, parseEther, toHex as vToHex, type Address, type Hex } from 'viem';
-import { Keypair } from '@solana/web3.js';
+import { Keypair, PublicKey } from '@solana/web3.js';
 import {
-  domainTag, g1ToEip2537, g2ToEip2537, g2Uncompressed, membersRoot, provePossession, publicKeyOf, sharesRoot, toHex,
-  type PublicSharing, type SecretKey,
+  domainTag, g1ToEip2537, g2ToEip2537, g2Uncompressed, membersRoot, payoutsRoot, provePossession, publicKeyOf, sharesRoot, toHex,
+  type PayoutEntry, type PublicSharing, type SecretKey,
 } from '@destra/protocol';
 import {
-  checkModelRegistration, committeeRegistryAbi, deployContract, deployProtocol, localClients, namehash, oracleRouterAbi, registerOperator,
+  checkModelRegistration, committeeRegistryAbi, deployContract, deployProtocol, localClients, namehash, oracleRouterAbi, payoutTable, registerOperator,
   registrationFromManifest, riskLendingMarketAbi, startAnvil, transferDsync,
   type Anvil, type Clients, type DeployedProtocol,
 } from '@destra/contracts';
@@ -44,6 +44,10 @@ export interface Chains {
   ethRequest(input: Uint8Array): Promise<Uint8Array>;
   /** A request to the Solana program; returns the request account (the report id). */
   solRequest(modelHash: Uint8Array, input: Uint8Array): Promise<Uint8Array>;
+  /** The genesis committee's Solana fee payout table (set by `genesis`, from the registry). */
+  payouts(): PayoutEntry[];
+  /** distribute_fees with the current table; lamports each payee received, in table order. */
+  distributeFees(): Promise<{ payee: PublicKey; weight: bigint; lamports: bigint }[]>;
   /** Ethereum: the consumer's stored risk score for the requester; router's isFulfilled. */
   ethFulfilled(requestId: Uint8Array): Promise<boolean>;
   stop(): Promise<void>;
@@ -78,6 +82,7 @@ export async function startChains(o: { network: string; n: number; modelName: st
     svm.airdrop(solPayer.publicKey, 100_000_000_000n);
     const solSink = new SolanaSink({ client: solana, payer: solPayer });
     let solNonce = 0n;
+    let table: PayoutEntry[] = [];
     const requester = Keypair.generate();
     svm.airdrop(requester.publicKey, 100_000_000_000n);
 
@@ -88,6 +93,10 @@ export async function startChains(o: { network: string; n: number; modelName: st
           const c = localClients(anvil.rpcUrl, anvil.privateKeys[1 + i]!);
           await transferDsync(clients, deployed.addresses, c.walletClient.account!.address, OPERATOR_SELF_BOND);
           await registerOperator(c, deployed.addresses, vToHex(g2ToEip2537(publicKeyOf(sk))), vToHex(g1ToEip2537(provePossession(sk))), OPERATOR_SELF_BOND);
+          // each operator's Solana wallet (holding some SOL already) receives its share of Solana request fees
+          const wallet = Keypair.generate().publicKey;
+          svm.airdrop(wallet, 10_000_000n);
+          await send(c, deployed.addresses.registry, committeeRegistryAbi, 'setSolanaPayout', [vToHex(wallet.toBytes())]);
         }
       },
       async genesis(sharing) {
@@ -97,11 +106,21 @@ export async function startChains(o: { network: string; n: number; modelName: st
         await send(clients, deployed.addresses.registry, committeeRegistryAbi, 'initGenesis', [
           vToHex(g2ToEip2537(sharing.groupKey)), sharing.threshold, sharing.size, vToHex(sharesRoot(shares)), vToHex(membersRoot(ids)),
         ]);
+        table = await payoutTable(clients.publicClient, deployed.addresses.registry, members);
         await solana.send([solana.initializeIx({
           admin: solAdmin.publicKey, domain: domainTag(o.network), clusterId: CLUSTER_ID, epoch: 1n, threshold: sharing.threshold,
-          committeeSize: sharing.size, groupKey: g2Uncompressed(sharing.groupKey), requestFee: 1_000_000n,
+          committeeSize: sharing.size, groupKey: g2Uncompressed(sharing.groupKey), requestFee: 1_000_000n, payoutsRoot: payoutsRoot(table),
         })], [solAdmin]);
         return members;
+      },
+      payouts: () => table,
+      async distributeFees() {
+        const payees = table.map((e) => new PublicKey(e.payee));
+        const balance = async (k: PublicKey) => (await svm.getAccount(k))?.lamports ?? 0n;
+        const before = await Promise.all(payees.map(balance));
+        const epoch = (await solana.fetchConfig())!.epoch;
+        await solana.send([solana.distributeFeesIx({ epoch, payouts: table })], [solPayer]);
+        return Promise.all(payees.map(async (payee, i) => ({ payee, weight: table[i]!.weight, lamports: (await balance(payee)) - before[i]! })));
       },
       async registerModel(name, modelHash) {
         // a loaded hash or a registered scale that differs from the manifest is refused

@@ -176,6 +176,11 @@ async function main(): Promise<void> {
       }),
     );
   });
+  await step('distribute the Solana request fees to the committee (distribute_fees, pro rata to stake)', async () => {
+    const paid = await chains.distributeFees();
+    for (const p of paid) info(`${p.payee.toBase58()}  weight ${p.weight} DSYNC  +${p.lamports} lamports`);
+    if (paid.every((p) => p.lamports === 0n)) throw new Error('distribute_fees paid nothing');
+  });
   process.stdout.write('\nresults\n');
   for (const s of samples) {
     const agg = latencyOf.get(toHex(s.id));

@@ -22,6 +22,35 @@ export function parseDsync(amount: string): bigint {
 
 export const formatDsync = (v: bigint): string => formatUnits(v, DSYNC_DECIMALS);
 
+const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+
+/** A Solana address (base58 of a 32-byte public key) → the bytes32 `setSolanaPayout` takes; throws naming what is wrong. */
+export function parseSolanaAddress(address: string): Hex {
+  const s = address.trim();
+  if (!/^[1-9A-HJ-NP-Za-km-z]+$/.test(s)) throw new AdapterConfigError(`'${address}' is not a base58 Solana address`);
+  let n = 0n;
+  for (const c of s) n = n * 58n + BigInt(B58.indexOf(c));
+  const zeros = s.length - s.replace(/^1+/, '').length;
+  let body = n === 0n ? '' : n.toString(16);
+  if (body.length % 2) body = `0${body}`;
+  const bytes = zeros + body.length / 2;
+  if (bytes !== 32) throw new AdapterConfigError(`'${address}' is not a Solana address (it decodes to ${bytes} bytes, not 32)`);
+  return `0x${'00'.repeat(zeros)}${body}`;
+}
+
+/** bytes32 → base58 Solana address; null for zero (no payout address registered). */
+export function formatSolanaAddress(payout: Hex): string | null {
+  let n = BigInt(payout);
+  if (n === 0n) return null;
+  let out = '';
+  while (n > 0n) {
+    out = B58[Number(n % 58n)]! + out;
+    n /= 58n;
+  }
+  const zeros = (payout.slice(2).match(/^(00)*/)![0].length) / 2;
+  return '1'.repeat(zeros) + out;
+}
+
 export interface StakingAddresses {
   registry: Address;
   staking: Address;
@@ -32,7 +61,7 @@ export interface PositionStatus {
   account: Address;
   operator: Address;
   /** The operator: registered, its pool's bonded stake (self + delegated), commission and last committee epoch. */
-  operatorInfo: { registered: boolean; poolStake: bigint; commissionBps: number; lastEpoch: bigint };
+  operatorInfo: { registered: boolean; poolStake: bigint; commissionBps: number; lastEpoch: bigint; solanaPayout: Hex };
   /** The account's position in that operator's pool. */
   bonded: bigint;
   unbonding: bigint;
@@ -120,6 +149,17 @@ export class StakingClient {
     return { ...(registered ? { registered } : {}), bonded: await this.delegate(me, amount) };
   }
 
+  /** Sets the Solana address the caller's share of Solana request fees is paid to (it must be a registered operator). */
+  async setSolanaPayout(payout: Hex): Promise<SubmissionResult> {
+    const me = this.account;
+    if (!(await this.isOperator(me))) throw new AdapterConfigError(`${me} is not a registered operator: register and stake first (destra operator stake)`);
+    return this.send(this.addresses.registry, committeeRegistryAbi, 'setSolanaPayout', [payout]);
+  }
+
+  solanaPayoutOf(operator: Address): Promise<Hex> {
+    return this.read<Hex>(this.addresses.registry, committeeRegistryAbi, 'solanaPayoutOf', [operator]);
+  }
+
   unbond(operator: Address, amount: bigint): Promise<SubmissionResult> {
     return this.send(this.addresses.staking, delegatedStakingAbi, 'requestUnbond', [operator, amount]);
   }
@@ -134,7 +174,7 @@ export class StakingClient {
 
   async status(account: Address, operator: Address): Promise<PositionStatus> {
     const { registry, staking, token } = this.addresses;
-    const [registered, pool, position, bonded, unbonding, pending, lastEpoch, dsyncBalance, ethBalance] = await Promise.all([
+    const [registered, pool, position, bonded, unbonding, pending, lastEpoch, dsyncBalance, ethBalance, solanaPayout] = await Promise.all([
       this.isOperator(operator),
       this.read<readonly bigint[]>(staking, delegatedStakingAbi, 'pools', [operator]),
       this.read<readonly bigint[]>(staking, delegatedStakingAbi, 'positions', [operator, account]),
@@ -144,11 +184,12 @@ export class StakingClient {
       this.read<bigint>(registry, committeeRegistryAbi, 'lastEpochOf', [operator]),
       this.read<bigint>(token, destraTokenAbi, 'balanceOf', [account]),
       this.publicClient.getBalance({ address: account }),
+      this.solanaPayoutOf(operator),
     ]);
     return {
       account,
       operator,
-      operatorInfo: { registered, poolStake: BigInt(pool[0]!), commissionBps: Number(pool[4]), lastEpoch },
+      operatorInfo: { registered, poolStake: BigInt(pool[0]!), commissionBps: Number(pool[4]), lastEpoch, solanaPayout },
       bonded,
       unbonding,
       unbondAt: BigInt(position[2]!),

@@ -1,10 +1,11 @@
 // Compute units of the real destra_oracle program in LiteSVM (SIMD-0388 syscalls active):
 // bare verification, a single report, a batch of 16 (per report, root verification amortised), handover,
-// a result PDA pre-funded by a stranger, a request and its refund.
+// a result PDA pre-funded by a stranger, a request and its refund, a fee distribution to 4 payees.
 // Run: npm run bench -- solana-cu   (or: npx tsx adapters/solana/bench/cu.ts)
 import { Keypair } from '@solana/web3.js';
 import {
-  buildMerkleTree, encodeHandover, encodeReport, feedId, handoverSigningMessage, membersRoot, reportLeaf, rootSigningMessage, sharesRoot,
+  buildMerkleTree, encodeHandover, encodeReport, feedId, handoverSigningMessage, membersRoot, payoutsRoot, reportLeaf, rootSigningMessage,
+  sharesRoot, type PayoutEntry,
 } from '@destra/protocol';
 import { printTable } from '../../../scripts/bench-table.ts';
 import { DOMAIN, feedReport, keyCommittee, setup, signed } from '../test/fixture.ts';
@@ -52,12 +53,20 @@ export async function run(): Promise<void> {
   cu('batch of 16: per report incl. root share', (postsTotal + batch.verify.computeUnits) / 16n, '');
 
   const next = keyCommittee();
+  const payees = Array.from({ length: 4 }, () => Keypair.generate().publicKey);
+  for (const p of payees) f.transport.airdrop(p, 1_000_000_000n);
+  const table: PayoutEntry[] = payees.map((p, i) => ({ payee: p.toBytes(), weight: BigInt(10_000 * (i + 1)) }));
   const h = encodeHandover({
     domain: DOMAIN, oldEpoch: 1n, newEpoch: 2n, threshold: 1, committeeSize: 1, groupKey: next.groupKey,
     sharesRoot: sharesRoot([next.groupKey]), membersRoot: membersRoot([Keypair.generate().publicKey.toBytes()]),
+    payoutsRoot: payoutsRoot(table),
   });
   const ho = await f.client.send([f.client.handoverIx({ handover: h, signature: f.committee.sign(handoverSigningMessage(h)) })], [f.admin]);
   cu('committee handover', ho.computeUnits, 'new G2 key validated + old-key signature');
+
+  f.transport.airdrop(f.client.vaultAddress(), 1_000_000_000n); // fees (anyone may add lamports to the vault)
+  const dist = await f.client.send([f.client.distributeFeesIx({ epoch: 2n, payouts: table })], [f.admin]);
+  cu('distribute_fees, 4 payees', dist.computeUnits, 'table hashed, pro-rata shares paid from the vault');
 
   printTable('Solana destra_oracle compute units (LiteSVM, SIMD-0388)', rows);
 }

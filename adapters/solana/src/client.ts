@@ -5,7 +5,7 @@ const { BN } = anchor;
 type BN = InstanceType<typeof BN>;
 import { Keypair, PublicKey, SystemProgram, TransactionInstruction, type AccountMeta } from '@solana/web3.js';
 import {
-  buildMerkleTree, handoverSigningMessage, merkleProof, reportLeaf, reportStatusName, rootSigningMessage,
+  buildMerkleTree, handoverSigningMessage, merkleProof, payoutsRoot, reportLeaf, reportStatusName, rootSigningMessage, type PayoutEntry,
 } from '@destra/protocol';
 import { computeH2cHints, encodeH2cHints } from './h2c/hints.ts';
 import { ORACLE_IDL, ORACLE_PROGRAM_ID, oracleCoder, oracleErrorName } from './idl.ts';
@@ -41,7 +41,19 @@ export interface OracleConfigAccount {
   requestTimeoutSlots: bigint;
   /** Processing fee kept from a failed request's fee, in basis points (admin: setFailureFeeIx). */
   failureFeeBps: number;
+  /** keccak256 of the current epoch's fee payout table (docs/report-format.md §4) */
+  payoutsRoot: Uint8Array;
 }
+
+export interface FeeVaultAccount {
+  /** lamports on the account (rent-exempt minimum included) */
+  lamports: bigint;
+  totalCollected: bigint;
+  totalDistributed: bigint;
+}
+
+/** Entries one `distribute_fees` call accepts (the program's MAX_PAYOUTS). */
+export const MAX_PAYOUT_ENTRIES = 32;
 
 export interface ReportResultAccount {
   id: Uint8Array;
@@ -129,6 +141,8 @@ export class OracleClient {
   initializeIx(p: {
     admin: PublicKey; domain: Uint8Array; clusterId: Uint8Array; epoch: bigint; threshold: number;
     committeeSize: number; groupKey: Uint8Array; requestFee: bigint; requestTimeoutSlots?: bigint;
+    /** payoutsRoot of the genesis committee's fee payout table (`payoutsRoot(entries)` from @destra/protocol) */
+    payoutsRoot: Uint8Array;
   }): TransactionInstruction {
     const { w, r, sys } = OracleClient;
     return this.ix('initialize', [w(p.admin, true), w(this.configAddress()), w(this.vaultAddress()), sys, r(this.programDataAddress())], {
@@ -136,6 +150,7 @@ export class OracleClient {
       threshold: p.threshold, committee_size: p.committeeSize, group_key: arr(p.groupKey, 192, 'groupKey'),
       request_fee: new BN(p.requestFee.toString()),
       request_timeout_slots: new BN((p.requestTimeoutSlots ?? DEFAULT_REQUEST_TIMEOUT_SLOTS).toString()),
+      payouts_root: arr(p.payoutsRoot, 32, 'payoutsRoot'),
     });
   }
 
@@ -198,10 +213,21 @@ export class OracleClient {
     });
   }
 
-  claimFeesIx(p: { admin: PublicKey; recipient: PublicKey; amount: bigint }): TransactionInstruction {
+  /**
+   * Pays the vault's fees to the current epoch's committee pro rata to weight. `payouts` is the epoch's
+   * table in committee order (it must hash to the config's payoutsRoot); anyone may send it. Each entry
+   * with a non-zero payee adds its payee as a writable account, in table order.
+   */
+  distributeFeesIx(p: { epoch: bigint; payouts: readonly PayoutEntry[] }): TransactionInstruction {
     const { w, r } = OracleClient;
-    return this.ix('claim_fees', [r(p.admin, true), r(this.configAddress()), w(this.vaultAddress()), w(p.recipient)], {
-      amount: new BN(p.amount.toString()),
+    if (p.payouts.length === 0 || p.payouts.length > MAX_PAYOUT_ENTRIES) {
+      throw new SolanaAccountError(`a payout table has 1..${MAX_PAYOUT_ENTRIES} entries, got ${p.payouts.length}`);
+    }
+    payoutsRoot(p.payouts); // checks every payee is 32 bytes and every weight a u64
+    const payees = p.payouts.filter((e) => e.payee.some((x) => x !== 0)).map((e) => w(new PublicKey(e.payee)));
+    return this.ix('distribute_fees', [r(this.configAddress()), w(this.vaultAddress()), ...payees], {
+      epoch: new BN(p.epoch.toString()),
+      payouts: p.payouts.map((e) => ({ payee: new PublicKey(e.payee), weight: new BN(e.weight.toString()) })),
     });
   }
 
@@ -281,8 +307,16 @@ export class OracleClient {
       admin: x.admin, domain: bytes(x.domain), clusterId: bytes(x.cluster_id), epoch: big(x.epoch), threshold: x.threshold as number,
       committeeSize: x.committee_size as number, groupKey: bytes(x.group_key), requestFee: big(x.request_fee),
       reportsPosted: big(x.reports_posted), sharesRoot: bytes(x.shares_root), membersRoot: bytes(x.members_root),
-      requestTimeoutSlots: big(x.request_timeout_slots), failureFeeBps: x.failure_fee_bps as number,
+      requestTimeoutSlots: big(x.request_timeout_slots), failureFeeBps: x.failure_fee_bps as number, payoutsRoot: bytes(x.payouts_root),
     };
+  }
+
+  async fetchVault(): Promise<FeeVaultAccount | null> {
+    const address = this.vaultAddress();
+    const c = await this.decode<Record<string, BN>>(address, 'FeeVault');
+    const a = await this.transport.getAccount(address);
+    if (!c || !a) return null;
+    return { lamports: BigInt(a.lamports), totalCollected: big(c.total_collected!), totalDistributed: big(c.total_distributed!) };
   }
 
   async fetchResult(id: Uint8Array): Promise<ReportResultAccount | null> {

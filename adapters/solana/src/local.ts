@@ -19,6 +19,8 @@ export interface LocalDeploymentOptions {
   committeeSize?: number;
   requestFee?: bigint;
   requestTimeoutSlots?: bigint;
+  /** the genesis fee payout table's root; default 32 zero bytes (no table: nothing is paid out before a handover) */
+  payoutsRoot?: Uint8Array;
 }
 
 export interface LocalDeployment {
@@ -52,7 +54,7 @@ export async function createLocalDeployment(o: LocalDeploymentOptions): Promise<
   await client.send([client.initializeIx({
     admin: admin.publicKey, domain: o.domain, clusterId: o.clusterId, epoch: o.epoch ?? 1n, threshold: o.threshold ?? 1,
     committeeSize: o.committeeSize ?? 1, groupKey: o.groupKey, requestFee: o.requestFee ?? 0n,
-    requestTimeoutSlots: o.requestTimeoutSlots,
+    requestTimeoutSlots: o.requestTimeoutSlots, payoutsRoot: o.payoutsRoot ?? new Uint8Array(32),
   })], [admin]);
   return { transport, client, admin };
 }

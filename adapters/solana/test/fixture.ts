@@ -42,11 +42,11 @@ export interface Fixture {
   committee: Committee;
 }
 
-export async function setup(opts: { committee?: Committee; fee?: bigint; epoch?: bigint; requestTimeoutSlots?: bigint } = {}): Promise<Fixture> {
+export async function setup(opts: { committee?: Committee; fee?: bigint; epoch?: bigint; requestTimeoutSlots?: bigint; payoutsRoot?: Uint8Array } = {}): Promise<Fixture> {
   const committee = opts.committee ?? keyCommittee();
   const d = await createLocalDeployment({
     groupKey: committee.groupKey, domain: DOMAIN, clusterId: CLUSTER_ID, epoch: opts.epoch ?? 1n, requestFee: opts.fee ?? 1_000_000n,
-    requestTimeoutSlots: opts.requestTimeoutSlots,
+    requestTimeoutSlots: opts.requestTimeoutSlots, payoutsRoot: opts.payoutsRoot,
   });
   return { ...d, committee };
 }

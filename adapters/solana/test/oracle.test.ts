@@ -1,4 +1,5 @@
 // End-to-end tests of the real destra_oracle / destra_consumer .so files in LiteSVM with SIMD-0388 active.
+import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Keypair, PublicKey, SystemProgram, TransactionInstruction } from '@solana/web3.js';
 import {
@@ -111,7 +112,7 @@ describe('destra_oracle in LiteSVM (SIMD-0388)', () => {
     expect(await f.client.fetchResult(r.id)).toBeNull();
   });
 
-  it('answers an inference request, rejects mismatches, and lets the admin claim the fee', async () => {
+  it('answers an inference request, rejects mismatches, and keeps the fee in the vault for the committee', async () => {
     const requester = Keypair.generate();
     f.transport.airdrop(requester.publicKey, 10_000_000_000n);
     const input = new Uint8Array(16).map((_, i) => i);
@@ -136,13 +137,13 @@ describe('destra_oracle in LiteSVM (SIMD-0388)', () => {
     await rejects(post(f, answer, { request: reqAddr }), 'Replay');
     expect((await f.client.listPendingRequests()).some((q) => q.address.equals(reqAddr))).toBe(false);
 
-    const recipient = Keypair.generate().publicKey;
-    await rejects(f.client.send([f.client.claimFeesIx({ admin: requester.publicKey, recipient, amount: 1n })], [requester]), 'Unauthorized');
-    // the vault keeps its rent-exempt minimum: claiming its whole balance is refused
-    const vaultLamports = (await f.transport.getAccount(f.client.vaultAddress()))!.lamports;
-    await rejects(f.client.send([f.client.claimFeesIx({ admin: f.admin.publicKey, recipient, amount: vaultLamports })], [f.admin]), 'InsufficientFunds');
-    await f.client.send([f.client.claimFeesIx({ admin: f.admin.publicKey, recipient, amount: 1_000_000n })], [f.admin]);
-    expect((await f.transport.getAccount(recipient))?.lamports).toBe(1_000_000n);
+    // the fee moved to the vault; no admin claim exists any more (claim_fees is gone: fees go to the committee)
+    expect((await f.client.fetchVault())?.totalCollected).toBe(1_000_000n);
+    const claimFees = new TransactionInstruction({ programId: ORACLE_PROGRAM_ID, keys: f.client.distributeFeesIx({ epoch: 1n, payouts: [{ payee: new Uint8Array(32), weight: 1n }] }).keys,
+      data: Buffer.concat([createHash('sha256').update('global:claim_fees').digest().subarray(0, 8), Buffer.alloc(8)]) });
+    await rejects(f.client.send([claimFees], [f.admin]), 'InvalidInstruction');
+    // genesis here set no payout table (a zero payoutsRoot): no list is accepted
+    await rejects(f.client.send([f.client.distributeFeesIx({ epoch: 1n, payouts: [{ payee: new Uint8Array(32), weight: 1n }] })], [f.admin]), 'PayoutsMismatch');
   });
 
   it('posts a batch of 16 reports with Merkle proofs after one root verification', async () => {
@@ -179,6 +180,7 @@ describe('destra_oracle in LiteSVM (SIMD-0388)', () => {
     const handover = encodeHandover({
       domain: DOMAIN, oldEpoch: 1n, newEpoch: 2n, threshold: 3, committeeSize: 5, groupKey: next.groupKey,
       sharesRoot: sharesRoot(next.publicShares), membersRoot: membersRoot(next.publicShares.map((_, i) => new Uint8Array(32).fill(i + 1))),
+      payoutsRoot: new Uint8Array(32).fill(9),
     });
     // signed by the incoming committee: refused
     await rejects(g.client.send([g.client.handoverIx({ handover, signature: next.sign(handoverSigningMessage(handover)) })], [g.admin]), 'InvalidSignature');
@@ -188,6 +190,7 @@ describe('destra_oracle in LiteSVM (SIMD-0388)', () => {
     expect(cfg?.groupKey).toEqual(next.groupKey);
     expect([cfg?.threshold, cfg?.committeeSize]).toEqual([3, 5]);
     expect(cfg?.sharesRoot).toEqual(sharesRoot(next.publicShares));
+    expect(cfg?.payoutsRoot).toEqual(new Uint8Array(32).fill(9));
     // the old committee's epoch-1 reports are now refused, the new committee's epoch-2 reports accepted
     await rejects(post(g, feedReport({ id: feedId('h/old') })), 'WrongEpoch');
     await rejects(post(g, feedReport({ id: feedId('h/old-key'), epoch: 2n })), 'InvalidSignature');

@@ -35,7 +35,7 @@ const funded = (t: LiteSvmTransport, lamports = 100_000_000_000n): Keypair => {
 function initArgs(admin: PublicKey) {
   return {
     admin, domain: DOMAIN, clusterId: CLUSTER_ID, epoch: 1n, threshold: 1, committeeSize: 1, groupKey: keyCommittee().groupKey,
-    requestFee: FEE, requestTimeoutSlots: TIMEOUT,
+    requestFee: FEE, requestTimeoutSlots: TIMEOUT, payoutsRoot: new Uint8Array(32),
   };
 }
 

@@ -43,6 +43,10 @@ pub enum OracleError {
     RequestNotExpired = 6032,
     /// `set_failure_fee` above 10,000 basis points
     InvalidFee = 6033,
+    /// `distribute_fees`: the payout list does not hash to the current epoch's payoutsRoot
+    PayoutsMismatch = 6034,
+    /// `distribute_fees`: the vault holds nothing above its rent-exempt minimum, or the table's weights sum to 0
+    NothingToDistribute = 6035,
 }
 
 impl From<destra_sbf::SbfError> for OracleError {

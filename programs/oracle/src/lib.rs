@@ -9,6 +9,7 @@ pub mod field;
 pub mod h2c;
 pub mod loader;
 pub mod merkle;
+pub mod payout;
 mod mont;
 pub mod processor;
 pub mod report;

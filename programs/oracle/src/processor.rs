@@ -7,6 +7,7 @@ use crate::error::OracleError;
 use crate::h2c::HINT_LEN;
 use crate::loader;
 use crate::merkle::{leaf, root_from_proof, signing_message, MAX_PROOF_DEPTH};
+use crate::payout;
 use crate::report::{decode_handover, decode_report, Report, CHAIN_ANY, CHAIN_SVM, KIND_FEED, KIND_REQUEST};
 use crate::state::*;
 use crate::syscalls::{clock, find_program_address, keccak256, rent_exempt_minimum};
@@ -34,6 +35,9 @@ impl<'a> Args<'a> {
     }
     fn u64(&mut self) -> R<u64> {
         Ok(u64::from_le_bytes(*self.arr()?))
+    }
+    fn u32(&mut self) -> R<u32> {
+        Ok(u32::from_le_bytes(*self.arr()?))
     }
     fn u16(&mut self) -> R<u16> {
         Ok(u16::from_le_bytes(*self.arr()?))
@@ -76,7 +80,7 @@ pub fn process(input: &Input) -> R<()> {
         DISC_IX_VERIFY_ROOT => verify_root(input, &mut args),
         DISC_IX_POST_BATCHED_REPORT => post_batched_report(input, &mut args),
         DISC_IX_REQUEST_INFERENCE => request_inference(input, &mut args),
-        DISC_IX_CLAIM_FEES => claim_fees(input, &mut args),
+        DISC_IX_DISTRIBUTE_FEES => distribute_fees(input, &mut args),
         DISC_IX_VERIFY_SIGNATURE => verify_signature(input, &mut args),
         DISC_IX_REFUND => refund(input, &mut args),
         DISC_IX_SET_FAILURE_FEE => set_failure_fee(input, &mut args),
@@ -186,6 +190,7 @@ fn initialize(input: &Input, args: &mut Args) -> R<()> {
     let group_key = args.arr::<192>()?;
     let request_fee = args.u64()?;
     let request_timeout_slots = args.u64()?;
+    let payouts_root = args.arr::<32>()?;
     args.finish()?;
     if threshold == 0 || threshold > committee_size || committee_size > 256 || request_timeout_slots == 0 {
         return Err(OracleError::InvalidInput);
@@ -214,6 +219,7 @@ fn initialize(input: &Input, args: &mut Args) -> R<()> {
     put_u64(d, config::REQUEST_FEE, request_fee);
     put_u64(d, config::REQUEST_TIMEOUT_SLOTS, request_timeout_slots);
     put_u16(d, config::FAILURE_FEE_BPS, config::DEFAULT_FAILURE_FEE_BPS);
+    put(d, config::PAYOUTS_ROOT, payouts_root);
     d[config::BUMP] = bump;
     d[config::VAULT_BUMP] = vbump;
     let v = vault_acc.data_mut();
@@ -252,6 +258,7 @@ fn handover(input: &Input, args: &mut Args) -> R<()> {
     put(cfg, config::GROUP_KEY, &h.group_key);
     put(cfg, config::SHARES_ROOT, &h.shares_root);
     put(cfg, config::MEMBERS_ROOT, &h.members_root);
+    put(cfg, config::PAYOUTS_ROOT, &h.payouts_root);
     Ok(())
 }
 
@@ -344,9 +351,9 @@ struct Fulfil<'a, 'b> {
 }
 
 /// Matches a request answer to its pending request, marks it fulfilled and moves the fee it escrowed to
-/// the vault (only now does the admin earn it). A failure report marks it failed instead: the vault
-/// earns only the processing fee (config FAILURE_FEE_BPS of the fee), the rest stays in the request for
-/// its requester to take back at once with `refund`.
+/// the vault (only now is it earned; `distribute_fees` pays it to the committee). A failure report marks
+/// it failed instead: the vault earns only the processing fee (config FAILURE_FEE_BPS of the fee), the
+/// rest stays in the request for its requester to take back at once with `refund`.
 fn fulfil_request(f: Fulfil, cfg: &[u8], r: &Report) -> R<()> {
     let Fulfil { input, req, vault: vault_acc } = f;
     writable(&req)?;
@@ -533,31 +540,73 @@ fn verify_signature(input: &Input, args: &mut Args) -> R<()> {
     Ok(())
 }
 
-fn claim_fees(input: &Input, args: &mut Args) -> R<()> {
-    let admin = input.account(0)?;
-    let cfg_acc = input.account(1)?;
-    let vault_acc = input.account(2)?;
-    let recipient = input.account(3)?;
-    signer(&admin)?;
+/// The Sysvar program: owner of the sysvar accounts, which a transaction can never write.
+const SYSVAR_OWNER: Pubkey = [
+    6, 167, 213, 23, 24, 117, 247, 41, 199, 61, 147, 64, 143, 33, 97, 32, 6, 126, 216, 140, 118, 224, 140, 40, 127, 193, 148, 96, 0, 0,
+    0, 0,
+];
+
+/// Pays the vault's fees (lamports above its rent-exempt minimum) to the current committee's payees pro
+/// rata to weight. Anyone may call: the list must hash to the payoutsRoot the current epoch's handover (or
+/// `initialize`) stored, so the caller chooses nothing but the moment. Remaining accounts: the payee of
+/// every entry with a non-zero payee, in table order, writable. A zero payee (no address registered)
+/// and an account no transaction can credit (executable, a sysvar, the vault itself) are skipped, as is a
+/// share that would leave its payee below rent exemption: those shares stay in the vault, like the
+/// rounding dust, and are paid out in a later call.
+fn distribute_fees(input: &Input, args: &mut Args) -> R<()> {
+    let cfg_acc = input.account(0)?;
+    let vault_acc = input.account(1)?;
     writable(&vault_acc)?;
-    writable(&recipient)?;
-    let amount = args.u64()?;
+    let epoch = args.u64()?;
+    let n = args.u32()? as usize;
+    if n == 0 || n > payout::MAX_PAYOUTS {
+        return Err(OracleError::InvalidInput);
+    }
+    let raw = args.take(n * payout::ENTRY_LEN)?;
     args.finish()?;
     let cfg = load_config(input, &cfg_acc)?;
-    if admin.key() != &get::<32>(cfg, config::ADMIN) {
-        return Err(OracleError::Unauthorized);
+    if epoch != get_u64(cfg, config::EPOCH) {
+        return Err(OracleError::WrongEpoch);
+    }
+    if payout::table_root(raw, n) != get::<32>(cfg, config::PAYOUTS_ROOT) {
+        return Err(OracleError::PayoutsMismatch);
     }
     let v = load_vault(input, cfg, &vault_acc)?;
-    if vault_acc.key() == recipient.key() {
-        return Err(OracleError::WrongAccount);
+    let mut total = 0u64;
+    for i in 0..n {
+        total = total.checked_add(payout::weight(raw, i)).ok_or(OracleError::InvalidInput)?;
     }
-    let floor = rent_exempt_minimum(vault::LEN);
-    let available = vault_acc.lamports().saturating_sub(floor);
-    if amount == 0 || amount > available {
-        return Err(OracleError::InsufficientFunds);
+    let pot = vault_acc.lamports().saturating_sub(rent_exempt_minimum(vault::LEN));
+    if pot == 0 || total == 0 {
+        return Err(OracleError::NothingToDistribute);
     }
-    move_lamports(&vault_acc, &recipient, amount)?;
-    put_u64(v, vault::TOTAL_CLAIMED, get_u64(v, vault::TOTAL_CLAIMED).wrapping_add(amount));
+    let mut next = 2;
+    let mut paid = 0u64;
+    for i in 0..n {
+        let payee = payout::payee(raw, i);
+        if payee == &[0u8; 32] {
+            continue;
+        }
+        let acc = input.account(next)?;
+        next += 1;
+        if acc.key() != payee {
+            return Err(OracleError::WrongAccount);
+        }
+        if acc.is_executable() || acc.owner() == &SYSVAR_OWNER || acc.key() == vault_acc.key() {
+            continue;
+        }
+        writable(&acc)?;
+        let share = payout::mul_div(pot, payout::weight(raw, i), total);
+        if share == 0 || acc.lamports().saturating_add(share) < rent_exempt_minimum(acc.data_len()) {
+            continue;
+        }
+        move_lamports(&vault_acc, &acc, share)?;
+        paid += share;
+    }
+    if next != input.n_accounts {
+        return Err(OracleError::TooManyAccounts);
+    }
+    put_u64(v, vault::TOTAL_DISTRIBUTED, get_u64(v, vault::TOTAL_DISTRIBUTED).wrapping_add(paid));
     Ok(())
 }
 

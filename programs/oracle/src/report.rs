@@ -9,7 +9,8 @@ pub const MAX_STATUS: u8 = 4;
 pub const REPORT_VERSION: u8 = 2;
 pub const MAX_OUTPUTS: usize = 64;
 pub const MAX_REPORT_LEN: usize = HEADER_LEN + 8 * MAX_OUTPUTS;
-pub const HANDOVER_LEN: usize = 309;
+pub const HANDOVER_LEN: usize = 341;
+pub const HANDOVER_VERSION: u8 = 2;
 
 pub const KIND_REQUEST: u8 = 1;
 pub const KIND_FEED: u8 = 2;
@@ -136,13 +137,15 @@ pub struct Handover {
     pub group_key: [u8; 192],
     pub shares_root: [u8; 32],
     pub members_root: [u8; 32],
+    /// keccak256 of the Solana fee payout table (payee ‖ weight u64 BE per member), §4
+    pub payouts_root: [u8; 32],
 }
 
 pub fn decode_handover(b: &[u8]) -> Result<Handover, FormatError> {
     if b.len() != HANDOVER_LEN {
         return Err(FormatError::Length);
     }
-    if b[0] != 1 {
+    if b[0] != HANDOVER_VERSION {
         return Err(FormatError::Version);
     }
     let old_epoch = u64_at(b, 33);
@@ -164,5 +167,6 @@ pub fn decode_handover(b: &[u8]) -> Result<Handover, FormatError> {
         group_key: b[53..245].try_into().unwrap(),
         shares_root: b32(b, 245),
         members_root: b32(b, 277),
+        payouts_root: b32(b, 309),
     })
 }

@@ -27,14 +27,18 @@ pub mod config {
     pub const REQUEST_TIMEOUT_SLOTS: usize = 390;
     /// share of a failed request's fee the vault keeps as the processing fee (basis points, u16)
     pub const FAILURE_FEE_BPS: usize = 398;
-    pub const LEN: usize = 400;
     pub const DEFAULT_FAILURE_FEE_BPS: u16 = 1_000;
+    /// keccak256 of the current epoch's fee payout table (docs/report-format.md §4), set by `initialize`
+    /// and by every `handover`; `distribute_fees` pays only a table that hashes to it
+    pub const PAYOUTS_ROOT: usize = 400;
+    pub const LEN: usize = 432;
 }
 
 pub mod vault {
     pub const DISC: [u8; 8] = super::DISC_ACC_FEE_VAULT;
     pub const TOTAL_COLLECTED: usize = 8;
-    pub const TOTAL_CLAIMED: usize = 16;
+    /// lamports paid out to committee payees by `distribute_fees`, all epochs together
+    pub const TOTAL_DISTRIBUTED: usize = 16;
     pub const BUMP: usize = 24;
     pub const LEN: usize = 25;
 }

@@ -88,12 +88,30 @@ fn decodes_the_handover_vector() {
     assert_eq!(h.committee_size as u64, want["committeeSize"].as_u64().unwrap());
     assert_eq!(h.group_key.to_vec(), hx(&want["groupKey"]));
     assert_eq!(h.shares_root.to_vec(), hx(&want["sharesRoot"]));
+    assert_eq!(h.members_root.to_vec(), hx(&want["membersRoot"]));
+    assert_eq!(h.payouts_root.to_vec(), hx(&want["payoutsRoot"]));
+    assert_eq!(bytes.len(), 341);
+    assert_eq!(bytes[0], 2);
+    // the payout table as distribute_fees receives it (Borsh: weights little-endian) hashes to payoutsRoot
+    let mut borsh = Vec::new();
+    for p in want["payouts"].as_array().unwrap() {
+        borsh.extend_from_slice(&hx(&p["payee"]));
+        borsh.extend_from_slice(&p["weight"].as_str().unwrap().parse::<u64>().unwrap().to_le_bytes());
+    }
+    let n = borsh.len() / crate::payout::ENTRY_LEN;
+    assert_eq!(crate::payout::table_root(&borsh, n).to_vec(), hx(&want["payoutsRoot"]));
+    borsh[32] ^= 1; // a tampered weight
+    assert_ne!(crate::payout::table_root(&borsh, n).to_vec(), hx(&want["payoutsRoot"]));
     let digest = crate::syscalls::keccak256(&[&bytes]);
     assert_eq!(signing_message(2, &digest).to_vec(), hx(&v["signingMessage"]));
     let mut bad = bytes.clone();
     bad[48] ^= 1; // newEpoch no longer oldEpoch + 1
     assert!(decode_handover(&bad).is_err());
-    assert!(decode_handover(&bytes[..308]).is_err());
+    assert!(decode_handover(&bytes[..340]).is_err());
+    assert!(decode_handover(&bytes[..309]).is_err(), "the v1 length is refused");
+    let mut v1 = bytes.clone();
+    v1[0] = 1;
+    assert!(decode_handover(&v1).is_err(), "version 1 is refused");
 }
 
 #[test]

@@ -20,6 +20,9 @@ impl Account {
     pub fn is_writable(&self) -> bool {
         unsafe { *self.hdr.add(2) != 0 }
     }
+    pub fn is_executable(&self) -> bool {
+        unsafe { *self.hdr.add(3) != 0 }
+    }
     pub fn key(&self) -> &Pubkey {
         unsafe { &*(self.hdr.add(8) as *const Pubkey) }
     }

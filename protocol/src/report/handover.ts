@@ -4,8 +4,8 @@ import { ByteReader, ByteWriter, requireBytes, requireUint } from './bytes.ts';
 import { ReportFormatError } from './errors.ts';
 import { SigningPurpose, signingMessage } from './signing.ts';
 
-export const HANDOVER_VERSION = 1;
-export const HANDOVER_LENGTH = 309;
+export const HANDOVER_VERSION = 2;
+export const HANDOVER_LENGTH = 341;
 export const MAX_COMMITTEE_SIZE = 256;
 const G2_UNCOMPRESSED = 192;
 
@@ -18,6 +18,48 @@ export interface Handover {
   groupKey: Uint8Array; // uncompressed G2, 192 bytes
   sharesRoot: Uint8Array;
   membersRoot: Uint8Array;
+  /** `payoutsRoot(payoutTable)`: who the new committee's Solana fees are paid to, by weight (§4). */
+  payoutsRoot: Uint8Array;
+}
+
+/** One committee member's entry in the Solana fee payout table (docs/report-format.md §4). */
+export interface PayoutEntry {
+  /** Solana address (32 bytes) the member registered; all zero when it registered none. */
+  payee: Uint8Array;
+  /** stake at the epoch's snapshot in whole DSYNC (floor(stake / 1e18)), u64 */
+  weight: bigint;
+}
+
+/** Bytes of one payout entry in the hashed table: payee (32) ‖ weight (u64 big-endian). */
+export const PAYOUT_ENTRY_LENGTH = 40;
+const WEI_PER_DSYNC = 10n ** 18n;
+
+const U64_MAX = (1n << 64n) - 1n;
+
+/**
+ * A member's payout weight: its stake (DSYNC base units, 18 decimals) in whole DSYNC, rounded down, capped
+ * at 2^64 − 1 (unreachable with DSYNC's 10^9 supply; the registry's payoutsRootOf caps the same way).
+ */
+export function payoutWeight(stakeWei: bigint): bigint {
+  if (stakeWei < 0n) throw new ReportFormatError('stake', 'must be ≥ 0');
+  const w = stakeWei / WEI_PER_DSYNC;
+  return w > U64_MAX ? U64_MAX : w;
+}
+
+/** The payout table's bytes: `payee_1 ‖ weight_1 ‖ … ‖ payee_n ‖ weight_n`, in committee order. */
+export function encodePayoutTable(entries: readonly PayoutEntry[]): Uint8Array {
+  const w = new ByteWriter(PAYOUT_ENTRY_LENGTH * entries.length);
+  entries.forEach((e, i) => {
+    requireBytes(e.payee, 32, `payouts[${i}].payee`);
+    requireUint(e.weight, 64, `payouts[${i}].weight`);
+    w.raw(e.payee).u64(e.weight);
+  });
+  return w.finish();
+}
+
+/** `keccak256(payee_1 ‖ weight_1 ‖ … )`, weights u64 big-endian: the handover's payoutsRoot. */
+export function payoutsRoot(entries: readonly PayoutEntry[]): Uint8Array {
+  return keccak_256(encodePayoutTable(entries));
 }
 
 function checkHandover(h: Handover): void {
@@ -34,6 +76,7 @@ function checkHandover(h: Handover): void {
   requireBytes(h.groupKey, G2_UNCOMPRESSED, 'groupKey');
   requireBytes(h.sharesRoot, 32, 'sharesRoot');
   requireBytes(h.membersRoot, 32, 'membersRoot');
+  requireBytes(h.payoutsRoot, 32, 'payoutsRoot');
 }
 
 export function encodeHandover(h: Handover): Uint8Array {
@@ -48,6 +91,7 @@ export function encodeHandover(h: Handover): Uint8Array {
     .raw(h.groupKey)
     .raw(h.sharesRoot)
     .raw(h.membersRoot)
+    .raw(h.payoutsRoot)
     .finish();
 }
 
@@ -67,6 +111,7 @@ export function decodeHandover(bytes: Uint8Array): Handover {
     groupKey: rd.raw(G2_UNCOMPRESSED),
     sharesRoot: rd.raw(32),
     membersRoot: rd.raw(32),
+    payoutsRoot: rd.raw(32),
   };
   checkHandover(h);
   return h;

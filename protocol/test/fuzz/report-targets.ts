@@ -157,11 +157,12 @@ const HANDOVER_FIELDS: readonly Field[] = [
   { name: 'groupKey', offset: 53, length: 192 },
   { name: 'sharesRoot', offset: 245, length: 32 },
   { name: 'membersRoot', offset: 277, length: 32 },
+  { name: 'payoutsRoot', offset: 309, length: 32 },
 ];
 
 export const HANDOVER_SEEDS: readonly Uint8Array[] = [
-  encodeHandover({ domain: b(32, 1), oldEpoch: 4n, newEpoch: 5n, threshold: 3, committeeSize: 4, groupKey: b(192, 2), sharesRoot: b(32, 3), membersRoot: b(32, 4) }),
-  encodeHandover({ domain: b(32, 9), oldEpoch: (1n << 64n) - 2n, newEpoch: (1n << 64n) - 1n, threshold: 256, committeeSize: 256, groupKey: b(192, 7), sharesRoot: b(32, 8), membersRoot: b(32, 6) }),
+  encodeHandover({ domain: b(32, 1), oldEpoch: 4n, newEpoch: 5n, threshold: 3, committeeSize: 4, groupKey: b(192, 2), sharesRoot: b(32, 3), membersRoot: b(32, 4), payoutsRoot: b(32, 5) }),
+  encodeHandover({ domain: b(32, 9), oldEpoch: (1n << 64n) - 2n, newEpoch: (1n << 64n) - 1n, threshold: 256, committeeSize: 256, groupKey: b(192, 7), sharesRoot: b(32, 8), membersRoot: b(32, 6), payoutsRoot: b(32, 0) }),
 ];
 
 const handoverTarget = target<Uint8Array>({
