@@ -1,7 +1,7 @@
 // Relaying to a real chain: anvil + the deployed protocol (contracts' fixture), real threshold
 // signatures; checks single and batched fulfilment and the "another aggregator landed it" back-off.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeEventLog, hexToBytes, parseEther, type Hex } from 'viem';
+import { decodeEventLog, hexToBytes, type Hex } from 'viem';
 import { buildMerkleTree, merkleProof, reportLeaf, rootSigningMessage } from '@destra/protocol';
 import { oracleRouterAbi } from '@destra/contracts';
 import { canonicalInput, requestReport, setupFixture, write, type Fixture } from '../../contracts/test/fixture.ts';
@@ -19,7 +19,9 @@ afterAll(async () => f?.stop());
 
 async function newRequest(values: bigint[]): Promise<{ id: Hex; input: Uint8Array }> {
   const input = canonicalInput(values);
-  const receipt = await write(f.clients, f.deployed.addresses.router, oracleRouterAbi, 'request', [f.modelId, `0x${Buffer.from(input).toString('hex')}`, 100_000], parseEther('0.001'));
+  // the router's quote: the model's fee + the callback gas prepayment (the deployer approved the DSYNC burn)
+  const [value] = await f.clients.publicClient.readContract({ address: f.deployed.addresses.router, abi: oracleRouterAbi, functionName: 'quote', args: [f.modelId, 100_000] });
+  const receipt = await write(f.clients, f.deployed.addresses.router, oracleRouterAbi, 'request', [f.modelId, `0x${Buffer.from(input).toString('hex')}`, 100_000], value);
   for (const log of receipt.logs) {
     try {
       const ev = decodeEventLog({ abi: oracleRouterAbi, data: log.data, topics: log.topics });

@@ -1,22 +1,23 @@
 // `npm run bench -- gas`: gas per contract operation on a real anvil (prague, EIP-2537 precompiles).
-import { hexToBytes, parseEther, parseEventLogs, toHex, type Address, type Hex } from 'viem';
+import { hexToBytes, maxUint256, parseEther, parseEventLogs, toHex, type Address, type Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 import {
   ReportKind, anyDestination, buildMerkleTree, encodeHandover, encodeReport, feedId, g1ToEip2537, membersRoot, merkleProof, reportLeaf, rootSigningMessage,
   payoutsRoot, sharesRoot, signPartial,
 } from '@destra/protocol';
 import { printTable, type BenchRow } from '../../scripts/bench-table.ts';
-import { LocalCommittee, delegateDsync, deployContract, payoutTable, transferDsync } from '../src-ts/index.ts';
+import { LocalCommittee, delegateDsync, deployContract, localClients, payoutTable, transferDsync } from '../src-ts/index.ts';
 import { committeeRegistryAbi, delegatedStakingAbi, destraTokenAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
 import { canonicalInput, memberId, requestReport, setupFixture, write, type Fixture } from '../test/fixture.ts';
 
-async function requestIds(f: Fixture, count: number, salt: number): Promise<{ id: Hex; input: Uint8Array }[]> {
-  const out: { id: Hex; input: Uint8Array }[] = [];
+async function requestIds(f: Fixture, count: number, salt: number): Promise<{ id: Hex; input: Uint8Array; gasUsed: bigint }[]> {
+  const out: { id: Hex; input: Uint8Array; gasUsed: bigint }[] = [];
   const router = f.deployed.addresses.router;
   for (let i = 0; i < count; i++) {
     const input = canonicalInput([BigInt(salt * 100_000 + i)]);
     const receipt = await write(f.clients, router, oracleRouterAbi, 'request', [f.modelId, toHex(input), 0], 10n ** 15n);
     const [ev] = parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'InferenceRequested' });
-    out.push({ id: ev!.args.requestId, input });
+    out.push({ id: ev!.args.requestId, input, gasUsed: receipt.gasUsed });
   }
   return out;
 }
@@ -35,19 +36,51 @@ export async function run(): Promise<void> {
 
     // fulfil one request with a consumer callback (the lending market)
     const market = (await deployContract(f.clients, 'RiskLendingMarket', [router, f.modelId])).address;
+    await write(f.clients, f.deployed.addresses.token, destraTokenAbi, 'approve', [market, maxUint256]);
     const input = canonicalInput([1n, 2n, 3n]);
-    const rq = await write(f.clients, market, riskLendingMarketAbi, 'requestRiskScore', [toHex(input)], 10n ** 15n);
-    rows.push({ operation: 'request (via consumer; ETH fee escrowed)', gas: Number(rq.gasUsed), 'per report': '', goal: '' });
+    const [marketValue] = (await f.clients.publicClient.readContract({ address: market, abi: riskLendingMarketAbi, functionName: 'quote' })) as [bigint, bigint];
+    const rq = await write(f.clients, market, riskLendingMarketAbi, 'requestRiskScore', [toHex(input)], marketValue);
+    rows.push({ operation: 'request (via consumer: DSYNC pulled + burned, fee + callback gas escrowed)', gas: Number(rq.gasUsed), 'per report': '', goal: '' });
     const [ev] = parseEventLogs({ abi: oracleRouterAbi, logs: rq.logs, eventName: 'InferenceRequested' });
+
+    // direct requests from an EOA: the model's DSYNC burned with burnFrom (approved once), or with a permit
+    const [direct] = await requestIds(f, 1, 998);
+    rows.push({ operation: 'request with burn (EOA, approved router; DSYNC burnFrom, ETH fee escrowed)', gas: Number(direct!.gasUsed), 'per report': '', goal: '' });
+    const p = localClients(f.anvil.rpcUrl, f.anvil.privateKeys[9]!);
+    const pAccount = privateKeyToAccount(f.anvil.privateKeys[9]!);
+    await transferDsync(f.clients, f.deployed.addresses, pAccount.address, parseEther('10'));
+    const deadline = (await f.clients.publicClient.getBlock()).timestamp + 3600n;
+    const permitSig = await pAccount.signTypedData({
+      domain: { name: 'Destra Sync', version: '1', chainId: Number(f.chainId), verifyingContract: f.deployed.addresses.token },
+      types: { Permit: [{ name: 'owner', type: 'address' }, { name: 'spender', type: 'address' }, { name: 'value', type: 'uint256' }, { name: 'nonce', type: 'uint256' }, { name: 'deadline', type: 'uint256' }] },
+      primaryType: 'Permit',
+      message: { owner: pAccount.address, spender: router, value: parseEther('1'), nonce: 0n, deadline },
+    });
+    const withPermit = await write(p, router, oracleRouterAbi, 'requestWithPermit', [
+      f.modelId, toHex(canonicalInput([77n])), 0, parseEther('1'), deadline, Number.parseInt(permitSig.slice(130, 132), 16), `0x${permitSig.slice(2, 66)}`, `0x${permitSig.slice(66, 130)}`,
+    ], 10n ** 15n);
+    rows.push({ operation: 'request with permit (EOA, ERC-2612 permit + burn in one tx)', gas: Number(withPermit.gasUsed), 'per report': '', goal: '' });
+
+    // warm-up (not a row): the first fulfilment turns the stakers' fee counter from zero to non-zero
+    const [warm] = await requestIds(f, 1, 997);
+    const warmReport = requestReport(f, warm!.id, warm!.input, [7n]);
+    await write(f.clients, router, oracleRouterAbi, 'fulfill', [toHex(warmReport), f.committee.signRoot(reportLeaf(warmReport))]);
+
     const report = requestReport(f, ev!.args.requestId, input, [420_000n]);
     const one = await write(f.clients, router, oracleRouterAbi, 'fulfill', [toHex(report), f.committee.signRoot(reportLeaf(report))]);
-    rows.push({ operation: 'fulfil one (with callback; fee split: burn kept + stakers owed)', gas: Number(one.gasUsed), 'per report': Number(one.gasUsed), goal: '' });
+    rows.push({ operation: 'fulfil one (with callback; stakers owed the fee, relayer reimbursed the callback gas)', gas: Number(one.gasUsed), 'per report': Number(one.gasUsed), goal: '' });
+    const [settled] = parseEventLogs({ abi: oracleRouterAbi, logs: one.logs, eventName: 'CallbackGasSettled' });
 
     // fulfil one callback-free request (the event is the delivery)
     const [plain] = await requestIds(f, 1, 999);
     const plainReport = requestReport(f, plain!.id, plain!.input, [7n]);
     const bare = await write(f.clients, router, oracleRouterAbi, 'fulfill', [toHex(plainReport), f.committee.signRoot(reportLeaf(plainReport))]);
     rows.push({ operation: 'fulfil one (no callback)', gas: Number(bare.gasUsed), 'per report': Number(bare.gasUsed), goal: '' });
+    // CALLBACK_GAS_OVERHEAD check: what the callback path costs the relayer beyond what it is reimbursed
+    rows.push({
+      operation: `callback gas not reimbursed (with − without callback − reimbursed ${settled!.args.gasUsed}; ≈ 0 if CALLBACK_GAS_OVERHEAD fits)`,
+      gas: Number(one.gasUsed - bare.gasUsed - settled!.args.gasUsed), 'per report': '', goal: '',
+    });
 
     // a failure report (status 3, no outputs): closes the request, credits fee less the processing fee
     const [failed] = await requestIds(f, 1, 998);
@@ -70,7 +103,6 @@ export async function run(): Promise<void> {
     }
 
     // operator registration (proof-of-possession check + key pointer), then its first self-bond
-    const { localClients } = await import('../src-ts/index.ts');
     const { g2ToEip2537, provePossession, publicKeyOf, randomSecretKey } = await import('@destra/protocol');
     const { staking, token, registry } = f.deployed.addresses;
     const c = localClients(f.anvil.rpcUrl, f.anvil.privateKeys[7]!);

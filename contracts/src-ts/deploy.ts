@@ -10,8 +10,12 @@ import type { ModelRegistration } from './models.ts';
 export interface DeployOptions {
   /** Network name for the report domain tag keccak256("destra:" + network). */
   network?: string;
+  /** Default ETH fee per request (wei) of each model in `models` without its own (default 0.001 ETH). */
   feeWei?: bigint;
-  burnBps?: number;
+  /** Default DSYNC burned per request (base units) of each model in `models` without its own (default 1 DSYNC). */
+  burnDsync?: bigint;
+  /** Price bound (wei per gas) of the callback gas prepayment (default 20 gwei). */
+  callbackGasPriceWei?: bigint;
   requestTimeoutSec?: bigint;
   /** Minimum operator self-bond in DSYNC base units for committee eligibility. */
   minSelfBond?: bigint;
@@ -41,6 +45,10 @@ export interface ProtocolAddresses {
   feeds: Address;
   governor: Address;
 }
+
+export const DEFAULT_MODEL_FEE = 10n ** 15n;
+export const DEFAULT_MODEL_BURN = parseEther('1');
+export const DEFAULT_CALLBACK_GAS_PRICE = 20_000_000_000n;
 
 export interface DeployedProtocol {
   addresses: ProtocolAddresses;
@@ -86,9 +94,8 @@ export async function deployProtocol(clients: Clients, opts: DeployOptions = {})
     registry.address,
     models.address,
     deployer,
-    opts.feeWei ?? 10n ** 15n,
-    opts.burnBps ?? 500,
     opts.requestTimeoutSec ?? 3_600n,
+    opts.callbackGasPriceWei ?? DEFAULT_CALLBACK_GAS_PRICE,
   ]);
   gas.router = router.gasUsed;
   const feeds = await deployContract(clients, 'FeedStore', [domain, registry.address]);
@@ -104,6 +111,9 @@ export async function deployProtocol(clients: Clients, opts: DeployOptions = {})
   await sendTx(clients, staking.address, delegatedStakingAbi, 'setFeeSource', [router.address]);
   for (const m of opts.models ?? []) {
     await sendTx(clients, models.address, modelRegistryAbi, 'setModel', [m.name, 1, m.modelHash, m.inputSchemaHash, m.outputSchemaHash, m.outputScale]);
+    const fee = m.feeWei ?? opts.feeWei ?? DEFAULT_MODEL_FEE;
+    const burn = m.burnDsync ?? opts.burnDsync ?? DEFAULT_MODEL_BURN;
+    if (fee !== 0n || burn !== 0n) await sendTx(clients, models.address, modelRegistryAbi, 'setModelFees', [namehash(m.name), fee, burn]);
   }
   const handOff: [Address, Abi][] = [
     [registry.address, committeeRegistryAbi as Abi],

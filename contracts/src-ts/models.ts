@@ -33,6 +33,10 @@ export interface ModelRegistration {
   inputSchemaHash: Hex;
   outputSchemaHash: Hex;
   outputScale: bigint;
+  /** ETH fee per request in wei (deployProtocol's default when absent). */
+  feeWei?: bigint;
+  /** DSYNC burned per request in base units (deployProtocol's default when absent). */
+  burnDsync?: bigint;
 }
 
 /**

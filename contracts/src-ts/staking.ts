@@ -1,6 +1,6 @@
 // Operator onboarding and delegation in DSYNC: register the BLS key (with its proof of possession) in
 // CommitteeRegistry, approve DelegatedStaking, bond. Used by the devnet, tests and benches.
-import { hexToBytes, type Address, type Hex, type PublicClient } from 'viem';
+import { hexToBytes, parseEventLogs, type Address, type Hex, type PublicClient } from 'viem';
 import { payoutWeight, type PayoutEntry } from '@destra/protocol';
 import { committeeRegistryAbi, delegatedStakingAbi, destraTokenAbi } from './abi.ts';
 import { sendTx, type Clients } from './deploy-util.ts';
@@ -48,4 +48,17 @@ export async function payoutTable(
     ]);
     return { payee: hexToBytes(payee), weight: payoutWeight(stake) };
   }));
+}
+
+/**
+ * Claims the caller's ETH rewards from `operator`'s pool (an operator claiming its own pool also gets its
+ * commission) and returns the amount paid (0 when there was nothing to claim).
+ */
+export async function claimRewards(c: Clients, a: Pick<ProtocolAddresses, 'staking'>, operator: Address): Promise<bigint> {
+  const account = c.walletClient.account!.address;
+  const pending = (await c.publicClient.readContract({ address: a.staking, abi: delegatedStakingAbi, functionName: 'pendingRewards', args: [operator, account] })) as bigint;
+  if (pending === 0n) return 0n;
+  const receipt = await sendTx(c, a.staking, delegatedStakingAbi, 'claimRewards', [operator]);
+  const [ev] = parseEventLogs({ abi: delegatedStakingAbi, logs: receipt.logs, eventName: 'RewardsClaimed' });
+  return ev?.args.amount ?? 0n;
 }

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-/// @title Model registry: name → version, ONNX content hash, schemas and output scale.
+/// @title Model registry: name → version, ONNX content hash, schemas, output scale and request prices.
 /// @notice Names resolve like ENS records: the key is the namehash of a dotted name (e.g.
 ///         namehash("risk-score.destra")), so names nest and lookups are one SLOAD-sized read.
+///         Each model has governance-set request prices (setModelFees): an ETH fee paid to the stakers and
+///         a DSYNC amount the router burns from the requester (both may be 0). They share the slot with
+///         the version and scale, so the router reads hash and prices in two warm-able reads.
 contract ModelRegistry {
     error NotGovernance();
     error UnknownModel(bytes32 node);
@@ -12,6 +15,8 @@ contract ModelRegistry {
     struct Model {
         uint32 version;
         uint64 outputScale; // fixed-point scale of the signed outputs
+        uint80 fee; // ETH (wei) per request, owed to the stakers at fulfilment
+        uint80 burn; // DSYNC (base units) burned from the requester per request
         bytes32 modelHash; // sha256 of the ONNX file
         bytes32 inputSchemaHash; // keccak256 of the canonical manifest input section
         bytes32 outputSchemaHash;
@@ -19,6 +24,7 @@ contract ModelRegistry {
     }
 
     event ModelSet(bytes32 indexed node, string name, uint32 version, bytes32 modelHash, uint64 outputScale);
+    event ModelFeesSet(bytes32 indexed node, uint256 fee, uint256 burn);
 
     address public governance;
     mapping(bytes32 => Model) private models;
@@ -79,8 +85,34 @@ contract ModelRegistry {
         node = namehash(name);
         Model storage m = models[node];
         if (version <= m.version) revert InvalidModel("version must increase");
-        models[node] = Model(version, outputScale, modelHash, inputSchemaHash, outputSchemaHash, name);
+        // a new version keeps the model's prices
+        models[node] = Model(version, outputScale, m.fee, m.burn, modelHash, inputSchemaHash, outputSchemaHash, name);
         emit ModelSet(node, name, version, modelHash, outputScale);
+    }
+
+    /// @notice Sets a registered model's request prices: `fee` wei per request (to the stakers) and `burn`
+    ///         DSYNC base units burned from the requester at request time.
+    function setModelFees(bytes32 node, uint80 fee, uint80 burn) external {
+        if (msg.sender != governance) revert NotGovernance();
+        Model storage m = models[node];
+        if (m.modelHash == 0) revert UnknownModel(node);
+        (m.fee, m.burn) = (fee, burn);
+        emit ModelFeesSet(node, fee, burn);
+    }
+
+    /// @notice The model's request prices: ETH fee (wei) and DSYNC burn (base units).
+    function feesOf(bytes32 node) external view returns (uint256 fee, uint256 burn) {
+        Model storage m = models[node];
+        if (m.modelHash == 0) revert UnknownModel(node);
+        return (m.fee, m.burn);
+    }
+
+    /// @notice What the router needs at request time: the model hash and its prices (reverts UnknownModel).
+    function requestTerms(bytes32 node) external view returns (bytes32 modelHash, uint256 fee, uint256 burn) {
+        Model storage m = models[node];
+        modelHash = m.modelHash;
+        if (modelHash == 0) revert UnknownModel(node);
+        return (modelHash, m.fee, m.burn);
     }
 
     function resolve(bytes32 node) external view returns (uint32 version, bytes32 modelHash, bytes32 inputSchemaHash, bytes32 outputSchemaHash, uint64 outputScale) {

@@ -2,6 +2,8 @@
 pragma solidity ^0.8.28;
 
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {BLS} from "./BLS.sol";
 import {ReportLib} from "./ReportLib.sol";
 import {CommitteeRegistry} from "./CommitteeRegistry.sol";
@@ -9,12 +11,17 @@ import {ModelRegistry} from "./ModelRegistry.sol";
 import {DelegatedStaking} from "./DelegatedStaking.sol";
 import {IDestraConsumer} from "./IDestraConsumer.sol";
 
-/// @title Inference requests with ETH fees, fulfilled by committee-signed reports verified on chain.
-/// @notice request() escrows a fee and emits InferenceRequested; nodes answer with a report signed by the
-///         committee (threshold BLS, verified with EIP-2537); fulfill()/fulfillBatch() verify it, burn
-///         `burnBps` of the fee (kept here forever) and owe the rest to DSYNC stakers (DelegatedStaking
-///         pulls it: operator commission, then delegators) and call the consumer back with a bounded gas
-///         limit. A failing callback never blocks fulfilment. Unanswered requests are refundable.
+/// @title Inference requests with ETH fees and DSYNC burns, fulfilled by committee-signed reports verified on chain.
+/// @notice request() charges the model's prices from the ModelRegistry: it burns the model's DSYNC amount
+///         from the caller (ERC20Burnable.burnFrom: approve this router first, or use requestWithPermit)
+///         and escrows the ETH fee plus, for a callback, a gas prepayment of
+///         (callbackGasLimit + CALLBACK_GAS_OVERHEAD) × callbackGasPrice (a governance-set price bound).
+///         Nodes answer with a report signed by the committee (threshold BLS, verified with EIP-2537);
+///         fulfill()/fulfillBatch() verify it, owe the whole ETH fee to DSYNC stakers (DelegatedStaking
+///         pulls it: operator commission, then delegators), call the consumer back with a bounded gas
+///         limit, pay the relayer (msg.sender) for the gas the callback used at min(tx.gasprice, the
+///         price prepaid), and leave the rest of the prepayment to the requester (refund(id)). A failing
+///         callback never blocks fulfilment. Unanswered requests are refundable in full.
 contract OracleRouter is ReentrancyGuard {
     error NotGovernance();
     error FeeTooLow(uint256 sent, uint256 required);
@@ -41,6 +48,14 @@ contract OracleRouter is ReentrancyGuard {
     error LengthMismatch();
     error TransferFailed();
     error NotStaking();
+    error NotRequester(address caller, address requester);
+    /// The request was answered and its callback gas prepayment is spent or already refunded.
+    error NothingToRefund(bytes32 id);
+    /// Reverted by DSYNC's burnFrom when the requester has not approved the router for the model's burn
+    /// (declared here so the router's ABI decodes it): approve `needed` or use requestWithPermit.
+    error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed);
+    /// Reverted by DSYNC's burnFrom when the requester holds less DSYNC than the model's burn.
+    error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed);
 
     event InferenceRequested(
         bytes32 indexed requestId,
@@ -55,12 +70,15 @@ contract OracleRouter is ReentrancyGuard {
     event RequestFulfilled(bytes32 indexed requestId, bool callbackSucceeded);
     event RequestRefunded(bytes32 indexed requestId, uint256 amount);
     /// A failure report closed the request (status: docs/report-format.md §1.1); the fee less the
-    /// processing fee was credited to the requester (withdrawRefund).
+    /// processing fee, and the whole callback gas prepayment, were credited to the requester (withdrawRefund).
     event RequestFailed(bytes32 indexed requestId, uint8 status);
     event FailureFeeChanged(uint16 failureFeeBps);
-    event FeeBurned(uint256 amount);
+    event DsyncBurned(bytes32 indexed requestId, address indexed payer, uint256 amount);
+    /// A callback's gas settled: `gasUsed` (measured + CALLBACK_GAS_OVERHEAD) paid to the relayer at
+    /// min(tx.gasprice, prepaid price) = `reimbursed`; `refundable` is left to the requester.
+    event CallbackGasSettled(bytes32 indexed requestId, address indexed relayer, uint256 gasUsed, uint256 reimbursed, uint256 refundable);
     event FeesCollected(uint256 amount);
-    event ParamsChanged(uint256 fee, uint16 burnBps, uint64 timeout, uint32 maxCallbackGas);
+    event ParamsChanged(uint64 timeout, uint32 maxCallbackGas, uint64 callbackGasPrice);
 
     /// Two slots per request. `commitment` binds the model and input while pending, then becomes a
     /// sentinel (FULFILLED / REFUNDED): rewriting one warm non-zero slot is the cheapest replay guard.
@@ -69,7 +87,7 @@ contract OracleRouter is ReentrancyGuard {
         uint32 callbackGasLimit;
         uint64 deadline;
         bytes20 commitment; // first 20 bytes of keccak256(modelHash, inputHash)
-        uint88 fee;
+        uint88 fee; // ETH escrowed (fee + gas prepayment); after fulfilment: the requester's unused prepayment
         bool hasCallback; // lets fulfilment skip the first slot entirely for callback-free requests
     }
 
@@ -81,44 +99,57 @@ contract OracleRouter is ReentrancyGuard {
 
     uint256 public constant MAX_INPUT_BYTES = 8 * 512;
     uint256 private constant CALLBACK_OVERHEAD = 10_000;
+    /// Gas a relayer spends on a callback beyond what is measured around the call (the call itself, the
+    /// measurement, the settlement writes and event, its share of the reimbursement transfer); measured by
+    /// the gas bench (contracts/bench/gas.ts) and reimbursed with the measured gas.
+    uint256 public constant CALLBACK_GAS_OVERHEAD = 13_000;
+    /// Gas kept in reserve for the relayer's reimbursement whenever a priced callback was settled, even
+    /// when the amount is 0: eth_estimateGas runs at gas price 0 (no transfer), so without the reserve a
+    /// tight estimate would run out of gas at a real price.
+    uint256 private constant RELAYER_PAYMENT_GAS = 40_000;
 
     bytes32 public immutable domain;
     CommitteeRegistry public immutable registry;
     ModelRegistry public immutable models;
     DelegatedStaking public immutable staking; // fee recipient: operators' commission and their delegators
+    ERC20Burnable public immutable token; // DSYNC, burned per request
     address public governance;
-    uint256 public fee;
-    uint16 public burnBps;
     uint64 public requestTimeout;
     uint32 public maxCallbackGas;
+    /// Price bound (wei per gas) of the callback gas prepayment: a requester prepays
+    /// (callbackGasLimit + CALLBACK_GAS_OVERHEAD) × callbackGasPrice; the relayer is reimbursed at
+    /// min(tx.gasprice, that price).
+    uint64 public callbackGasPrice;
     uint256 public nonce;
     /// ETH owed to DelegatedStaking, which pulls it (collectFees) before any stake changes; fulfilment
     /// only adds to this counter, so it pays no ETH transfer and no staking storage writes.
     uint128 public stakerFees;
-    /// ETH burned: the burn share of every fee stays in this contract for good (no function moves it).
-    uint128 public totalBurned;
     mapping(bytes32 => Request) public requests;
     mapping(address => uint256) public refundCredit;
     /// Share of a failed request's fee kept as the processing fee (paid like an ordinary fee), in basis
     /// points; the rest is credited to the requester. Governance-set (setFailureFee), default 10%.
     uint16 public failureFeeBps = 1_000;
+    /// Gas price prepaid per callback request (set only for requests with a callback and a price).
+    mapping(bytes32 => uint256) public callbackGasPriceOf;
 
-    constructor(bytes32 domain_, CommitteeRegistry registry_, ModelRegistry models_, address governance_, uint256 fee_, uint16 burnBps_, uint64 timeout_) {
+    constructor(bytes32 domain_, CommitteeRegistry registry_, ModelRegistry models_, address governance_, uint64 timeout_, uint64 callbackGasPrice_) {
         domain = domain_;
         registry = registry_;
         models = models_;
         staking = registry_.staking();
+        token = ERC20Burnable(address(staking.token()));
         governance = governance_;
-        fee = fee_;
-        burnBps = burnBps_;
         requestTimeout = timeout_;
         maxCallbackGas = 2_000_000;
+        callbackGasPrice = callbackGasPrice_;
     }
 
-    function setParams(uint256 fee_, uint16 burnBps_, uint64 timeout_, uint32 maxCallbackGas_) external {
+    /// @notice Governance: request timeout, callback gas limit cap, and the callback gas price bound.
+    ///         Per-model prices (ETH fee, DSYNC burn) live in ModelRegistry.setModelFees.
+    function setParams(uint64 timeout_, uint32 maxCallbackGas_, uint64 callbackGasPrice_) external {
         if (msg.sender != governance) revert NotGovernance();
-        (fee, burnBps, requestTimeout, maxCallbackGas) = (fee_, burnBps_ > 10_000 ? 10_000 : burnBps_, timeout_, maxCallbackGas_);
-        emit ParamsChanged(fee_, burnBps, timeout_, maxCallbackGas_);
+        (requestTimeout, maxCallbackGas, callbackGasPrice) = (timeout_, maxCallbackGas_, callbackGasPrice_);
+        emit ParamsChanged(timeout_, maxCallbackGas_, callbackGasPrice_);
     }
 
     function setFailureFee(uint16 failureFeeBps_) external {
@@ -132,18 +163,56 @@ contract OracleRouter is ReentrancyGuard {
         governance = next;
     }
 
+    /// @notice What a request costs now: `value` (wei: the model's fee + the callback gas prepayment) to
+    ///         send, and `burn` (DSYNC base units) the router burns from the caller.
+    function quote(bytes32 modelId, uint32 callbackGasLimit) external view returns (uint256 value, uint256 burn) {
+        uint256 modelFee;
+        (, modelFee, burn) = models.requestTerms(modelId);
+        value = modelFee + _prepay(callbackGasLimit, callbackGasPrice);
+    }
+
+    /// @notice Requests an inference. Send `quote().value` wei (more is a tip to the stakers); the model's
+    ///         DSYNC burn is burned from msg.sender (approve this router for it first).
     /// @param modelId ModelRegistry node (namehash of the model name)
     /// @param input canonical input bytes (int64 big-endian fixed point, manifest order)
     function request(bytes32 modelId, bytes calldata input, uint32 callbackGasLimit) external payable returns (bytes32 requestId) {
-        if (msg.value < fee) revert FeeTooLow(msg.value, fee);
+        return _request(modelId, input, callbackGasLimit);
+    }
+
+    /// @notice request() with an ERC-2612 DSYNC permit (owner msg.sender, spender this router, value
+    ///         `permitValue` ≥ the model's burn) instead of a prior approval: one transaction. A permit
+    ///         already used (e.g. front-run) is ignored if the allowance is there.
+    function requestWithPermit(
+        bytes32 modelId,
+        bytes calldata input,
+        uint32 callbackGasLimit,
+        uint256 permitValue,
+        uint256 permitDeadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external payable returns (bytes32 requestId) {
+        try IERC20Permit(address(token)).permit(msg.sender, address(this), permitValue, permitDeadline, v, r, s) {} catch {}
+        return _request(modelId, input, callbackGasLimit);
+    }
+
+    function _request(bytes32 modelId, bytes calldata input, uint32 callbackGasLimit) private returns (bytes32 requestId) {
         if (input.length == 0 || input.length > MAX_INPUT_BYTES || input.length % 8 != 0) revert InputTooLarge(input.length, MAX_INPUT_BYTES);
         if (callbackGasLimit > maxCallbackGas) revert CallbackGasTooHigh(callbackGasLimit, maxCallbackGas);
-        bytes32 modelHash = models.modelHashOf(modelId);
+        (bytes32 modelHash, uint256 modelFee, uint256 burn) = models.requestTerms(modelId);
+        uint256 price = callbackGasLimit == 0 ? 0 : callbackGasPrice;
+        uint256 prepay = _prepay(callbackGasLimit, price);
+        if (msg.value < modelFee + prepay) revert FeeTooLow(msg.value, modelFee + prepay);
+        if (msg.value > type(uint88).max) revert FeeTooLow(msg.value, modelFee + prepay);
         requestId = keccak256(abi.encode(block.chainid, address(this), msg.sender, nonce++));
         uint64 deadline = uint64(block.timestamp) + requestTimeout;
-        if (msg.value > type(uint88).max) revert FeeTooLow(msg.value, fee);
         requests[requestId] = Request(msg.sender, callbackGasLimit, deadline, _commitment(modelHash, keccak256(input)), uint88(msg.value), callbackGasLimit != 0);
-        emit InferenceRequested(requestId, msg.sender, modelId, modelHash, input, callbackGasLimit, msg.value, deadline);
+        if (prepay != 0) callbackGasPriceOf[requestId] = price;
+        if (burn != 0) {
+            token.burnFrom(msg.sender, burn); // DSYNC's totalSupply falls now
+            emit DsyncBurned(requestId, msg.sender, burn);
+        }
+        emit InferenceRequested(requestId, msg.sender, modelId, modelHash, input, callbackGasLimit, msg.value - prepay, deadline);
     }
 
     /// @notice Fulfils one request with a report signed (as a one-leaf batch) by the committee of the
@@ -154,7 +223,9 @@ contract OracleRouter is ReentrancyGuard {
         uint64 epoch = uint64(bytes8(report[34:42]));
         _checkHeader(report, epoch);
         _verify(epoch, ReportLib.leaf(report), signature);
-        _payFees(_settle(report, true));
+        (uint256 fees, uint256 gasPay, bool priced) = _settle(report, true);
+        _payFees(fees);
+        if (priced) _payRelayer(gasPay);
     }
 
     /// @notice Fulfils many requests with one signature over a Merkle root. With `proofs` empty the
@@ -176,19 +247,35 @@ contract OracleRouter is ReentrancyGuard {
         if (complete && ReportLib.rootOf(leaves) != root) revert ReportLib.MerkleProofInvalid();
         _verify(epoch, root, signature);
         uint256 fees;
-        for (uint256 i = 0; i < count; i++) fees += _settle(reports[i], false);
+        uint256 gasPay;
+        bool priced;
+        for (uint256 i = 0; i < count; i++) {
+            (uint256 f, uint256 g, bool p) = _settle(reports[i], false);
+            (fees, gasPay, priced) = (fees + f, gasPay + g, priced || p);
+        }
         _payFees(fees);
+        if (priced) _payRelayer(gasPay);
     }
 
-    /// @notice Refunds a request nobody answered before its deadline.
+    /// @notice Refunds a request nobody answered before its deadline (fee and gas prepayment; anyone may
+    ///         trigger it), or, after fulfilment, the unused part of its callback gas prepayment (only the
+    ///         requester pulls it). The DSYNC burned at request time is not refunded.
     function refund(bytes32 requestId) external nonReentrant {
         Request storage r = requests[requestId];
-        if (r.commitment == 0) revert UnknownRequest(requestId);
-        if (uint160(r.commitment) <= MAX_SENTINEL) revert AlreadyFulfilled(requestId);
-        if (block.timestamp <= r.deadline) revert NotExpired(r.deadline);
+        bytes20 c = r.commitment;
+        if (c == 0) revert UnknownRequest(requestId);
         uint256 amount = r.fee;
         address to = r.requester;
-        r.commitment = REFUNDED;
+        if (c == FULFILLED) {
+            if (msg.sender != to) revert NotRequester(msg.sender, to);
+            if (amount == 0) revert NothingToRefund(requestId);
+        } else {
+            // refunded, or closed by a failure report (whose refund was credited at once)
+            if (uint160(c) <= MAX_SENTINEL) revert AlreadyFulfilled(requestId);
+            if (block.timestamp <= r.deadline) revert NotExpired(r.deadline);
+            r.commitment = REFUNDED;
+            delete callbackGasPriceOf[requestId];
+        }
         r.fee = 0;
         // A requester contract that cannot receive ETH gets a credit it can withdraw instead.
         (bool ok,) = to.call{value: amount, gas: 50_000}("");
@@ -271,41 +358,76 @@ contract OracleRouter is ReentrancyGuard {
         if (!BLS.verify(key, ReportLib.signingMessage(ReportLib.PURPOSE_ROOT, digest), signature, BLS.DESTRA_DST)) revert BadSignature();
     }
 
-    /// @return the fee to distribute (0 when skipped)
-    function _settle(bytes calldata report, bool strict) private returns (uint256) {
+    /// @return fee the fee to distribute (0 when skipped)
+    /// @return gasPay what the relayer is owed for the callback's gas
+    /// @return priced whether a callback with a gas prepayment was settled (the relayer gets paid)
+    function _settle(bytes calldata report, bool strict) private returns (uint256 fee, uint256 gasPay, bool priced) {
         bytes32 id = bytes32(report[107:139]);
         Request storage r = requests[id];
         bytes20 commitment = r.commitment;
         if (uint160(commitment) <= MAX_SENTINEL) {
-            if (!strict) return 0;
+            if (!strict) return (0, 0, false);
             if (commitment == 0) revert UnknownRequest(id);
             revert AlreadyFulfilled(id);
         }
         if (commitment != _commitment(bytes32(report[139:171]), bytes32(report[171:203]))) {
-            if (!strict) return 0;
+            if (!strict) return (0, 0, false);
             revert InputMismatch(id);
         }
-        uint256 paid = r.fee;
+        fee = r.fee;
         uint8 status = uint8(report[ReportLib.STATUS_OFFSET]);
-        if (status != ReportLib.STATUS_OK) return _fail(r, id, status, paid);
+        if (status != ReportLib.STATUS_OK) return (_fail(r, id, status, fee), 0, false);
         bool callback = r.hasCallback;
         r.commitment = FULFILLED; // settled before the consumer runs (checks-effects-interactions)
         r.fee = 0;
         bool ok = true;
-        if (callback) ok = _callback(r.requester, r.callbackGasLimit, id, report);
+        if (callback) {
+            uint32 limit = r.callbackGasLimit;
+            uint256 price = callbackGasPriceOf[id];
+            uint256 start = gasleft();
+            ok = _callback(r.requester, limit, id, report);
+            if (price != 0) {
+                (fee, gasPay) = _settleGas(r, id, fee, limit, price, start - gasleft());
+                priced = true;
+            }
+        }
         emit RequestFulfilled(id, ok);
-        return paid;
+    }
+
+    /// Pays the relayer for the callback's gas out of the prepayment and leaves the rest to the requester.
+    function _settleGas(Request storage r, bytes32 id, uint256 escrow, uint32 limit, uint256 price, uint256 measured)
+        private
+        returns (uint256 fee, uint256 gasPay)
+    {
+        uint256 prepay = _prepay(limit, price);
+        uint256 used = measured + CALLBACK_GAS_OVERHEAD;
+        if (used > uint256(limit) + CALLBACK_GAS_OVERHEAD) used = uint256(limit) + CALLBACK_GAS_OVERHEAD;
+        gasPay = used * (tx.gasprice < price ? tx.gasprice : price);
+        uint256 left = prepay - gasPay;
+        delete callbackGasPriceOf[id];
+        r.fee = uint88(left); // the requester pulls it with refund(id)
+        emit CallbackGasSettled(id, msg.sender, used, gasPay, left);
+        fee = escrow - prepay;
+    }
+
+    function _prepay(uint32 callbackGasLimit, uint256 price) private pure returns (uint256) {
+        return callbackGasLimit == 0 ? 0 : (uint256(callbackGasLimit) + CALLBACK_GAS_OVERHEAD) * price;
     }
 
     /// A failure report closes the request without a callback: the processing fee (failureFeeBps of the
-    /// fee) is paid out like an ordinary fee, the rest credited to the requester (pull: withdrawRefund,
-    /// so the relayer never runs the requester's code).
+    /// model fee) is paid out like an ordinary fee; the rest, with the whole callback gas prepayment (no
+    /// callback runs), is credited to the requester (pull: withdrawRefund, so the relayer never runs the
+    /// requester's code).
+    /// @param escrow what the request escrowed: the model fee plus any callback gas prepayment
     /// @return kept the processing fee to distribute
-    function _fail(Request storage r, bytes32 id, uint8 status, uint256 paid) private returns (uint256 kept) {
-        kept = (paid * failureFeeBps) / 10_000;
+    function _fail(Request storage r, bytes32 id, uint8 status, uint256 escrow) private returns (uint256 kept) {
+        uint256 price = callbackGasPriceOf[id];
+        uint256 prepay = price == 0 ? 0 : _prepay(r.callbackGasLimit, price);
+        if (price != 0) delete callbackGasPriceOf[id];
+        kept = ((escrow - prepay) * failureFeeBps) / 10_000;
         r.commitment = bytes20(FAILED_BASE + status);
         r.fee = 0;
-        if (paid > kept) refundCredit[r.requester] += paid - kept;
+        if (escrow > kept) refundCredit[r.requester] += escrow - kept;
         emit RequestFailed(id, status);
     }
 
@@ -322,12 +444,20 @@ contract OracleRouter is ReentrancyGuard {
         }
     }
 
-    /// Splits settled fees: `burnBps` burned (kept here forever), the rest owed to the stakers. One
-    /// storage slot, no external call: the stakers' share is pulled by DelegatedStaking.
+    /// Settled fees are owed to the stakers in full. One storage slot, no external call: DelegatedStaking
+    /// pulls them.
     function _payFees(uint256 amount) private {
         if (amount == 0) return;
-        uint256 burn = (amount * burnBps) / 10_000;
-        (stakerFees, totalBurned) = (stakerFees + uint128(amount - burn), totalBurned + uint128(burn));
-        if (burn > 0) emit FeeBurned(burn);
+        stakerFees += uint128(amount);
+    }
+
+    /// Reimburses the relayer (msg.sender: the account that called fulfill/fulfillBatch and paid the gas,
+    /// or the contract that relays for it) once per transaction; a relayer that cannot receive ETH gets a
+    /// credit (withdrawRefund).
+    function _payRelayer(uint256 amount) private {
+        if (gasleft() < RELAYER_PAYMENT_GAS) revert InsufficientGasForCallback(gasleft(), RELAYER_PAYMENT_GAS);
+        if (amount == 0) return;
+        (bool ok,) = msg.sender.call{value: amount}("");
+        if (!ok) refundCredit[msg.sender] += amount;
     }
 }

@@ -12,7 +12,7 @@ import {
   type Clients,
 } from '../src-ts/index.ts';
 import { committeeRegistryAbi, delegatedStakingAbi, feedStoreAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
-import { canonicalInput, memberId, requestReport, setupFixture, write, type Fixture } from './fixture.ts';
+import { canonicalInput, deployMarket, marketRequest, memberId, requestReport, setupFixture, write, type Fixture } from './fixture.ts';
 
 const manifest = JSON.parse(readFileSync(new URL('../../models/liquidation-risk/manifest.json', import.meta.url), 'utf8'));
 
@@ -89,13 +89,12 @@ describe('output scale from the manifest', () => {
     expect(() => registrationFromManifest({ ...manifest, outputs: [{ scale: 83279.734375 }] }, 'x')).toThrow(/not a positive integer/);
     const reg = await registerModelFromManifest(await f.governance(), f.deployed.addresses.models, manifest);
     expect(reg.outputScale).toBe(10_000n);
-    const market = (await deployContract(f.clients, 'RiskLendingMarket', [router, namehash('liquidation-risk')])).address;
+    const market = await deployMarket(f, namehash('liquidation-risk'));
     expect(await read(market, riskLendingMarketAbi, 'scoreScale')).toBe(10_000n);
     const [me] = await f.clients.walletClient.getAddresses();
     for (const [score, factor] of [[10_000n, 2_000], [5_000n, 5_250], [0n, 8_500]] as const) {
       const input = canonicalInput([score + 1n]);
-      const receipt = await write(f.clients, market, riskLendingMarketAbi, 'requestRiskScore', [toHex(input)], 10n ** 15n);
-      const id = parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'InferenceRequested' })[0]!.args.requestId;
+      const { id } = await marketRequest(f, market, input);
       const r = requestReport(f, id, input, [score], { modelHash: hexToBytes(reg.modelHash) });
       await write(f.clients, router, oracleRouterAbi, 'fulfill', [toHex(r), f.committee.signRoot(reportLeaf(r))]);
       expect(await read(market, riskLendingMarketAbi, 'collateralFactorBps', [me!])).toBe(factor);

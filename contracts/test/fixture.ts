@@ -1,7 +1,7 @@
 // Shared set-up for the contract tests: a real anvil, the deployed protocol (governor in control), a DKG
 // committee as genesis, operators registered with proofs of possession and self-bonded in DSYNC, and one
 // registered model.
-import { createWalletClient, getContract, hexToBytes, http, parseEther, toHex, keccak256, type Address, type Hex } from 'viem';
+import { createWalletClient, getContract, hexToBytes, http, maxUint256, parseEther, parseEventLogs, toHex, keccak256, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import {
   ReportKind, encodeReport, evmDestination, g1ToEip2537, g2ToEip2537, inputHash, membersRoot, provePossession, publicKeyOf,
@@ -9,7 +9,8 @@ import {
 } from '@destra/protocol';
 import { ensureCompiled } from '../scripts/compile.ts';
 import {
-  LocalCommittee, committeeRegistryAbi, deployProtocol, localClients, namehash, oracleRouterAbi, registerOperator, startAnvil, transferDsync,
+  LocalCommittee, committeeRegistryAbi, deployContract, deployProtocol, destraTokenAbi, localClients, namehash, oracleRouterAbi, registerOperator,
+  riskLendingMarketAbi, startAnvil, transferDsync,
   type Anvil, type Clients, type DeployedProtocol,
 } from '../src-ts/index.ts';
 
@@ -56,6 +57,8 @@ export async function setupFixture(opts: { operators?: number; stakes?: bigint[]
   }
   const committee = await LocalCommittee.create(n, Math.max(1, Math.ceil((2 * n) / 3)));
   const members = (await clients.publicClient.readContract({ address: registry, abi: committeeRegistryAbi, functionName: 'nextCommittee', args: [BigInt(n)] })) as Address[];
+  // the deployer (DSYNC holder) requests directly in many tests: it lets the router burn its DSYNC
+  await write(clients, deployed.addresses.token, destraTokenAbi, 'approve', [deployed.addresses.router, maxUint256]);
   await write(clients, registry, committeeRegistryAbi, 'initGenesis', [
     committee.groupKeyEip2537, committee.t, n, toHex(sharesRoot(committee.publicSharesUncompressed)), toHex(membersRoot(members.map(memberId))),
   ]);
@@ -75,10 +78,28 @@ export async function impersonate(anvil: Anvil, clients: Clients, address: Addre
 }
 
 export async function write(clients: Clients, address: Address, abi: any, functionName: string, args: unknown[], value = 0n, gas?: bigint) {
+  // a margin on the estimate, as the relayer adapter adds
+  gas ??= ((await clients.publicClient.estimateContractGas({ address, abi, functionName, args, value, account: clients.walletClient.account! } as any)) * 12n) / 10n;
   const hash = await clients.walletClient.writeContract({ address, abi, functionName, args, value, account: clients.walletClient.account!, chain: clients.chain, ...(gas ? { gas } : {}) } as any);
   const receipt = await clients.publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== 'success') throw new Error(`${functionName} reverted (tx ${hash})`);
   return receipt;
+}
+
+/** Deploys a RiskLendingMarket for `modelId` and lets it pull the deployer's DSYNC (for the burn). */
+export async function deployMarket(f: Fixture, modelId: Hex = f.modelId): Promise<Address> {
+  const market = (await deployContract(f.clients, 'RiskLendingMarket', [f.deployed.addresses.router, modelId])).address;
+  await write(f.clients, f.deployed.addresses.token, destraTokenAbi, 'approve', [market, maxUint256]);
+  return market;
+}
+
+/** requestRiskScore on `market`, paying the market's quote (fee + callback gas prepayment) plus `tip`. */
+export async function marketRequest(f: Fixture, market: Address, input: Uint8Array, opts: { clients?: Clients; tip?: bigint } = {}) {
+  const clients = opts.clients ?? f.clients;
+  const [value, burn] = (await clients.publicClient.readContract({ address: market, abi: riskLendingMarketAbi, functionName: 'quote' })) as [bigint, bigint];
+  const receipt = await write(clients, market, riskLendingMarketAbi, 'requestRiskScore', [toHex(input)], value + (opts.tip ?? 0n));
+  const [ev] = parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'InferenceRequested' });
+  return { id: ev!.args.requestId, value: value + (opts.tip ?? 0n), burn, receipt };
 }
 
 export function requestReport(f: Fixture, id: Hex, input: Uint8Array, output: bigint[], overrides: Partial<Report> = {}): Uint8Array {

@@ -11,7 +11,7 @@ import { payoutsRoot } from '@destra/protocol';
 import { LocalCommittee, deployContract, localClients, payoutTable } from '../src-ts/index.ts';
 import { registerOperator, transferDsync } from '../src-ts/index.ts';
 import { committeeRegistryAbi, delegatedStakingAbi, destraGovernorAbi, destraTokenAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
-import { canonicalInput, memberId, requestReport, setupFixture, write, type Fixture } from './fixture.ts';
+import { canonicalInput, deployMarket, marketRequest, memberId, requestReport, setupFixture, write, type Fixture } from './fixture.ts';
 
 const blsVectors = JSON.parse(readFileSync(new URL('../../test/vectors/bls/signatures.json', import.meta.url), 'utf8'));
 
@@ -133,16 +133,17 @@ describe('committee lifecycle', () => {
     await expect(simulate(registry, committeeRegistryAbi, 'slashEquivocation', args)).rejects.toThrow(/AlreadySlashed/);
   });
 
-  it('fees from fulfilled requests accrue to operators pro rata and can be claimed; a share is burned', async () => {
+  it('fees from fulfilled requests accrue to operators pro rata and can be claimed; the DSYNC burn is paid at request', async () => {
     const router = f.deployed.addresses.router;
-    const market = (await deployContract(f.clients, 'RiskLendingMarket', [router, f.modelId])).address;
-    const fee = 10n ** 16n;
+    const market = await deployMarket(f);
     const input = canonicalInput([5n]);
-    const receipt = await write(f.clients, market, riskLendingMarketAbi, 'requestRiskScore', [toHex(input)], fee);
-    const [req] = parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'InferenceRequested' });
-    const report = requestReport(f, req!.args.requestId, input, [1n], { epoch: 2n });
+    const supplyBefore = (await read(f.deployed.addresses.token, destraTokenAbi, 'totalSupply')) as bigint;
+    const stakerBefore = (await read(router, oracleRouterAbi, 'stakerFees')) as bigint;
+    const { id, burn } = await marketRequest(f, market, input, { tip: 9n * 10n ** 15n });
+    expect(supplyBefore - (await read(f.deployed.addresses.token, destraTokenAbi, 'totalSupply'))).toBe(burn);
+    const report = requestReport(f, id, input, [1n], { epoch: 2n });
     await write(f.clients, router, oracleRouterAbi, 'fulfill', [toHex(report), next.signRoot(reportLeaf(report))]);
-    expect(await read(router, oracleRouterAbi, 'totalBurned')).toBe(fee / 20n); // burnBps 500
+    expect((await read(router, oracleRouterAbi, 'stakerFees')) - stakerBefore).toBe(10n ** 16n); // model fee + tip, all to the stakers
     const op = f.operators[3]!;
     const pending = (await read(staking, delegatedStakingAbi, 'pendingRewards', [op.address, op.address])) as bigint;
     expect(pending).toBeGreaterThan(0n);
@@ -155,8 +156,8 @@ describe('committee lifecycle', () => {
   it('changes a protocol parameter by stake-weighted vote, quorum and timelock', async () => {
     const { router, governor } = f.deployed.addresses;
     expect((await read(router, oracleRouterAbi, 'governance')).toLowerCase()).toBe(governor.toLowerCase()); // deployProtocol handed it over
-    const newFee = 5n * 10n ** 15n;
-    const data = (await import('viem')).encodeFunctionData({ abi: oracleRouterAbi, functionName: 'setParams', args: [newFee, 300, 7200n, 1_000_000] });
+    const newPrice = 5n * 10n ** 9n;
+    const data = (await import('viem')).encodeFunctionData({ abi: oracleRouterAbi, functionName: 'setParams', args: [7200n, 1_000_000, newPrice] });
     const [proposer, , voterB] = [f.operators[1]!, f.operators[0]!, f.operators[3]!];
     await expect(simulate(governor, destraGovernorAbi, 'propose', [router, data, 'raise fee'], f.clients.walletClient.account!)).rejects.toThrow(/NotOperator/);
     await write(proposer.clients, governor, destraGovernorAbi, 'propose', [router, data, 'raise fee']);
@@ -177,9 +178,10 @@ describe('committee lifecycle', () => {
     await expect(simulate(governor, destraGovernorAbi, 'execute', [0n], voterB.clients.walletClient.account!)).rejects.toThrow(/TimelockActive/);
     await timeTravel(301);
     await write(voterB.clients, governor, destraGovernorAbi, 'execute', [0n]);
-    expect(await read(router, oracleRouterAbi, 'fee')).toBe(newFee);
+    expect(await read(router, oracleRouterAbi, 'callbackGasPrice')).toBe(newPrice);
+    expect(await read(router, oracleRouterAbi, 'requestTimeout')).toBe(7200n);
     // setParams is governance-only
-    await expect(simulate(router, oracleRouterAbi, 'setParams', [1n, 0, 1n, 1], f.clients.walletClient.account!)).rejects.toThrow(/NotGovernance/);
+    await expect(simulate(router, oracleRouterAbi, 'setParams', [1n, 1, 1n], f.clients.walletClient.account!)).rejects.toThrow(/NotGovernance/);
   });
 
   it('unbonding leaves the committee; a member of the current epoch cannot withdraw until it ends plus the delay', async () => {

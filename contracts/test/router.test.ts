@@ -1,33 +1,41 @@
 // OracleRouter + FeedStore on a real anvil: verified delivery, batches, every rejection path, refunds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { hexToBytes, parseEventLogs, toHex, type Address, type Hex } from 'viem';
+import { hexToBytes, parseEther, parseEventLogs, toHex, type Address, type Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 import {
   ReportKind, ReportStatus, anyDestination, buildMerkleTree, domainTag, encodeReport, evmDestination, feedId, merkleProof, reportLeaf,
 } from '@destra/protocol';
-import { deployContract, namehash } from '../src-ts/index.ts';
-import { feedStoreAbi, modelRegistryAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
-import { MODEL_HASH, MODEL_NAME, canonicalInput, requestReport, setupFixture, write, type Fixture } from './fixture.ts';
+import { deployContract, loadArtifact, namehash, transferDsync } from '../src-ts/index.ts';
+import { destraTokenAbi, feedStoreAbi, modelRegistryAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
+import { MODEL_HASH, MODEL_NAME, canonicalInput, deployMarket, marketRequest, requestReport, setupFixture, write, type Fixture } from './fixture.ts';
 
 let f: Fixture;
 let market: Address;
 let router: Address;
-const FEE = 10n ** 15n;
+const FEE = 10n ** 15n; // deployProtocol's default model fee
+const BURN = parseEther('1'); // deployProtocol's default model burn
 const blsVectors = JSON.parse(readFileSync(new URL('../../test/vectors/bls/signatures.json', import.meta.url), 'utf8'));
 const invalidG1 = (name: string): Hex => blsVectors.invalidPoints.find((p: any) => p.name === name).bytes;
 
 beforeAll(async () => {
   f = await setupFixture();
   router = f.deployed.addresses.router;
-  market = (await deployContract(f.clients, 'RiskLendingMarket', [router, f.modelId])).address;
+  market = await deployMarket(f);
 });
 afterAll(async () => f?.stop());
 
 async function requestViaMarket(input: Uint8Array): Promise<Hex> {
-  const receipt = await write(f.clients, market, riskLendingMarketAbi, 'requestRiskScore', [toHex(input)], FEE);
-  const [ev] = parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'InferenceRequested' });
-  return ev!.args.requestId;
+  return (await marketRequest(f, market, input)).id;
 }
+const revertingAbi = () => loadArtifact('RevertingConsumer').abi;
+/** A RevertingConsumer holding DSYNC for its burns (it approved the router in its constructor). */
+async function revertingConsumer(burn: boolean): Promise<Address> {
+  const consumer = (await deployContract(f.clients, 'RevertingConsumer', [router, burn])).address;
+  await transferDsync(f.clients, f.deployed.addresses, consumer, parseEther('10'));
+  return consumer;
+}
+const quote = async (gasLimit: number, model = f.modelId) => (await read(router, oracleRouterAbi, 'quote', [model, gasLimit])) as [bigint, bigint];
 
 const fulfill = (report: Uint8Array, sig: Hex) => write(f.clients, router, oracleRouterAbi, 'fulfill', [toHex(report), sig]);
 const simulateFulfill = (report: Uint8Array, sig: Hex) =>
@@ -88,9 +96,9 @@ describe('request → verified fulfilment → consumer callback', () => {
 
   it('a failing or gas-burning callback never blocks fulfilment', async () => {
     for (const burn of [false, true]) {
-      const consumer = (await deployContract(f.clients, 'RevertingConsumer', [router, burn])).address;
+      const consumer = await revertingConsumer(burn);
       const input = canonicalInput([7n]);
-      const receipt = await write(f.clients, consumer, (await import('../src-ts/artifacts.ts')).loadArtifact('RevertingConsumer').abi, 'ask', [f.modelId, toHex(input), 100_000], FEE);
+      const receipt = await write(f.clients, consumer, revertingAbi(), 'ask', [f.modelId, toHex(input), 100_000], (await quote(100_000))[0]);
       const [req] = parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'InferenceRequested' });
       const report = requestReport(f, req!.args.requestId, input, [1n]);
       const r = await fulfill(report, f.committee.signRoot(reportLeaf(report)));
@@ -101,14 +109,14 @@ describe('request → verified fulfilment → consumer callback', () => {
 
   it('refunds a request after its deadline, not before', async () => {
     const input = canonicalInput([9n]);
-    const id = await requestViaMarket(input);
+    const { id, value } = await marketRequest(f, market, input);
     await expect(f.clients.publicClient.simulateContract({ address: router, abi: oracleRouterAbi, functionName: 'refund', args: [id], account: f.clients.walletClient.account! })).rejects.toThrow(/NotExpired/);
     await f.clients.publicClient.request({ method: 'evm_increaseTime' as any, params: [3601] as any });
     await f.clients.publicClient.request({ method: 'evm_mine' as any, params: [] as any });
     const receipt = await write(f.clients, router, oracleRouterAbi, 'refund', [id]);
     const [ev] = parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'RequestRefunded' });
-    expect(ev!.args.amount).toBe(FEE);
-    expect(await read(router, oracleRouterAbi, "refundCredit", [market])).toBe(FEE); // the market cannot receive ETH: credited
+    expect(ev!.args.amount).toBe(value); // fee and gas prepayment (the DSYNC burn is not refunded)
+    expect(await read(router, oracleRouterAbi, "refundCredit", [market])).toBe(value); // the market takes ETH only when a borrower claims: credited
     const report = requestReport(f, id, input, [1n]);
     await expect(simulateFulfill(report, f.committee.signRoot(reportLeaf(report)))).rejects.toThrow(/AlreadyFulfilled/);
   });
@@ -308,5 +316,169 @@ describe('ModelRegistry', () => {
     await expect(read(models, modelRegistryAbi, 'resolve', [namehash('missing.destra')])).rejects.toThrow(/UnknownModel/);
     await write(gov, models, modelRegistryAbi, 'setModel', [MODEL_NAME, 2, MODEL_HASH, MODEL_HASH, MODEL_HASH, 1_000n]);
     expect((await read(models, modelRegistryAbi, 'resolve', [node]))[0]).toBe(2);
+  });
+});
+
+describe('request prices: per-model ETH fee, DSYNC burn, callback gas prepaid by the requester', () => {
+  const token = () => f.deployed.addresses.token;
+  const supply = () => read(token(), destraTokenAbi, 'totalSupply') as Promise<bigint>;
+
+  it('charges each model its own governance-set fee; the stakers are owed the whole fee', async () => {
+    const gov = await f.governance();
+    const models = f.deployed.addresses.models;
+    const credit = namehash('credit.destra');
+    await write(gov, models, modelRegistryAbi, 'setModel', ['credit.destra', 1, MODEL_HASH, MODEL_HASH, MODEL_HASH, 1_000n]);
+    expect(await quote(0, credit)).toEqual([0n, 0n]); // a new model is free until governance prices it
+    await write(gov, models, modelRegistryAbi, 'setModelFees', [credit, 3n * FEE, parseEther('2')]);
+    await expect(f.clients.publicClient.simulateContract({ address: models, abi: modelRegistryAbi, functionName: 'setModelFees', args: [credit, 1n, 1n], account: f.clients.walletClient.account! })).rejects.toThrow(/NotGovernance/);
+    expect(await read(models, modelRegistryAbi, 'feesOf', [credit])).toEqual([3n * FEE, parseEther('2')]);
+    expect(await quote(0, credit)).toEqual([3n * FEE, parseEther('2')]);
+    expect(await quote(0)).toEqual([FEE, BURN]);
+    const input = canonicalInput([31n]);
+    const sim = (model: Hex, value: bigint) => f.clients.publicClient.simulateContract({ address: router, abi: oracleRouterAbi, functionName: 'request', args: [model, toHex(input), 0], value, account: f.clients.walletClient.account! });
+    await expect(sim(credit, 3n * FEE - 1n)).rejects.toThrow(/FeeTooLow/);
+    await sim(f.modelId, FEE); // the default model's fee is enough there
+    const before = (await read(router, oracleRouterAbi, 'stakerFees')) as bigint;
+    for (const [model, fee] of [[credit, 3n * FEE], [f.modelId, FEE]] as const) {
+      const receipt = await write(f.clients, router, oracleRouterAbi, 'request', [model, toHex(input), 0], fee);
+      const [ev] = parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'InferenceRequested' });
+      expect(ev!.args.fee).toBe(fee);
+      const report = requestReport(f, ev!.args.requestId, input, [1n]);
+      await write(f.clients, router, oracleRouterAbi, 'fulfill', [toHex(report), f.committee.signRoot(reportLeaf(report))]);
+    }
+    expect((await read(router, oracleRouterAbi, 'stakerFees')) - before).toBe(4n * FEE); // no ETH burn share any more
+  });
+
+  it("burns the model's DSYNC from the requester at request time (totalSupply falls)", async () => {
+    const input = canonicalInput([32n]);
+    const supplyBefore = await supply();
+    const [me] = await f.clients.walletClient.getAddresses();
+    const balanceBefore = (await read(token(), destraTokenAbi, 'balanceOf', [me])) as bigint;
+    const receipt = await write(f.clients, router, oracleRouterAbi, 'request', [f.modelId, toHex(input), 0], FEE);
+    expect(supplyBefore - (await supply())).toBe(BURN);
+    expect(balanceBefore - ((await read(token(), destraTokenAbi, 'balanceOf', [me])) as bigint)).toBe(BURN);
+    const [ev] = parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'DsyncBurned' });
+    expect(ev!.args).toMatchObject({ payer: me, amount: BURN });
+    // through the consumer: the market pulls the burn from the borrower and the router burns it from the market
+    const s2 = await supply();
+    const r = await marketRequest(f, market, canonicalInput([33n]));
+    expect(r.burn).toBe(BURN);
+    expect(s2 - (await supply())).toBe(BURN);
+    expect(await read(token(), destraTokenAbi, 'balanceOf', [market])).toBe(0n);
+  });
+
+  it('a request without DSYNC allowance reverts with a decodable error the router ABI declares', async () => {
+    expect(oracleRouterAbi.some((x) => x.type === 'error' && x.name === 'ERC20InsufficientAllowance')).toBe(true);
+    expect(oracleRouterAbi.some((x) => x.type === 'error' && x.name === 'ERC20InsufficientBalance')).toBe(true);
+    const op = f.operators[0]!; // holds DSYNC, never approved the router
+    const call = f.clients.publicClient.simulateContract({ address: router, abi: oracleRouterAbi, functionName: 'request', args: [f.modelId, toHex(canonicalInput([34n])), 0], value: FEE, account: op.clients.walletClient.account! });
+    await expect(call).rejects.toThrow(/ERC20InsufficientAllowance/);
+    const err = await call.catch((e) => e);
+    expect(err.cause.data.errorName).toBe('ERC20InsufficientAllowance');
+    expect([err.cause.data.args[0].toLowerCase(), err.cause.data.args[1], err.cause.data.args[2]]).toEqual([router.toLowerCase(), 0n, BURN]);
+    // a borrower that did not approve the market cannot make the market pay for it
+    await expect(f.clients.publicClient.simulateContract({ address: market, abi: [...riskLendingMarketAbi, ...oracleRouterAbi.filter((x) => x.type === 'error')], functionName: 'requestRiskScore', args: [toHex(canonicalInput([35n]))], value: (await quote(150_000))[0], account: op.clients.walletClient.account! })).rejects.toThrow(/ERC20InsufficientAllowance/);
+  });
+
+  it('requestWithPermit: an ERC-2612 signature instead of an approval, one transaction', async () => {
+    const op = f.operators[1]!;
+    const account = privateKeyToAccount(op.key);
+    const nonce = (await read(token(), destraTokenAbi, 'nonces', [op.address])) as bigint;
+    const deadline = (await f.clients.publicClient.getBlock()).timestamp + 3600n; // chain time (earlier tests moved it)
+    const signature = await account.signTypedData({
+      domain: { name: 'Destra Sync', version: '1', chainId: Number(f.chainId), verifyingContract: token() },
+      types: { Permit: [{ name: 'owner', type: 'address' }, { name: 'spender', type: 'address' }, { name: 'value', type: 'uint256' }, { name: 'nonce', type: 'uint256' }, { name: 'deadline', type: 'uint256' }] },
+      primaryType: 'Permit',
+      message: { owner: op.address, spender: router, value: BURN, nonce, deadline },
+    });
+    const r = `0x${signature.slice(2, 66)}` as Hex, sv = `0x${signature.slice(66, 130)}` as Hex, v = Number.parseInt(signature.slice(130, 132), 16);
+    const before = await supply();
+    const input = canonicalInput([36n]);
+    const receipt = await write(op.clients, router, oracleRouterAbi, 'requestWithPermit', [f.modelId, toHex(input), 0, BURN, deadline, v, r, sv], FEE);
+    expect(parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'InferenceRequested' })).toHaveLength(1);
+    expect(before - (await supply())).toBe(BURN);
+    expect(await read(token(), destraTokenAbi, 'allowance', [op.address, router])).toBe(0n);
+    // the permit is spent: replaying it fails and, with no allowance left, so does the request
+    await expect(f.clients.publicClient.simulateContract({ address: router, abi: oracleRouterAbi, functionName: 'requestWithPermit', args: [f.modelId, toHex(input), 0, BURN, deadline, v, r, sv], value: FEE, account: op.clients.walletClient.account! })).rejects.toThrow(/ERC20InsufficientAllowance/);
+  });
+
+  it('a gas-burning callback: the relayer is reimbursed for its gas, the requester pays, the stakers get the fee', async () => {
+    const limit = 1_000_000;
+    const cap = (await read(router, oracleRouterAbi, 'callbackGasPrice')) as bigint;
+    const overhead = (await read(router, oracleRouterAbi, 'CALLBACK_GAS_OVERHEAD')) as bigint;
+    const prepay = (BigInt(limit) + overhead) * cap;
+    const [value] = await quote(limit);
+    expect(value).toBe(FEE + prepay);
+    const relayer = f.operators[2]!;
+    const balance = (a: Address) => f.clients.publicClient.getBalance({ address: a });
+    // baseline: what the same relayer pays to fulfil a callback-free request
+    const plainInput = canonicalInput([40n]);
+    const plain = await write(f.clients, router, oracleRouterAbi, 'request', [f.modelId, toHex(plainInput), 0], FEE);
+    const plainId = parseEventLogs({ abi: oracleRouterAbi, logs: plain.logs, eventName: 'InferenceRequested' })[0]!.args.requestId;
+    const plainReport = requestReport(f, plainId, plainInput, [1n]);
+    const bare = await write(relayer.clients, router, oracleRouterAbi, 'fulfill', [toHex(plainReport), f.committee.signRoot(reportLeaf(plainReport))]);
+
+    for (const gasPrice of [undefined, 2n * cap]) { // below the cap (anvil's base fee), and above it
+      const consumer = await revertingConsumer(true);
+      const input = canonicalInput([41n]);
+      await expect(f.clients.publicClient.simulateContract({ address: consumer, abi: [...revertingAbi(), ...oracleRouterAbi.filter((x) => x.type === 'error')], functionName: 'ask', args: [f.modelId, toHex(input), limit], value: value - 1n, account: f.clients.walletClient.account! })).rejects.toThrow(/FeeTooLow/);
+      const asked = await write(f.clients, consumer, revertingAbi(), 'ask', [f.modelId, toHex(input), limit], value);
+      const id = parseEventLogs({ abi: oracleRouterAbi, logs: asked.logs, eventName: 'InferenceRequested' })[0]!.args.requestId;
+      expect(await read(router, oracleRouterAbi, 'callbackGasPriceOf', [id])).toBe(cap);
+      const report = requestReport(f, id, input, [1n]);
+      const stakerBefore = (await read(router, oracleRouterAbi, 'stakerFees')) as bigint;
+      const relayerBefore = await balance(relayer.address);
+      const hash = await relayer.clients.walletClient.writeContract({
+        address: router, abi: oracleRouterAbi, functionName: 'fulfill', args: [toHex(report), f.committee.signRoot(reportLeaf(report))],
+        account: relayer.clients.walletClient.account!, chain: f.clients.chain, gas: 2_000_000n, ...(gasPrice ? { maxFeePerGas: gasPrice, maxPriorityFeePerGas: gasPrice } : {}),
+      });
+      const receipt = await f.clients.publicClient.waitForTransactionReceipt({ hash });
+      expect(receipt.status).toBe('success');
+      const [settled] = parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'CallbackGasSettled' });
+      const [fulfilled] = parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'RequestFulfilled' });
+      expect(fulfilled!.args.callbackSucceeded).toBe(false);
+      const price = receipt.effectiveGasPrice < cap ? receipt.effectiveGasPrice : cap;
+      const { gasUsed: reimbursedGas, reimbursed, refundable } = settled!.args;
+      expect(settled!.args.relayer).toBe(relayer.address);
+      expect(reimbursedGas).toBe(BigInt(limit) + overhead); // it burned its whole limit: capped at the prepaid gas
+      expect(reimbursed).toBe(reimbursedGas * price);
+      expect(refundable).toBe(prepay - reimbursed);
+      // the relayer's net cost is what a callback-free fulfilment costs, give or take the overhead estimate
+      const net = relayerBefore - (await balance(relayer.address));
+      expect(net).toBe(receipt.gasUsed * receipt.effectiveGasPrice - reimbursed);
+      if (gasPrice === undefined) {
+        const unpaidGas = receipt.gasUsed - reimbursedGas;
+        expect(unpaidGas > bare.gasUsed - 25_000n && unpaidGas < bare.gasUsed + 25_000n, `unreimbursed ${unpaidGas} vs callback-free ${bare.gasUsed}`).toBe(true);
+      } else {
+        expect(price).toBe(cap); // above the bound the relayer is paid at the bound
+      }
+      // the stakers get exactly the model fee; the requester gets the unused prepayment back (pull)
+      expect((await read(router, oracleRouterAbi, 'stakerFees')) - stakerBefore).toBe(FEE);
+      await expect(f.clients.publicClient.simulateContract({ address: router, abi: oracleRouterAbi, functionName: 'refund', args: [id], account: relayer.clients.walletClient.account! })).rejects.toThrow(/NotRequester/);
+      if (refundable > 0n) {
+        const consumerBefore = await balance(consumer);
+        const claim = await write(f.clients, consumer, revertingAbi(), 'claimRefund', [id]);
+        expect(parseEventLogs({ abi: oracleRouterAbi, logs: claim.logs, eventName: 'RequestRefunded' })[0]!.args.amount).toBe(refundable);
+        expect((await balance(consumer)) - consumerBefore).toBe(refundable);
+      }
+      await expect(f.clients.publicClient.simulateContract({ address: consumer, abi: [...revertingAbi(), ...oracleRouterAbi.filter((x) => x.type === 'error')], functionName: 'claimRefund', args: [id], account: f.clients.walletClient.account! })).rejects.toThrow(/NothingToRefund/);
+    }
+  });
+
+  it('the lending market passes the unused prepayment back to its borrower', async () => {
+    const input = canonicalInput([50n]);
+    const borrower = f.operators[3]!;
+    await write(borrower.clients, f.deployed.addresses.token, destraTokenAbi, 'approve', [market, BURN]);
+    const { id, value } = await marketRequest(f, market, input, { clients: borrower.clients });
+    const report = requestReport(f, id, input, [100_000n]);
+    const receipt = await write(f.clients, router, oracleRouterAbi, 'fulfill', [toHex(report), f.committee.signRoot(reportLeaf(report))]);
+    const [settled] = parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'CallbackGasSettled' });
+    expect(settled!.args.gasUsed).toBeLessThan(150_000n);
+    expect(settled!.args.reimbursed + settled!.args.refundable).toBe(value - FEE);
+    await expect(f.clients.publicClient.simulateContract({ address: market, abi: riskLendingMarketAbi, functionName: 'claimRefund', args: [id], account: f.clients.walletClient.account! })).rejects.toThrow(/NotBorrower/);
+    const before = await f.clients.publicClient.getBalance({ address: borrower.address });
+    const claim = await write(borrower.clients, market, riskLendingMarketAbi, 'claimRefund', [id]);
+    const after = await f.clients.publicClient.getBalance({ address: borrower.address });
+    expect(after - before + claim.gasUsed * claim.effectiveGasPrice).toBe(settled!.args.refundable);
   });
 });

@@ -172,7 +172,7 @@ describe('governance in control', () => {
     const me = f.clients.walletClient.account!;
     await expect(simulate(registry, committeeRegistryAbi, 'setParams', [3600n, 4, 1000, 5000, 86_400n, 300n], me)).rejects.toThrow(/NotGovernance/);
     await expect(simulate(staking, delegatedStakingAbi, 'setParams', [1n, 1n, 1], me)).rejects.toThrow(/NotGovernance/);
-    await expect(simulate(f.deployed.addresses.router, abis.oracleRouterAbi, 'setParams', [1n, 0, 1n, 1], me)).rejects.toThrow(/NotGovernance/);
+    await expect(simulate(f.deployed.addresses.router, abis.oracleRouterAbi, 'setParams', [1n, 1, 1n], me)).rejects.toThrow(/NotGovernance/);
     await expect(simulate(registry, committeeRegistryAbi, 'initGenesis', [`0x${'00'.repeat(256)}`, 1, 1, `0x${'00'.repeat(32)}`, `0x${'00'.repeat(32)}`], me)).rejects.toThrow(/NotGenesisAuthority/);
     // the token has a fixed supply and no owner
     expect((abis.destraTokenAbi as Abi).some((i) => i.type === 'function' && ['mint', 'owner'].includes(i.name))).toBe(false);

@@ -4,15 +4,15 @@
 // sample requests from the example consumers, and relay sinks for the aggregator.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { decodeEventLog, parseEther, toHex as vToHex, type Address, type Hex } from 'viem';
+import { decodeEventLog, maxUint256, parseEther, toHex as vToHex, type Address, type Hex } from 'viem';
 import { Keypair, PublicKey } from '@solana/web3.js';
 import {
   domainTag, g1ToEip2537, g2ToEip2537, g2Uncompressed, membersRoot, payoutsRoot, provePossession, publicKeyOf, sharesRoot, toHex,
   type PayoutEntry, type PublicSharing, type SecretKey,
 } from '@destra/protocol';
 import {
-  checkModelRegistration, committeeRegistryAbi, deployContract, deployProtocol, localClients, namehash, oracleRouterAbi, payoutTable, registerOperator,
-  registrationFromManifest, riskLendingMarketAbi, startAnvil, transferDsync,
+  checkModelRegistration, claimRewards, committeeRegistryAbi, delegateDsync, deployContract, deployProtocol, destraTokenAbi, localClients, namehash,
+  oracleRouterAbi, payoutTable, registerOperator, registrationFromManifest, riskLendingMarketAbi, startAnvil, transferDsync,
   type Anvil, type Clients, type DeployedProtocol,
 } from '@destra/contracts';
 import { loadModels } from '@destra/models';
@@ -21,6 +21,17 @@ import { EthereumSink, SolanaSink } from '@destra/aggregator';
 
 /** DSYNC each devnet operator self-bonds (deployProtocol's default minimum is 1,000). */
 export const OPERATOR_SELF_BOND = parseEther('10000');
+
+/** DSYNC the devnet delegator bonds to operator 1 (besides the operators' self-bonds). */
+export const DELEGATION = parseEther('5000');
+
+export interface Economics {
+  /** DSYNC burned since deployment (request burns; no slashes on the devnet). */
+  burned: bigint;
+  /** ETH rewards claimed by the operators (commission + self-bond share) and by the delegator. */
+  operatorRewards: bigint;
+  delegatorRewards: bigint;
+}
 
 export const CLUSTER_ID = Uint8Array.from(Buffer.from('destra-devnet-litesvm-cluster-id'.padEnd(32, '\0')));
 
@@ -38,6 +49,10 @@ export interface Chains {
   stake(operators: SecretKey[]): Promise<void>;
   /** Sets the genesis committee on both chains; returns its members in committee (DKG index) order. */
   genesis(sharing: PublicSharing): Promise<Address[]>;
+  /** A holder (not an operator) delegates DSYNC to operator 1; returns the delegator's address. */
+  delegate(): Promise<Address>;
+  /** Claims every operator's and the delegator's ETH rewards and reports them with the DSYNC burned. */
+  economics(operatorCount: number): Promise<Economics>;
   /** Checks that the registry holds the model as its manifest says (hash and output scale). */
   registerModel(name: string, modelHash: Uint8Array): Promise<void>;
   /** A request from the example consumer (RiskLendingMarket.requestRiskScore); returns the request id. */
@@ -68,6 +83,11 @@ export async function startChains(o: { network: string; n: number; modelName: st
     const manifest = loadModels(undefined, [o.modelName])[0]!.manifest;
     const deployed = await deployProtocol(clients, { network: o.network, committeeSize: o.n, models: [registrationFromManifest(manifest, o.modelName)] });
     const market = (await deployContract(clients, 'RiskLendingMarket', [deployed.addresses.router, namehash(o.modelName)])).address;
+    // the deployer is the borrower of the sample requests: the market pulls each request's DSYNC burn from it
+    await send(clients, deployed.addresses.token, destraTokenAbi, 'approve', [market, maxUint256]);
+    const supplyAtDeploy = (await clients.publicClient.readContract({ address: deployed.addresses.token, abi: destraTokenAbi, functionName: 'totalSupply' })) as bigint;
+    const operatorClients = (i: number) => localClients(anvil.rpcUrl, anvil.privateKeys[1 + i]!);
+    const delegatorClients = localClients(anvil.rpcUrl, anvil.privateKeys[anvil.privateKeys.length - 3]!); // n+1: not an operator, the evidence submitter (-2) or the relayer (-1)
     const relayerKey = anvil.privateKeys[anvil.privateKeys.length - 1]!;
     const relayerClients = localClients(anvil.rpcUrl, relayerKey);
     const ethSink = new EthereumSink({ publicClient: relayerClients.publicClient, walletClient: relayerClients.walletClient, chain: relayerClients.chain, router: deployed.addresses.router });
@@ -90,7 +110,7 @@ export async function startChains(o: { network: string; n: number; modelName: st
       anvil, clients, deployed, market, svm, solana, solAdmin, ethSink, solSink,
       async stake(operators) {
         for (const [i, sk] of operators.entries()) {
-          const c = localClients(anvil.rpcUrl, anvil.privateKeys[1 + i]!);
+          const c = operatorClients(i);
           await transferDsync(clients, deployed.addresses, c.walletClient.account!.address, OPERATOR_SELF_BOND);
           await registerOperator(c, deployed.addresses, vToHex(g2ToEip2537(publicKeyOf(sk))), vToHex(g1ToEip2537(provePossession(sk))), OPERATOR_SELF_BOND);
           // each operator's Solana wallet (holding some SOL already) receives its share of Solana request fees
@@ -122,13 +142,30 @@ export async function startChains(o: { network: string; n: number; modelName: st
         await solana.send([solana.distributeFeesIx({ epoch, payouts: table })], [solPayer]);
         return Promise.all(payees.map(async (payee, i) => ({ payee, weight: table[i]!.weight, lamports: (await balance(payee)) - before[i]! })));
       },
+      async delegate() {
+        const delegator = delegatorClients.walletClient.account!.address;
+        await transferDsync(clients, deployed.addresses, delegator, DELEGATION);
+        await delegateDsync(delegatorClients, deployed.addresses, operatorClients(0).walletClient.account!.address, DELEGATION);
+        return delegator;
+      },
+      async economics(operatorCount) {
+        let operatorRewards = 0n;
+        for (let i = 0; i < operatorCount; i++) {
+          const c = operatorClients(i);
+          operatorRewards += await claimRewards(c, deployed.addresses, c.walletClient.account!.address);
+        }
+        const delegatorRewards = await claimRewards(delegatorClients, deployed.addresses, operatorClients(0).walletClient.account!.address);
+        const supply = (await clients.publicClient.readContract({ address: deployed.addresses.token, abi: destraTokenAbi, functionName: 'totalSupply' })) as bigint;
+        return { burned: supplyAtDeploy - supply, operatorRewards, delegatorRewards };
+      },
       async registerModel(name, modelHash) {
         // a loaded hash or a registered scale that differs from the manifest is refused
         await checkModelRegistration(clients, deployed.addresses.models, registrationFromManifest(loadModels(undefined, [name])[0]!.manifest, name, { modelHash }));
       },
       async ethRequest(input) {
-        const fee = (await clients.publicClient.readContract({ address: deployed.addresses.router, abi: oracleRouterAbi, functionName: 'fee' })) as bigint;
-        const receipt = await send(clients, market, riskLendingMarketAbi, 'requestRiskScore', [vToHex(input)], fee);
+        // ETH: the model's fee + the callback gas prepayment; DSYNC: the model's burn, pulled by the market
+        const [value] = (await clients.publicClient.readContract({ address: market, abi: riskLendingMarketAbi, functionName: 'quote' })) as [bigint, bigint];
+        const receipt = await send(clients, market, riskLendingMarketAbi, 'requestRiskScore', [vToHex(input)], value);
         for (const log of receipt.logs) {
           try {
             const ev = decodeEventLog({ abi: oracleRouterAbi, data: log.data, topics: log.topics });

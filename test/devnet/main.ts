@@ -6,6 +6,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino, destination } from 'pino';
+import { formatEther } from 'viem';
 import { decodeReport, fromHex, toHex, type PublicSharing } from '@destra/protocol';
 import { ORACLE_PROGRAM_ID } from '@destra/adapter-solana';
 import { parseAggregatorConfig, sharingFromPublicShares, startAggregator, type RunningAggregator, type SignedReport } from '@destra/aggregator';
@@ -120,6 +121,9 @@ async function main(): Promise<void> {
   });
   await step('set the group key (genesis) on Ethereum and Solana', () => chains.genesis(sharing));
   await step(`register model ${model.model} on Ethereum`, () => chains.registerModel(model.model, probe.modelHash));
+  // after genesis, so the committee (and its member order) is the operators' self-bonds alone
+  const delegator = await step('a holder delegates DSYNC to operator 1 (rewards per share, besides the self-bonds)', () => chains.delegate());
+  info(`delegator ${delegator}`);
   const aggregator: RunningAggregator = await step('start the aggregator (relays to both chains)', async () => {
     const cfg = parseAggregatorConfig({ ...committee.aggregatorConfig, relay: { staggerMs: 0, maxAttempts: 4, onDemandTargets: ['ethereum', 'solana'] } });
     const a = await startAggregator(cfg, { sharing, sinks: [chains.ethSink, chains.solSink], log: pino({ level: 'warn' }, destination(join(dir, 'aggregator.log'))) });
@@ -191,14 +195,18 @@ async function main(): Promise<void> {
         `\n    ${s.detail}\n`,
     );
   }
+  // request fees accrued to the pools: every operator and the delegator claim their ETH
+  const econ = await step('claim staking rewards (operators and the delegator)', () => chains.economics(n));
   const per = (c: Sample['chain']) => samples.filter((s) => s.chain === c);
   const rounds = [...latencyOf.values()].sort((a, b) => a - b);
-  const allOk = samples.every((s) => s.verified);
+  const econOk = econ.burned > 0n && econ.operatorRewards > 0n && econ.delegatorRewards > 0n;
+  const allOk = samples.every((s) => s.verified) && econOk;
   process.stdout.write(
     `\nsummary: ethereum ${per('ethereum').filter((s) => s.verified).length}/${per('ethereum').length}, ` +
       `solana ${per('solana').filter((s) => s.verified).length}/${per('solana').length}, ` +
       `on-demand on both chains ${per('on-demand').filter((s) => s.verified).length}/${per('on-demand').length}; ` +
-      `verified: ${allOk ? 'yes' : 'no'}; round latency p50 ${rounds[Math.floor(rounds.length / 2)]?.toFixed(1) ?? '-'} ms\n`,
+      `verified: ${allOk ? 'yes' : 'no'}; round latency p50 ${rounds[Math.floor(rounds.length / 2)]?.toFixed(1) ?? '-'} ms\n` +
+      `economics: burned ${formatEther(econ.burned)} DSYNC, rewards claimed by operators ${formatEther(econ.operatorRewards)} ETH, delegators ${formatEther(econ.delegatorRewards)} ETH\n`,
   );
   if (args.once) await shutdown(allOk ? 0 : 1);
   process.stdout.write('\ndevnet running: node APIs above (dashboard at /), Ctrl-C stops everything.\n');

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAbiItem, type Hex } from 'viem';
-import { oracleRouterAbi } from '@destra/contracts';
+import { modelRegistryAbi, oracleRouterAbi, riskLendingMarketAbi } from '@destra/contracts';
 import { ReportStatus, decodeReport, inputHash, toHex } from '@destra/protocol';
 import { PublicKey } from '@solana/web3.js';
 import { loadBenchModel, type BenchModel } from '../bench/inference.ts';
@@ -37,7 +37,11 @@ describe.skipIf(!engineAvailable)('e2e: failure reports', () => {
     const { publicClient } = net.chains.clients;
     const router = net.chains.deployed.addresses.router;
     const market = net.chains.market;
-    const fee = (await publicClient.readContract({ address: router, abi: oracleRouterAbi, functionName: 'fee' })) as bigint;
+    // the market's request escrows the model's fee plus the callback gas prepayment; a failure credits all
+    // of it back but the processing fee (10% of the model fee): no callback runs
+    const modelId = (await publicClient.readContract({ address: market, abi: riskLendingMarketAbi, functionName: 'riskModel' })) as Hex;
+    const [, modelFee] = (await publicClient.readContract({ address: net.chains.deployed.addresses.models, abi: modelRegistryAbi, functionName: 'requestTerms', args: [modelId] })) as [Hex, bigint, bigint];
+    const [escrow] = (await publicClient.readContract({ address: market, abi: riskLendingMarketAbi, functionName: 'quote' })) as [bigint, bigint];
     const creditBefore = (await publicClient.readContract({ address: router, abi: oracleRouterAbi, functionName: 'refundCredit', args: [market] })) as bigint;
     const fromBlock = await publicClient.getBlockNumber();
     const input = outOfRange(model.input(21));
@@ -48,7 +52,7 @@ describe.skipIf(!engineAvailable)('e2e: failure reports', () => {
     expect(logs[0]!.args.status).toBe(ReportStatus.InputRange);
     expect(await publicClient.readContract({ address: router, abi: oracleRouterAbi, functionName: 'failureStatus', args: [toHex(id) as Hex] })).toBe(ReportStatus.InputRange);
     const creditAfter = (await publicClient.readContract({ address: router, abi: oracleRouterAbi, functionName: 'refundCredit', args: [market] })) as bigint;
-    expect(creditAfter - creditBefore).toBe(fee - fee / 10n);
+    expect(creditAfter - creditBefore).toBe(escrow - modelFee / 10n);
     // the committee signed it like an answer: same request id, the chain's model hash, the input's hash
     const res = net.results.find((r) => hex(r.signed.requestId) === hex(id))!;
     const report = decodeReport(res.signed.report);

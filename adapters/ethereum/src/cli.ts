@@ -53,17 +53,22 @@ export function register(program: Command): void {
   const chainOpts = (c: Command) =>
     c.requiredOption('--rpc <url>', 'JSON-RPC http URL').requiredOption('--router <address>', 'OracleRouter address', addressArg);
 
-  chainOpts(eth.command('request').description('send a request (fee from the router unless --fee) and print its id; --wait prints the result too'))
+  chainOpts(eth.command('request').description("send a request (ETH from the router's quote unless --fee; the model's DSYNC burn approved when short, or --permit) and print its id; --wait prints the result too"))
     .requiredOption('--model <name|id>', 'model name (namehashed) or bytes32 ModelRegistry node')
     .requiredOption('--input <hex>', 'canonical input bytes (int64 big-endian values)', hexArg)
     .option('--callback-gas <n>', 'gas for the requester contract callback (0 for none)', intArg, 0)
-    .option('--fee <wei>', 'fee to pay in wei', bigArg)
+    .option('--fee <wei>', 'ETH to send in wei (default: the quote, model fee + callback gas prepayment)', bigArg)
+    .option('--permit', "authorise the model's DSYNC burn with an ERC-2612 permit (one transaction) instead of an approval")
+    .option('--approve-amount <base units>', 'DSYNC allowance an approval sets when short (default 100 × the burn)', bigArg)
     .option('--wait', 'wait for the result')
     .option('--timeout <ms>', 'how long --wait waits', intArg, 120_000)
     .option('--key-env <name>', 'environment variable holding the private key', 'DESTRA_ETH_PRIVATE_KEY')
     .action(async (o) => {
       const client = await sdk(o, o.keyEnv);
-      const sent = await client.request({ modelId: o.model, input: o.input, callbackGasLimit: o.callbackGas, ...(o.fee !== undefined ? { fee: o.fee } : {}) });
+      const sent = await client.request({
+        modelId: o.model, input: o.input, callbackGasLimit: o.callbackGas, dsyncAuth: o.permit ? 'permit' : 'approve',
+        ...(o.fee !== undefined ? { fee: o.fee } : {}), ...(o.approveAmount !== undefined ? { approveAmount: o.approveAmount } : {}),
+      });
       console.log(jsonLine(sent));
       if (o.wait) {
         const r = await client.waitForResult(sent.requestId, { timeoutMs: o.timeout });

@@ -1,10 +1,11 @@
 // Requester SDK: send a request and wait for its answer, or fetch an on-demand signed report from a node
 // and verify it off chain or with the router's verifyReport.
 import {
-  bytesToHex, decodeEventLog, decodeFunctionData, getAbiItem, hexToBytes, isHex, type Address, type Hex, type PublicClient, type WalletClient,
+  bytesToHex, decodeEventLog, decodeFunctionData, getAbiItem, hexToBytes, hexToSignature, isHex, type Address, type Hex, type PublicClient,
+  type WalletClient,
 } from 'viem';
 import { ReportStatus, decodeReport, reportStatusName, type Report } from '@destra/protocol';
-import { namehash, oracleRouterAbi } from '@destra/contracts';
+import { destraTokenAbi, namehash, oracleRouterAbi } from '@destra/contracts';
 import { blockRanges } from './block-ranges.ts';
 import { classifyError } from './classify.ts';
 import { CommitteeReader, type GroupKey } from './committee-reader.ts';
@@ -30,8 +31,16 @@ export interface RequestParams {
   input: Uint8Array | Hex | readonly bigint[];
   /** Gas for the requester's onInferenceResult callback; 0 for no callback (EOAs). */
   callbackGasLimit?: number;
-  /** Fee in wei; default: the router's current fee. */
+  /** ETH to send in wei; default: the router's quote (the model's fee + the callback gas prepayment). */
   fee?: bigint;
+  /**
+   * How the model's DSYNC burn is authorised when the router's allowance is short: 'approve' (default)
+   * sends an approval first (`approveAmount`), 'permit' signs an ERC-2612 permit and calls
+   * requestWithPermit (one transaction; for one request at a time per account), 'none' sends as is.
+   */
+  dsyncAuth?: 'approve' | 'permit' | 'none';
+  /** Allowance an approval sets (default 100 × the model's burn, topped up again when short). */
+  approveAmount?: bigint;
 }
 
 export interface RequestReceipt {
@@ -39,7 +48,14 @@ export interface RequestReceipt {
   txHash: Hex;
   blockNumber: bigint;
   deadline: bigint;
+  /** ETH fee the stakers get (the value sent minus the callback gas prepayment). */
   fee: bigint;
+  /** ETH sent (fee + callback gas prepayment; the unused prepayment is refundable after the answer). */
+  value: bigint;
+  /** DSYNC (base units) burned from the requester. */
+  burn: bigint;
+  /** How the burn was authorised: the existing allowance, an approval sent first, or a permit. */
+  dsyncAuth: 'allowance' | 'approve' | 'permit' | 'none';
 }
 
 export interface RequestResult {
@@ -87,6 +103,11 @@ export class DestraEthereumClient {
   private readonly requestBlocks = new Map<string, bigint>();
   private registryAddress: Address | undefined;
   private nonces: NonceManager | undefined;
+  private tokenAddress: Address | undefined;
+  /** Serialises the allowance check and approval among concurrent request() calls of this client. */
+  private allowanceLock: Promise<unknown> = Promise.resolve();
+  /** DSYNC burns of requests sent but not mined yet (they still count against the allowance). */
+  private pendingBurn = 0n;
 
   constructor(private readonly o: DestraEthereumClientOptions) {}
 
@@ -94,44 +115,94 @@ export class DestraEthereumClient {
     return this.o.router;
   }
 
-  /** Sends `request` with the fee and returns the request id from the emitted event. */
+  /** What a request costs now: `value` wei to send (model fee + callback gas prepayment) and `burn` DSYNC. */
+  async quote(modelId: Hex | string, callbackGasLimit = 0): Promise<{ value: bigint; burn: bigint }> {
+    const [value, burn] = await this.o.publicClient.readContract({ address: this.o.router, abi: oracleRouterAbi, functionName: 'quote', args: [toModelId(modelId), callbackGasLimit] });
+    return { value, burn };
+  }
+
+  /** The DSYNC token the router burns from requesters. */
+  async token(): Promise<Address> {
+    return (this.tokenAddress ??= await this.o.publicClient.readContract({ address: this.o.router, abi: oracleRouterAbi, functionName: 'token' }));
+  }
+
+  /**
+   * Sends `request` with the quoted ETH (or `fee`) and returns the request id from the emitted event. The
+   * model's DSYNC burn is authorised automatically: an approval first when the router's allowance is short
+   * (default), or an ERC-2612 permit with requestWithPermit (`dsyncAuth: 'permit'`).
+   */
   async request(params: RequestParams): Promise<RequestReceipt> {
     const wallet = this.o.walletClient;
     if (!wallet?.account || !wallet.chain) throw new AdapterConfigError('request() needs a walletClient with an account and a chain');
+    const account = wallet.account;
     const modelId = toModelId(params.modelId);
     const input = toInput(params.input);
     const callbackGasLimit = params.callbackGasLimit ?? 0;
     if (!Number.isInteger(callbackGasLimit) || callbackGasLimit < 0 || callbackGasLimit > 0xffffffff) {
       throw new AdapterConfigError(`callbackGasLimit must be a uint32, got ${callbackGasLimit}`);
     }
-    const fee = params.fee ?? (await this.o.publicClient.readContract({ address: this.o.router, abi: oracleRouterAbi, functionName: 'fee' }));
-    const args = [modelId, bytesToHex(input), callbackGasLimit] as const;
+    const mode = params.dsyncAuth ?? 'approve';
+    if (!['approve', 'permit', 'none'].includes(mode)) throw new AdapterConfigError(`dsyncAuth must be approve, permit or none, got ${mode}`);
+    let burn = 0n;
+    let value: bigint;
     let hash: Hex;
+    let auth: RequestReceipt['dsyncAuth'] = 'none';
+    let reserved = 0n;
     try {
-      const { request } = await this.o.publicClient.simulateContract({ address: this.o.router, abi: oracleRouterAbi, functionName: 'request', args, value: fee, account: wallet.account });
-      const nonces = (this.nonces ??= new NonceManager(this.o.publicClient, wallet.account.address));
-      // Local nonces keep concurrent request() calls from one account from colliding; a nonce error (the
-      // account was used elsewhere) resyncs and tries again, a bounded number of times.
-      for (let attempt = 1; ; attempt++) {
-        const nonce = await nonces.take();
-        try {
-          hash = await wallet.writeContract({ ...request, nonce, chain: wallet.chain, account: wallet.account });
-          break;
-        } catch (e) {
-          await nonces.resync().catch(() => undefined);
-          if (attempt >= 3 || classifyError(e).kind !== 'nonce') throw e;
-        } finally {
-          nonces.release();
+      const q = await this.quote(modelId, callbackGasLimit);
+      value = params.fee ?? q.value;
+      burn = q.burn;
+      const args = [modelId, bytesToHex(input), callbackGasLimit] as const;
+      let call: Parameters<WalletClient['writeContract']>[0];
+      if (burn > 0n && mode !== 'none') {
+        const token = await this.token();
+        const prepared = await this.exclusive(async () => {
+          const [balance, allowance] = await Promise.all([
+            this.o.publicClient.readContract({ address: token, abi: destraTokenAbi, functionName: 'balanceOf', args: [account.address] }),
+            this.o.publicClient.readContract({ address: token, abi: destraTokenAbi, functionName: 'allowance', args: [account.address, this.o.router] }),
+          ]);
+          if (balance < this.pendingBurn + burn) {
+            throw new AdapterConfigError(`the requester ${account.address} holds ${balance} DSYNC base units; this model burns ${burn} per request (${this.pendingBurn} more are pending): get DSYNC first`);
+          }
+          this.pendingBurn += burn;
+          reserved = burn;
+          if (allowance >= this.pendingBurn) return { auth: 'allowance' as const };
+          if (mode === 'permit') return { auth: 'permit' as const, permit: await this.signPermit(token, burn) };
+          const amount = params.approveAmount ?? burn * 100n;
+          if (amount < this.pendingBurn) throw new AdapterConfigError(`approveAmount ${amount} is below the DSYNC this client's pending requests burn (${this.pendingBurn})`);
+          const approveHash = await this.send({ address: token, abi: destraTokenAbi, functionName: 'approve', args: [this.o.router, amount], account, chain: wallet.chain });
+          const r = await this.o.publicClient.waitForTransactionReceipt({ hash: approveHash, pollingInterval: 100, timeout: this.o.receiptTimeoutMs ?? 120_000 });
+          if (r.status !== 'success') throw new TransactionRejectedError(`DSYNC approval ${approveHash} reverted`, { txHash: approveHash });
+          return { auth: 'approve' as const };
+        });
+        auth = prepared.auth;
+        if (prepared.auth === 'permit') {
+          const { deadline, v, r, s } = prepared.permit!;
+          const { request } = await this.o.publicClient.simulateContract({ address: this.o.router, abi: oracleRouterAbi, functionName: 'requestWithPermit', args: [...args, burn, deadline, v, r, s], value, account });
+          call = request as never;
+        } else {
+          const { request } = await this.o.publicClient.simulateContract({ address: this.o.router, abi: oracleRouterAbi, functionName: 'request', args, value, account });
+          call = request as never;
         }
+      } else {
+        const { request } = await this.o.publicClient.simulateContract({ address: this.o.router, abi: oracleRouterAbi, functionName: 'request', args, value, account });
+        call = request as never;
       }
+      hash = await this.send({ ...(call as object), account, chain: wallet.chain } as never);
     } catch (e) {
+      this.pendingBurn -= reserved;
       const c = classifyError(e);
       if (c.kind === 'revert') {
         throw new TransactionRejectedError(`request was rejected by the router${c.errorName ? ` with ${c.errorName}` : ''}: ${c.message}${REQUEST_HINTS[c.errorName ?? ''] ?? ''}`, { errorName: c.errorName, errorArgs: c.errorArgs, cause: e });
       }
       throw e;
     }
-    const receipt = await this.o.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 100, timeout: this.o.receiptTimeoutMs ?? 120_000 });
+    let receipt;
+    try {
+      receipt = await this.o.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 100, timeout: this.o.receiptTimeoutMs ?? 120_000 });
+    } finally {
+      this.pendingBurn -= reserved;
+    }
     if (receipt.status !== 'success') throw new TransactionRejectedError(`request transaction ${hash} reverted`, { txHash: hash });
     for (const log of receipt.logs) {
       if (log.address.toLowerCase() !== this.o.router.toLowerCase()) continue;
@@ -139,12 +210,88 @@ export class DestraEthereumClient {
         const ev = decodeEventLog({ abi: oracleRouterAbi, data: log.data, topics: log.topics });
         if (ev.eventName !== 'InferenceRequested') continue;
         this.requestBlocks.set(ev.args.requestId, receipt.blockNumber);
-        return { requestId: ev.args.requestId, txHash: hash, blockNumber: receipt.blockNumber, deadline: ev.args.deadline, fee: ev.args.fee };
+        return { requestId: ev.args.requestId, txHash: hash, blockNumber: receipt.blockNumber, deadline: ev.args.deadline, fee: ev.args.fee, value, burn, dsyncAuth: burn > 0n ? auth : 'none' };
       } catch {
         /* another router event */
       }
     }
     throw new ResultUnavailableError(`request transaction ${hash} succeeded but emitted no InferenceRequested event: is ${this.o.router} an OracleRouter?`);
+  }
+
+  /**
+   * Pulls the unused callback gas prepayment of an answered request (or the whole escrow of an expired
+   * one) back to the requester: the router's refund(id).
+   */
+  async refund(requestId: Hex): Promise<{ txHash: Hex; amount: bigint }> {
+    const wallet = this.o.walletClient;
+    if (!wallet?.account || !wallet.chain) throw new AdapterConfigError('refund() needs a walletClient with an account and a chain');
+    let hash: Hex;
+    try {
+      const { request } = await this.o.publicClient.simulateContract({ address: this.o.router, abi: oracleRouterAbi, functionName: 'refund', args: [requestId], account: wallet.account });
+      hash = await this.send({ ...request, account: wallet.account, chain: wallet.chain } as never);
+    } catch (e) {
+      const c = classifyError(e);
+      if (c.kind === 'revert') throw new TransactionRejectedError(`refund was rejected by the router${c.errorName ? ` with ${c.errorName}` : ''}: ${c.message}${REQUEST_HINTS[c.errorName ?? ''] ?? ''}`, { errorName: c.errorName, errorArgs: c.errorArgs, cause: e });
+      throw e;
+    }
+    const receipt = await this.o.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 100, timeout: this.o.receiptTimeoutMs ?? 120_000 });
+    if (receipt.status !== 'success') throw new TransactionRejectedError(`refund transaction ${hash} reverted`, { txHash: hash });
+    for (const log of receipt.logs) {
+      try {
+        const ev = decodeEventLog({ abi: oracleRouterAbi, data: log.data, topics: log.topics });
+        if (ev.eventName === 'RequestRefunded') return { txHash: hash, amount: ev.args.amount };
+      } catch {
+        /* not a router event */
+      }
+    }
+    return { txHash: hash, amount: 0n };
+  }
+
+  /** ERC-2612 permit for the router to burn `value` DSYNC of the requester, valid for an hour. */
+  private async signPermit(token: Address, value: bigint): Promise<{ deadline: bigint; v: number; r: Hex; s: Hex }> {
+    const wallet = this.o.walletClient!;
+    const account = wallet.account!;
+    const [[, name, version, chainId, verifyingContract], nonce, block] = await Promise.all([
+      this.o.publicClient.readContract({ address: token, abi: destraTokenAbi, functionName: 'eip712Domain' }),
+      this.o.publicClient.readContract({ address: token, abi: destraTokenAbi, functionName: 'nonces', args: [account.address] }),
+      this.o.publicClient.getBlock(),
+    ]);
+    const deadline = block.timestamp + 3_600n;
+    const signature = await wallet.signTypedData({
+      account,
+      domain: { name, version, chainId: Number(chainId), verifyingContract },
+      types: { Permit: PERMIT_TYPES },
+      primaryType: 'Permit',
+      message: { owner: account.address, spender: this.o.router, value, nonce, deadline },
+    });
+    const { r, s, v, yParity } = hexToSignature(signature);
+    return { deadline, r, s, v: Number(v ?? BigInt(27 + (yParity ?? 0))) };
+  }
+
+  /**
+   * Sends with this client's local nonces: concurrent calls from one account do not collide; a nonce error
+   * (the account was used elsewhere) resyncs and tries again, a bounded number of times.
+   */
+  private async send(call: Parameters<WalletClient['writeContract']>[0]): Promise<Hex> {
+    const wallet = this.o.walletClient!;
+    const nonces = (this.nonces ??= new NonceManager(this.o.publicClient, wallet.account!.address));
+    for (let attempt = 1; ; attempt++) {
+      const nonce = await nonces.take();
+      try {
+        return await wallet.writeContract({ ...call, nonce } as never);
+      } catch (e) {
+        await nonces.resync().catch(() => undefined);
+        if (attempt >= 3 || classifyError(e).kind !== 'nonce') throw e;
+      } finally {
+        nonces.release();
+      }
+    }
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.allowanceLock.then(fn);
+    this.allowanceLock = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -242,8 +389,18 @@ export class DestraEthereumClient {
   }
 }
 
+const PERMIT_TYPES = [
+  { name: 'owner', type: 'address' }, { name: 'spender', type: 'address' }, { name: 'value', type: 'uint256' }, { name: 'nonce', type: 'uint256' },
+  { name: 'deadline', type: 'uint256' },
+] as const;
+
 const REQUEST_HINTS: Record<string, string> = {
-  FeeTooLow: '; pay at least the router fee (omit `fee` to use it)',
+  FeeTooLow: "; pay at least the router's quote: the model's fee + the callback gas prepayment (omit `fee` to use it)",
+  ERC20InsufficientAllowance: "; the router burns the model's DSYNC from the requester: approve the router for it, or use dsyncAuth 'approve' / 'permit'",
+  ERC20InsufficientBalance: "; the requester must hold the model's DSYNC burn (see quote())",
+  NotRequester: '; only the requester pulls the unused gas prepayment of an answered request',
+  NothingToRefund: '; the prepayment was spent on the callback or already refunded',
+  NotExpired: '; an unanswered request is refundable only after its deadline',
   InputTooLarge: `; input must be 8..${MAX_INPUT_BYTES} bytes, a multiple of 8`,
   CallbackGasTooHigh: '; lower callbackGasLimit to the router maxCallbackGas',
   UnknownModel: '; register the model in ModelRegistry or check the name',

@@ -140,5 +140,9 @@ const HINTS: Record<string, string> = {
   EvidenceInvalid: 'the evidence does not prove a double-sign: two different reports for the same (id, round, epoch, kind), each signed by the member’s own key share',
   EvidenceExpired: 'the evidence window of that epoch has closed',
   UnknownEpoch: 'the registry has no committee for that epoch',
+  EpochRetired: 'the report names a retired epoch (past its handover grace window): re-sign it under the current committee',
+  StakeLocked: 'the stake backs a committee epoch whose evidence window is still open: withdraw after releaseAt',
+  NotRequester: 'only the requester pulls the unused callback gas prepayment of an answered request',
+  NothingToRefund: 'the callback gas prepayment was spent or already refunded',
 };
 

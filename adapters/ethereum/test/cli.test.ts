@@ -33,6 +33,9 @@ describe('destra eth', () => {
     const input = encodeInput([77n]);
     const [sent] = await cli(['eth', 'request', ...chain, '--model', MODEL_NAME, '--input', bytesToHex(input), '--key-env', 'DESTRA_TEST_ETH_KEY']);
     expect(sent!.requestId).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(sent).toMatchObject({ burn: '1000000000000000000', dsyncAuth: 'approve' }); // approved the router's burn when short
+    const [viaPermit] = await cli(['eth', 'request', ...chain, '--model', MODEL_NAME, '--input', bytesToHex(encodeInput([78n])), '--key-env', 'DESTRA_TEST_ETH_KEY', '--permit', '--fee', '1000000000000000']);
+    expect(viaPermit).toMatchObject({ burn: '1000000000000000000', dsyncAuth: 'allowance' }); // the allowance from the approval is still there
     const [watched] = await cli(['eth', 'watch', ...chain, '--ws', f.anvil.wsUrl, '--from-block', from, '--count', '1']);
     expect(watched).toMatchObject({ requestId: sent!.requestId, input: bytesToHex(input), fee: '1000000000000000' });
     const relayer = f.account(6);

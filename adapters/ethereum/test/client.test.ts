@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex, createTestClient, hexToBytes, http, keccak256, parseEther, toHex, type Hex } from 'viem';
-import { delegateDsync, oracleRouterAbi, registerOperator, transferDsync } from '@destra/contracts';
+import { delegateDsync, destraTokenAbi, oracleRouterAbi, registerOperator, transferDsync } from '@destra/contracts';
 import {
   ReportKind, ReportStatus, anyDestination, encodeReport, g1ToEip2537, g2ToEip2537, inputHash, merkleRoot, provePossession, publicKeyOf, randomSecretKey, reportLeaf,
 } from '@destra/protocol';
@@ -29,9 +29,16 @@ afterAll(() => f?.stop());
 describe('DestraEthereumClient', () => {
   it('round-trips request → signed report → fulfil → waitForResult', async () => {
     const input = encodeInput([1_500_000n, -250_000n]);
+    const token = f.deployed.addresses.token;
+    const supply = () => f.clients.publicClient.readContract({ address: token, abi: destraTokenAbi, functionName: 'totalSupply' });
+    const supplyBefore = await supply();
     const sent = await client.request({ modelId: MODEL_NAME, input });
     expect(sent.requestId).toMatch(/^0x[0-9a-f]{64}$/);
     expect(sent.fee).toBe(10n ** 15n);
+    // the requester had no DSYNC allowance: the client approved the router, then the request burned 1 DSYNC
+    expect(sent).toMatchObject({ burn: parseEther('1'), value: 10n ** 15n, dsyncAuth: 'approve' });
+    expect(supplyBefore - (await supply())).toBe(parseEther('1'));
+    expect(await f.clients.publicClient.readContract({ address: token, abi: destraTokenAbi, functionName: 'allowance', args: [f.account(5).walletClient.account!.address, f.deployed.addresses.router] })).toBe(parseEther('99'));
     const waiting = client.waitForResult(sent.requestId, { timeoutMs: 20_000, pollIntervalMs: 50 });
     const report = answerReport(f, { requestId: sent.requestId, modelHash: MODEL_HASH, input }, [731_000n, -42n]);
     const res = await submitter.fulfill(report, signReport(f, report));
@@ -96,6 +103,46 @@ describe('DestraEthereumClient', () => {
     const hash = await a.walletClient.writeContract({ address: f.deployed.addresses.router, abi: oracleRouterAbi, functionName: 'refund', args: [sent.requestId], account: a.walletClient.account!, chain: a.chain });
     await f.clients.publicClient.waitForTransactionReceipt({ hash });
     await expect(client.waitForResult(sent.requestId, { timeoutMs: 2_000 })).rejects.toThrow(/was refunded/);
+  });
+
+  it('pays the DSYNC burn with a permit (one transaction) and reports a requester without DSYNC clearly', async () => {
+    const a = f.account(7);
+    const permitClient = new DestraEthereumClient({ publicClient: a.publicClient, walletClient: a.walletClient, router: f.deployed.addresses.router });
+    const token = f.deployed.addresses.token;
+    const me = a.walletClient.account!.address;
+    const nonceBefore = await f.clients.publicClient.getTransactionCount({ address: me });
+    const sent = await permitClient.request({ modelId: MODEL_NAME, input: [11n], dsyncAuth: 'permit' });
+    expect(sent).toMatchObject({ burn: parseEther('1'), dsyncAuth: 'permit' });
+    expect(await f.clients.publicClient.getTransactionCount({ address: me })).toBe(nonceBefore + 1); // no approval transaction
+    expect(await f.clients.publicClient.readContract({ address: token, abi: destraTokenAbi, functionName: 'allowance', args: [me, f.deployed.addresses.router] })).toBe(0n);
+    // without the client's help the router refuses, with a decoded error and a hint
+    const none = permitClient.request({ modelId: MODEL_NAME, input: [12n], dsyncAuth: 'none' });
+    await expect(none).rejects.toMatchObject({ errorName: 'ERC20InsufficientAllowance' });
+    await expect(none).rejects.toThrow(/approve the router/);
+    // an account holding no DSYNC is told so before anything is sent
+    const poor = f.account(8);
+    const held = await f.clients.publicClient.readContract({ address: token, abi: destraTokenAbi, functionName: 'balanceOf', args: [poor.walletClient.account!.address] });
+    await write(poor, token, destraTokenAbi, 'transfer', [f.clients.walletClient.account!.address, held]);
+    const poorClient = new DestraEthereumClient({ publicClient: poor.publicClient, walletClient: poor.walletClient, router: f.deployed.addresses.router });
+    await expect(poorClient.request({ modelId: MODEL_NAME, input: [13n] })).rejects.toThrow(/holds 0 DSYNC/);
+  });
+
+  it('a callback request prepays its gas; the requester pulls the unused part back after the answer', async () => {
+    // an EOA requester with a callback limit: no code runs, so nearly all the prepayment comes back
+    const q = await client.quote(MODEL_NAME, 100_000);
+    const cap = await f.clients.publicClient.readContract({ address: f.deployed.addresses.router, abi: oracleRouterAbi, functionName: 'callbackGasPrice' });
+    const overhead = await f.clients.publicClient.readContract({ address: f.deployed.addresses.router, abi: oracleRouterAbi, functionName: 'CALLBACK_GAS_OVERHEAD' });
+    expect(q.value).toBe(10n ** 15n + (100_000n + overhead) * cap);
+    const input = encodeInput([21n]);
+    const sent = await client.request({ modelId: MODEL_NAME, input, callbackGasLimit: 100_000 });
+    expect(sent.value).toBe(q.value);
+    expect(sent.fee).toBe(10n ** 15n);
+    const report = answerReport(f, { requestId: sent.requestId, modelHash: MODEL_HASH, input }, [1n]);
+    await submitter.fulfill(report, signReport(f, report));
+    const back = await client.refund(sent.requestId);
+    expect(back.amount).toBeGreaterThan(0n);
+    expect(back.amount).toBeLessThan(q.value - sent.fee);
+    await expect(client.refund(sent.requestId)).rejects.toMatchObject({ errorName: 'NothingToRefund' });
   });
 
   it('sends concurrent requests from one account', async () => {

@@ -1,18 +1,20 @@
 // Shared chain set-up for the adapter tests: a real anvil, the deployed protocol, a DKG committee set as
 // the genesis group key, one registered model, and helpers to build and sign request reports.
-import { bytesToHex, hexToBytes, keccak256, toHex, type Address, type Hex, type PublicClient } from 'viem';
+import { bytesToHex, hexToBytes, keccak256, parseEther, toHex, type Address, type Hex, type PublicClient } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import {
   ReportKind, encodeReport, evmDestination, inputHash, membersRoot, reportLeaf, rootSigningMessage, sharesRoot, type Report,
 } from '@destra/protocol';
 import {
-  LocalCommittee, committeeRegistryAbi, deployProtocol, localClients, namehash, startAnvil, type Anvil, type Clients,
+  LocalCommittee, committeeRegistryAbi, deployProtocol, localClients, namehash, startAnvil, transferDsync, type Anvil, type Clients,
   type DeployedProtocol,
 } from '@destra/contracts';
 import { closeWebSocketClient, createWebSocketPublicClient, type OracleRequest } from '../src/index.ts';
 
 export const MODEL_NAME = 'risk-score.destra';
 export const MODEL_HASH = keccak256(toHex('adapter-test-model')) as Hex;
+/** DSYNC each dev account 1..9 holds for request burns. */
+export const REQUESTER_DSYNC = parseEther('1000');
 
 export interface ChainFixture {
   anvil: Anvil;
@@ -36,6 +38,8 @@ export async function setupChain(opts: { blockTime?: number } = {}): Promise<Cha
     committeeSize: 3, minSelfBond: 10n ** 18n,
     models: [{ name: MODEL_NAME, modelHash: MODEL_HASH, inputSchemaHash: keccak256('0x01'), outputSchemaHash: keccak256('0x02'), outputScale: 1_000_000n }],
   });
+  // requesters pay each request's DSYNC burn (1 DSYNC by default): dev accounts 1..9 hold some
+  for (const key of anvil.privateKeys.slice(1, 10)) await transferDsync(clients, deployed.addresses, addressOf(key), REQUESTER_DSYNC);
   committeePromise ??= LocalCommittee.create(3, 2);
   const committee = await committeePromise;
   const { registry } = deployed.addresses;
