@@ -137,7 +137,6 @@ describe('failure reports (status ≠ 0)', () => {
     const id = await requestDirect(input);
     expect(await read(router, oracleRouterAbi, 'failureFeeBps')).toBe(1_000);
     const creditBefore: bigint = await read(router, oracleRouterAbi, 'refundCredit', [me]);
-    const burnedBefore: bigint = await read(router, oracleRouterAbi, 'totalBurned');
     const stakerFeesBefore: bigint = await read(router, oracleRouterAbi, 'stakerFees');
     const report = failure(id, input);
     expect(report.length).toBe(222);
@@ -147,9 +146,7 @@ describe('failure reports (status ≠ 0)', () => {
     expect(parseEventLogs({ abi: oracleRouterAbi, logs: receipt.logs, eventName: 'RequestFulfilled' })).toHaveLength(0);
     const kept = FEE / 10n; // 10% processing fee
     expect(await read(router, oracleRouterAbi, 'refundCredit', [me])).toBe(creditBefore + FEE - kept);
-    const burned = (kept * 500n) / 10_000n;
-    expect(await read(router, oracleRouterAbi, 'totalBurned')).toBe(burnedBefore + burned);
-    expect(await read(router, oracleRouterAbi, 'stakerFees')).toBe(stakerFeesBefore + kept - burned); // owed to the stakers
+    expect(await read(router, oracleRouterAbi, 'stakerFees')).toBe(stakerFeesBefore + kept); // the processing fee is owed to the stakers
     expect(await read(router, oracleRouterAbi, 'isFulfilled', [id])).toBe(true); // settled: relayers skip it
     expect(await read(router, oracleRouterAbi, 'failureStatus', [id])).toBe(ReportStatus.InputRange);
     // closed: no second report, no deadline refund
@@ -167,16 +164,21 @@ describe('failure reports (status ≠ 0)', () => {
     expect(await f.clients.publicClient.getBalance({ address: sink })).toBe(sinkBefore + credit);
   });
 
-  it('makes no consumer callback for a failure', async () => {
+  it('makes no consumer callback for a failure, and credits the whole callback gas prepayment back', async () => {
     const [me] = await f.clients.walletClient.getAddresses();
     const scoreBefore = await read(market, riskLendingMarketAbi, 'lastRiskScore', [me]);
+    const creditBefore: bigint = await read(router, oracleRouterAbi, 'refundCredit', [market]);
     const input = canonicalInput([123n, 456n]);
     const id = await requestViaMarket(input);
     const report = failure(id, input, ReportStatus.InputLength);
     const receipt = await fulfill(report, sign(report));
     expect(parseEventLogs({ abi: riskLendingMarketAbi, logs: receipt.logs, eventName: 'CollateralFactorSet' })).toHaveLength(0);
     expect(await read(market, riskLendingMarketAbi, 'lastRiskScore', [me])).toBe(scoreBefore);
-    expect(await read(router, oracleRouterAbi, 'refundCredit', [market])).toBeGreaterThanOrEqual(FEE - FEE / 10n);
+    // the market escrowed fee + gas prepayment (quote); only 10% of the model fee is kept
+    const [escrow] = (await read(market, riskLendingMarketAbi, 'quote')) as [bigint, bigint];
+    expect(escrow).toBeGreaterThan(FEE);
+    expect((await read(router, oracleRouterAbi, 'refundCredit', [market])) - creditBefore).toBe(escrow - FEE / 10n);
+    expect(await read(router, oracleRouterAbi, 'callbackGasPriceOf', [id])).toBe(0n);
   });
 
   it('rejects a failure with outputs, of another kind, with an unknown status, an answer without outputs, a mismatched input', async () => {
