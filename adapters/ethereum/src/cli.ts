@@ -76,6 +76,15 @@ export function register(program: Command): void {
       }
     });
 
+  chainOpts(eth.command('refund').description("refund a request nobody answered before its deadline (fee and gas prepayment; anyone may send it), or, as its requester, an answered request's unused callback gas prepayment"))
+    .requiredOption('--id <requestId>', 'request id (bytes32)', hexArg)
+    .option('--key-env <name>', 'environment variable holding the private key of the account that sends it', 'DESTRA_ETH_PRIVATE_KEY')
+    .action(async (o) => {
+      const client = await sdk(o, o.keyEnv);
+      const r = await client.refund(o.id);
+      console.log(jsonLine({ requestId: o.id, refunded: r.amount, txHash: r.txHash }));
+    });
+
   chainOpts(eth.command('result').description('wait for a request to be fulfilled and print its signed output'))
     .requiredOption('--id <requestId>', 'request id (bytes32)', hexArg)
     .option('--timeout <ms>', 'how long to wait', intArg, 120_000)

@@ -401,6 +401,8 @@ const REQUEST_HINTS: Record<string, string> = {
   NotRequester: '; only the requester pulls the unused gas prepayment of an answered request',
   NothingToRefund: '; the prepayment was spent on the callback or already refunded',
   NotExpired: '; an unanswered request is refundable only after its deadline',
+  AlreadyFulfilled: '; the request was answered (only its unused callback gas prepayment is refundable, to the requester) or already refunded; a failure report credited its refund at once (withdrawRefund)',
+  UnknownRequest: '; no request with that id on this router',
   InputTooLarge: `; input must be 8..${MAX_INPUT_BYTES} bytes, a multiple of 8`,
   CallbackGasTooHigh: '; lower callbackGasLimit to the router maxCallbackGas',
   UnknownModel: '; register the model in ModelRegistry or check the name',

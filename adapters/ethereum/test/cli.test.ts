@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Command } from 'commander';
 import { bytesToHex, getAddress } from 'viem';
 import { register } from '../src/cli.ts';
+import { oracleRouterAbi } from '@destra/contracts';
 import { FulfillmentSubmitter, encodeInput } from '../src/index.ts';
 import { MODEL_HASH, MODEL_NAME, answerReport, setupChain, signReport, type ChainFixture } from './fixture.ts';
 
@@ -44,6 +45,21 @@ describe('destra eth', () => {
     await s.fulfill(rep, signReport(f, rep));
     const [result] = await cli(['eth', 'result', ...chain, '--id', sent!.requestId as string, '--timeout', '5000']);
     expect(result).toMatchObject({ requestId: sent!.requestId, output: ['5', '-6'], epoch: '1' });
+  });
+
+  it('refunds a request nobody answered, after its deadline only', async () => {
+    const chain = ['--rpc', f.anvil.rpcUrl, '--router', f.deployed.addresses.router];
+    const [sent] = await cli(['eth', 'request', ...chain, '--model', MODEL_NAME, '--input', bytesToHex(encodeInput([91n])), '--key-env', 'DESTRA_TEST_ETH_KEY']);
+    const id = sent!.requestId as string;
+    await expect(cli(['eth', 'refund', ...chain, '--id', id, '--key-env', 'DESTRA_TEST_ETH_KEY'])).rejects.toThrow(/NotExpired.*refundable only after its deadline/);
+    const timeout = await f.clients.publicClient.readContract({ address: f.deployed.addresses.router, abi: oracleRouterAbi, functionName: 'requestTimeout' });
+    await f.clients.publicClient.request({ method: 'evm_increaseTime' as never, params: [Number(timeout) + 1] as never });
+    await f.clients.publicClient.request({ method: 'evm_mine' as never, params: [] as never });
+    const [refunded] = await cli(['eth', 'refund', ...chain, '--id', id, '--key-env', 'DESTRA_TEST_ETH_KEY']);
+    // everything the request escrowed comes back (the value sent: fee + any gas prepayment)
+    expect(refunded).toMatchObject({ requestId: id, refunded: sent!.value });
+    expect(BigInt(refunded!.refunded as string)).toBeGreaterThan(0n);
+    await expect(cli(['eth', 'refund', ...chain, '--id', id, '--key-env', 'DESTRA_TEST_ETH_KEY'])).rejects.toThrow(/AlreadyFulfilled/);
   });
 
   it('prints the committee', async () => {
