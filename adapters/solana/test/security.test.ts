@@ -172,6 +172,13 @@ describe('PDAs pre-funded by a stranger are still created', () => {
   });
 });
 
+/** A fresh funded requester asks for an inference of MODEL_HASH on `input`; returns it and the request account. */
+async function requestFrom(f: Fixture, nonce: bigint, input: Uint8Array) {
+  const requester = funded(f.transport);
+  await f.client.send([f.client.requestInferenceIx({ requester: requester.publicKey, nonce, modelHash: MODEL_HASH, input })], [requester]);
+  return { requester, address: f.client.requestAddress(requester.publicKey, nonce) };
+}
+
 describe('refund of unanswered requests', () => {
   let f: Fixture;
   beforeAll(async () => {
@@ -179,9 +186,7 @@ describe('refund of unanswered requests', () => {
   }, 60_000);
 
   async function request(nonce: bigint, input = new Uint8Array(8).fill(Number(nonce))) {
-    const requester = funded(f.transport);
-    await f.client.send([f.client.requestInferenceIx({ requester: requester.publicKey, nonce, modelHash: MODEL_HASH, input })], [requester]);
-    const address = f.client.requestAddress(requester.publicKey, nonce);
+    const { requester, address } = await requestFrom(f, nonce, input);
     const answer = feedReport({ kind: 1, id: address.toBytes(), round: 0n, inputHash: inputHash(input), output: [1n] });
     return { requester, address, answer };
   }
@@ -260,9 +265,7 @@ describe('failure reports (status ≠ 0) close a request', () => {
   }, 60_000);
 
   async function request(nonce: bigint, input = new Uint8Array(8).fill(Number(nonce))) {
-    const requester = funded(f.transport);
-    await f.client.send([f.client.requestInferenceIx({ requester: requester.publicKey, nonce, modelHash: MODEL_HASH, input })], [requester]);
-    const address = f.client.requestAddress(requester.publicKey, nonce);
+    const { requester, address } = await requestFrom(f, nonce, input);
     const failure = feedReport({ kind: 1, id: address.toBytes(), round: 0n, inputHash: inputHash(input), status: ReportStatus.InputRange, output: [] });
     return { requester, address, failure, input };
   }
