@@ -17,7 +17,8 @@ import {
 } from '@destra/contracts';
 import { loadModels } from '@destra/models';
 import { LiteSvmTransport, OracleClient, ORACLE_PROGRAM_ID, ORACLE_SO } from '@destra/adapter-solana';
-import { EthereumSink, SolanaSink } from '@destra/aggregator';
+import { SolanaSink } from '@destra/aggregator';
+import { EthereumRelaySink } from '@destra/adapter-ethereum';
 
 /** DSYNC each devnet operator self-bonds (deployProtocol's default minimum is 1,000). */
 export const OPERATOR_SELF_BOND = parseEther('10000');
@@ -43,7 +44,7 @@ export interface Chains {
   svm: LiteSvmTransport;
   solana: OracleClient;
   solAdmin: Keypair;
-  ethSink: EthereumSink;
+  ethSink: EthereumRelaySink;
   solSink: SolanaSink;
   /** Registers each operator (BLS key + proof of possession) and self-bonds DSYNC sent by the deployer. */
   stake(operators: SecretKey[]): Promise<void>;
@@ -90,7 +91,7 @@ export async function startChains(o: { network: string; n: number; modelName: st
     const delegatorClients = localClients(anvil.rpcUrl, anvil.privateKeys[anvil.privateKeys.length - 3]!); // n+1: not an operator, the evidence submitter (-2) or the relayer (-1)
     const relayerKey = anvil.privateKeys[anvil.privateKeys.length - 1]!;
     const relayerClients = localClients(anvil.rpcUrl, relayerKey);
-    const ethSink = new EthereumSink({ publicClient: relayerClients.publicClient, walletClient: relayerClients.walletClient, chain: relayerClients.chain, router: deployed.addresses.router });
+    const ethSink = new EthereumRelaySink({ publicClient: relayerClients.publicClient, walletClient: relayerClients.walletClient, router: deployed.addresses.router, feeds: deployed.addresses.feeds });
 
     const svm = new LiteSvmTransport();
     const solAdmin = Keypair.generate();

@@ -2,7 +2,8 @@
 // FulfillmentSubmitter, so an aggregator gets local nonces, gas margins, retries and race handling by
 // constructing this instead of calling viem itself. Typed structurally: no dependency on the aggregator.
 import { ChainType, ReportKind, decodeReport } from '@destra/protocol';
-import { bytesToHex } from 'viem';
+import { oracleRouterAbi } from '@destra/contracts';
+import { bytesToHex, type Address, type PublicClient } from 'viem';
 import { DestraEthereumClient } from './client.ts';
 import { TransactionRejectedError } from './errors.ts';
 import { FulfillmentSubmitter, type FulfillmentSubmitterOptions } from './submitter.ts';
@@ -21,9 +22,35 @@ export class EthereumRelaySink {
   readonly submitter: FulfillmentSubmitter;
   private readonly client: DestraEthereumClient;
 
+  private readonly publicClient: PublicClient;
+  private readonly router: Address;
+
   constructor(options: FulfillmentSubmitterOptions) {
     this.submitter = new FulfillmentSubmitter(options);
     this.client = new DestraEthereumClient({ publicClient: options.publicClient, router: options.router });
+    this.publicClient = options.publicClient;
+    this.router = options.router;
+  }
+
+  /** The router's verifyReport (a view call) on a signed report of any kind. */
+  verify(item: RelayItem): Promise<boolean> {
+    return this.client.submitOnDemand(item);
+  }
+
+  /** A contract rejection (decoded revert): retrying the same report cannot land it. */
+  isPermanent(err: unknown): boolean {
+    return err instanceof TransactionRejectedError;
+  }
+
+  /**
+   * Until when (unix ms) relaying this report can still land it: a request answer until its request's
+   * deadline on the router (after it the request is refundable, and a refund closes it); null for reports
+   * without a deadline (on-demand, feeds).
+   */
+  async deadlineOf(item: RelayItem): Promise<number | null> {
+    if (decodeReport(item.report).kind !== ReportKind.Request) return null;
+    const r = (await this.publicClient.readContract({ address: this.router, abi: oracleRouterAbi, functionName: 'requests', args: [bytesToHex(item.requestId)] })) as readonly unknown[];
+    return Number(r[2] as bigint) * 1000;
   }
 
   /** Only request answers are stored on chain; other kinds are never "already" there. */
@@ -38,7 +65,7 @@ export class EthereumRelaySink {
    */
   async submit(item: RelayItem): Promise<string> {
     if (decodeReport(item.report).kind === ReportKind.OnDemand) {
-      if (await this.client.submitOnDemand(item)) return 'verified-by-view-call';
+      if (await this.verify(item)) return 'verified-by-view-call';
       throw new TransactionRejectedError('verifyReport returned false: the report does not verify under its epoch group key on this router');
     }
     const r = await this.submitter.submitSigned(item);

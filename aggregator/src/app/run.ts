@@ -8,6 +8,7 @@ import { createDestraHost, loadOrCreateLibp2pKey, readPassword, Registry, unlock
 import { AggregatorService } from '../net/service.ts';
 import { Relayer, type ChainSink } from '../relay/relayer.ts';
 import { EquivocationReporter, type EvidenceSink } from '../relay/evidence.ts';
+import { SqliteRelayJournal } from '../relay/journal.ts';
 import { topics as wireTopics } from '../wire.ts';
 import type { AggregatorConfig } from './config.ts';
 import { AggregatorConfigError } from '../errors.ts';
@@ -55,7 +56,9 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
   if (sharing.size !== c.members.length) throw new AggregatorConfigError(`sharing is for ${sharing.size} members but the committee lists ${c.members.length}`);
   const verifier = await AggregatorVerifier.create(sharing);
   const sinks = opts.sinks ?? [];
-  const relayer = sinks.length > 0 ? new Relayer(sinks, { rank: config.index - 1, staggerMs: config.relay.staggerMs, maxAttempts: config.relay.maxAttempts }) : undefined;
+  // Relays not landed yet survive a restart in the journal and are resumed below.
+  const journal = sinks.length > 0 ? new SqliteRelayJournal(join(config.dataDir, 'relay.db')) : undefined;
+  const relayer = journal ? new Relayer(sinks, { rank: config.index - 1, staggerMs: config.relay.staggerMs, maxAttempts: config.relay.maxAttempts, journal }) : undefined;
   const service = await AggregatorService.create({
     host,
     network: config.network,
@@ -75,6 +78,10 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
     }
   }
   log.info({ peerId: host.peerId, addrs: host.multiaddrs().map(String), t: verifier.threshold, n: c.members.length }, 'aggregator started');
+  void relayer?.resume().then((outs) => {
+    if (outs.length > 0) log.info({ relays: outs.length, landed: outs.filter((o) => o.status !== 'failed').length }, 'pending relays from the previous run finished');
+    for (const o of outs) if (o.status === 'failed') log.warn({ chain: o.chain, err: o.error.message }, 'pending relay not landed');
+  }).catch((err) => log.error({ err: (err as Error).message }, 'resuming pending relays failed'));
   return {
     service,
     host,
@@ -83,6 +90,7 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
       service.stop();
       await reporter?.idle();
       await host.stop();
+      journal?.close();
     },
   };
 }

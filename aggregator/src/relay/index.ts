@@ -1,4 +1,4 @@
 export * from './relayer.ts';
-export * from './ethereum.ts';
 export * from './solana.ts';
 export * from './evidence.ts';
+export * from './journal.ts';

@@ -24,6 +24,21 @@ export interface ChainSink {
   isFulfilled(item: SignedReport): Promise<boolean>;
   /** Submits; resolves with a transaction id/signature once it landed, rejects when it did not. */
   submit(item: SignedReport): Promise<string>;
+  /**
+   * Until when (unix ms) the report can still land (a request's deadline), or null when it has none.
+   * Sinks that implement it are retried until then, through RPC errors and empty balances; others get
+   * `maxAttempts`.
+   */
+  deadlineOf?(item: SignedReport): Promise<number | null>;
+  /** True for an error no retry can fix (the contract rejects this report: bad signature, wrong input…). */
+  isPermanent?(err: unknown): boolean;
+}
+
+/** Where the relayer keeps what it has not landed yet, so a restarted aggregator relays it again. */
+export interface RelayJournal {
+  add(chain: ChainName, item: SignedReport): void;
+  remove(chain: ChainName, requestId: Uint8Array): void;
+  pending(): { chain: ChainName; item: SignedReport }[];
 }
 
 export type RelayOutcome =
@@ -31,11 +46,18 @@ export type RelayOutcome =
   | { chain: ChainName; status: 'already-fulfilled'; attempts: number }
   | { chain: ChainName; status: 'failed'; error: RelayError; attempts: number };
 
+/** How long a relay with a deadline may keep trying after a failed attempt before the deadline ends it. */
+const DEADLINE_SLACK_MS = 5_000;
+
 export interface RelayerOptions {
-  /** Attempts per chain before giving up (≥ 1). */
+  /** Attempts per chain before giving up (≥ 1), for reports whose sink knows no deadline. */
   maxAttempts?: number;
-  /** First retry delay; doubles per attempt, with ±50% jitter. */
+  /** First retry delay; doubles per attempt (up to maxDelayMs), with ±50% jitter. */
   baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Pending relays survive a restart here (see resume()). */
+  journal?: RelayJournal;
+  now?: () => number;
   /** This aggregator's rank among aggregators (0 = first): later ranks wait rank × staggerMs before relaying. */
   rank?: number;
   staggerMs?: number;
@@ -49,6 +71,9 @@ export class Relayer {
   private readonly sinks: Map<ChainName, ChainSink>;
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly journal: RelayJournal | undefined;
+  private readonly now: () => number;
   private readonly stagger: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
@@ -57,6 +82,9 @@ export class Relayer {
     this.sinks = new Map(sinks.map((s) => [s.chain, s]));
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 4);
     this.baseDelayMs = opts.baseDelayMs ?? 200;
+    this.maxDelayMs = opts.maxDelayMs ?? 30_000;
+    this.journal = opts.journal;
+    this.now = opts.now ?? Date.now;
     this.stagger = (opts.rank ?? 0) * (opts.staggerMs ?? 500);
     this.sleep = opts.sleep ?? defaultSleep;
     this.random = opts.random ?? Math.random;
@@ -80,13 +108,39 @@ export class Relayer {
   /** Relays to every target concurrently; never throws for chain failures (they are in the outcomes). */
   async relay(item: SignedReport, onDemandTargets: readonly ChainName[] = []): Promise<RelayOutcome[]> {
     const targets = this.targetsOf(item, onDemandTargets);
+    for (const s of targets) this.journal?.add(s.chain, item);
     if (this.stagger > 0) await this.sleep(this.stagger);
     return Promise.all(targets.map((s) => this.relayTo(s, item)));
   }
 
+  /** Relays again whatever a previous run left pending (journal); resolves with every outcome. */
+  async resume(): Promise<RelayOutcome[]> {
+    const pending = this.journal?.pending() ?? [];
+    return Promise.all(
+      pending.map(({ chain, item }) => {
+        const sink = this.sinks.get(chain);
+        if (sink) return this.relayTo(sink, item);
+        this.journal?.remove(chain, item.requestId);
+        return { chain, status: 'failed' as const, attempts: 0, error: new RelayError(chain, `a pending relay to ${chain} was dropped: no ${chain} sink is configured now`) };
+      }),
+    );
+  }
+
   private async relayTo(sink: ChainSink, item: SignedReport): Promise<RelayOutcome> {
+    const out = await this.attempts(sink, item);
+    this.journal?.remove(sink.chain, item.requestId);
+    return out;
+  }
+
+  /**
+   * Tries until the report lands (or another relayer landed it). A report with a deadline (a request) is
+   * retried with backoff until the deadline has passed — through RPC outages and an empty relayer
+   * balance; one without, `maxAttempts` times.
+   */
+  private async attempts(sink: ChainSink, item: SignedReport): Promise<RelayOutcome> {
     let lastError: unknown;
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+    let deadline: number | null | undefined; // undefined: not known yet (asked again after failures)
+    for (let attempt = 1; ; attempt++) {
       try {
         if (await sink.isFulfilled(item)) return { chain: sink.chain, status: 'already-fulfilled', attempts: attempt };
         const tx = await sink.submit(item);
@@ -99,18 +153,20 @@ export class Relayer {
         } catch {
           /* chain unreachable: fall through to backoff */
         }
-        if (attempt < this.maxAttempts) {
-          const delay = this.baseDelayMs * 2 ** (attempt - 1) * (0.5 + this.random());
-          await this.sleep(delay);
+        if (sink.isPermanent?.(err)) {
+          return { chain: sink.chain, status: 'failed', attempts: attempt, error: new RelayError(sink.chain, `rejected: ${(err as Error).message}`) };
         }
       }
+      if (deadline === undefined && sink.deadlineOf) deadline = await sink.deadlineOf(item).catch(() => undefined);
+      const bounded = !sink.deadlineOf || deadline === null;
+      const expired = typeof deadline === 'number' && this.now() > deadline + DEADLINE_SLACK_MS;
+      if (bounded ? attempt >= this.maxAttempts : expired) {
+        const msg = lastError instanceof Error ? lastError.message : String(lastError);
+        const why = bounded ? `gave up after ${attempt} attempts` : `the request's deadline passed after ${attempt} attempts`;
+        return { chain: sink.chain, status: 'failed', attempts: attempt, error: new RelayError(sink.chain, `${why}: ${msg}; check the RPC endpoint and the relayer account balance`) };
+      }
+      const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(attempt - 1, 20)) * (0.5 + this.random());
+      await this.sleep(delay);
     }
-    const msg = lastError instanceof Error ? lastError.message : String(lastError);
-    return {
-      chain: sink.chain,
-      status: 'failed',
-      attempts: this.maxAttempts,
-      error: new RelayError(sink.chain, `gave up after ${this.maxAttempts} attempts: ${msg}; check the RPC endpoint and the relayer account balance`),
-    };
   }
 }
