@@ -41,10 +41,21 @@ contract CommitteeRegistry is IOperatorRegistry, ReentrancyGuard {
     error EvidenceExpired(uint64 epoch, uint64 windowEndedAt);
     /// The caller is not a registered operator.
     error NotRegistered();
+    /// setNodeInfo: the X25519 encryption key is zero.
+    error InvalidEncryptionKey();
+    /// setNodeInfo: the libp2p peer id (multihash bytes) is empty or longer than MAX_PEER_ID_BYTES.
+    error InvalidPeerId(uint256 length);
+    /// setNodeInfo: no multiaddr, or more than MAX_MULTIADDRS.
+    error InvalidMultiaddrCount(uint256 count);
+    /// setNodeInfo: multiaddr `index` is empty or longer than MAX_MULTIADDR_BYTES.
+    error InvalidMultiaddr(uint256 index, uint256 length);
 
     event OperatorRegistered(address indexed operator, bytes32 blsKeyHash);
     /// An operator set (or cleared, zero) the Solana address its share of Solana request fees is paid to.
     event SolanaPayoutSet(address indexed operator, bytes32 payout);
+    /// An operator published (or replaced) what peers need to reach it: its X25519 key for DKG shares,
+    /// its libp2p peer id (multihash bytes) and the multiaddrs it listens on.
+    event NodeInfoSet(address indexed operator, bytes32 encryptionKey, bytes peerId, string[] multiaddrs);
     event Handover(uint64 indexed epoch, uint16 threshold, uint16 committeeSize, bytes32 groupKeyHash, bytes32 sharesRoot, bytes32 membersRoot);
     event Slashed(address indexed operator, uint64 indexed epoch, bytes32 indexed requestId, uint256 amount, address reporter);
     event ParamsChanged(uint64 unbondingDelay, uint16 committeeSize, uint16 slashBps, uint16 minThresholdBps, uint64 epochLength, uint64 handoverGrace);
@@ -53,6 +64,13 @@ contract CommitteeRegistry is IOperatorRegistry, ReentrancyGuard {
         bool registered;
         uint64 lastEpoch; // latest committee epoch the operator was named in (0: never)
         bytes32 blsKeyHash;
+    }
+
+    /// What peers need to reach an operator's node (setNodeInfo).
+    struct NodeInfo {
+        bytes32 encryptionKey; // X25519 public key receiving DKG shares
+        bytes peerId; // libp2p peer id, multihash bytes
+        string[] multiaddrs; // libp2p multiaddrs, text form
     }
 
     struct EpochInfo {
@@ -67,6 +85,9 @@ contract CommitteeRegistry is IOperatorRegistry, ReentrancyGuard {
     uint256 public constant MAX_OPERATORS = 512;
     /// A slash takes at most half of a pool, so a pool's stake never reaches zero while shares remain.
     uint16 public constant MAX_SLASH_BPS = 5_000;
+    uint256 internal constant MAX_PEER_ID_BYTES = 64;
+    uint256 internal constant MAX_MULTIADDRS = 8;
+    uint256 internal constant MAX_MULTIADDR_BYTES = 256;
 
     bytes32 public immutable domain;
     DelegatedStaking public immutable staking;
@@ -96,6 +117,7 @@ contract CommitteeRegistry is IOperatorRegistry, ReentrancyGuard {
     /// Solana address (32-byte public key) each operator's share of Solana request fees is paid to; zero:
     /// none (its share stays in the program's vault). Read when a handover's payout table is built.
     mapping(address => bytes32) public solanaPayoutOf;
+    mapping(address => NodeInfo) private nodeInfos;
 
     modifier onlyGovernance() {
         if (msg.sender != governance) revert NotGovernance();
@@ -192,6 +214,41 @@ contract CommitteeRegistry is IOperatorRegistry, ReentrancyGuard {
         if (!operators[msg.sender].registered) revert NotRegistered();
         solanaPayoutOf[msg.sender] = payout;
         emit SolanaPayoutSet(msg.sender, payout);
+    }
+
+    /// @notice Publishes (or replaces) what peers need to reach the caller's node: its X25519 encryption
+    ///         key (receives DKG shares), libp2p peer id (multihash bytes, 1..64) and 1..8 multiaddrs
+    ///         (text, 1..256 bytes each). Only a registered operator, for itself.
+    function setNodeInfo(bytes32 encryptionKey, bytes calldata peerId, string[] calldata multiaddrs) external {
+        if (!operators[msg.sender].registered) revert NotRegistered();
+        if (encryptionKey == bytes32(0)) revert InvalidEncryptionKey();
+        if (peerId.length == 0 || peerId.length > MAX_PEER_ID_BYTES) revert InvalidPeerId(peerId.length);
+        uint256 n = multiaddrs.length;
+        if (n == 0 || n > MAX_MULTIADDRS) revert InvalidMultiaddrCount(n);
+        for (uint256 i = 0; i < n; i++) {
+            uint256 len = bytes(multiaddrs[i]).length;
+            if (len == 0 || len > MAX_MULTIADDR_BYTES) revert InvalidMultiaddr(i, len);
+        }
+        NodeInfo storage info = nodeInfos[msg.sender];
+        info.encryptionKey = encryptionKey;
+        info.peerId = peerId;
+        string[] storage addrs = info.multiaddrs;
+        uint256 old = addrs.length;
+        for (uint256 i = 0; i < n; i++) {
+            if (i < old) addrs[i] = multiaddrs[i];
+            else addrs.push(multiaddrs[i]);
+        }
+        while (old > n) {
+            addrs.pop();
+            old--;
+        }
+        emit NodeInfoSet(msg.sender, encryptionKey, peerId, multiaddrs);
+    }
+
+    /// @notice An operator's published node info (zero key, empty peer id and list when none).
+    function nodeInfoOf(address operator) external view returns (bytes32 encryptionKey, bytes memory peerId, string[] memory multiaddrs) {
+        NodeInfo storage info = nodeInfos[operator];
+        return (info.encryptionKey, info.peerId, info.multiaddrs);
     }
 
     /// @notice The payoutsRoot a handover naming `members` (in committee order) commits to now:

@@ -75,6 +75,41 @@ describe('committee lifecycle', () => {
     expect(await read(registry, committeeRegistryAbi, 'payoutsRootOf', [members])).toBe(toHex(payoutsRoot(table)));
   });
 
+  it('registered operators publish node info (encryption key, peer id, multiaddrs) within bounds; a later call replaces it', async () => {
+    const encKey = `0x${'ab'.repeat(32)}` as Hex;
+    const peerId = `0x0024${'11'.repeat(36)}` as Hex; // an identity multihash, 38 bytes
+    const addrs = ['/ip4/10.0.0.1/tcp/4001', '/dns4/node.example/tcp/4001'];
+    const op = f.operators[2]!;
+    const sim = (args: unknown[], account = op.clients.walletClient.account!) => simulate(registry, committeeRegistryAbi, 'setNodeInfo', args, account);
+    // only a registered operator
+    await expect(sim([encKey, peerId, addrs], f.clients.walletClient.account!)).rejects.toThrow(/NotRegistered/);
+    expect(await read(registry, committeeRegistryAbi, 'nodeInfoOf', [op.address])).toEqual([`0x${'00'.repeat(32)}`, '0x', []]);
+    // bounds, each with its typed error
+    await expect(sim([`0x${'00'.repeat(32)}`, peerId, addrs])).rejects.toThrow(/InvalidEncryptionKey/);
+    await expect(sim([encKey, '0x', addrs])).rejects.toThrow(/InvalidPeerId/);
+    await expect(sim([encKey, `0x${'11'.repeat(65)}`, addrs])).rejects.toThrow(/InvalidPeerId\(uint256 length\)[\s\S]*65/);
+    await expect(sim([encKey, peerId, []])).rejects.toThrow(/InvalidMultiaddrCount/);
+    await expect(sim([encKey, peerId, Array.from({ length: 9 }, (_, i) => `/ip4/10.0.0.${i}/tcp/1`)])).rejects.toThrow(/InvalidMultiaddrCount[\s\S]*9/);
+    await expect(sim([encKey, peerId, ['/ip4/10.0.0.1/tcp/1', '']])).rejects.toThrow(/InvalidMultiaddr\b/);
+    await expect(sim([encKey, peerId, [`/dns4/${'a'.repeat(250)}/tcp/1`]])).rejects.toThrow(/InvalidMultiaddr\b[\s\S]*262/);
+    // the limits themselves are accepted
+    const max = Array.from({ length: 8 }, (_, i) => `/dns4/${String(i).repeat(244)}/tcp/1`);
+    expect(max[0]!.length).toBe(256);
+    await write(op.clients, registry, committeeRegistryAbi, 'setNodeInfo', [encKey, `0x${'22'.repeat(64)}`, max]);
+    expect(await read(registry, committeeRegistryAbi, 'nodeInfoOf', [op.address])).toEqual([encKey, `0x${'22'.repeat(64)}`, max]);
+    // overwrite with fewer multiaddrs: the old tail is gone
+    const receipt = await write(op.clients, registry, committeeRegistryAbi, 'setNodeInfo', [encKey, peerId, addrs]);
+    const [ev] = parseEventLogs({ abi: committeeRegistryAbi, logs: receipt.logs, eventName: 'NodeInfoSet' });
+    expect([ev!.args.operator, ev!.args.encryptionKey, ev!.args.peerId, ev!.args.multiaddrs]).toEqual([op.address, encKey, peerId, addrs]);
+    expect(await read(registry, committeeRegistryAbi, 'nodeInfoOf', [op.address])).toEqual([encKey, peerId, addrs]);
+    // and with more again
+    const three = [...addrs, '/ip6/::1/tcp/4001'];
+    await write(op.clients, registry, committeeRegistryAbi, 'setNodeInfo', [`0x${'cd'.repeat(32)}`, peerId, three]);
+    expect(await read(registry, committeeRegistryAbi, 'nodeInfoOf', [op.address])).toEqual([`0x${'cd'.repeat(32)}`, peerId, three]);
+    // another operator's info is its own
+    expect((await read(registry, committeeRegistryAbi, 'nodeInfoOf', [f.operators[0]!.address]))[2]).toEqual([]);
+  });
+
   it('accepts a new epoch key only with a handover signed by the current committee', async () => {
     next = await LocalCommittee.create(4, 3);
     const table = await payoutTable(f.clients.publicClient, registry, members);
