@@ -14,6 +14,11 @@ export function register(program: Command): void {
       const running = await startAggregator(loadAggregatorConfig(opts.config));
       installRejectionPolicy(running.log);
       running.service.on('result', (r) => running.log.info({ requestId: Buffer.from(r.signed.requestId).toString('hex'), latencyMs: +r.latencyMs.toFixed(2), signers: r.signers }, 'report signed'));
+      running.service.on('relayed', ({ requestId, outcomes }) => {
+        for (const o of outcomes) {
+          if (o.status !== 'failed') running.log.info({ requestId: Buffer.from(requestId).toString('hex'), chain: o.chain, status: o.status, tx: o.status === 'submitted' ? o.tx : undefined, attempts: o.attempts }, 'report relayed');
+        }
+      });
       const stop = (sig: string) => {
         running.log.info({ signal: sig }, 'stopping aggregator');
         void running.stop().then(() => process.exit(0));

@@ -17,6 +17,48 @@ const peerSchema = z.strictObject({
   addrs: z.array(z.string()).default([]),
 });
 
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 20-byte address (0x + 40 hex digits)');
+
+const memberSchema = peerSchema.extend({
+  /** The member's operator (Ethereum) address: with every member's, the evidence path checks them against the epoch's membersRoot. */
+  operatorAddress: address.optional(),
+});
+
+const passwordSource = z.union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })], {
+  error: "expected { \"env\": \"VAR\" } or { \"file\": \"path\" }",
+});
+
+/** The Ethereum relayer account: a V3 keystore with its password source, or a raw key in an environment variable. */
+const ethSigner = z.union([z.strictObject({ keystore: z.string().min(1), password: passwordSource }), z.strictObject({ keyEnv: z.string().min(1) })], {
+  error: "expected { \"keystore\": \"path\", \"password\": { \"env\" | \"file\" } } or { \"keyEnv\": \"VAR\" }",
+});
+
+const httpUrl = z.string().regex(/^https?:\/\/\S+$/, 'expected an http(s) URL');
+
+export const ethereumChainSchema = z.strictObject({
+  rpcUrl: httpUrl,
+  /** Read from the endpoint at start when absent. */
+  chainId: z.number().int().positive().optional(),
+  router: address,
+  feeds: address.optional(),
+  /** CommitteeRegistry: with evidence.submit, equivocation evidence is submitted to it for slashing. */
+  registry: address.optional(),
+  relayer: ethSigner,
+  /** Extra gas over the estimate, in basis points (default 2000). */
+  gasMarginBps: z.number().int().min(0).max(100_000).optional(),
+});
+
+export const solanaChainSchema = z.strictObject({
+  rpcUrl: httpUrl,
+  /** The destra_oracle program id (base58). */
+  programId: z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{32,44}$/, 'expected a base58 public key'),
+  /** Pays for post_report: a Solana CLI keypair file (JSON array of 64 bytes). */
+  payer: z.strictObject({ keypairFile: z.string().min(1) }),
+});
+
+export type EthereumChainConfig = z.output<typeof ethereumChainSchema>;
+export type SolanaChainConfig = z.output<typeof solanaChainSchema>;
+
 export const aggregatorConfigSchema = z.strictObject({
   network: z.string().min(1).max(64).regex(/^[a-z0-9-]+$/, 'lowercase letters, digits and dashes'),
   /** This aggregator's registry index (1..256) and rank for relay staggering (index - 1). */
@@ -24,14 +66,14 @@ export const aggregatorConfigSchema = z.strictObject({
   dataDir: z.string().min(1),
   listen: z.array(z.string()).default(['/ip4/127.0.0.1/tcp/0']),
   operatorKeystore: z.string().min(1),
-  password: z.union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })]),
+  password: passwordSource,
   committee: z
     .strictObject({
       epoch: z.number().int().nonnegative(),
       /** Summed Feldman commitments of the DKG (compressed G2 hex); their count is the threshold t.
        *  Optional: without them the caller passes the sharing (e.g. rebuilt from nodes' public shares). */
       commitments: z.array(hexBytes(96)).min(1).max(256).optional(),
-      members: z.array(peerSchema).min(1).max(256),
+      members: z.array(memberSchema).min(1).max(256),
       aggregators: z.array(peerSchema).default([]),
     })
     .refine((c) => (c.commitments?.length ?? 0) <= c.members.length, { message: 'more commitments (threshold) than members', path: ['commitments'] })
@@ -54,14 +96,14 @@ export const aggregatorConfigSchema = z.strictObject({
   /** Equivocation evidence (a member's two different partials for one id/round): submitted on chain for
    *  slashing when an evidence sink is given (e.g. the Ethereum adapter's EvidenceSubmitter). */
   evidence: z.strictObject({ submit: z.boolean().default(true) }).prefault({}),
-  /** Chain sinks; each key enables one (settings passed to the adapter, see docs/aggregator.md). */
+  /** Chain sinks built at start (unless the caller passes its own); each key enables one, see docs/aggregator.md. */
   chains: z
     .strictObject({
-      ethereum: z.record(z.string(), z.unknown()).optional(),
-      solana: z.record(z.string(), z.unknown()).optional(),
+      ethereum: ethereumChainSchema.optional(),
+      solana: solanaChainSchema.optional(),
     })
     .default({}),
-  /** Optional HTTP status endpoint on 127.0.0.1 (0 = ephemeral port, absent = off). */
+  /** HTTP status endpoint on 127.0.0.1, GET /health and /metrics (0 = ephemeral port, absent = off). */
   statusPort: z.number().int().min(0).max(65535).optional(),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
@@ -81,6 +123,11 @@ export function parseAggregatorConfig(raw: unknown, baseDir = process.cwd()): Ag
   c.dataDir = abs(c.dataDir);
   c.operatorKeystore = abs(c.operatorKeystore);
   if ('file' in c.password) c.password = { file: abs(c.password.file) };
+  const eth = c.chains.ethereum;
+  if (eth && 'keystore' in eth.relayer) {
+    eth.relayer = { keystore: abs(eth.relayer.keystore), password: 'file' in eth.relayer.password ? { file: abs(eth.relayer.password.file) } : eth.relayer.password };
+  }
+  if (c.chains.solana) c.chains.solana.payer = { keypairFile: abs(c.chains.solana.payer.keypairFile) };
   return c;
 }
 

@@ -49,6 +49,12 @@ export class SqliteRelayJournal implements RelayJournal {
     return (this.db.prepare('SELECT chain, item FROM pending_relays ORDER BY added_at').all() as Row[]).map((r) => ({ chain: r.chain as ChainName, item: decode(r.item) }));
   }
 
+  /** How many relays are pending (status endpoint). */
+  count(): number {
+    if (!this.db.open) return 0;
+    return (this.db.prepare('SELECT count(*) AS n FROM pending_relays').get() as { n: number }).n;
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

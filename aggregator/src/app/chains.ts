@@ -1,0 +1,175 @@
+// Chain connections of a CLI-started aggregator, built from config.chains: the Ethereum relay sink (the
+// adapter's EthereumRelaySink over viem, relayer account from a V3 keystore or a key variable), the Solana
+// sink (SolanaSink over RpcTransport, payer from a Solana CLI keypair file), a liveness probe per chain for
+// /health, and — with a registry and evidence.submit — the adapter's EvidenceSubmitter bound to the
+// epoch's committee, once the configured member addresses and the sharing match what the registry holds.
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { createPublicClient, createWalletClient, http, type Address, type Chain, type PublicClient, type WalletClient } from 'viem';
+import { Connection, Keypair, PublicKey } from '@solana/web3.js';
+import { membersRoot, sharesRoot, toHex, type PublicSharing } from '@destra/protocol';
+import { CommitteeReader, EthereumRelaySink, EvidenceSubmitter, loadSigner, type EpochCommittee } from '@destra/adapter-ethereum';
+import { OracleClient, RpcTransport } from '@destra/adapter-solana';
+import { AggregatorConfigError } from '../errors.ts';
+import type { ChainName, ChainSink } from '../relay/relayer.ts';
+import type { EvidenceSink } from '../relay/evidence.ts';
+import { SolanaSink } from '../relay/solana.ts';
+import type { AggregatorConfig, EthereumChainConfig, SolanaChainConfig } from './config.ts';
+
+/** A cheap liveness call against one chain's endpoint (Ethereum getBlockNumber, Solana getSlot). */
+export interface ChainProbe {
+  chain: ChainName;
+  probe(): Promise<unknown>;
+}
+
+export interface EthereumConnection {
+  sink: EthereumRelaySink;
+  probe: ChainProbe;
+  publicClient: PublicClient;
+  walletClient: WalletClient;
+  chain: Chain;
+  relayer: Address;
+}
+
+async function chainOf(c: EthereumChainConfig): Promise<Chain> {
+  let id = c.chainId;
+  if (id === undefined) {
+    try {
+      id = await createPublicClient({ transport: http(c.rpcUrl, { timeout: 10_000, retryCount: 1 }) }).getChainId();
+    } catch (err) {
+      throw new AggregatorConfigError(`config field 'chains.ethereum.rpcUrl': cannot read the chain id from ${c.rpcUrl} (${(err as Error).message.split('\n')[0]}); check the endpoint or set 'chains.ethereum.chainId'`);
+    }
+  }
+  return { id, name: `chain-${id}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [c.rpcUrl] } } } as Chain;
+}
+
+/** The Ethereum sink from config: unlocks the relayer key (adapter's loadSigner), clients over HTTP JSON-RPC. */
+export async function connectEthereum(c: EthereumChainConfig): Promise<EthereumConnection> {
+  const account = await loadSigner(c.relayer).catch((err: Error) => {
+    throw new AggregatorConfigError(`config field 'chains.ethereum.relayer': ${err.message}`);
+  });
+  const chain = await chainOf(c);
+  const publicClient = createPublicClient({ chain, transport: http(c.rpcUrl), pollingInterval: 250 }) as PublicClient;
+  const walletClient = createWalletClient({ chain, transport: http(c.rpcUrl), account });
+  const sink = new EthereumRelaySink({
+    publicClient,
+    walletClient,
+    router: c.router as Address,
+    ...(c.feeds ? { feeds: c.feeds as Address } : {}),
+    ...(c.gasMarginBps !== undefined ? { gasMarginBps: c.gasMarginBps } : {}),
+  });
+  // The probe gets its own client without retries, so an outage shows within the probe timeout.
+  const probeClient = createPublicClient({ chain, transport: http(c.rpcUrl, { retryCount: 0, timeout: 2_000 }) });
+  return { sink, publicClient, walletClient, chain, relayer: account.address, probe: { chain: 'ethereum', probe: () => probeClient.getBlockNumber({ cacheTime: 0 }) } };
+}
+
+/** Reads a Solana CLI keypair file (a JSON array of the 64 secret-key bytes). */
+export function readSolanaKeypair(path: string): Keypair {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new AggregatorConfigError(`config field 'chains.solana.payer.keypairFile': cannot read ${path} as JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(raw) || raw.length !== 64 || !raw.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) {
+    throw new AggregatorConfigError(`config field 'chains.solana.payer.keypairFile': ${path} is not a Solana keypair (a JSON array of 64 bytes, as solana-keygen writes)`);
+  }
+  try {
+    return Keypair.fromSecretKey(Uint8Array.from(raw as number[]));
+  } catch (err) {
+    throw new AggregatorConfigError(`config field 'chains.solana.payer.keypairFile': ${path} holds an invalid keypair: ${(err as Error).message}`);
+  }
+}
+
+export interface SolanaConnection {
+  sink: SolanaSink;
+  probe: ChainProbe;
+  client: OracleClient;
+  connection: Connection;
+  payer: Keypair;
+}
+
+/** The Solana sink from config: RpcTransport over a web3.js Connection, the payer keypair from its file. */
+export function connectSolana(c: SolanaChainConfig): SolanaConnection {
+  const payer = readSolanaKeypair(c.payer.keypairFile);
+  let programId: PublicKey;
+  try {
+    programId = new PublicKey(c.programId);
+  } catch (err) {
+    throw new AggregatorConfigError(`config field 'chains.solana.programId': ${(err as Error).message}`);
+  }
+  const connection = new Connection(c.rpcUrl, { commitment: 'confirmed', disableRetryOnRateLimit: true });
+  const client = new OracleClient(new RpcTransport(connection), programId);
+  return { sink: new SolanaSink({ client, payer }), client, connection, payer, probe: { chain: 'solana', probe: () => connection.getSlot('confirmed') } };
+}
+
+/** Member ids as the registry hashes them: each operator address left-padded to 32 bytes. */
+export function memberIds(members: readonly Address[]): Uint8Array[] {
+  return members.map((a) => Uint8Array.from(Buffer.from(a.slice(2).padStart(64, '0'), 'hex')));
+}
+
+/**
+ * The evidence sink for the configured epoch, or a reason it cannot be built: every member needs its
+ * operatorAddress, and keccak of the (left-padded) addresses and of the uncompressed public shares must
+ * equal the registry's membersRoot and sharesRoot for the epoch (else the registry would refuse the proofs).
+ */
+export async function connectEvidence(
+  config: AggregatorConfig,
+  eth: EthereumConnection,
+  sharing: PublicSharing,
+): Promise<{ sink: EvidenceSink; committee: EpochCommittee } | { reason: string }> {
+  const registry = config.chains.ethereum?.registry as Address | undefined;
+  if (!registry) return { reason: "no 'chains.ethereum.registry' configured" };
+  const missing = config.committee.members.filter((m) => !m.operatorAddress).map((m) => m.index);
+  if (missing.length > 0) return { reason: `config field 'committee.members[].operatorAddress' is missing for member(s) ${missing.join(', ')}` };
+  const members = config.committee.members.map((m) => m.operatorAddress as Address);
+  const publicShares = sharing.publicShares().map((p) => p.toBytes(false));
+  let info;
+  try {
+    info = await new CommitteeReader(eth.publicClient, registry).epochInfo(BigInt(config.committee.epoch));
+  } catch (err) {
+    return { reason: `cannot read epoch ${config.committee.epoch} from the registry ${registry}: ${(err as Error).message.split('\n')[0]}` };
+  }
+  const mRoot = toHex(membersRoot(memberIds(members)));
+  if (mRoot.toLowerCase() !== info.membersRoot.toLowerCase()) {
+    return { reason: `the configured member addresses hash to ${mRoot}, the registry's membersRoot for epoch ${config.committee.epoch} is ${info.membersRoot} (wrong addresses or order)` };
+  }
+  const sRoot = toHex(sharesRoot(publicShares));
+  if (sRoot.toLowerCase() !== info.sharesRoot.toLowerCase()) {
+    return { reason: `the committee's public shares hash to ${sRoot}, the registry's sharesRoot for epoch ${config.committee.epoch} is ${info.sharesRoot}` };
+  }
+  const submitter = new EvidenceSubmitter({
+    publicClient: eth.publicClient,
+    walletClient: eth.walletClient,
+    registry,
+    // the relayer account sends both: one nonce sequence
+    nonceManager: eth.sink.submitter.nonces,
+  });
+  const committee: EpochCommittee = { members, publicShares };
+  return { sink: { submitEquivocation: (p) => submitter.submitEquivocation(p, committee) }, committee };
+}
+
+export interface ChainConnections {
+  sinks: ChainSink[];
+  probes: ChainProbe[];
+  ethereum?: EthereumConnection;
+  solana?: SolanaConnection;
+}
+
+/** Every sink config.chains asks for; throws AggregatorConfigError naming the field when one cannot be built. */
+export async function connectChains(config: AggregatorConfig, log?: Logger): Promise<ChainConnections> {
+  const out: ChainConnections = { sinks: [], probes: [] };
+  if (config.chains.ethereum) {
+    out.ethereum = await connectEthereum(config.chains.ethereum);
+    out.sinks.push(out.ethereum.sink);
+    out.probes.push(out.ethereum.probe);
+    log?.info({ chain: 'ethereum', rpcUrl: config.chains.ethereum.rpcUrl, router: config.chains.ethereum.router, relayer: out.ethereum.relayer, chainId: out.ethereum.chain.id }, 'relaying to Ethereum');
+  }
+  if (config.chains.solana) {
+    out.solana = connectSolana(config.chains.solana);
+    out.sinks.push(out.solana.sink);
+    out.probes.push(out.solana.probe);
+    log?.info({ chain: 'solana', rpcUrl: config.chains.solana.rpcUrl, programId: config.chains.solana.programId, payer: out.solana.payer.publicKey.toBase58() }, 'relaying to Solana');
+  }
+  return out;
+}

@@ -1,0 +1,145 @@
+// The aggregator's status endpoint (hono on @hono/node-server, bound to 127.0.0.1 only):
+//   GET /health   {status, members, threshold, chains: {<name>: {ok, lastError?}}, pendingRelays}
+//                 200 when ok; 503 'degraded' when fewer than t members are connected or no configured
+//                 chain answers its probe (Ethereum getBlockNumber, Solana getSlot; short timeout, cached)
+//   GET /metrics  the same figures in Prometheus text format, plus result/relay counters
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { Hono } from 'hono';
+import type { ChainName } from '../relay/relayer.ts';
+import type { ChainProbe } from './chains.ts';
+
+export interface ChainHealth {
+  ok: boolean;
+  lastError?: string;
+  /** Unix ms of the probe this answer comes from. */
+  checkedAt: number;
+}
+
+/** Runs a chain's probe with a timeout and caches the answer for `ttlMs` (one probe in flight at a time). */
+export class ProbeCache {
+  private last: ChainHealth | undefined;
+  private inflight: Promise<ChainHealth> | undefined;
+  constructor(
+    readonly probe: ChainProbe,
+    private readonly o: { timeoutMs?: number; ttlMs?: number; now?: () => number } = {},
+  ) {}
+
+  get chain(): ChainName {
+    return this.probe.chain;
+  }
+
+  check(): Promise<ChainHealth> {
+    const now = (this.o.now ?? Date.now)();
+    if (this.last && now - this.last.checkedAt < (this.o.ttlMs ?? 3_000)) return Promise.resolve(this.last);
+    this.inflight ??= this.run().finally(() => (this.inflight = undefined));
+    return this.inflight;
+  }
+
+  private async run(): Promise<ChainHealth> {
+    const timeoutMs = this.o.timeoutMs ?? 2_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    let h: ChainHealth;
+    try {
+      await Promise.race([this.probe.probe(), timeout]);
+      h = { ok: true, checkedAt: (this.o.now ?? Date.now)() };
+    } catch (err) {
+      h = { ok: false, lastError: (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300), checkedAt: (this.o.now ?? Date.now)() };
+    } finally {
+      clearTimeout(timer);
+    }
+    this.last = h;
+    return h;
+  }
+}
+
+export interface HealthView {
+  status: 'ok' | 'degraded';
+  members: number;
+  threshold: number;
+  chains: Partial<Record<ChainName, { ok: boolean; lastError?: string }>>;
+  pendingRelays: number;
+  /** Why the status is degraded (absent when ok). */
+  reasons?: string[];
+}
+
+export interface StatusDeps {
+  /** Committee members connected (admitted libp2p peers with the member role). */
+  connectedMembers(): number;
+  threshold: number;
+  committeeSize: number;
+  probes: readonly ProbeCache[];
+  /** Relays journaled and not finished. */
+  pendingRelays(): number;
+  counters?(): Record<string, number>;
+}
+
+export async function health(d: StatusDeps): Promise<HealthView> {
+  const members = d.connectedMembers();
+  const checks = await Promise.all(d.probes.map(async (p) => [p.chain, await p.check()] as const));
+  const chains: HealthView['chains'] = {};
+  for (const [name, h] of checks) chains[name] = h.ok ? { ok: true } : { ok: false, ...(h.lastError ? { lastError: h.lastError } : {}) };
+  const reasons: string[] = [];
+  if (members < d.threshold) reasons.push(`${members} of ${d.committeeSize} members connected, threshold ${d.threshold}`);
+  if (checks.length > 0 && checks.every(([, h]) => !h.ok)) reasons.push('no configured chain is reachable');
+  return { status: reasons.length ? 'degraded' : 'ok', members, threshold: d.threshold, chains, pendingRelays: d.pendingRelays(), ...(reasons.length ? { reasons } : {}) };
+}
+
+function metricsText(h: HealthView, d: StatusDeps): string {
+  const lines = [
+    '# HELP destra_aggregator_up 1 when /health is ok, 0 when degraded.',
+    '# TYPE destra_aggregator_up gauge',
+    `destra_aggregator_up ${h.status === 'ok' ? 1 : 0}`,
+    '# TYPE destra_aggregator_members_connected gauge',
+    `destra_aggregator_members_connected ${h.members}`,
+    '# TYPE destra_aggregator_threshold gauge',
+    `destra_aggregator_threshold ${h.threshold}`,
+    '# TYPE destra_aggregator_pending_relays gauge',
+    `destra_aggregator_pending_relays ${h.pendingRelays}`,
+    '# TYPE destra_aggregator_chain_up gauge',
+    ...Object.entries(h.chains).map(([c, v]) => `destra_aggregator_chain_up{chain="${c}"} ${v!.ok ? 1 : 0}`),
+  ];
+  for (const [name, v] of Object.entries(d.counters?.() ?? {})) lines.push(`# TYPE destra_aggregator_${name} counter`, `destra_aggregator_${name} ${v}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export interface StatusServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export function statusApp(d: StatusDeps): Hono {
+  const app = new Hono();
+  app.get('/health', async (c) => {
+    const h = await health(d);
+    return c.json(h, h.status === 'ok' ? 200 : 503);
+  });
+  app.get('/metrics', async (c) => c.text(metricsText(await health(d), d), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  app.notFound((c) => c.json({ error: 'not-found', message: 'GET /health or /metrics' }, 404));
+  return app;
+}
+
+/** Listens on 127.0.0.1:`port` (0: an ephemeral port). */
+export function startStatusServer(port: number, d: StatusDeps): Promise<StatusServer> {
+  const app = statusApp(d);
+  return new Promise((resolve, reject) => {
+    let server: ServerType | undefined = undefined;
+    server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port }, (info: AddressInfo) => {
+      const s = server!;
+      resolve({
+        url: `http://127.0.0.1:${info.port}`,
+        port: info.port,
+        close: () =>
+          new Promise<void>((r) => {
+            (s as { closeAllConnections?: () => void }).closeAllConnections?.();
+            s.close(() => r());
+          }),
+      });
+    });
+    server.once('error', reject);
+  });
+}

@@ -1,0 +1,197 @@
+// `destra aggregator start` as an operator runs it: a child process started from a JSON config whose
+// `chains.ethereum` (rpcUrl, router, feeds, registry, relayer keystore + password variable) and
+// `statusPort` it builds itself. Anvil with the deployed protocol, 4 staked operators whose node processes
+// run the DKG and watch the router; genesis from their sharing. A request from the example consumer is
+// answered on chain through the CLI aggregator's relay, its /health says ok, and degraded (503) once anvil
+// is gone. Bounded in time and self-stopping.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Address } from 'viem';
+import { fromHex, toHex, type PublicSharing } from '@destra/protocol';
+import { encryptV3 } from '@destra/adapter-ethereum';
+import { ORACLE_PROGRAM_ID } from '@destra/adapter-solana';
+import { connectEthereum, connectEvidence, parseAggregatorConfig, sharingFromPublicShares, type AggregatorConfigInput } from '@destra/aggregator';
+import { loadBenchModel, type BenchModel } from '../bench/inference.ts';
+import { startChains, CLUSTER_ID, type Chains } from '../devnet/chains.ts';
+import { writeLocalCommittee, type LocalCommittee } from '../devnet/committee.ts';
+import type { DevnetChainsFile } from '../devnet/node-main.ts';
+import { freePorts } from '../devnet/ports.ts';
+import { spawnNode, type NodeProcess } from '../devnet/processes.ts';
+import { startSvmBridge } from '../devnet/svm-bridge.ts';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const engineAvailable = existsSync(join(repoRoot, 'oracle-node/src/inference/index.ts'));
+const N = 4;
+const T = 3;
+const NETWORK = 'aggcli';
+
+interface Health {
+  status: 'ok' | 'degraded';
+  members: number;
+  threshold: number;
+  chains: Record<string, { ok: boolean; lastError?: string }>;
+  pendingRelays: number;
+  reasons?: string[];
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+describe.skipIf(!engineAvailable)('e2e: `destra aggregator start` relays to Ethereum from its config', () => {
+  let dir: string;
+  let model: BenchModel;
+  let chains: Chains;
+  let bridge: { url: string; close(): Promise<void> } | undefined;
+  let committee: LocalCommittee;
+  const nodes: NodeProcess[] = [];
+  let sharing: PublicSharing;
+  let members: Address[];
+  let agg: ChildProcess | undefined;
+  const aggLines: string[] = [];
+  let statusUrl: string;
+  let configPath: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'destra-aggcli-'));
+    model = await loadBenchModel();
+    const probe = await model.inference.infer(model.model, model.input(0));
+    chains = await startChains({ network: NETWORK, n: N, modelName: model.model });
+    bridge = await startSvmBridge(chains.svm);
+    committee = await writeLocalCommittee({ dir, network: NETWORK, n: N, t: T, models: model.models, logLevel: 'warn' });
+    const chainsFile = join(dir, 'chains.json');
+    const chainsJson: DevnetChainsFile = {
+      rpcUrl: chains.anvil.rpcUrl,
+      chainId: chains.anvil.chainId,
+      router: chains.deployed.addresses.router,
+      svmBridgeUrl: bridge.url,
+      programId: ORACLE_PROGRAM_ID.toBase58(),
+      clusterId: toHex(CLUSTER_ID),
+      models: { [toHex(probe.modelHash).toLowerCase()]: model.model },
+    };
+    writeFileSync(chainsFile, JSON.stringify(chainsJson));
+    await chains.stake(committee.operators.slice(1));
+    nodes.push(...(await Promise.all(committee.nodeConfigPaths.map((p, k) => spawnNode(k + 1, p, chainsFile, dir, 60_000)))));
+    const view = await until(
+      'the DKG',
+      async () => {
+        const views = await Promise.all(nodes.map((p) => fetch(`${p.api}/v1/committee`).then((r) => r.json() as Promise<{ groupKey: string | null; threshold: number; size: number; members: { index: number; publicShare: string | null }[] }>)));
+        return views.every((v) => v.groupKey) && new Set(views.map((v) => v.groupKey)).size === 1 ? views[0] : undefined;
+      },
+      60_000,
+    );
+    sharing = sharingFromPublicShares(view.members.map((m) => ({ index: m.index, publicShare: fromHex(m.publicShare!) })), view.threshold, view.size);
+    members = await chains.genesis(sharing);
+    await chains.registerModel(model.model, probe.modelHash);
+
+    // The operator's files: relayer keystore (V3) with its password in a variable, the config.
+    writeFileSync(join(dir, 'relayer.keystore.json'), await encryptV3(chains.anvil.privateKeys.at(-1)!, 'relayer-pw', 1024));
+    const [statusPort] = await freePorts(1);
+    statusUrl = `http://127.0.0.1:${statusPort}`;
+    const base = committee.aggregatorConfig;
+    const config: AggregatorConfigInput = {
+      ...base,
+      committee: {
+        ...base.committee,
+        commitments: sharing.commitmentBytes().map((c) => toHex(c)),
+        members: base.committee.members.map((m, i) => ({ ...m, operatorAddress: members[i]! })),
+      },
+      relay: { staggerMs: 0, maxAttempts: 4, onDemandTargets: [] },
+      chains: {
+        ethereum: {
+          rpcUrl: chains.anvil.rpcUrl,
+          router: chains.deployed.addresses.router,
+          feeds: chains.deployed.addresses.feeds,
+          registry: chains.deployed.addresses.registry,
+          relayer: { keystore: 'relayer.keystore.json', password: { env: 'DESTRA_AGG_RELAYER_PASSWORD' } },
+        },
+      },
+      statusPort,
+      logLevel: 'info',
+    };
+    configPath = join(dir, 'aggregator.json');
+    writeFileSync(configPath, JSON.stringify(config, null, 2));
+
+    const log = createWriteStream(join(dir, 'aggregator.log'));
+    agg = spawn(process.execPath, [join(repoRoot, 'bin/destra.mjs'), 'aggregator', 'start', '--config', configPath], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DESTRA_AGG_RELAYER_PASSWORD: 'relayer-pw' },
+    });
+    agg.stderr!.pipe(log);
+    createInterface({ input: agg.stdout! }).on('line', (l) => {
+      aggLines.push(l);
+      log.write(`${l}\n`);
+    });
+    const exited = new Promise<never>((_, reject) => agg!.once('exit', (code) => reject(new Error(`the aggregator exited with ${code}: ${aggLines.slice(-5).join('\n')}`))));
+    exited.catch(() => undefined);
+    await Promise.race([until('every member connected to the aggregator (/health)', async () => ((await health()).body.members === N ? true : undefined), 45_000), exited]);
+  }, 170_000);
+
+  afterAll(async () => {
+    if (agg && agg.exitCode === null && agg.signalCode === null) {
+      const a = agg;
+      await new Promise<void>((r) => {
+        const kill = setTimeout(() => a.kill('SIGKILL'), 5000);
+        a.once('exit', () => (clearTimeout(kill), r()));
+        a.kill('SIGTERM');
+      });
+    }
+    await Promise.all(nodes.map((p) => p.stop()));
+    await bridge?.close();
+    await chains?.stop();
+    await model?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  const health = async (): Promise<{ code: number; body: Health }> => {
+    const r = await fetch(`${statusUrl}/health`);
+    return { code: r.status, body: (await r.json()) as Health };
+  };
+
+  it('starts from config: Ethereum sink, evidence bound to the registry\'s committee, /health ok', async () => {
+    expect(aggLines.some((l) => l.includes('relaying to Ethereum'))).toBe(true);
+    expect(aggLines.some((l) => l.includes('equivocation evidence goes to the registry for slashing'))).toBe(true);
+    const h = await health();
+    expect(h.code).toBe(200);
+    expect(h.body).toMatchObject({ status: 'ok', members: N, threshold: T, chains: { ethereum: { ok: true } }, pendingRelays: 0 });
+    // members in another order do not hash to the epoch's membersRoot: no evidence path
+    const cfg = parseAggregatorConfig(JSON.parse(readFileSync(configPath, 'utf8')), dir);
+    cfg.committee.members = cfg.committee.members.map((m, i) => ({ ...m, operatorAddress: members[(i + 1) % N]! }));
+    process.env.DESTRA_AGG_RELAYER_PASSWORD = 'relayer-pw';
+    const ev = await connectEvidence(cfg, await connectEthereum(cfg.chains.ethereum!), sharing);
+    expect('reason' in ev && ev.reason).toMatch(/membersRoot for epoch 1/);
+  });
+
+  it('a request on the router is answered on chain by the CLI aggregator\'s relay', async () => {
+    const id = await chains.ethRequest(model.input(21));
+    await until('the request to be fulfilled on chain', async () => ((await chains.ethFulfilled(id)) ? true : undefined), 45_000);
+    const relayed = await until('the relay log line', async () => aggLines.find((l) => l.includes('report relayed') && l.includes(toHex(id).slice(2).toLowerCase())), 10_000);
+    expect(JSON.parse(relayed)).toMatchObject({ chain: 'ethereum', status: 'submitted' });
+    const metrics = await (await fetch(`${statusUrl}/metrics`)).text();
+    expect(metrics).toMatch(/destra_aggregator_relays_landed_total [1-9]/);
+  }, 60_000);
+
+  it('/health turns degraded (503) when its RPC endpoint goes away', async () => {
+    await chains.anvil.stop();
+    const h = await until('/health to say degraded', async () => {
+      const r = await health();
+      return r.body.status === 'degraded' ? r : undefined;
+    }, 15_000);
+    expect(h.code).toBe(503);
+    expect(h.body.chains.ethereum).toMatchObject({ ok: false });
+    expect(h.body.chains.ethereum!.lastError).toBeTruthy();
+    expect(h.body.reasons).toContain('no configured chain is reachable');
+  }, 30_000);
+});
