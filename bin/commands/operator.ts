@@ -1,15 +1,18 @@
-// `destra operator ...`: what operators and stakers do on chain: stake (register + self-bond), delegate,
+// `destra operator ...`: what operators and stakers do: init (keys), register (join: key, self-bond, node
+// info), stake (register + self-bond), delegate,
 // unbond, withdraw, claim ETH rewards, status. Amounts are human DSYNC ("1000", "0.5"). Every command
 // prints one JSON line on success and, on failure, one line saying what was wrong and what to do, exit 1.
 import { Command, InvalidArgumentError } from 'commander';
 import { createPublicClient, createWalletClient, formatEther, http, isAddress, type Address, type Chain, type Hex, type PublicClient } from 'viem';
-import { DestraError, decryptKeystore, secretKeyFromBytes } from '@destra/protocol';
+import { DestraError, decryptKeystore, g2ToEip2537, publicKeyOf, secretKeyFromBytes, toHex, type SecretKey } from '@destra/protocol';
 import {
-  StakingClient, formatDsync, formatSolanaAddress, loadSigner, parseDsync, parseSolanaAddress, type SignerSource, type SubmissionResult,
+  StakingClient, checkNodeInfo, formatDsync, formatSolanaAddress, loadSigner, parseDsync, parseSolanaAddress, type SignerSource, type SubmissionResult,
 } from '@destra/adapter-ethereum';
 import { jsonLine } from '@destra/adapter-ethereum/cli';
-import { checkPrivateFile, readPassword } from '@destra/oracle-node';
+import { checkMultiaddr, checkPrivateFile, dkgEncryptionKeyPair, peerIdBytes, peerIdOfKeyFile, readPassword } from '@destra/oracle-node';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { initKeys, initOptions, type InitOpts } from './init-keys.ts';
 
 const addressArg = (v: string): Address => {
   if (!isAddress(v)) throw new InvalidArgumentError('expected a 20-byte 0x address');
@@ -62,8 +65,14 @@ async function connect(o: CommonOpts, needSigner: boolean): Promise<StakingClien
 
 const tx = (r: SubmissionResult) => ({ status: r.status, txHash: r.txHash, gasUsed: r.gasUsed });
 
+/** Unlocks the operator's BLS keystore (EIP-2335, mode 0600). */
+function unlockBls(path: string, passwordEnv: string): SecretKey {
+  checkPrivateFile(path, 'operator-keystore');
+  return secretKeyFromBytes(decryptKeystore(readFileSync(path, 'utf8'), readPassword({ env: passwordEnv })));
+}
+
 /** Runs a command body with the one error style: a line on stderr, exit code 1, the stack with --verbose. */
-function action<T extends CommonOpts>(body: (o: T) => Promise<unknown>): (o: T) => Promise<void> {
+function action<T extends { verbose?: boolean }>(body: (o: T) => Promise<unknown>): (o: T) => Promise<void> {
   return async (o) => {
     try {
       const out = await body(o);
@@ -79,7 +88,7 @@ function action<T extends CommonOpts>(body: (o: T) => Promise<unknown>): (o: T) 
 }
 
 export function register(program: Command): void {
-  const op = program.command('operator').description('operators and stakers on chain: stake, delegate, unbond, withdraw, claim, set-solana-payout, status (amounts in DSYNC)');
+  const op = program.command('operator').description('operators and stakers on chain: init, register, stake, delegate, unbond, withdraw, claim, set-solana-payout, status (amounts in DSYNC)');
   const common = (c: Command) =>
     c
       .requiredOption('--rpc <url>', 'Ethereum JSON-RPC http URL')
@@ -92,17 +101,63 @@ export function register(program: Command): void {
       // One line for a bad argument too (the global setting prints the whole help after it).
       .showHelpAfterError(false);
 
+  initOptions(op.command('init').description("create the operator's keys in --dir (BLS key in an EIP-2335 keystore, libp2p identity; the X25519 DKG key is derived from the BLS key); prints the registration"))
+    .option('--verbose', 'print stack traces of errors')
+    .showHelpAfterError(false)
+    .action(action(async (o: InitOpts & { verbose?: boolean }) => initKeys(o)));
+
+  common(op.command('register').description('join: register the BLS key (with its proof of possession) if needed, self-bond --amount, publish node info (encryption key, peer id, multiaddrs) and the Solana payout address'))
+    .option('--dir <dir>', 'data directory from `destra operator init` (operator.json, libp2p.key)')
+    .option('--operator-keystore <file>', "the operator's BLS keystore (default: <dir>/operator.json)")
+    .option('--operator-password-env <name>', 'environment variable holding the BLS keystore password', 'DESTRA_PASSWORD')
+    .option('--amount <dsync>', 'DSYNC to self-bond, e.g. 1500 (omit to only register / update node info)', amountArg)
+    .option('--peer-id <id>', "the node's libp2p peer id (default: from libp2p.key next to the keystore)")
+    .option('--multiaddr <addr>', 'a multiaddr peers reach the node at, e.g. /dns4/node1.example/tcp/4001 (repeatable, 1..8)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--solana-payout <base58>', 'Solana address receiving this operator\'s share of Solana request fees', solanaArg)
+    .action(action(async (o: CommonOpts & {
+      dir?: string; operatorKeystore?: string; operatorPasswordEnv: string; amount?: bigint; peerId?: string; multiaddr?: string[]; solanaPayout?: Hex;
+    }) => {
+      const keystore = o.operatorKeystore ?? (o.dir ? join(o.dir, 'operator.json') : undefined);
+      if (!keystore) throw new Error('give the data directory from `destra operator init` (--dir) or the BLS keystore (--operator-keystore)');
+      if (!o.multiaddr?.length) throw new Error('give the address peers reach the node at: --multiaddr /dns4/<host>/tcp/<port> (repeatable)');
+      const multiaddrs = o.multiaddr.map(checkMultiaddr);
+      const peerId = o.peerId ?? peerIdOfKeyFile(join(o.dir ?? dirname(keystore), 'libp2p.key'));
+      const nodeInfo = { encryptionKey: '0x' as Hex, peerId: toHex(peerIdBytes(peerId)) as Hex, multiaddrs };
+      const c = await connect(o, true);
+      const secret = unlockBls(keystore, o.operatorPasswordEnv);
+      nodeInfo.encryptionKey = toHex(dkgEncryptionKeyPair(secret).publicKey) as Hex;
+      checkNodeInfo(nodeInfo);
+      const me = c.account;
+      // everything that can be checked is checked before the first transaction
+      const before = await c.status(me, me);
+      if (before.ethBalance === 0n) throw new Error(`${me} holds no ETH for gas: fund it first`);
+      if (o.amount !== undefined && before.dsyncBalance < o.amount) throw new Error(`${me} holds ${formatDsync(before.dsyncBalance)} DSYNC, less than the ${formatDsync(o.amount)} to bond: fund it first`);
+      const ownKey = toHex(g2ToEip2537(publicKeyOf(secret)));
+      if (before.operatorInfo.registered && (await c.blsKeyOf(me)).toLowerCase() !== ownKey.toLowerCase()) {
+        throw new Error(`${me} is registered with a different BLS key than ${keystore}; use the keystore it registered with`);
+      }
+      const registered = before.operatorInfo.registered ? undefined : await c.register(secret);
+      const bonded = o.amount !== undefined ? await c.delegate(me, o.amount) : undefined;
+      const info = await c.setNodeInfo(nodeInfo);
+      const payout = o.solanaPayout ? await c.setSolanaPayout(o.solanaPayout) : undefined;
+      const after = await c.status(me, me);
+      return {
+        operator: me,
+        registered: registered ? tx(registered) : 'already',
+        ...(bonded ? { bonded: formatDsync(o.amount!), bond: tx(bonded) } : {}),
+        selfBond: formatDsync(after.bonded),
+        nodeInfo: { encryptionKey: nodeInfo.encryptionKey, peerId, multiaddrs, tx: tx(info) },
+        ...(payout ? { solanaPayout: formatSolanaAddress(o.solanaPayout!), payout: tx(payout) } : {}),
+      };
+    }));
+
   common(op.command('stake').description("bond DSYNC as this operator's self-bond; registers the operator key first if needed"))
     .requiredOption('--amount <dsync>', 'DSYNC to bond, e.g. 1000', amountArg)
     .option('--operator-keystore <file>', "the operator's BLS keystore (EIP-2335, from `destra node init`): needed to register")
     .option('--operator-password-env <name>', 'environment variable holding the BLS keystore password', 'DESTRA_PASSWORD')
     .action(action(async (o: CommonOpts & { amount: bigint; operatorKeystore?: string; operatorPasswordEnv: string }) => {
       const c = await connect(o, true);
-      let secret;
-      if (o.operatorKeystore) {
-        checkPrivateFile(o.operatorKeystore, 'operator-keystore');
-        secret = secretKeyFromBytes(decryptKeystore(readFileSync(o.operatorKeystore, 'utf8'), readPassword({ env: o.operatorPasswordEnv })));
-      }
+      const secret = o.operatorKeystore ? unlockBls(o.operatorKeystore, o.operatorPasswordEnv) : undefined;
       const r = await c.stake(o.amount, secret);
       return { operator: c.account, bonded: formatDsync(o.amount), ...(r.registered ? { registered: tx(r.registered) } : {}), tx: tx(r.bonded) };
     }));

@@ -114,6 +114,12 @@ export async function run(): Promise<void> {
     rows.push({ operation: 'self-bond (first, new pool)', gas: Number(bond.gasUsed), 'per report': '', goal: '' });
     const payout = await write(c, registry, committeeRegistryAbi, 'setSolanaPayout', [`0x${'5a'.repeat(32)}`]);
     rows.push({ operation: 'set Solana payout address (first)', gas: Number(payout.gasUsed), 'per report': '', goal: '' });
+    // node info as `destra operator register` publishes it: X25519 key, Ed25519 peer id (38-byte multihash), 2 multiaddrs
+    const nodeInfo = [`0x${'ab'.repeat(32)}`, `0x0024${'11'.repeat(36)}`, ['/ip4/203.0.113.7/tcp/4001', '/dns4/node1.operator.example/tcp/4001']];
+    const info1 = await write(c, registry, committeeRegistryAbi, 'setNodeInfo', nodeInfo);
+    rows.push({ operation: 'set node info (first: encryption key, 38-byte peer id, 2 multiaddrs)', gas: Number(info1.gasUsed), 'per report': '', goal: '' });
+    const info2 = await write(c, registry, committeeRegistryAbi, 'setNodeInfo', [nodeInfo[0], nodeInfo[1], ['/ip4/203.0.113.8/tcp/4001', '/dns4/node1.operator.example/tcp/4002']]);
+    rows.push({ operation: 'set node info (overwrite, same sizes)', gas: Number(info2.gasUsed), 'per report': '', goal: '' });
 
     // delegation by a holder to a committee member (pool already earning fees)
     const d = localClients(f.anvil.rpcUrl, f.anvil.privateKeys[8]!);

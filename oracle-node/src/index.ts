@@ -6,7 +6,8 @@ export { parseNodeConfig, loadNodeConfig, nodeConfigSchema, type NodeConfig, typ
 export { DestraHost, createDestraHost, wireTopicValidator, type HostOptions, type PeerInfo } from './p2p/host.ts';
 export { Registry, type Registration } from './p2p/registry.ts';
 export { readFrame, writeFrame } from './p2p/framing.ts';
-export { checkPrivateFile, dkgEncryptionKeyPair, loadOrCreateLibp2pKey, readPassword, unlockOperatorKey } from './keys.ts';
+export { checkMultiaddr, checkPrivateFile, dkgEncryptionKeyPair, initOperatorDir, peerIdBytes, peerIdOfKeyFile, loadOrCreateLibp2pKey, operatorRegistration, readPassword, unlockOperatorKey } from './keys.ts';
+export type { OperatorRegistration } from './keys.ts';
 export { NodeStore } from './store/store.ts';
 export { NodeMetrics } from './metrics.ts';
 export { installRejectionPolicy } from './process-policy.ts';

@@ -1,9 +1,10 @@
 // Read-only view of CommitteeRegistry and its DelegatedStaking: epochs, group keys (in every encoding a
 // caller needs), the selected committee, operator stakes (DSYNC self-bond + delegations) and parameters.
-import { hexToBytes, type Address, type Hex, type PublicClient } from 'viem';
+import { bytesToHex, hexToBytes, type Address, type Hex, type PublicClient } from 'viem';
 import { g2FromEip2537 } from '@destra/protocol';
 import { committeeRegistryAbi, delegatedStakingAbi } from '@destra/contracts';
 import { MalformedChainDataError } from './errors.ts';
+import { encodeBase58, formatSolanaAddress } from './staking.ts';
 
 export interface GroupKey {
   epoch: bigint;
@@ -38,6 +39,28 @@ export interface OperatorInfo {
   commissionBps: number;
   /** The operator's own claimable ETH in its pool (commission + self-bond share). */
   pendingRewards: bigint;
+}
+
+/** What peers need to reach an operator's node, as published with `CommitteeRegistry.setNodeInfo`. */
+export interface NodeInfo {
+  /** X25519 public key receiving DKG shares (32 bytes); null when none was published. */
+  encryptionKey: Hex | null;
+  /** libp2p peer id in text form (base58btc of the multihash bytes); null when none was published. */
+  peerId: string | null;
+  /** The peer id's multihash bytes as stored on chain ('0x' when none). */
+  peerIdBytes: Hex;
+  multiaddrs: string[];
+}
+
+/** One registered operator with everything peers need: keys, node info, Solana payout address. */
+export interface DirectoryEntry extends NodeInfo {
+  address: Address;
+  /** BLS operator key, 96-byte compressed G2 (the `operatorKey` of a node config's committee member). */
+  operatorKey: Hex;
+  /** The same key in the 256-byte EIP-2537 encoding stored on chain. */
+  operatorKeyEip2537: Hex;
+  /** Base58 Solana address its share of Solana fees is paid to; null when none. */
+  solanaPayout: string | null;
 }
 
 export interface RegistryParams {
@@ -118,12 +141,48 @@ export class CommitteeReader {
     };
   }
 
-  /** Every registered operator with its stake. */
-  async operators(): Promise<OperatorInfo[]> {
+  /** Every registered operator's address, in registration order. */
+  async operatorAddresses(): Promise<Address[]> {
     const count = Number(await this.read('operatorCount', []));
     if (count > MAX_OPERATORS) throw new MalformedChainDataError(`registry reports ${count} operators (max ${MAX_OPERATORS})`);
-    const addresses = await Promise.all(Array.from({ length: count }, (_, i) => this.read('operatorList', [BigInt(i)]) as Promise<Address>));
-    return Promise.all(addresses.map((a) => this.operator(a)));
+    return Promise.all(Array.from({ length: count }, (_, i) => this.read('operatorList', [BigInt(i)]) as Promise<Address>));
+  }
+
+  /** Every registered operator with its stake. */
+  async operators(): Promise<OperatorInfo[]> {
+    return Promise.all((await this.operatorAddresses()).map((a) => this.operator(a)));
+  }
+
+  /** The node info an operator published (setNodeInfo); empty fields when it published none. */
+  async nodeInfoOf(operator: Address): Promise<NodeInfo> {
+    const [encryptionKey, peerId, multiaddrs] = (await this.read('nodeInfoOf', [operator])) as readonly [Hex, Hex, readonly string[]];
+    return {
+      encryptionKey: BigInt(encryptionKey) === 0n ? null : encryptionKey,
+      peerId: peerId === '0x' ? null : encodeBase58(hexToBytes(peerId)),
+      peerIdBytes: peerId,
+      multiaddrs: [...multiaddrs],
+    };
+  }
+
+  /** One operator's directory entry: BLS key (both encodings), node info and Solana payout address. */
+  async directoryEntry(operator: Address): Promise<DirectoryEntry> {
+    const [key, info, payout] = await Promise.all([
+      this.read('blsKeyOf', [operator]) as Promise<Hex>,
+      this.nodeInfoOf(operator),
+      this.read('solanaPayoutOf', [operator]) as Promise<Hex>,
+    ]);
+    let compressed: Uint8Array;
+    try {
+      compressed = g2FromEip2537(hexToBytes(key)).toBytes(true);
+    } catch (err) {
+      throw new MalformedChainDataError(`registry ${this.registry} returned an invalid BLS key for operator ${operator}: ${(err as Error).message}`, { cause: err });
+    }
+    return { address: operator, operatorKey: bytesToHex(compressed), operatorKeyEip2537: key, ...info, solanaPayout: formatSolanaAddress(payout) };
+  }
+
+  /** Every registered operator's directory entry, in registration order: what nodes need to find and admit each other. */
+  async operatorDirectory(): Promise<DirectoryEntry[]> {
+    return Promise.all((await this.operatorAddresses()).map((a) => this.directoryEntry(a)));
   }
 
   async params(): Promise<RegistryParams> {
@@ -155,4 +214,9 @@ export class CommitteeReader {
   private read(functionName: string, args: readonly unknown[]): Promise<unknown> {
     return this.client.readContract({ address: this.registry, abi: committeeRegistryAbi, functionName, args } as Parameters<PublicClient['readContract']>[0]);
   }
+}
+
+/** Every registered operator of `registry` with its BLS key, encryption key, peer id, multiaddrs and Solana payout address. */
+export function operatorDirectory(client: PublicClient, registry: Address): Promise<DirectoryEntry[]> {
+  return new CommitteeReader(client, registry).operatorDirectory();
 }

@@ -38,17 +38,47 @@ export function parseSolanaAddress(address: string): Hex {
   return `0x${'00'.repeat(zeros)}${body}`;
 }
 
-/** bytes32 → base58 Solana address; null for zero (no payout address registered). */
-export function formatSolanaAddress(payout: Hex): string | null {
-  let n = BigInt(payout);
-  if (n === 0n) return null;
+/** Bitcoin-alphabet base58 (Solana addresses, libp2p peer ids in text form: base58btc of the multihash). */
+export function encodeBase58(bytes: Uint8Array): string {
+  let n = 0n;
+  for (const b of bytes) n = (n << 8n) | BigInt(b);
   let out = '';
   while (n > 0n) {
     out = B58[Number(n % 58n)]! + out;
     n /= 58n;
   }
-  const zeros = (payout.slice(2).match(/^(00)*/)![0].length) / 2;
+  let zeros = 0;
+  while (zeros < bytes.length && bytes[zeros] === 0) zeros++;
   return '1'.repeat(zeros) + out;
+}
+
+/** bytes32 → base58 Solana address; null for zero (no payout address registered). */
+export function formatSolanaAddress(payout: Hex): string | null {
+  if (BigInt(payout) === 0n) return null;
+  return encodeBase58(Buffer.from(payout.slice(2), 'hex'));
+}
+
+/** Node info bounds of `CommitteeRegistry.setNodeInfo`. */
+export const NODE_INFO_LIMITS = { peerIdBytes: 64, multiaddrs: 8, multiaddrBytes: 256 } as const;
+
+/** What `setNodeInfo` publishes: X25519 key (32 bytes), libp2p peer id (multihash bytes), multiaddrs (text). */
+export interface NodeInfoInput {
+  encryptionKey: Hex;
+  peerId: Hex;
+  multiaddrs: readonly string[];
+}
+
+/** Checks node info against the contract's bounds before a transaction is spent on it; throws naming what is wrong. */
+export function checkNodeInfo(info: NodeInfoInput): void {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(info.encryptionKey) || BigInt(info.encryptionKey) === 0n) throw new AdapterConfigError('the encryption key must be 32 non-zero bytes (X25519 public key)');
+  const peerIdBytes = (info.peerId.length - 2) / 2;
+  if (!/^0x([0-9a-fA-F]{2})+$/.test(info.peerId) || peerIdBytes > NODE_INFO_LIMITS.peerIdBytes) throw new AdapterConfigError(`the peer id must be 1..${NODE_INFO_LIMITS.peerIdBytes} bytes of multihash`);
+  const n = info.multiaddrs.length;
+  if (n === 0 || n > NODE_INFO_LIMITS.multiaddrs) throw new AdapterConfigError(`give 1..${NODE_INFO_LIMITS.multiaddrs} multiaddrs (--multiaddr, repeatable), not ${n}`);
+  for (const a of info.multiaddrs) {
+    const len = Buffer.byteLength(a, 'utf8');
+    if (!a.startsWith('/') || len > NODE_INFO_LIMITS.multiaddrBytes) throw new AdapterConfigError(`multiaddr '${a.slice(0, 40)}${a.length > 40 ? '…' : ''}' must start with '/' and be at most ${NODE_INFO_LIMITS.multiaddrBytes} bytes`);
+  }
 }
 
 export interface StakingAddresses {
@@ -118,6 +148,11 @@ export class StakingClient {
     return this.publicClient.readContract({ address, abi: abi as never, functionName, args } as never) as Promise<T>;
   }
 
+  /** The operator's registered BLS key (EIP-2537 G2, 256 bytes); '0x' when not registered. */
+  blsKeyOf(operator: Address): Promise<Hex> {
+    return this.read<Hex>(this.addresses.registry, committeeRegistryAbi, 'blsKeyOf', [operator]);
+  }
+
   isOperator(operator: Address): Promise<boolean> {
     return this.read<boolean>(this.addresses.registry, committeeRegistryAbi, 'isOperator', [operator]);
   }
@@ -154,6 +189,20 @@ export class StakingClient {
     const me = this.account;
     if (!(await this.isOperator(me))) throw new AdapterConfigError(`${me} is not a registered operator: register and stake first (destra operator stake)`);
     return this.send(this.addresses.registry, committeeRegistryAbi, 'setSolanaPayout', [payout]);
+  }
+
+  /** Publishes (or replaces) what peers need to reach the caller's node (it must be a registered operator). */
+  async setNodeInfo(info: NodeInfoInput): Promise<SubmissionResult> {
+    checkNodeInfo(info);
+    const me = this.account;
+    if (!(await this.isOperator(me))) throw new AdapterConfigError(`${me} is not a registered operator: register first (destra operator register)`);
+    return this.send(this.addresses.registry, committeeRegistryAbi, 'setNodeInfo', [info.encryptionKey, info.peerId, [...info.multiaddrs]]);
+  }
+
+  /** The node info `operator` published: X25519 key, peer id multihash bytes, multiaddrs (zero / '0x' / [] when none). */
+  async nodeInfoOf(operator: Address): Promise<NodeInfoInput> {
+    const [encryptionKey, peerId, multiaddrs] = await this.read<readonly [Hex, Hex, readonly string[]]>(this.addresses.registry, committeeRegistryAbi, 'nodeInfoOf', [operator]);
+    return { encryptionKey, peerId, multiaddrs: [...multiaddrs] };
   }
 
   solanaPayoutOf(operator: Address): Promise<Hex> {
