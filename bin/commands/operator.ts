@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createPublicClient, createWalletClient, formatEther, http, isAddress, type Address, type Chain, type Hex, type PublicClient } from 'viem';
 import { DestraError, decryptKeystore, g2ToEip2537, publicKeyOf, secretKeyFromBytes, toHex, type SecretKey } from '@destra/protocol';
 import {
-  StakingClient, checkNodeInfo, formatDsync, formatSolanaAddress, loadSigner, parseDsync, parseSolanaAddress, type SignerSource, type SubmissionResult,
+  CommitteeReader, StakingClient, checkNodeInfo, formatDsync, formatSolanaAddress, loadSigner, parseDsync, parseSolanaAddress, type SignerSource, type SubmissionResult,
 } from '@destra/adapter-ethereum';
 import { jsonLine } from '@destra/adapter-ethereum/cli';
 import { checkMultiaddr, checkPrivateFile, dkgEncryptionKeyPair, peerIdBytes, peerIdOfKeyFile, readPassword } from '@destra/oracle-node';
@@ -207,6 +207,13 @@ export function register(program: Command): void {
       const c = await connect(o, true);
       const r = await c.setSolanaPayout(o.address);
       return { operator: c.account, solanaPayout: formatSolanaAddress(o.address), tx: tx(r) };
+    }));
+
+  common(op.command('directory').description('every registered operator with what peers need: BLS key, encryption key, peer id, multiaddrs, Solana payout (no signer needed)'))
+    .action(action(async (o: CommonOpts) => {
+      const c = await connect(o, false);
+      const operators = await new CommitteeReader(c.publicClient, o.registry).operatorDirectory();
+      return { registry: o.registry, operators };
     }));
 
   common(op.command('status').description("an account's position in an operator pool, the pool and its balances"))

@@ -124,6 +124,8 @@ describe('destra operator init → fund → register', () => {
       solanaPayout: wallet,
     }]);
 
+    const listed = json((await inProcess(['operator', 'directory', ...chain()])).out);
+    expect(listed).toEqual({ registry: deployed.addresses.registry, operators: entries });
     // an account that published nothing reads as empty
     expect(await new CommitteeReader(admin.publicClient, deployed.addresses.registry).nodeInfoOf(privateKeyToAccount(anvil.privateKeys[2]!).address))
       .toEqual({ encryptionKey: null, peerId: null, peerIdBytes: '0x', multiaddrs: [] });

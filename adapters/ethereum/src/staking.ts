@@ -105,7 +105,7 @@ export class StakingClient {
   private readonly sender: TransactionSender | undefined;
 
   private constructor(
-    private readonly publicClient: PublicClient,
+    readonly publicClient: PublicClient,
     private readonly walletClient: WalletClient | undefined,
     readonly addresses: StakingAddresses,
   ) {
