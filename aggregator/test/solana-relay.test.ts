@@ -51,3 +51,53 @@ describe('SolanaSink via Relayer on LiteSVM', () => {
     expect(bad[0]!.status).toBe('failed');
   });
 });
+
+describe('SolanaSink: request answers until the request deadline', () => {
+  async function requestFixture() {
+    const { shares, sharing } = dealShares(3, 4);
+    const verifier = await PartialVerifier.create(sharing);
+    const sign = (root: Uint8Array) => verifier.combine(shares.slice(0, 3).map((s) => signPartial(s, rootSigningMessage(root))));
+    const d = await createLocalDeployment({ groupKey: g2Uncompressed(sharing.groupKey), domain: DOMAIN, clusterId: CLUSTER, threshold: 3, committeeSize: 4, requestFee: 1_000n, requestTimeoutSlots: 50n });
+    const requester = Keypair.generate();
+    d.transport.airdrop(requester.publicKey, 10_000_000_000n);
+    const input = new Uint8Array(8).fill(7);
+    const modelHash = new Uint8Array(32).fill(0x4d);
+    await d.client.send([d.client.requestInferenceIx({ requester: requester.publicKey, nonce: 1n, modelHash, input })], [requester]);
+    const address = d.client.requestAddress(requester.publicKey, 1n);
+    const report = encodeReport({
+      kind: ReportKind.Request, domain: DOMAIN, epoch: 1n, destination: svmDestination(CLUSTER, ORACLE_PROGRAM_ID.toBytes()), id: address.toBytes(),
+      modelHash, inputHash: inputHash(input), timestamp: 1_764_000_000n, round: 0n, output: [9n],
+    });
+    const leaf = reportLeaf(report);
+    const payer = Keypair.generate(); // no lamports yet: every attempt fails at the transaction fee
+    return { d, requester, address, payer, item: { requestId: address.toBytes(), report, root: leaf, proof: [], signature: sign(leaf) } };
+  }
+
+  it('retries an unfunded relayer past maxAttempts while the request is open, and lands once funded', async () => {
+    const { d, payer, item } = await requestFixture();
+    const sink = new SolanaSink({ client: d.client, payer });
+    expect(await sink.deadlineOf(item)).toBeGreaterThan(Date.now());
+    const relayed = new Relayer([sink], { maxAttempts: 1, baseDelayMs: 20, maxDelayMs: 50 }).relay(item);
+    await new Promise((r) => setTimeout(r, 300));
+    d.transport.airdrop(payer.publicKey, 1_000_000_000n);
+    const [out] = await relayed;
+    expect(out).toMatchObject({ chain: 'solana', status: 'submitted' });
+    expect(out!.attempts).toBeGreaterThan(1);
+    expect((await d.client.fetchResult(item.requestId))?.output).toEqual([9n]);
+  });
+
+  it('stops once the request was refunded after its deadline; a program rejection is final at once', async () => {
+    const { d, requester, address, payer, item } = await requestFixture();
+    const sink = new SolanaSink({ client: d.client, payer });
+    const req = await d.client.fetchRequest(address);
+    d.transport.svm.warpToSlot(req!.deadlineSlot!);
+    await d.client.send([d.client.refundIx({ requester: requester.publicKey, request: address })], [requester]);
+    expect(await sink.deadlineOf(item)).toBe(0);
+    const [out] = await new Relayer([sink], { maxAttempts: 5, baseDelayMs: 1 }).relay(item);
+    expect(out).toMatchObject({ status: 'failed', attempts: 1 });
+    d.transport.airdrop(payer.publicKey, 1_000_000_000n);
+    const [rejected] = await new Relayer([sink], { maxAttempts: 5, baseDelayMs: 1 }).relay(item);
+    expect(rejected).toMatchObject({ status: 'failed', attempts: 1 }); // RequestNotPending: no retry can land it
+    expect(rejected!.status === 'failed' && rejected!.error.message).toMatch(/RequestNotPending|rejected/);
+  });
+});

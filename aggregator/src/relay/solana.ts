@@ -3,9 +3,14 @@
 // fulfilled" = the report's result account exists. Request answers name the request account (the report
 // id is that account's address).
 import { ChainType, decodeReport, ReportKind } from '@destra/protocol';
-import { PublicKey, type Keypair } from '@solana/web3.js';
-import type { OracleClient } from '@destra/adapter-solana';
+import { PublicKey, SYSVAR_CLOCK_PUBKEY, type Keypair } from '@solana/web3.js';
+import { SolanaTransactionError, type OracleClient } from '@destra/adapter-solana';
 import type { ChainSink, SignedReport } from './relayer.ts';
+
+/** Slot length used to turn a deadline slot into wall-clock time (mainnet's target, 400 ms). */
+const SLOT_MS = 400;
+/** Program errors a later attempt can get past: the payer's lamports (a top-up fixes it). */
+const TRANSIENT_PROGRAM_ERRORS = new Set(['InsufficientFunds']);
 
 export interface SolanaSinkOptions {
   client: OracleClient;
@@ -20,6 +25,27 @@ export class SolanaSink implements ChainSink {
 
   async isFulfilled(item: SignedReport): Promise<boolean> {
     return (await this.o.client.fetchResult(item.requestId)) !== null;
+  }
+
+  /**
+   * A request answer can land until its request's deadline slot (then the requester may refund it):
+   * estimated as now + (deadline − current slot) × 400 ms from the Clock sysvar; a request that is no
+   * longer pending (refunded, or closed otherwise) cannot land any more. Feeds and on-demand reports: none.
+   */
+  async deadlineOf(item: SignedReport): Promise<number | null> {
+    if (decodeReport(item.report).kind !== ReportKind.Request) return null;
+    const req = await this.o.client.fetchRequest(new PublicKey(item.requestId));
+    if (!req) return null; // not on this cluster: the program will refuse it (a permanent error)
+    if (req.status !== 'pending' || req.deadlineSlot === undefined) return req.status === 'pending' ? null : 0;
+    const clock = await this.o.client.transport.getAccount(SYSVAR_CLOCK_PUBKEY);
+    if (!clock) return null;
+    const slot = Buffer.from(clock.data).readBigUInt64LE(0);
+    return Date.now() + Number(req.deadlineSlot - slot) * SLOT_MS;
+  }
+
+  /** The program refused the report (bad signature, request not pending…): no retry can land it. */
+  isPermanent(err: unknown): boolean {
+    return err instanceof SolanaTransactionError && err.programErrorName !== undefined && !TRANSIENT_PROGRAM_ERRORS.has(err.programErrorName);
   }
 
   submit(item: SignedReport): Promise<string> {
