@@ -1,14 +1,11 @@
 // `destra operator` as operators and stakers run it (a child process through bin/destra.mjs) against anvil
 // with the deployed protocol: register + self-bond from keystores, delegate, rewards, unbond, withdraw,
 // and the one-line errors with exit code 1 for what users get wrong.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Command } from 'commander';
-import { register as registerOperator } from '../commands/operator.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, inProcess, json } from './operator-harness.ts';
 import { parseEther, type Address } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { encryptKeystore, randomSecretKey, secretKeyToBytes } from '@destra/protocol';
@@ -16,51 +13,12 @@ import { Keypair } from '@solana/web3.js';
 import { committeeRegistryAbi, delegatedStakingAbi, deployProtocol, localClients, startAnvil, transferDsync, type Anvil, type Clients, type DeployedProtocol } from '@destra/contracts';
 import { encryptV3 } from '@destra/adapter-ethereum';
 
-const bin = fileURLToPath(new URL('../destra.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'destra-operator-cli-'));
 let anvil: Anvil;
 let admin: Clients;
 let deployed: DeployedProtocol;
 let operator: Address;
 let delegator: Address;
-
-/** Runs the CLI asynchronously (anvil runs in this process's event loop's child; spawnSync would not block it, but keep one style). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += String(d)));
-    child.stderr.on('data', (d) => (err += String(d)));
-    child.on('close', (code) => resolve({ code, out: out.trim(), err: err.trim() }));
-  });
-}
-const json = (s: string) => JSON.parse(s.split('\n').at(-1)!) as Record<string, any>;
-
-/** The same command tree in this process (no child start-up cost): for the many error cases. */
-async function inProcess(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  let err = '';
-  let stdout = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true));
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const program = new Command('destra').exitOverride().configureOutput({ writeErr: (s) => void (err += s), writeOut: () => undefined });
-  registerOperator(program);
-  let code = 0;
-  try {
-    await program.parseAsync(['node', 'destra', ...args]);
-    code = process.exitCode === 1 ? 1 : 0;
-  } catch (e) {
-    code = (e as { exitCode?: number }).exitCode ?? 1;
-  } finally {
-    process.exitCode = undefined;
-    spy.mockRestore();
-    out.mockRestore();
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
-  }
-  return { code, out: stdout.trim(), err: err.trim() };
-}
 
 beforeAll(async () => {
   anvil = await startAnvil({ accounts: 4 });

@@ -1,13 +1,10 @@
 // Joining as an operator from the CLI, against anvil with the deployed protocol: `destra operator init`
 // (keys) → fund → `destra operator register` (BLS key with proof of possession, self-bond, node info,
 // Solana payout), read back with the adapter's operatorDirectory; the one-line errors with exit code 1.
-import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEther, type Address } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { Keypair } from '@solana/web3.js';
@@ -17,9 +14,8 @@ import {
 import { deployProtocol, localClients, startAnvil, transferDsync, type Anvil, type Clients, type DeployedProtocol } from '@destra/contracts';
 import { CommitteeReader, encryptV3, operatorDirectory } from '@destra/adapter-ethereum';
 import { dkgEncryptionKeyPair } from '@destra/oracle-node';
-import { register as registerOperator } from '../commands/operator.ts';
+import { cli, inProcess, json } from './operator-harness.ts';
 
-const bin = fileURLToPath(new URL('../destra.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'destra-operator-join-'));
 let anvil: Anvil;
 let admin: Clients;
@@ -27,43 +23,6 @@ let deployed: DeployedProtocol;
 let operator: Address;
 /** `operator init`'s output for node1. */
 let init: { keystore: string; registration: Record<string, string> };
-
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += String(d)));
-    child.stderr.on('data', (d) => (err += String(d)));
-    child.on('close', (code) => resolve({ code, out: out.trim(), err: err.trim() }));
-  });
-}
-const json = (s: string) => JSON.parse(s.split('\n').at(-1)!) as Record<string, any>;
-
-/** The operator command tree in this process, for the error cases. */
-async function inProcess(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  let err = '';
-  let stdout = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true));
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const program = new Command('destra').exitOverride().configureOutput({ writeErr: (s) => void (err += s), writeOut: () => undefined });
-  registerOperator(program);
-  let code = 0;
-  try {
-    await program.parseAsync(['node', 'destra', ...args]);
-    code = process.exitCode === 1 ? 1 : 0;
-  } catch (e) {
-    code = (e as { exitCode?: number }).exitCode ?? 1;
-  } finally {
-    process.exitCode = undefined;
-    spy.mockRestore();
-    out.mockRestore();
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
-  }
-  return { code, out: stdout.trim(), err: err.trim() };
-}
 
 beforeAll(async () => {
   anvil = await startAnvil({ accounts: 4 });
