@@ -2,21 +2,20 @@
 // anvil + contracts, the oracle program in an in-process LiteSVM, n staked operators, the DKG over
 // libp2p among separate node processes, genesis on both chains, one aggregator relaying to both chains,
 // and sample requests from the example consumers with their verification outcome.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino, destination } from 'pino';
 import { formatEther } from 'viem';
 import { decodeReport, fromHex, toHex, type PublicSharing } from '@destra/protocol';
 import { ORACLE_PROGRAM_ID } from '@destra/adapter-solana';
-import { parseAggregatorConfig, sharingFromPublicShares, startAggregator, type RunningAggregator, type SignedReport } from '@destra/aggregator';
+import { parseAggregatorConfig, startAggregator, type RunningAggregator, type SignedReport } from '@destra/aggregator';
 import { loadBenchModel } from '../bench/inference.ts';
-import { startChains, CLUSTER_ID, type Chains } from './chains.ts';
+import { startChains, type Chains } from './chains.ts';
 import { writeLocalCommittee } from './committee.ts';
-import { spawnNode, type NodeProcess } from './processes.ts';
+import { spawnNode, waitForDkg, writeNodeChainsFile, type NodeProcess } from './processes.ts';
 import { info, step } from './progress.ts';
 import { startSvmBridge } from './svm-bridge.ts';
-import type { DevnetChainsFile } from './node-main.ts';
 
 const { values: args } = parseArgs({
   options: { nodes: { type: 'string', default: '4' }, once: { type: 'boolean', default: false }, dir: { type: 'string', default: '.devnet' } },
@@ -82,16 +81,7 @@ async function main(): Promise<void> {
     writeLocalCommittee({ dir, network, n, t, models: model.models, logLevel: 'info' }),
   );
   const chainsFile = join(dir, 'chains.json');
-  const chainsJson: DevnetChainsFile = {
-    rpcUrl: chains.anvil.rpcUrl,
-    chainId: chains.anvil.chainId,
-    router: chains.deployed.addresses.router,
-    svmBridgeUrl: bridge.url,
-    programId: ORACLE_PROGRAM_ID.toBase58(),
-    clusterId: toHex(CLUSTER_ID),
-    models: { [toHex(probe.modelHash).toLowerCase()]: model.model },
-  };
-  writeFileSync(chainsFile, JSON.stringify(chainsJson, null, 2));
+  writeNodeChainsFile(chainsFile, { chains, svmBridgeUrl: bridge.url, modelHash: probe.modelHash, modelName: model.model });
   await step(`register and stake ${n} operators on Ethereum`, () => chains.stake(committee.operators.slice(1)));
   const nodes: NodeProcess[] = await step(`start ${n} node processes`, async () => {
     const list = await Promise.all(
@@ -105,19 +95,9 @@ async function main(): Promise<void> {
     return list;
   });
   const sharing: PublicSharing = await step('run the DKG over libp2p among the nodes', async () => {
-    const views = await Promise.all(
-      nodes.map((p) =>
-        waitFor(`node ${p.index} finishing the DKG`, async () => {
-          const v = (await (await fetch(`${p.api}/v1/committee`)).json()) as { groupKey: string | null; threshold: number; size: number; members: { index: number; publicShare: string | null }[] };
-          return v.groupKey ? v : undefined;
-        }, 120_000),
-      ),
-    );
-    const keys = new Set(views.map((v) => v.groupKey));
-    if (keys.size !== 1) throw new Error(`nodes disagree on the group key (${keys.size} different keys)`);
-    const v = views[0]!;
-    info(`group key ${v.groupKey!.slice(0, 26)}…`);
-    return sharingFromPublicShares(v.members.map((m) => ({ index: m.index, publicShare: fromHex(m.publicShare!) })), v.threshold, v.size);
+    const sharing = await waitForDkg(nodes, 120_000);
+    info(`group key ${toHex(sharing.groupKeyBytes).slice(0, 26)}…`);
+    return sharing;
   });
   await step('set the group key (genesis) on Ethereum and Solana', () => chains.genesis(sharing));
   await step(`register model ${model.model} on Ethereum`, () => chains.registerModel(model.model, probe.modelHash));

@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { fromHex, type PublicSharing } from '@destra/protocol';
-import { parseAggregatorConfig, sharingFromPublicShares, startAggregator, type EvidenceSink, type RunningAggregator } from '@destra/aggregator';
+import type { PublicSharing } from '@destra/protocol';
+import { parseAggregatorConfig, startAggregator, type EvidenceSink, type RunningAggregator } from '@destra/aggregator';
 import { writeLocalCommittee, type LocalCommittee } from './committee.ts';
-import { spawnNode, type NodeProcess } from './processes.ts';
+import { spawnNode, waitForDkg, type NodeProcess } from './processes.ts';
 
 export interface ProcessCluster {
   committee: LocalCommittee;
@@ -15,13 +15,6 @@ export interface ProcessCluster {
   aggregator: RunningAggregator;
   sharing: PublicSharing;
   stop(): Promise<void>;
-}
-
-interface CommitteeJson {
-  groupKey: string | null;
-  threshold: number;
-  size: number;
-  members: { index: number; publicShare: string | null }[];
 }
 
 export interface ProcessClusterOptions {
@@ -49,14 +42,7 @@ export async function startProcessCluster(o: ProcessClusterOptions): Promise<Pro
     const committee = await writeLocalCommittee({ dir, network: o.network, n: o.n, t: o.t, models: o.models, logLevel: 'warn' });
     nodes.push(...(await Promise.all(committee.nodeConfigPaths.map((p, k) => spawnNode(k + 1, p, undefined, dir, o.timeoutMs ?? 120_000, o.nodeEnv?.(k + 1) ?? {})))));
     const deadline = Date.now() + (o.timeoutMs ?? 120_000);
-    let view: CommitteeJson | undefined;
-    while (!view) {
-      if (Date.now() > deadline) throw new Error('the DKG did not finish in time');
-      const views = await Promise.all(nodes.map((p) => fetch(`${p.api}/v1/committee`).then((r) => r.json() as Promise<CommitteeJson>).catch(() => undefined)));
-      if (views.every((v) => v?.groupKey) && new Set(views.map((v) => v!.groupKey)).size === 1) view = views[0];
-      else await new Promise((r) => setTimeout(r, 200));
-    }
-    const sharing = sharingFromPublicShares(view.members.map((m) => ({ index: m.index, publicShare: fromHex(m.publicShare!) })), view.threshold, view.size);
+    const sharing = await waitForDkg(nodes, o.timeoutMs ?? 120_000);
     aggregator = await startAggregator(parseAggregatorConfig(committee.aggregatorConfig), { sharing, log: pino({ level: 'silent' }), ...(o.evidence ? { evidence: o.evidence } : {}) });
     const agg = aggregator;
     while (agg.host.peersWithRole('member').length < o.n) {

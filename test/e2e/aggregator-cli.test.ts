@@ -12,16 +12,14 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Address } from 'viem';
-import { fromHex, toHex, type PublicSharing } from '@destra/protocol';
+import { toHex, type PublicSharing } from '@destra/protocol';
 import { encryptV3 } from '@destra/adapter-ethereum';
-import { ORACLE_PROGRAM_ID } from '@destra/adapter-solana';
-import { connectEthereum, connectEvidence, parseAggregatorConfig, sharingFromPublicShares, type AggregatorConfigInput } from '@destra/aggregator';
+import { connectEthereum, connectEvidence, parseAggregatorConfig, type AggregatorConfigInput } from '@destra/aggregator';
 import { loadBenchModel, type BenchModel } from '../bench/inference.ts';
-import { startChains, CLUSTER_ID, type Chains } from '../devnet/chains.ts';
+import { startChains, type Chains } from '../devnet/chains.ts';
 import { writeLocalCommittee, type LocalCommittee } from '../devnet/committee.ts';
-import type { DevnetChainsFile } from '../devnet/node-main.ts';
 import { freePorts } from '../devnet/ports.ts';
-import { spawnNode, type NodeProcess } from '../devnet/processes.ts';
+import { spawnNode, waitForDkg, writeNodeChainsFile, type NodeProcess } from '../devnet/processes.ts';
 import { startSvmBridge } from '../devnet/svm-bridge.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -71,27 +69,10 @@ describe.skipIf(!engineAvailable)('e2e: `destra aggregator start` relays to Ethe
     bridge = await startSvmBridge(chains.svm);
     committee = await writeLocalCommittee({ dir, network: NETWORK, n: N, t: T, models: model.models, logLevel: 'warn' });
     const chainsFile = join(dir, 'chains.json');
-    const chainsJson: DevnetChainsFile = {
-      rpcUrl: chains.anvil.rpcUrl,
-      chainId: chains.anvil.chainId,
-      router: chains.deployed.addresses.router,
-      svmBridgeUrl: bridge.url,
-      programId: ORACLE_PROGRAM_ID.toBase58(),
-      clusterId: toHex(CLUSTER_ID),
-      models: { [toHex(probe.modelHash).toLowerCase()]: model.model },
-    };
-    writeFileSync(chainsFile, JSON.stringify(chainsJson));
+    writeNodeChainsFile(chainsFile, { chains, svmBridgeUrl: bridge.url, modelHash: probe.modelHash, modelName: model.model });
     await chains.stake(committee.operators.slice(1));
     nodes.push(...(await Promise.all(committee.nodeConfigPaths.map((p, k) => spawnNode(k + 1, p, chainsFile, dir, 60_000)))));
-    const view = await until(
-      'the DKG',
-      async () => {
-        const views = await Promise.all(nodes.map((p) => fetch(`${p.api}/v1/committee`).then((r) => r.json() as Promise<{ groupKey: string | null; threshold: number; size: number; members: { index: number; publicShare: string | null }[] }>)));
-        return views.every((v) => v.groupKey) && new Set(views.map((v) => v.groupKey)).size === 1 ? views[0] : undefined;
-      },
-      60_000,
-    );
-    sharing = sharingFromPublicShares(view.members.map((m) => ({ index: m.index, publicShare: fromHex(m.publicShare!) })), view.threshold, view.size);
+    sharing = await waitForDkg(nodes, 60_000);
     members = await chains.genesis(sharing);
     await chains.registerModel(model.model, probe.modelHash);
 
