@@ -26,6 +26,8 @@ export class SqliteRelayJournal implements RelayJournal {
   constructor(path: string) {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
+    // WAL + NORMAL survives a killed process (what the journal is for) without an fsync per relay.
+    this.db.pragma('synchronous = NORMAL');
     this.db.exec(`CREATE TABLE IF NOT EXISTS pending_relays (
       chain TEXT NOT NULL,
       request_id TEXT NOT NULL,

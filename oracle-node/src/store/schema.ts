@@ -24,6 +24,8 @@ CREATE TABLE IF NOT EXISTS requests (
   PRIMARY KEY (request_id, round)
 );
 CREATE INDEX IF NOT EXISTS requests_status ON requests (status);
+-- Age order: retention (oldest finished first), the resume scan and the dashboard's recent rounds.
+CREATE INDEX IF NOT EXISTS requests_received_at ON requests (received_at);
 -- Every partial this node ever produced. The primary key is the double-signing guard: one digest per
 -- (request id, round), forever.
 CREATE TABLE IF NOT EXISTS own_partials (
@@ -37,6 +39,8 @@ CREATE TABLE IF NOT EXISTS own_partials (
   PRIMARY KEY (request_id, round)
 );
 CREATE INDEX IF NOT EXISTS own_partials_digest ON own_partials (digest);
+-- Retention drops guard rows of old epochs only: found by epoch, not by scanning every row each minute.
+CREATE INDEX IF NOT EXISTS own_partials_epoch ON own_partials (epoch, created_at);
 -- Threshold-signed results received from aggregators (verified before insert).
 CREATE TABLE IF NOT EXISTS reports (
   request_id BLOB NOT NULL,
