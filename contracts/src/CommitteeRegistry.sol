@@ -74,7 +74,10 @@ contract CommitteeRegistry is IOperatorRegistry, ReentrancyGuard {
     }
 
     struct EpochInfo {
-        address groupKey; // KeyPointer to the 256-byte EIP-2537 G2 key
+        /// KeyPointer (contract code) holding the 256-byte EIP-2537 G2 key followed by the epoch's members
+        /// (20 bytes each, committee order; committeeOf). One blob: the member list costs its code deposit
+        /// (4,000 gas a member) instead of a storage slot (22,100 gas) each.
+        address groupKey;
         uint16 threshold;
         uint16 committeeSize;
         uint64 activatedAt; // block timestamp of initGenesis / the handover that installed it
@@ -88,6 +91,8 @@ contract CommitteeRegistry is IOperatorRegistry, ReentrancyGuard {
     uint256 internal constant MAX_PEER_ID_BYTES = 64;
     uint256 internal constant MAX_MULTIADDRS = 8;
     uint256 internal constant MAX_MULTIADDR_BYTES = 256;
+    /// Code offset of an epoch pointer's member list: the STOP byte and the 256-byte key come first.
+    uint256 internal constant MEMBERS_OFFSET = 257;
 
     bytes32 public immutable domain;
     DelegatedStaking public immutable staking;
@@ -176,9 +181,10 @@ contract CommitteeRegistry is IOperatorRegistry, ReentrancyGuard {
         _checkThreshold(threshold, size);
         BLS.checkG2(groupKey256);
         genesisAuthority = address(0);
-        epochs[1] = EpochInfo(KeyPointer.write(groupKey256), threshold, size, uint64(block.timestamp), sharesRoot, membersRoot);
+        address[] memory members = nextCommittee(size);
+        epochs[1] = EpochInfo(_writeEpoch(groupKey256, members), threshold, size, uint64(block.timestamp), sharesRoot, membersRoot);
         currentEpoch = 1;
-        _markCommittee(nextCommittee(size), 1);
+        _markCommittee(members, 1);
         emit Handover(1, threshold, size, keccak256(groupKey256), sharesRoot, membersRoot);
     }
 
@@ -341,6 +347,23 @@ contract CommitteeRegistry is IOperatorRegistry, ReentrancyGuard {
         return KeyPointer.read(p, 256);
     }
 
+    /// @notice The committee of `epoch` in committee order (member i is key share i + 1): the list
+    ///         nextCommittee returned when initGenesis / the handover installed the epoch, which is what
+    ///         its membersRoot commits to for every handover (genesis: the authority's root is not checked).
+    function committeeOf(uint64 epoch) external view returns (address[] memory members) {
+        address p = epochs[epoch].groupKey;
+        if (p == address(0)) revert UnknownEpoch(epoch);
+        uint256 n = (p.code.length - MEMBERS_OFFSET) / 20;
+        members = new address[](n);
+        assembly ("memory-safe") {
+            let buf := mload(0x40) // scratch past the free pointer, not kept
+            extcodecopy(p, buf, MEMBERS_OFFSET, mul(n, 20))
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                mstore(add(members, mul(add(i, 1), 32)), shr(96, mload(add(buf, mul(i, 20)))))
+            }
+        }
+    }
+
     function epochInfo(uint64 epoch) external view returns (EpochInfo memory) {
         return epochs[epoch];
     }
@@ -376,10 +399,27 @@ contract CommitteeRegistry is IOperatorRegistry, ReentrancyGuard {
         if (!BLS.verify(groupKey(ho.oldEpoch), message, signature, BLS.DESTRA_DST)) revert BadSignature();
         bytes memory key = BLS.g2FromZcash(HandoverLib.groupKey(h));
         BLS.checkG2(key); // a signed but unusable key would brick the router until governance steps in
-        epochs[ho.newEpoch] = EpochInfo(KeyPointer.write(key), ho.threshold, n, uint64(block.timestamp), ho.sharesRoot, ho.membersRoot);
+        epochs[ho.newEpoch] = EpochInfo(_writeEpoch(key, next), ho.threshold, n, uint64(block.timestamp), ho.sharesRoot, ho.membersRoot);
         currentEpoch = ho.newEpoch;
         _markCommittee(next, ho.newEpoch);
         emit Handover(ho.newEpoch, ho.threshold, n, keccak256(key), ho.sharesRoot, ho.membersRoot);
+    }
+
+    /// Writes the epoch's pointer: key (256 bytes, read by groupKey/reportKey at code offset 1) then the
+    /// members packed to 20 bytes each (read by committeeOf at MEMBERS_OFFSET).
+    function _writeEpoch(bytes memory key256, address[] memory members) private returns (address) {
+        uint256 n = members.length;
+        bytes memory blob = new bytes(256 + 20 * n);
+        assembly ("memory-safe") {
+            mcopy(add(blob, 32), add(key256, 32), 256)
+            let at := add(blob, 288)
+            // each 32-byte store leaves 12 bytes past its address, overwritten by the next member (the
+            // last one's land past the blob, in memory nothing uses yet)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                mstore(add(at, mul(i, 20)), shl(96, mload(add(members, mul(add(i, 1), 32)))))
+            }
+        }
+        return KeyPointer.write(blob);
     }
 
     /// Members of `epoch` (and their delegators) keep unbonded stake locked until that epoch ends plus

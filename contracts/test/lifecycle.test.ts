@@ -229,4 +229,27 @@ describe('committee lifecycle', () => {
     await expect(simulate(staking, delegatedStakingAbi, 'withdraw', [op.address], op.clients.walletClient.account!)).rejects.toThrow(/StakeLocked/);
     expect(await read(staking, delegatedStakingAbi, 'unbondingOf', [op.address, op.address])).toBe(self);
   });
+
+  it('committeeOf: each epoch keeps the committee nextCommittee ranked when it was installed; unknown epochs revert', async () => {
+    // genesis and the first handover recorded the ranking of their time, in committee order
+    expect(await read(registry, committeeRegistryAbi, 'committeeOf', [1n])).toEqual(f.members);
+    expect(await read(registry, committeeRegistryAbi, 'committeeOf', [2n])).toEqual(members);
+    // the ranking has moved on since (operator 0 unbonded, a late operator bonded): epoch 2's list does not
+    const ranked = (await read(registry, committeeRegistryAbi, 'nextCommittee', [4n])) as Address[];
+    expect(ranked).not.toEqual(members);
+    const table = await payoutTable(f.clients.publicClient, registry, ranked);
+    const third = await LocalCommittee.create(4, 3);
+    const handover = encodeHandover({
+      domain: hexToBytes(f.deployed.domain), oldEpoch: 2n, newEpoch: 3n, threshold: 3, committeeSize: 4,
+      groupKey: third.groupKeyUncompressed, sharesRoot: sharesRoot(third.publicSharesUncompressed), membersRoot: membersRoot(ranked.map(memberId)),
+      payoutsRoot: payoutsRoot(table),
+    });
+    await write(f.clients, registry, committeeRegistryAbi, 'handover', [toHex(handover), next.signHandover(handover)]);
+    expect(await read(registry, committeeRegistryAbi, 'committeeOf', [3n])).toEqual(ranked);
+    expect(await read(registry, committeeRegistryAbi, 'membersRootOf', [ranked])).toBe((await read(registry, committeeRegistryAbi, 'epochInfo', [3n])).membersRoot);
+    expect(await read(registry, committeeRegistryAbi, 'committeeOf', [2n])).toEqual(members);
+    // the key stored beside the list still reads back whole
+    expect(await read(registry, committeeRegistryAbi, 'groupKey', [3n])).toBe(third.groupKeyEip2537);
+    for (const epoch of [0n, 4n]) await expect(read(registry, committeeRegistryAbi, 'committeeOf', [epoch])).rejects.toThrow(/UnknownEpoch/);
+  });
 });
