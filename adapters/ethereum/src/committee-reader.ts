@@ -114,6 +114,38 @@ export class CommitteeReader {
     return [...((await this.read('nextCommittee', [BigInt(size)])) as readonly Address[])];
   }
 
+  /**
+   * The epoch's committee in committee order (member i holds key share i + 1), as the registry recorded it
+   * when genesis / the handover installed the epoch. An epoch not installed yet rejects with the
+   * registry's UnknownEpoch revert.
+   */
+  async committeeOf(epoch: bigint): Promise<Address[]> {
+    return [...((await this.read('committeeOf', [epoch])) as readonly Address[])];
+  }
+
+  /** Directory entries (keys, node info, Solana payout) of the epoch's members, in committee order. */
+  async committeeDirectory(epoch: bigint): Promise<DirectoryEntry[]> {
+    return Promise.all((await this.committeeOf(epoch)).map((a) => this.directoryEntry(a)));
+  }
+
+  /** The payoutsRoot a handover naming `members` (committee order) commits to at the current state. */
+  async payoutsRootOf(members: readonly Address[]): Promise<Hex> {
+    return (await this.read('payoutsRootOf', [members])) as Hex;
+  }
+
+  /** keccak256 of the members' 32-byte ids: the membersRoot a handover naming them must carry. */
+  async membersRootOf(members: readonly Address[]): Promise<Hex> {
+    return (await this.read('membersRootOf', [members])) as Hex;
+  }
+
+  /**
+   * The latest block's timestamp (unix seconds): the clock the registry compares epochLength and
+   * handoverGrace against, which can differ from the local clock (and on test chains, jump).
+   */
+  async chainTime(): Promise<bigint> {
+    return (await this.client.getBlock({ blockTag: 'latest' })).timestamp;
+  }
+
   /** True when `members` (in order) is exactly the member list the epoch's membersRoot commits to. */
   async isEpochMembership(members: readonly Address[], epoch?: bigint): Promise<boolean> {
     const [info, root] = await Promise.all([this.epochInfo(epoch), this.read('membersRootOf', [members])]);

@@ -12,6 +12,7 @@ export * from './nonce.ts';
 export * from './tx-sender.ts';
 export * from './submitter.ts';
 export * from './evidence.ts';
+export * from './handover.ts';
 export * from './committee-reader.ts';
 export * from './node-api.ts';
 export * from './verify.ts';
