@@ -2,3 +2,4 @@ export * from './relayer.ts';
 export * from './solana.ts';
 export * from './evidence.ts';
 export * from './journal.ts';
+export * from './handover.ts';
