@@ -13,7 +13,7 @@ import { tcp } from '@libp2p/tcp';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import type { Logger } from 'pino';
-import { publicKeyOf, type SecretKey } from '@destra/protocol';
+import { publicKeyOf, toHex, type SecretKey } from '@destra/protocol';
 import {
   AdmissionCodec,
   HelloCodec,
@@ -34,7 +34,10 @@ import type { Registry } from './registry.ts';
 export interface PeerInfo {
   peerId: string;
   role: PeerRole;
+  /** Registration index from the peer's Hello (see Hello.index). */
   index: number;
+  /** The peer's operator key (compressed G2, 0x-hex): its identity across epochs. */
+  operatorKey?: string;
 }
 
 export interface HostOptions {
@@ -80,6 +83,7 @@ const TOPIC_TYPES: Record<string, WireMessage['type'][]> = {
   batches: ['batch-proposal', 'range-certificate'],
   combined: ['combined'],
   dkg: ['dkg'],
+  epochs: ['dkg-result', 'handover-partial', 'handover-signed'],
 };
 
 /** Rejects gossip frames that are not a valid message of a type allowed on that destra topic. */
@@ -141,7 +145,6 @@ export class DestraHost extends EventEmitter<DestraHostEvents> {
   }
 
   static async create(opts: HostOptions): Promise<DestraHost> {
-    const registered = opts.registry.registeredPeerIds();
     let host: DestraHost | undefined;
     const refusedAtGate = (peerId: PeerId): boolean => {
       const id = peerId.toString();
@@ -151,6 +154,7 @@ export class DestraHost extends EventEmitter<DestraHostEvents> {
         return true;
       }
       // A registration that names peer ids makes every other peer id a stranger.
+      const registered = opts.registry.registeredPeerIds();
       if (registered.size > 0 && !registered.has(id)) {
         opts.log.warn({ peer: id, reason: 'peer id is not bound to any registration' }, 'connection refused');
         host?.emit('refused', { peerId: id, reason: 'peer id is not bound to any registration' });
@@ -205,6 +209,10 @@ export class DestraHost extends EventEmitter<DestraHostEvents> {
   }
 
   private async start(): Promise<void> {
+    // A chain-driven registry changes as operators register, rotate keys and leave: peers whose
+    // registration is gone (or now names another key or peer id) are disconnected, and peers refused
+    // only for not being registered get another chance.
+    this.opts.registry.on('changed', this.onRegistryChanged);
     await this.libp2p.handle(PROTOCOL_HELLO, (stream, connection) => this.answerHello(stream, connection), { runOnLimitedConnection: false });
     this.libp2p.addEventListener('connection:open', (evt) => this.onConnection(evt.detail));
     this.libp2p.addEventListener('peer:disconnect', (evt) => {
@@ -275,10 +283,26 @@ export class DestraHost extends EventEmitter<DestraHostEvents> {
     return undefined;
   }
 
+  /** Re-checks every admitted peer against the (changed) registry; forgets registration-based refusals. */
+  reconcile(): void {
+    if (this.stopped) return;
+    for (const [id, reason] of this.denied) if (/registered|registration/.test(reason)) this.denied.delete(id);
+    for (const [id, info] of [...this.admitted]) {
+      const reg = this.opts.registry.get(info.role, info.index);
+      const stale = !reg || (info.operatorKey !== undefined && toHex(reg.operatorKey).toLowerCase() !== info.operatorKey.toLowerCase()) || (reg.peerId !== undefined && reg.peerId !== id);
+      if (!stale) continue;
+      this.admitted.delete(id);
+      this.opts.log.info({ peer: id, role: info.role, index: info.index }, 'peer no longer registered: disconnected');
+      this.emit('disconnected', info);
+      const peer = this.libp2p.getConnections().find((c) => c.remotePeer.toString() === id)?.remotePeer;
+      if (peer) void this.libp2p.hangUp(peer).catch(() => undefined);
+    }
+  }
+
   private admit(peer: PeerId, hello: Hello): void {
     const id = peer.toString();
     if (this.admitted.has(id)) return;
-    const info: PeerInfo = { peerId: id, role: hello.role, index: hello.index };
+    const info: PeerInfo = { peerId: id, role: hello.role, index: hello.index, operatorKey: toHex(hello.operatorKey) };
     this.admitted.set(id, info);
     this.opts.log.info(info, 'peer admitted');
     this.emit('admitted', info);
@@ -502,8 +526,11 @@ export class DestraHost extends EventEmitter<DestraHostEvents> {
     throw lastErr instanceof Error ? lastErr : new DestraNodeError('P2P_SEND', `could not send to ${peerId}`);
   }
 
+  private readonly onRegistryChanged = (): void => this.reconcile();
+
   async stop(): Promise<void> {
     this.stopped = true;
+    this.opts.registry.off('changed', this.onRegistryChanged);
     await this.libp2p.stop();
   }
 }

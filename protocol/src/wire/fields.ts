@@ -19,4 +19,6 @@ export const g2Bytes = bytes(96);
 
 export const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 export const memberIndex = z.number().int().min(1).max(MAX_MEMBERS);
+/** Registration index of a peer (u16 in the admission message): member index or operator registry position. */
+export const peerIndex = z.number().int().min(1).max(65_535);
 export const shortText = (max: number) => z.string().max(max);

@@ -5,3 +5,4 @@ export * from './messages.ts';
 export * from './admission.ts';
 export * from './topics.ts';
 export { MAX_MEMBERS } from './fields.ts';
+export * from './dkg-result.ts';

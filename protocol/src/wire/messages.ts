@@ -5,7 +5,7 @@ import { MAX_REPORT_LENGTH } from '../report/report.ts';
 import { MAX_BATCH_SIZE, MAX_PROOF_DEPTH } from '../report/merkle.ts';
 import { defineMessage, decodeCbor, MAX_FRAME_BYTES, type MessageCodec } from './codec.ts';
 import { WireError } from './errors.ts';
-import { MAX_MEMBERS, bytes, bytes32, bytesUpTo, g1Bytes, g2Bytes, memberIndex, shortText, uint } from './fields.ts';
+import { MAX_MEMBERS, bytes, bytes32, bytesUpTo, g1Bytes, g2Bytes, memberIndex, peerIndex, shortText, uint } from './fields.ts';
 
 export const WIRE_VERSION = 1;
 /** Largest model input carried in a RoundProposal. */
@@ -28,7 +28,11 @@ export interface Hello {
   /** keccak256("destra:" + network): peers of another deployment are refused. */
   domain: Uint8Array;
   role: PeerRole;
-  /** Committee index for members, registry index for aggregators (1..256). */
+  /**
+   * Registration index: the member index of a fixed committee, or, where the chain is the registry, the
+   * operator's 1-based position in CommitteeRegistry.operatorList (stable across epochs; a member's index
+   * within an epoch's committee is looked up by its operator key). Aggregators: their registry index.
+   */
   index: number;
   /** Registered operator BLS public key (compressed G2). */
   operatorKey: Uint8Array;
@@ -43,7 +47,7 @@ const helloSchema = z.strictObject({
   v: z.literal(1),
   domain: bytes32,
   role: z.enum(['member', 'aggregator']),
-  index: memberIndex,
+  index: peerIndex,
   operatorKey: g2Bytes,
   peerId: bytesUpTo(MAX_PEER_ID_BYTES, 1),
   signature: g1Bytes,
@@ -344,6 +348,8 @@ export interface DkgEnvelope {
   v: 1;
   /** The epoch whose committee runs this ceremony. */
   epoch: number;
+  /** Retry number of the ceremony for this epoch (0 first); messages of another attempt are ignored. */
+  attempt?: number;
   from: number;
   /** Structurally bounded here; `validateDkgMessage(n, t)` and the participant check the rest. */
   message: Record<string, unknown>;
@@ -372,11 +378,86 @@ export const DkgEnvelopeCodec: MessageCodec<DkgEnvelope> = defineMessage<DkgEnve
   1,
   256 * 1024,
   z
-    .strictObject({ type: z.literal('dkg'), v: z.literal(1), epoch: uint, from: memberIndex, message: dkgInner })
+    .strictObject({ type: z.literal('dkg'), v: z.literal(1), epoch: uint, attempt: z.number().int().min(0).max(1_000_000).optional(), from: memberIndex, message: dkgInner })
     .refine((m) => (m.message.type === 'complaint' ? m.message.from : m.message.dealer) === m.from, {
       message: 'envelope sender differs from the DKG message author',
       path: ['from'],
     }) as unknown as z.ZodType<DkgEnvelope>,
+);
+
+// ---- Epoch handover --------------------------------------------------------------------------------
+
+/** Bytes of a handover (docs/report-format.md §4). */
+const HANDOVER_BYTES = 341;
+
+/**
+ * A member of the next committee publishes the handover its DKG produced, with the commitments it was
+ * derived from (so anyone can check groupKey and sharesRoot), signed by its operator key over
+ * `dkgResultMessage(handover, commitments)`. The current committee signs the handover only when enough
+ * next members published the same bytes.
+ */
+export interface DkgResultMsg {
+  type: 'dkg-result';
+  v: 1;
+  /** The new epoch. */
+  epoch: number;
+  attempt: number;
+  /** Sender's index in the new committee. */
+  index: number;
+  handover: Uint8Array;
+  /** Compressed G2 Feldman commitments of the qualified dealers' sum (t of them). */
+  commitments: Uint8Array[];
+  signature: Uint8Array;
+}
+
+export const DkgResultCodec: MessageCodec<DkgResultMsg> = defineMessage<DkgResultMsg>(
+  'dkg-result',
+  1,
+  64 * 1024,
+  z.strictObject({
+    type: z.literal('dkg-result'),
+    v: z.literal(1),
+    epoch: uint,
+    attempt: z.number().int().min(0).max(1_000_000),
+    index: memberIndex,
+    handover: bytes(HANDOVER_BYTES),
+    commitments: z.array(g2Bytes).min(1).max(MAX_MEMBERS),
+    signature: g1Bytes,
+  }),
+);
+
+/** A current member's partial signature over `handoverSigningMessage(handover)`. */
+export interface HandoverPartialMsg {
+  type: 'handover-partial';
+  v: 1;
+  /** The current (old) epoch whose key share signed. */
+  epoch: number;
+  /** Signer's index in the current committee. */
+  index: number;
+  handover: Uint8Array;
+  signature: Uint8Array;
+}
+
+export const HandoverPartialCodec: MessageCodec<HandoverPartialMsg> = defineMessage<HandoverPartialMsg>(
+  'handover-partial',
+  1,
+  1024,
+  z.strictObject({ type: z.literal('handover-partial'), v: z.literal(1), epoch: uint, index: memberIndex, handover: bytes(HANDOVER_BYTES), signature: g1Bytes }),
+);
+
+/** A handover with the current committee's threshold signature: what relays submit to both chains. */
+export interface SignedHandoverMsg {
+  type: 'handover-signed';
+  v: 1;
+  handover: Uint8Array;
+  signature: Uint8Array;
+}
+
+export const SignedHandoverCodec: MessageCodec<SignedHandoverMsg> = defineMessage<SignedHandoverMsg>(
+  'handover-signed',
+  1,
+  1024,
+  z.strictObject({ type: z.literal('handover-signed'), v: z.literal(1), handover: bytes(HANDOVER_BYTES), signature: g1Bytes }),
 );
 
 // ---- Dispatch --------------------------------------------------------------------------------------
@@ -392,10 +473,13 @@ export type WireMessage =
   | RangeCommit
   | RangeCertificate
   | Combined
-  | DkgEnvelope;
+  | DkgEnvelope
+  | DkgResultMsg
+  | HandoverPartialMsg
+  | SignedHandoverMsg;
 
 const codecs: Record<string, MessageCodec<WireMessage>> = Object.fromEntries(
-  [HelloCodec, AdmissionCodec, PartialSignatureCodec, RoundProposalCodec, ReportAnnouncementCodec, BatchProposalCodec, BatchPartialCodec, RangeCommitCodec, RangeCertificateCodec, CombinedCodec, DkgEnvelopeCodec].map(
+  [HelloCodec, AdmissionCodec, PartialSignatureCodec, RoundProposalCodec, ReportAnnouncementCodec, BatchProposalCodec, BatchPartialCodec, RangeCommitCodec, RangeCertificateCodec, CombinedCodec, DkgEnvelopeCodec, DkgResultCodec, HandoverPartialCodec, SignedHandoverCodec].map(
     (c) => [c.type, c as unknown as MessageCodec<WireMessage>],
   ),
 );

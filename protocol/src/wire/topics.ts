@@ -17,5 +17,7 @@ export const topics = (network: string) => ({
   combined: `/destra/${network}/combined/1`,
   /** DKG envelopes. */
   dkg: `/destra/${network}/dkg/1`,
+  /** Epoch handover: DKG results of the next committee, the current committee's partials, signed handovers. */
+  epochs: `/destra/${network}/epochs/1`,
 });
 export type Topics = ReturnType<typeof topics>;
