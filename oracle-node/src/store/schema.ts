@@ -1,5 +1,28 @@
 // SQLite schema of the node's durable state. Versioned so a newer node can migrate an older file.
-export const SCHEMA_VERSION = 1;
+//   1: own_partials keyed (request id, round)
+//   2: own_partials keyed (request id, round, epoch): a chain request still open at a handover is signed
+//      again by the next committee (slashing is per (id, round, epoch, kind)); handover_signatures added.
+export const SCHEMA_VERSION = 2;
+
+/**
+ * Every partial this node ever produced. The primary key is the double-signing guard: one digest per
+ * (request id, round, epoch), forever. Separate so the v1 → v2 migration creates exactly this table.
+ */
+export const OWN_PARTIALS_SQL = `
+CREATE TABLE IF NOT EXISTS own_partials (
+  request_id BLOB NOT NULL,
+  round INTEGER NOT NULL,
+  epoch INTEGER NOT NULL,
+  digest BLOB NOT NULL,
+  report BLOB NOT NULL,
+  signature BLOB,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (request_id, round, epoch)
+);
+CREATE INDEX IF NOT EXISTS own_partials_digest ON own_partials (digest);
+-- Retention drops guard rows of old epochs only: found by epoch, not by scanning every row each minute.
+CREATE INDEX IF NOT EXISTS own_partials_epoch ON own_partials (epoch, created_at);
+`;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -26,22 +49,7 @@ CREATE TABLE IF NOT EXISTS requests (
 CREATE INDEX IF NOT EXISTS requests_status ON requests (status);
 -- Age order: retention (oldest finished first), the resume scan and the dashboard's recent rounds.
 CREATE INDEX IF NOT EXISTS requests_received_at ON requests (received_at);
--- Every partial this node ever produced. The primary key is the double-signing guard: one digest per
--- (request id, round), forever.
-CREATE TABLE IF NOT EXISTS own_partials (
-  request_id BLOB NOT NULL,
-  round INTEGER NOT NULL,
-  epoch INTEGER NOT NULL,
-  digest BLOB NOT NULL,
-  report BLOB NOT NULL,
-  signature BLOB,
-  created_at INTEGER NOT NULL,
-  PRIMARY KEY (request_id, round)
-);
-CREATE INDEX IF NOT EXISTS own_partials_digest ON own_partials (digest);
--- Retention drops guard rows of old epochs only: found by epoch, not by scanning every row each minute.
-CREATE INDEX IF NOT EXISTS own_partials_epoch ON own_partials (epoch, created_at);
--- Threshold-signed results received from aggregators (verified before insert).
+${OWN_PARTIALS_SQL}-- Threshold-signed results received from aggregators (verified before insert).
 CREATE TABLE IF NOT EXISTS reports (
   request_id BLOB NOT NULL,
   round INTEGER NOT NULL,
@@ -79,6 +87,12 @@ CREATE TABLE IF NOT EXISTS key_shares (
   qualified TEXT NOT NULL,
   disqualified TEXT NOT NULL,
   keystore TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+-- The handover hash this node signed per old epoch (handover-signing guard): one hash per epoch, forever.
+CREATE TABLE IF NOT EXISTS handover_signatures (
+  old_epoch INTEGER PRIMARY KEY,
+  handover_hash BLOB NOT NULL,
   created_at INTEGER NOT NULL
 );
 `;

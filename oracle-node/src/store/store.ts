@@ -2,7 +2,7 @@
 // transaction, so a process killed at any instant leaves a consistent file behind.
 import Database from 'better-sqlite3';
 import { DestraNodeError, DoubleSignError } from '../errors.ts';
-import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
+import { OWN_PARTIALS_SQL, SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
 
 export type RequestStatus = 'pending' | 'signed' | 'done' | 'failed';
 
@@ -95,12 +95,35 @@ export class NodeStore {
     // FULL (fsync), which also flushes every earlier commit (see durable()).
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
-    this.db.exec(SCHEMA_SQL);
+    // The version is read before anything else is created: a newer file is left untouched.
+    this.db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
     const v = this.getMeta('schema_version');
-    if (v === undefined) this.setMeta('schema_version', String(SCHEMA_VERSION));
-    else if (Number(v) !== SCHEMA_VERSION) {
-      throw new DestraNodeError('STATE_VERSION', `state file ${path} has schema version ${v}, this node understands ${SCHEMA_VERSION}; use a matching node version`);
+    if (v !== undefined && (!/^[0-9]+$/.test(v) || Number(v) > SCHEMA_VERSION || Number(v) < 1)) {
+      this.db.close();
+      throw new DestraNodeError('STATE_VERSION', `state file ${path} has schema version ${v}, this node understands 1..${SCHEMA_VERSION}; use a matching node version`);
     }
+    this.db.exec(SCHEMA_SQL);
+    if (v === undefined) this.setMeta('schema_version', String(SCHEMA_VERSION));
+    else if (Number(v) === 1) this.migrateFromV1();
+  }
+
+  /**
+   * Version 1 → 2, in place and in one durable transaction: the signing guard moves from (request id,
+   * round) to (request id, round, epoch); every row is kept (each v1 row already names its epoch).
+   */
+  private migrateFromV1(): void {
+    this.durable(() => {
+      this.db.exec('ALTER TABLE own_partials RENAME TO own_partials_v1');
+      // The indexes moved with the renamed table under their old names; the new table gets them afresh.
+      this.db.exec('DROP INDEX IF EXISTS own_partials_digest; DROP INDEX IF EXISTS own_partials_epoch;');
+      this.db.exec(OWN_PARTIALS_SQL);
+      this.db.exec(
+        `INSERT INTO own_partials (request_id, round, epoch, digest, report, signature, created_at)
+         SELECT request_id, round, epoch, digest, report, signature, created_at FROM own_partials_v1`,
+      );
+      this.db.exec('DROP TABLE own_partials_v1');
+      this.setMeta('schema_version', '2');
+    });
   }
 
   /** Prepared statements by SQL text: preparing costs more than most of these queries. */
@@ -212,8 +235,10 @@ export class NodeStore {
    * Retention: deletes finished (done or failed) requests and combined reports received before
    * `before` (unix ms), then the oldest of them beyond `maxRows` per table. Unfinished requests are never
    * deleted. The double-signing guard (own partials, batch roots) is kept for every epoch from
-   * `keepGuardFromEpoch` on, whatever its age: a member must never sign a second report for a (request
-   * id, round) while the epoch's evidence can still slash it.
+   * `keepGuardFromEpoch` on (the node passes the previous epoch: the active and the previous epoch's rows
+   * stay), whatever its age, and for every unfinished request: a member must never sign a second report
+   * for a (request id, round, epoch) while the epoch's evidence can still slash it. Handover signatures
+   * (one row per epoch) are never pruned.
    */
   prune(o: { before: number; maxRows: number; keepGuardFromEpoch: number }): { requests: number; reports: number; ownPartials: number; batchPartials: number } {
     return this.db.transaction(() => {
@@ -236,17 +261,18 @@ export class NodeStore {
   // ---- own partials (double-signing guard) ---------------------------------------------------------
 
   /**
-   * Reserves the digest this node will sign for (request id, round), before signing. Returns the existing
-   * record when the same digest was reserved earlier (re-sending after a restart is safe); throws
-   * DoubleSignError when a different digest was.
+   * Reserves the digest this node will sign for (request id, round, epoch), before signing. Returns the
+   * existing record when the same digest was reserved earlier in that epoch (re-sending after a restart
+   * is safe); throws DoubleSignError when a different digest was. Another epoch is another slot: a chain
+   * request still open at a handover is signed once more by the next committee.
    */
   reservePartial(p: { requestId: Uint8Array; round: number; epoch: number; digest: Uint8Array; report: Uint8Array }): OwnPartial {
     return this.durable(() => {
-      const existing = this.ownPartial(p.requestId, p.round);
+      const existing = this.ownPartial(p.requestId, p.round, p.epoch);
       if (existing) {
         if (!eq(existing.digest, p.digest)) {
           throw new DoubleSignError(
-            `refusing to sign a second report for request ${hex(p.requestId)} round ${p.round}: already signed digest ${hex(existing.digest)}, asked to sign ${hex(p.digest)}`,
+            `refusing to sign a second report for request ${hex(p.requestId)} round ${p.round} epoch ${p.epoch}: already signed digest ${hex(existing.digest)}, asked to sign ${hex(p.digest)}`,
           );
         }
         return existing;
@@ -258,20 +284,28 @@ export class NodeStore {
     });
   }
 
-  setPartialSignature(requestId: Uint8Array, round: number, signature: Uint8Array): void {
-    this.stmt('UPDATE own_partials SET signature = ? WHERE request_id = ? AND round = ?').run(signature, requestId, round);
+  /** Stores the signature of the partial reserved for (request id, round, epoch); without epoch: the newest epoch's. */
+  setPartialSignature(requestId: Uint8Array, round: number, signature: Uint8Array, epoch?: number): void {
+    const e = epoch ?? this.ownPartial(requestId, round)?.epoch;
+    if (e === undefined) return;
+    this.stmt('UPDATE own_partials SET signature = ? WHERE request_id = ? AND round = ? AND epoch = ?').run(signature, requestId, round, e);
   }
 
-  /** Stores the signature and moves the request to 'signed' in one transaction. */
-  markSigned(requestId: Uint8Array, round: number, signature: Uint8Array | null): void {
+  /** Stores the signature (of `epoch`'s partial; without epoch: the newest) and moves the request to 'signed', in one transaction. */
+  markSigned(requestId: Uint8Array, round: number, signature: Uint8Array | null, epoch?: number): void {
     this.db.transaction(() => {
-      if (signature) this.setPartialSignature(requestId, round, signature);
+      if (signature) this.setPartialSignature(requestId, round, signature, epoch);
       this.setRequestStatus(requestId, round, 'signed');
     })();
   }
 
-  ownPartial(requestId: Uint8Array, round: number): OwnPartial | undefined {
-    const row = this.stmt('SELECT * FROM own_partials WHERE request_id = ? AND round = ?').get(requestId, round) as Row | undefined;
+  /** The partial this node reserved for (request id, round) in `epoch`; without epoch: the newest epoch's. */
+  ownPartial(requestId: Uint8Array, round: number, epoch?: number): OwnPartial | undefined {
+    const row = (
+      epoch === undefined
+        ? this.stmt('SELECT * FROM own_partials WHERE request_id = ? AND round = ? ORDER BY epoch DESC LIMIT 1').get(requestId, round)
+        : this.stmt('SELECT * FROM own_partials WHERE request_id = ? AND round = ? AND epoch = ?').get(requestId, round, epoch)
+    ) as Row | undefined;
     if (!row) return undefined;
     return {
       requestId: u8(row.request_id as Buffer),
@@ -284,9 +318,44 @@ export class NodeStore {
     };
   }
 
-  /** True if this node itself computed (and committed to) a report with this leaf for this request id. */
-  hasOwnLeaf(requestId: Uint8Array, digest: Uint8Array): boolean {
-    return this.stmt('SELECT 1 FROM own_partials WHERE request_id = ? AND digest = ?').get(requestId, digest) !== undefined;
+  /**
+   * True if this node itself computed (and committed to) a report with this leaf for this request id
+   * (in `epoch`, when given: a batch of one epoch holds only that epoch's reports).
+   */
+  hasOwnLeaf(requestId: Uint8Array, digest: Uint8Array, epoch?: number): boolean {
+    const row =
+      epoch === undefined
+        ? this.stmt('SELECT 1 FROM own_partials WHERE request_id = ? AND digest = ?').get(requestId, digest)
+        : this.stmt('SELECT 1 FROM own_partials WHERE request_id = ? AND digest = ? AND epoch = ?').get(requestId, digest, epoch);
+    return row !== undefined;
+  }
+
+  // ---- handover signatures (double-signing guard for committee handovers) --------------------------
+
+  /**
+   * Records, durably and before signing, that this node signs `handoverHash` as the handover out of
+   * `oldEpoch`. Returns true when first recorded, false when this same hash was recorded before (signing
+   * it again is safe); throws DoubleSignError when a different hash was: one handover per epoch.
+   */
+  reserveHandoverSignature(oldEpoch: number, handoverHash: Uint8Array): boolean {
+    return this.durable(() => {
+      const row = this.stmt('SELECT handover_hash FROM handover_signatures WHERE old_epoch = ?').get(oldEpoch) as Row | undefined;
+      if (row) {
+        const signed = u8(row.handover_hash as Buffer);
+        if (!eq(signed, handoverHash)) {
+          throw new DoubleSignError(`refusing to sign a second handover out of epoch ${oldEpoch}: already signed ${hex(signed)}, asked to sign ${hex(handoverHash)}`);
+        }
+        return false;
+      }
+      this.stmt('INSERT INTO handover_signatures (old_epoch, handover_hash, created_at) VALUES (?, ?, ?)').run(oldEpoch, handoverHash, Date.now());
+      return true;
+    });
+  }
+
+  /** The handover hash this node signed out of `oldEpoch`, if any. */
+  handoverSignature(oldEpoch: number): Uint8Array | undefined {
+    const row = this.stmt('SELECT handover_hash FROM handover_signatures WHERE old_epoch = ?').get(oldEpoch) as Row | undefined;
+    return row ? u8(row.handover_hash as Buffer) : undefined;
   }
 
   countOwnPartials(): number {
