@@ -57,7 +57,11 @@ export function register(program: Command): void {
     .action((o: { config: string }) => {
       try {
         const c = loadNodeConfig(o.config);
-        process.stdout.write(`config ok: network ${c.network}, epoch ${c.committee.epoch}, ${c.committee.threshold}-of-${c.committee.members.length}, data in ${c.dataDir}\n`);
+        process.stdout.write(
+          c.committee
+            ? `config ok: network ${c.network}, epoch ${c.committee.epoch}, ${c.committee.threshold}-of-${c.committee.members.length}, data in ${c.dataDir}\n`
+            : `config ok: network ${c.network}, committee and epochs from CommitteeRegistry ${c.control!.registry} at ${c.control!.rpcUrl}, data in ${c.dataDir}\n`,
+        );
       } catch (err) {
         fatal(err);
       }

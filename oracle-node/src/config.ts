@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ethereumSourceSchema } from './chains/ethereum.ts';
+import { controlSchema } from './epoch/chain-control.ts';
 import { ConfigError } from './errors.ts';
 
 const hexBytes = (len: number) =>
@@ -60,6 +61,13 @@ export const nodeConfigSchema = z.strictObject({
   /** EIP-2335 keystore of the operator BLS key. */
   operatorKeystore: z.string().min(1),
   password: z.union([z.strictObject({ env: z.string().min(1) }), z.strictObject({ file: z.string().min(1) })]),
+  /**
+   * The chain that governs the network (CommitteeRegistry): committee, epochs and peers are read from it
+   * and followed live. Give either this or a fixed `committee` (private deployments, tests).
+   */
+  control: controlSchema.optional(),
+  /** Aggregators this node sends partials to and takes results from (with `control`; a fixed committee lists them in `committee.aggregators`). */
+  aggregators: z.array(aggregatorSchema).default([]),
   committee: z
     .strictObject({
       epoch: z.number().int().nonnegative(),
@@ -69,7 +77,8 @@ export const nodeConfigSchema = z.strictObject({
     })
     .refine((c) => c.threshold <= c.members.length, { message: 'threshold exceeds the committee size', path: ['threshold'] })
     .refine((c) => new Set(c.members.map((m) => m.index)).size === c.members.length, { message: 'duplicate member index', path: ['members'] })
-    .refine((c) => c.members.every((m, i) => m.index === i + 1), { message: 'member indices must be 1..n in order', path: ['members'] }),
+    .refine((c) => c.members.every((m, i) => m.index === i + 1), { message: 'member indices must be 1..n in order', path: ['members'] })
+    .optional(),
   /** Passed to the inference engine (model registry directory etc.). */
   models: z.record(z.string(), z.unknown()).default({}),
   feeds: z.array(feedSchema).default([]),
@@ -103,7 +112,11 @@ export const nodeConfigSchema = z.strictObject({
     })
     .prefault({}),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-});
+})
+  .refine((c) => (c.control === undefined) !== (c.committee === undefined), {
+    message: "give either 'control' (follow the committee on chain) or a fixed 'committee', not both or neither",
+    path: ['control'],
+  });
 
 export type NodeConfigInput = z.input<typeof nodeConfigSchema>;
 export type NodeConfig = z.output<typeof nodeConfigSchema>;

@@ -21,7 +21,11 @@ import {
 import { buildApi, startApi, type ApiServer } from './api/server.ts';
 import type { CommitteeView, NodeStatus } from './api/views.ts';
 import { ethereumSource } from './chains/ethereum.ts';
+import type { RequestSource } from './chains/source.ts';
 import { parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.ts';
+import { RegistryChainView, findOperator } from './epoch/chain-control.ts';
+import type { ChainViewReader } from './epoch/chain-view.ts';
+import { EpochManager } from './epoch/manager.ts';
 import { DkgRunner } from './dkg/runner.ts';
 import { dkgSession } from './dkg/session.ts';
 import { ConfigError } from './errors.ts';
@@ -35,13 +39,7 @@ import { groupKeyVerifier, type ActiveKey } from './round/keys.ts';
 import { NodeStore } from './store/store.ts';
 import { DkgEnvelopeCodec, topics as wireTopics } from './wire.ts';
 
-/** A chain watcher feeding requests (implemented over the Ethereum / Solana adapters). */
-export interface RequestSource {
-  readonly name: string;
-  /** Starts delivering requests after `fromCursor` (the last processed block/slot, if any). */
-  start(onRequest: (r: ChainRequest) => void, fromCursor: bigint | undefined): Promise<void>;
-  stop(): Promise<void>;
-}
+export type { RequestSource } from './chains/source.ts';
 
 export interface NodeOverrides {
   inference?: Inferencer;
@@ -53,12 +51,17 @@ export interface NodeOverrides {
   encodeInput?: (model: string, values: number[]) => Uint8Array;
   /** 'announce' sends report announcements for aggregator batching instead of per-report partials. */
   mode?: 'partial' | 'announce';
+  /** Reads the governing chain (default: CommitteeRegistry at config.control over JSON-RPC). */
+  chainView?: ChainViewReader;
 }
 
 const eq = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
 
 export class OracleNode {
+  /** Fixed committee: the share of the configured epoch. Chain-driven: see `epochs`. */
   activeKey: ActiveKey | undefined;
+  /** Set when the node follows the committee on chain (config.control). */
+  epochs: EpochManager | undefined;
   dkgState: { phase: string; error: string | null } = { phase: 'idle', error: null };
   private runner: DkgRunner | undefined;
   private dialTimer: NodeJS.Timeout | undefined;
@@ -86,19 +89,44 @@ export class OracleNode {
     return this.api.url;
   }
 
+  get operatorKey(): Uint8Array {
+    return publicKeyOf(this.operatorSecret);
+  }
+
   get domain(): Uint8Array {
     return domainTag(this.config.network);
   }
 
+  /** The share the round engine signs with now. */
+  currentKey(): ActiveKey | undefined {
+    return this.epochs ? this.epochs.activeKey() : this.activeKey;
+  }
+
   /** Resolves when the node holds a key share for the configured epoch (after DKG or from disk). */
   ready(): Promise<ActiveKey> {
+    if (this.epochs) {
+      const e = this.epochs;
+      return new Promise((resolve) => {
+        const check = (): void => {
+          const k = e.activeKey();
+          if (k) resolve(k);
+          else if (!this.stopped) setTimeout(check, 100).unref();
+        };
+        check();
+      });
+    }
     if (this.activeKey) return Promise.resolve(this.activeKey);
     return this.dkgDone ?? Promise.reject(new ConfigError('no DKG scheduled'));
   }
 
   session(): Uint8Array {
-    const c = this.config.committee;
+    const c = this.fixedCommittee();
     return dkgSession(this.domain, c.epoch, c.threshold, c.members);
+  }
+
+  private fixedCommittee(): NonNullable<NodeConfig['committee']> {
+    if (!this.config.committee) throw new ConfigError('this node follows the committee on chain; it has no fixed committee', 'committee');
+    return this.config.committee;
   }
 
   get dkgRunner(): DkgRunner | undefined {
@@ -114,7 +142,7 @@ export class OracleNode {
 
   /** Loads the stored share for the configured epoch if it was made by this exact committee. */
   async loadStoredKey(): Promise<ActiveKey | undefined> {
-    const rec = this.store.keyShare(this.config.committee.epoch);
+    const rec = this.store.keyShare(this.fixedCommittee().epoch);
     if (!rec || !eq(rec.session, this.session())) return undefined;
     const value = secretKeyFromBytes(decryptKeystore(rec.keystore, this.password));
     const sharing = PublicSharing.fromBytes(rec.commitments, rec.n);
@@ -124,7 +152,7 @@ export class OracleNode {
 
   /** Runs the DKG for the configured committee and persists the share (EIP-2335) and its metadata. */
   async runDkg(): Promise<ActiveKey> {
-    const c = this.config.committee;
+    const c = this.fixedCommittee();
     const topic = wireTopics(this.config.network).dkg;
     const enc = dkgEncryptionKeyPair(this.operatorSecret);
     this.runner = new DkgRunner({
@@ -163,10 +191,10 @@ export class OracleNode {
     const keystore = encryptKeystore(secretKeyToBytes(r.share.value), this.password, {
       kdf: this.config.shareKdf,
       pubkey: toHex(g2Compressed(r.sharing.publicShare(r.index))).slice(2),
-      description: `destra ${this.config.network} epoch ${this.config.committee.epoch} key share ${r.index}/${r.n}`,
+      description: `destra ${this.config.network} epoch ${this.fixedCommittee().epoch} key share ${r.index}/${r.n}`,
     });
     this.store.saveKeyShare({
-      epoch: this.config.committee.epoch,
+      epoch: this.fixedCommittee().epoch,
       memberIndex: r.index,
       n: r.n,
       t: r.t,
@@ -178,7 +206,7 @@ export class OracleNode {
       keystore: JSON.stringify(keystore),
       createdAt: Date.now(),
     });
-    const key: ActiveKey = { epoch: this.config.committee.epoch, index: r.index, n: r.n, t: r.t, share: r.share, sharing: r.sharing, groupKey: r.groupPublicKey, groupVerifier };
+    const key: ActiveKey = { epoch: this.fixedCommittee().epoch, index: r.index, n: r.n, t: r.t, share: r.share, sharing: r.sharing, groupKey: r.groupPublicKey, groupVerifier };
     this.activeKey = key;
     this.metrics.epoch.set(key.epoch);
     return key;
@@ -191,7 +219,7 @@ export class OracleNode {
       if (this.stopped) return;
       try {
         // Guard rows are kept for the active epoch and the one before (its evidence window).
-        const keepGuardFromEpoch = Math.max(0, (this.activeKey?.epoch ?? this.config.committee.epoch) - 1);
+        const keepGuardFromEpoch = Math.max(0, (this.currentKey()?.epoch ?? this.epochs?.chain?.currentEpoch ?? this.config.committee?.epoch ?? 0) - 1);
         const n = this.store.prune({ before: Date.now() - r.maxAgeHours * 3_600_000, maxRows: r.maxRows, keepGuardFromEpoch });
         const total = n.requests + n.reports + n.ownPartials + n.batchPartials;
         if (total > 0) this.log.info(n, 'retention: pruned finished work');
@@ -206,9 +234,10 @@ export class OracleNode {
 
   /** Keeps dialing registered peers that are not admitted: lower-indexed members and all aggregators. */
   startDialing(): void {
+    if (!this.config.committee) return; // chain-driven: the epoch manager dials the operator directory
     const dial = (): void => {
       if (this.stopped) return;
-      const c = this.config.committee;
+      const c = this.fixedCommittee();
       const targets = [
         ...c.members.filter((m) => m.index < this.index).map((m) => ({ role: 'member' as const, ...m })),
         ...c.aggregators.map((a) => ({ role: 'aggregator' as const, ...a })),
@@ -228,12 +257,28 @@ export class OracleNode {
   status(): NodeStatus {
     const members = this.host.peersWithRole('member').length;
     const aggregators = this.host.peersWithRole('aggregator').length;
+    if (this.epochs) {
+      const e = this.epochs.status();
+      const key = this.epochs.activeKey();
+      return {
+        // An observer (not in this epoch's committee) is healthy; a chain it cannot read is not.
+        status: e.error ? 'degraded' : e.epoch === 0 && !key ? 'starting' : 'ok',
+        network: this.config.network,
+        index: key?.index ?? 0,
+        peerId: this.host.peerId,
+        epoch: e.epoch,
+        hasKeyShare: key !== undefined,
+        dkg: { phase: e.dkg ? `epoch ${e.dkg.epoch} attempt ${e.dkg.attempt}: ${e.dkg.phase}` : 'idle', error: e.error },
+        peers: { members, aggregators },
+        uptimeSeconds: Math.floor((Date.now() - this.startedAt) / 1000),
+      };
+    }
     return {
       status: this.activeKey ? 'ok' : this.dkgState.phase === 'failed' ? 'degraded' : 'starting',
       network: this.config.network,
       index: this.index,
       peerId: this.host.peerId,
-      epoch: this.config.committee.epoch,
+      epoch: this.fixedCommittee().epoch,
       hasKeyShare: this.activeKey !== undefined,
       dkg: { phase: this.runner && this.dkgState.phase === 'running' ? this.runner.phase : this.dkgState.phase, error: this.dkgState.error },
       peers: { members, aggregators },
@@ -242,8 +287,11 @@ export class OracleNode {
   }
 
   committee(): CommitteeView {
-    const c = this.config.committee;
-    const k = this.activeKey;
+    const k = this.currentKey();
+    const chainC = this.epochs ? this.epochs.committee(this.epochs.chain?.currentEpoch ?? 0) : undefined;
+    const c = this.epochs
+      ? { epoch: chainC?.epoch ?? 0, threshold: chainC?.threshold ?? 0, members: chainC?.members ?? [], aggregators: this.config.aggregators }
+      : this.fixedCommittee();
     const rec = k ? this.store.keyShare(k.epoch) : undefined;
     const tallies = new Map<number, { combined: number; invalid: number; conflicting: number }>();
     for (const r of this.store.recentReports(200)) {
@@ -262,13 +310,16 @@ export class OracleNode {
       size: c.members.length,
       groupKey: k ? toHex(k.groupKey) : null,
       members: c.members.map((m) => {
-        const peer = this.host.peerFor('member', m.index);
+        const self = eq(m.operatorKey, this.operatorKey);
+        const peer = this.epochs
+          ? this.host.peersWithRole('member').find((p) => p.operatorKey?.toLowerCase() === toHex(m.operatorKey).toLowerCase())
+          : this.host.peerFor('member', m.index);
         return {
           index: m.index,
           operatorKey: toHex(m.operatorKey),
-          peerId: m.index === this.index ? this.host.peerId : (peer?.peerId ?? m.peerId ?? null),
+          peerId: self ? this.host.peerId : (peer?.peerId ?? m.peerId ?? null),
           connected: peer !== undefined,
-          self: m.index === this.index,
+          self,
           publicShare: k ? toHex(g2Compressed(k.sharing.publicShare(m.index))) : null,
           qualified: rec ? rec.qualified.includes(m.index) : null,
           partials: tallies.get(m.index) ?? { combined: 0, invalid: 0, conflicting: 0 },
@@ -287,6 +338,7 @@ export class OracleNode {
     if (this.dialTimer) clearInterval(this.dialTimer);
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     this.runner?.stop();
+    this.epochs?.stop();
     await Promise.allSettled(this.sources.map((s) => s.stop()));
     this.engine.stop();
     await this.api.close();
@@ -312,20 +364,49 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
   const password = overrides.password ?? readPassword(config.password);
   const operatorSecret = unlockOperatorKey(config.operatorKeystore, password);
   const operatorKey = publicKeyOf(operatorSecret);
-  const me = config.committee.members.find((m) => eq(m.operatorKey, operatorKey));
-  if (!me) throw new ConfigError(`operator key ${toHex(operatorKey).slice(0, 18)}… is not registered in the committee; add it or use the right keystore`, 'committee.members');
-  if (!eq(me.encryptionKey, dkgEncryptionKeyPair(operatorSecret).publicKey)) {
-    throw new ConfigError(`member ${me.index}'s encryptionKey does not match this operator key; it must be ${toHex(dkgEncryptionKeyPair(operatorSecret).publicKey)}`, `committee.members.${me.index - 1}.encryptionKey`);
+  const encryptionKey = dkgEncryptionKeyPair(operatorSecret).publicKey;
+  const aggregatorRegs = (config.committee?.aggregators ?? config.aggregators).map((a) => ({ role: 'aggregator' as const, index: a.index, operatorKey: a.operatorKey, ...(a.peerId ? { peerId: a.peerId } : {}), addrs: a.addrs }));
+  let index: number;
+  let registry: Registry;
+  let chainView: ChainViewReader | undefined;
+  let firstSnapshot: Awaited<ReturnType<ChainViewReader['read']>> | undefined;
+  if (config.control) {
+    // The chain is the control plane: this operator must be registered there with its node info.
+    chainView = overrides.chainView ?? (await RegistryChainView.connect(config.control));
+    try {
+      firstSnapshot = await chainView.read();
+    } catch (err) {
+      throw new ConfigError(`cannot read CommitteeRegistry ${config.control.registry} at ${config.control.rpcUrl}: ${(err as Error).message.split('\n')[0]}`, 'control');
+    }
+    const op = findOperator(firstSnapshot, operatorKey);
+    if (!op) throw new ConfigError(`operator key ${toHex(operatorKey).slice(0, 18)}… is not registered in CommitteeRegistry ${config.control.registry}; run \`destra operator register\` first (or use the right keystore)`, 'operatorKeystore');
+    if (!op.encryptionKey || !eq(op.encryptionKey, encryptionKey)) {
+      throw new ConfigError(`the encryption key this operator published on chain is ${op.encryptionKey ? toHex(op.encryptionKey) : 'missing'}, but this operator key derives ${toHex(encryptionKey)}; publish it again with \`destra operator register\``, 'operatorKeystore');
+    }
+    index = op.registryIndex;
+    registry = new Registry([
+      ...firstSnapshot.directory.map((d) => ({ role: 'member' as const, index: d.registryIndex, operatorKey: d.operatorKey, ...(d.peerId ? { peerId: d.peerId } : {}), addrs: d.addrs })),
+      ...aggregatorRegs,
+    ]);
+  } else {
+    const c = config.committee!;
+    const me = c.members.find((m) => eq(m.operatorKey, operatorKey));
+    if (!me) throw new ConfigError(`operator key ${toHex(operatorKey).slice(0, 18)}… is not registered in the committee; add it or use the right keystore`, 'committee.members');
+    if (!eq(me.encryptionKey, encryptionKey)) {
+      throw new ConfigError(`member ${me.index}'s encryptionKey does not match this operator key; it must be ${toHex(encryptionKey)}`, `committee.members.${me.index - 1}.encryptionKey`);
+    }
+    index = me.index;
+    registry = new Registry([
+      ...c.members.map((m) => ({ role: 'member' as const, index: m.index, operatorKey: m.operatorKey, ...(m.peerId ? { peerId: m.peerId } : {}), addrs: m.addrs })),
+      ...aggregatorRegs,
+    ]);
   }
+  const me = { index };
   const nodeLog = log.child({ node: me.index });
   mkdirSync(config.dataDir, { recursive: true });
   const store = new NodeStore(join(config.dataDir, 'node.db'));
   const metrics = new NodeMetrics();
   const topics = wireTopics(config.network);
-  const registry = new Registry([
-    ...config.committee.members.map((m) => ({ role: 'member' as const, index: m.index, operatorKey: m.operatorKey, ...(m.peerId ? { peerId: m.peerId } : {}) })),
-    ...config.committee.aggregators.map((a) => ({ role: 'aggregator' as const, index: a.index, operatorKey: a.operatorKey, ...(a.peerId ? { peerId: a.peerId } : {}) })),
-  ]);
   let host: DestraHost | undefined;
   let node: OracleNode | undefined;
   const closers: (() => Promise<void>)[] = [];
@@ -362,7 +443,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
       topics,
       inference,
       metrics,
-      activeKey: () => nodeRef?.activeKey,
+      activeKey: () => nodeRef?.currentKey(),
       maxSkewSeconds: config.rounds.maxSkewSeconds,
       timeoutMs: config.rounds.timeoutMs,
       mode: overrides.mode ?? 'partial',
@@ -375,7 +456,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
         metrics,
         status: () => nodeRef!.status(),
         committee: () => nodeRef!.committee(),
-        groupKey: () => nodeRef?.activeKey?.groupKey,
+        groupKey: () => nodeRef?.currentKey()?.groupKey,
         ...(encodeInput ? { encodeInput } : {}),
       }),
       config.api.port,
@@ -385,25 +466,54 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
     node = new OracleNode(config, me.index, nodeLog, store, host, engine, metrics, api, operatorSecret, password, [...(overrides.sources ?? [])], closers);
     nodeRef = node;
     const n = node;
-    host.subscribe(topics.dkg, (data, from) => {
-      try {
-        const env = DkgEnvelopeCodec.decode(data);
-        n.dkgRunner?.receive(env, from);
-      } catch (err) {
-        metrics.rejected.inc({ reason: 'malformed' });
-        nodeLog.warn({ from, err: (err as Error).message }, 'DKG envelope rejected');
+    if (config.control) {
+      const epochs = new EpochManager({
+        network: config.network,
+        domain: domainTag(config.network),
+        operatorSecret,
+        operatorKey,
+        encryptionSecret: dkgEncryptionKeyPair(operatorSecret).secretKey,
+        password,
+        shareKdf: config.shareKdf,
+        store,
+        host,
+        registry,
+        topics,
+        chain: chainView!,
+        extraRegistrations: aggregatorRegs,
+        pollIntervalMs: config.control.pollIntervalMs,
+        phaseTimeoutMs: config.dkg.phaseTimeoutMs,
+        metrics,
+        log: nodeLog.child({ component: 'epochs' }),
+        onActivated: (epoch, member) => {
+          if (member) engine.onEpochActivated?.(epoch);
+        },
+      });
+      node.epochs = epochs;
+      engine.start();
+      node.startRetention();
+      await epochs.start(firstSnapshot!);
+    } else {
+      host.subscribe(topics.dkg, (data, from) => {
+        try {
+          const env = DkgEnvelopeCodec.decode(data);
+          n.dkgRunner?.receive(env, from);
+        } catch (err) {
+          metrics.rejected.inc({ reason: 'malformed' });
+          nodeLog.warn({ from, err: (err as Error).message }, 'DKG envelope rejected');
+        }
+      });
+      node.activeKey = await node.loadStoredKey();
+      if (node.activeKey) {
+        metrics.epoch.set(node.activeKey.epoch);
+        node.dkgState = { phase: 'done', error: null };
+        nodeLog.info({ epoch: node.activeKey.epoch }, 'key share loaded from disk');
       }
-    });
-    node.activeKey = await node.loadStoredKey();
-    if (node.activeKey) {
-      metrics.epoch.set(node.activeKey.epoch);
-      node.dkgState = { phase: 'done', error: null };
-      nodeLog.info({ epoch: node.activeKey.epoch }, 'key share loaded from disk');
+      engine.start();
+      node.startRetention();
+      node.startDialing();
+      if (!node.activeKey) node.scheduleDkg();
     }
-    engine.start();
-    node.startRetention();
-    node.startDialing();
-    if (!node.activeKey) node.scheduleDkg();
     engine.startFeeds(config.feeds);
     if (config.chains.ethereum) node.sources.push(ethereumSource(config.chains.ethereum, store, nodeLog.child({ component: 'ethereum' })));
     for (const s of node.sources) {

@@ -42,7 +42,7 @@ describe('node config', () => {
     expect(c.api).toEqual({ host: '127.0.0.1', port: 0, maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 });
     expect(c.retention).toEqual({ maxAgeHours: 168, maxRows: 1_000_000, intervalMs: 60_000 });
     expect(c.listen).toEqual(['/ip4/127.0.0.1/tcp/0']);
-    expect(c.committee.members[0]!.operatorKey).toHaveLength(96);
+    expect(c.committee!.members[0]!.operatorKey).toHaveLength(96);
     expect(parseNodeConfig(c)).toBe(c); // already parsed: returned as is
   });
 
@@ -61,10 +61,10 @@ describe('node config', () => {
     process.env.DESTRA_TEST_PASSWORD = PASSWORD;
     const fx = await makeCommittee(join(dir, 'a'), 2, 2);
     const cfg = fx.configs[0]!;
-    const other = { ...cfg, operatorKeystore: fx.configs[1]!.operatorKeystore, committee: { ...cfg.committee, members: [cfg.committee.members[0]!] , threshold: 1 } };
+    const other = { ...cfg, operatorKeystore: fx.configs[1]!.operatorKeystore, committee: { ...cfg.committee!, members: [cfg.committee!.members[0]!] , threshold: 1 } };
     await expect(startNode(other, { inference: new ArithmeticModel(), log: captureLog().log })).rejects.toThrow(/not registered in the committee/);
-    const members = cfg.committee.members.map((m, i) => (i === 0 ? { ...m, encryptionKey: `0x${'33'.repeat(32)}` } : m));
-    await expect(startNode({ ...cfg, committee: { ...cfg.committee, members } }, { inference: new ArithmeticModel(), log: captureLog().log })).rejects.toThrow(
+    const members = cfg.committee!.members.map((m, i) => (i === 0 ? { ...m, encryptionKey: `0x${'33'.repeat(32)}` } : m));
+    await expect(startNode({ ...cfg, committee: { ...cfg.committee!, members } }, { inference: new ArithmeticModel(), log: captureLog().log })).rejects.toThrow(
       /encryptionKey does not match/,
     );
     await expect(startNode(cfg, { inference: new ArithmeticModel(), log: captureLog().log, password: 'wrong' })).rejects.toThrow(/password|checksum/i);

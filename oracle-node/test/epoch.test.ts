@@ -26,7 +26,7 @@ describe('epoch change', () => {
     process.env.DESTRA_TEST_PASSWORD = PASSWORD;
     const fx = await makeCommittee(dir, 2, 2);
     // Epoch 1: member 1 alone (1-of-1).
-    const solo = { ...fx.configs[0]!, committee: { ...fx.configs[0]!.committee, epoch: 1, threshold: 1, members: [fx.configs[0]!.committee.members[0]!] } };
+    const solo = { ...fx.configs[0]!, committee: { ...fx.configs[0]!.committee!, epoch: 1, threshold: 1, members: [fx.configs[0]!.committee!.members[0]!] } };
     const a1 = await start(solo);
     const k1 = await a1.ready();
     expect(k1.epoch).toBe(1);
@@ -39,7 +39,7 @@ describe('epoch change', () => {
     await a1b.stop();
 
     // Epoch 2: member 2 joins, 2-of-2; both run the DKG over libp2p.
-    const epoch2 = (i: number) => ({ ...fx.configs[i]!, committee: { ...fx.configs[i]!.committee, epoch: 2, threshold: 2 } });
+    const epoch2 = (i: number) => ({ ...fx.configs[i]!, committee: { ...fx.configs[i]!.committee!, epoch: 2, threshold: 2 } });
     const [a2, b2] = await Promise.all([start(epoch2(0)), start(epoch2(1))]);
     const [ka, kb] = await Promise.all([a2.ready(), b2.ready()]);
     expect(ka.epoch).toBe(2);

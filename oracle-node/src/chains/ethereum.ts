@@ -7,7 +7,7 @@ import { evmDestination } from '@destra/protocol';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
-import type { RequestSource } from '../node.ts';
+import type { RequestSource } from './source.ts';
 import type { ChainRequest } from '../round/engine.ts';
 import type { NodeStore } from '../store/store.ts';
 

@@ -4,7 +4,7 @@
 import type { InferenceRequestAccount, OracleClient } from '@destra/adapter-solana';
 import { svmDestination } from '@destra/protocol';
 import type { Logger } from 'pino';
-import type { RequestSource } from '../node.ts';
+import type { RequestSource } from './source.ts';
 import type { ChainRequest } from '../round/engine.ts';
 
 export interface SolanaSourceOptions {

@@ -16,6 +16,10 @@ export interface DkgTransport {
 
 export interface DkgRunnerOptions {
   epoch: number;
+  /** Retry number of this epoch's ceremony (chain-driven epochs); messages of other attempts are ignored. */
+  attempt?: number;
+  /** The sender's index in this ceremony's committee (default: a member's registration index). */
+  memberIndexOf?: (from: PeerInfo) => number | undefined;
   index: number;
   n: number;
   t: number;
@@ -56,8 +60,9 @@ export class DkgRunner {
 
   /** Feeds one envelope from the DKG topic (the transport has already checked admission). */
   receive(env: DkgEnvelope, from: PeerInfo): void {
-    if (env.epoch !== this.opts.epoch) return;
-    if (from.role !== 'member' || from.index !== env.from) {
+    if (env.epoch !== this.opts.epoch || (env.attempt ?? 0) !== (this.opts.attempt ?? 0)) return;
+    const index = from.role !== 'member' ? undefined : this.opts.memberIndexOf ? this.opts.memberIndexOf(from) : from.index;
+    if (index !== env.from) {
       this.opts.log.warn({ from, claimed: env.from }, 'DKG message from a member speaking for another index dropped');
       return;
     }
@@ -89,7 +94,14 @@ export class DkgRunner {
   }
 
   private async publish(message: DkgMessage): Promise<void> {
-    const env: DkgEnvelope = { type: 'dkg', v: 1, epoch: this.opts.epoch, from: this.opts.index, message: message as unknown as Record<string, unknown> };
+    const env: DkgEnvelope = {
+      type: 'dkg',
+      v: 1,
+      epoch: this.opts.epoch,
+      ...(this.opts.attempt !== undefined ? { attempt: this.opts.attempt } : {}),
+      from: this.opts.index,
+      message: message as unknown as Record<string, unknown>,
+    };
     await this.opts.transport.publish(DkgEnvelopeCodec.encode(env)).catch((err) => this.opts.log.debug({ err: (err as Error).message }, 'DKG publish failed'));
   }
 

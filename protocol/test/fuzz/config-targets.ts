@@ -64,9 +64,9 @@ const configTarget = target<Uint8Array>({
     ftruncateSync(file.fd, bytes.length);
     return verdict(ConfigError, () => loadNodeConfig(file!.path), (c) => {
       if (!isParsedNodeConfig(c) || parseNodeConfig(c) !== c) return 'the loaded config is not marked as parsed';
-      const n = c.committee.members.length;
-      if (n < 1 || n > 256 || c.committee.threshold < 1 || c.committee.threshold > n) return `accepted a ${c.committee.threshold}-of-${n} committee`;
-      if (c.committee.members.some((m, i) => m.index !== i + 1 || m.operatorKey.length !== 96 || m.encryptionKey.length !== 32)) return 'accepted a malformed committee member';
+      const n = c.committee!.members.length;
+      if (n < 1 || n > 256 || c.committee!.threshold < 1 || c.committee!.threshold > n) return `accepted a ${c.committee!.threshold}-of-${n} committee`;
+      if (c.committee!.members.some((m, i) => m.index !== i + 1 || m.operatorKey.length !== 96 || m.encryptionKey.length !== 32)) return 'accepted a malformed committee member';
       if (!/^[a-z0-9-]{1,64}$/.test(c.network)) return `accepted network name ${JSON.stringify(c.network)}`;
       return undefined;
     });

@@ -1,0 +1,476 @@
+// Runs the epoch state machine against the world: reads the chain, keeps the peer registry and dialing in
+// line with the operator directory, runs each DKG over libp2p, publishes and verifies DKG results,
+// signs and combines handovers, and switches the round engine's keys when the chain activates an epoch.
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import {
+  DkgError, PartialVerifier, PublicSharing, decodeG2, encodeHandover, handoverSigningMessage, sharesRoot, signDkgResult,
+  signPartial, toHex, verifyDkgResult, type DkgResult, type PartialSignature, type SecretKey,
+} from '@destra/protocol';
+import type { Logger } from 'pino';
+import { DkgRunner } from '../dkg/runner.ts';
+import { dkgSession } from '../dkg/session.ts';
+import type { NodeMetrics } from '../metrics.ts';
+import type { DestraHost, PeerInfo } from '../p2p/host.ts';
+import type { Registration, Registry } from '../p2p/registry.ts';
+import type { ActiveKey } from '../round/keys.ts';
+import type { NodeStore } from '../store/store.ts';
+import {
+  DkgEnvelopeCodec, DkgResultCodec, HandoverPartialCodec, SignedHandoverCodec, decodeWire, type DkgEnvelope, type Topics,
+} from '../wire.ts';
+import type { ChainSnapshot, ChainViewReader } from './chain-view.ts';
+import { memberIndexOf, type EpochCommittee } from './committee.ts';
+import { EpochMachine, handoverMismatch, type EpochAction } from './machine.ts';
+import { loadShare, persistShare, type ShareKdf } from './shares.ts';
+
+export interface EpochManagerOptions {
+  network: string;
+  domain: Uint8Array;
+  operatorSecret: SecretKey;
+  operatorKey: Uint8Array;
+  encryptionSecret: Uint8Array;
+  password: string;
+  shareKdf: ShareKdf;
+  store: NodeStore;
+  host: DestraHost;
+  registry: Registry;
+  topics: Topics;
+  chain: ChainViewReader;
+  /** Registrations that do not come from the chain (configured aggregators). */
+  extraRegistrations: Registration[];
+  pollIntervalMs: number;
+  phaseTimeoutMs: number;
+  metrics: NodeMetrics;
+  log: Logger;
+  /** Called after the round engine's key changed (re-signs what the old epoch left unanswered). */
+  onActivated: (epoch: number, member: boolean) => void;
+}
+
+interface Ceremony {
+  epoch: number;
+  attempt: number;
+  committee: EpochCommittee;
+  runner: DkgRunner;
+  membersRoot: Uint8Array;
+  payoutsRoot: Uint8Array;
+  result?: { handover: Uint8Array; commitments: Uint8Array[] };
+}
+
+interface HandoverCollection {
+  oldEpoch: number;
+  handover: Uint8Array;
+  partials: Map<number, PartialSignature>;
+  own?: Uint8Array;
+  combined?: Uint8Array;
+  lastPublished: number;
+}
+
+const hex = (b: Uint8Array): string => toHex(b).toLowerCase();
+
+export class EpochManager {
+  readonly machine: EpochMachine;
+  private snapshot: ChainSnapshot | undefined;
+  private readonly keys = new Map<number, ActiveKey>();
+  private active: ActiveKey | undefined;
+  private ceremony: Ceremony | undefined;
+  private readonly handovers = new Map<string, HandoverCollection>();
+  private readonly verifiers = new Map<number, Promise<PartialVerifier>>();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private polling = false;
+  private stopped = false;
+  private lastError = '';
+  private queue: Promise<void> = Promise.resolve();
+  /** Handovers signed by the current committee that this node combined or saw (for relays and status). */
+  readonly signedHandovers = new Map<number, { handover: Uint8Array; signature: Uint8Array }>();
+
+  constructor(private readonly o: EpochManagerOptions) {
+    this.machine = new EpochMachine({ self: o.operatorKey, retryMs: 5 * o.phaseTimeoutMs + 10_000 });
+  }
+
+  /** Key share the round engine signs with now. */
+  activeKey(): ActiveKey | undefined {
+    return this.active;
+  }
+
+  /** Share held for `epoch` (current or earlier, for results still in flight). */
+  keyFor(epoch: number): ActiveKey | undefined {
+    return this.keys.get(epoch);
+  }
+
+  get chain(): ChainSnapshot | undefined {
+    return this.snapshot;
+  }
+
+  /** The committee of `epoch` as the chain named it (current, previous, or the one the next DKG runs). */
+  committee(epoch: number): EpochCommittee | undefined {
+    const s = this.snapshot;
+    if (!s) return undefined;
+    if (s.current?.committee.epoch === epoch) return s.current.committee;
+    if (s.previous?.committee.epoch === epoch) return s.previous.committee;
+    if (this.ceremony?.epoch === epoch) return this.ceremony.committee;
+    if (epoch === s.currentEpoch + 1) return { epoch, threshold: s.next.threshold, members: s.next.members };
+    return undefined;
+  }
+
+  memberIndexOf(epoch: number, from: PeerInfo): number | undefined {
+    return from.role === 'member' ? memberIndexOf(this.committee(epoch), from.operatorKey) : undefined;
+  }
+
+  /** Status for /health and /v1/committee. */
+  status(): { epoch: number; member: boolean; dkg: { epoch: number; attempt: number; phase: string } | null; error: string | null } {
+    const c = this.ceremony;
+    return {
+      epoch: this.snapshot?.currentEpoch ?? 0,
+      member: this.active !== undefined,
+      dkg: c ? { epoch: c.epoch, attempt: c.attempt, phase: this.machine.ceremony?.status === 'running' ? c.runner.phase : (this.machine.ceremony?.status ?? 'idle') } : null,
+      error: this.lastError || null,
+    };
+  }
+
+  /** Reads the chain once (so the host can be created with the right registry), then follows it. */
+  async start(first: ChainSnapshot): Promise<void> {
+    const { host, topics } = this.o;
+    host.subscribe(topics.dkg, (data, from) => this.onDkgFrame(data, from));
+    host.subscribe(topics.epochs, (data, from) => this.onEpochsFrame(data, from));
+    // Shares made before a restart, for the epochs the chain still uses.
+    for (const e of [first.currentEpoch, first.currentEpoch - 1, first.currentEpoch + 1]) {
+      if (e < 1) continue;
+      const k = await loadShare(this.o.store, this.o.password, e).catch((err) => {
+        this.o.log.error({ epoch: e, err: (err as Error).message }, 'stored key share could not be unlocked');
+        return undefined;
+      });
+      if (!k) continue;
+      this.keys.set(e, k);
+      this.machine.handle({ type: 'key-known', epoch: e, groupKey: k.groupKey });
+    }
+    await this.onSnapshot(first);
+    this.pollTimer = setInterval(() => void this.poll(), this.o.pollIntervalMs);
+    this.pollTimer.unref();
+    this.tickTimer = setInterval(() => this.serialize(async () => {
+      await this.execute(this.machine.handle({ type: 'tick', now: Date.now() }));
+      this.republish();
+      this.dial();
+    }), 1000);
+    this.tickTimer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.ceremony?.runner.stop();
+  }
+
+  /** Runs `fn` after everything queued before it: machine events are handled one at a time. */
+  private serialize(fn: () => Promise<void>): void {
+    this.queue = this.queue.then(fn).catch((err) => this.o.log.error({ err: (err as Error).message }, 'epoch manager step failed'));
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling || this.stopped) return;
+    this.polling = true;
+    try {
+      const s = await this.o.chain.read();
+      this.serialize(() => this.onSnapshot(s));
+      if (this.lastError) this.o.log.info('chain reachable again');
+      this.lastError = '';
+    } catch (err) {
+      const msg = `cannot read the registry: ${(err as Error).message.split('\n')[0]}`;
+      if (msg !== this.lastError) this.o.log.warn({ err: msg }, 'chain read failed; keeping the last known committee');
+      this.lastError = msg;
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async onSnapshot(s: ChainSnapshot): Promise<void> {
+    const before = this.snapshot;
+    this.snapshot = s;
+    this.updateRegistry(s, before);
+    if (before?.currentEpoch !== s.currentEpoch) this.o.log.info({ epoch: s.currentEpoch, members: s.current?.committee.members.length ?? 0 }, 'chain epoch');
+    await this.execute(this.machine.handle({ type: 'chain', snapshot: s, now: Date.now() }));
+  }
+
+  private updateRegistry(s: ChainSnapshot, before: ChainSnapshot | undefined): void {
+    const key = (x: ChainSnapshot): string => x.directory.map((d) => `${d.registryIndex}:${hex(d.operatorKey)}:${d.peerId}:${d.addrs.join(',')}`).join('|');
+    if (before && key(before) === key(s)) return;
+    this.o.registry.replace([
+      ...s.directory.map((d) => ({ role: 'member' as const, index: d.registryIndex, operatorKey: d.operatorKey, ...(d.peerId ? { peerId: d.peerId } : {}), addrs: d.addrs })),
+      ...this.o.extraRegistrations,
+    ]);
+  }
+
+  /** Dials registered operators (lower registry index than ours: one dial per pair) and aggregators. */
+  private dial(): void {
+    const me = this.o.registry.members().find((r) => hex(r.operatorKey) === hex(this.o.operatorKey));
+    for (const r of this.o.registry.registrations) {
+      if (r.role === 'member' && (!me || r.index >= me.index)) continue;
+      if (this.o.host.peerFor(r.role, r.index)) continue;
+      for (const addr of r.addrs ?? []) this.o.host.connect(addr).catch((err) => this.o.log.debug({ addr, err: (err as Error).message }, 'dial failed'));
+    }
+  }
+
+  // ---- actions -----------------------------------------------------------------------------------------
+
+  private async execute(actions: EpochAction[]): Promise<void> {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'start-dkg':
+          this.startDkg(a);
+          break;
+        case 'abort-dkg':
+          if (this.ceremony?.epoch === a.epoch && this.ceremony.attempt === a.attempt) {
+            this.o.log.warn({ epoch: a.epoch, attempt: a.attempt, reason: a.reason }, 'DKG abandoned');
+            this.ceremony.runner.stop();
+          }
+          break;
+        case 'publish-dkg-result':
+          await this.publishDkgResult();
+          break;
+        case 'sign-handover':
+          await this.signHandover(a.oldEpoch, a.handover);
+          break;
+        case 'activate':
+          await this.activate(a.epoch, a.member);
+          break;
+        case 'blocked':
+          this.o.log.warn({ reason: a.reason }, 'epoch rotation waits');
+          break;
+      }
+    }
+  }
+
+  private startDkg(a: Extract<EpochAction, { type: 'start-dkg' }>): void {
+    this.ceremony?.runner.stop();
+    const members = a.committee.members;
+    let session = dkgSession(this.o.domain, a.epoch, a.committee.threshold, members);
+    // Attempt 0 keeps the plain session id; retries bind the attempt too, so no message of an abandoned
+    // ceremony can ever count in a later one.
+    if (a.attempt > 0) session = keccak_256(new Uint8Array([...session, ...new TextEncoder().encode(`attempt:${a.attempt}`)]));
+    const runner = new DkgRunner({
+      epoch: a.epoch,
+      attempt: a.attempt,
+      index: a.index,
+      n: members.length,
+      t: a.committee.threshold,
+      session,
+      encryptionKey: this.o.encryptionSecret,
+      peerEncryptionKeys: members.map((m) => m.encryptionKey),
+      phaseTimeoutMs: this.o.phaseTimeoutMs,
+      memberIndexOf: (from) => memberIndexOf(a.committee, from.operatorKey),
+      transport: {
+        publish: (data) => this.o.host.publish(this.o.topics.dkg, data),
+        readyMembers: () => {
+          const subs = new Set(this.o.host.topicPeers(this.o.topics.dkg));
+          return this.o.host.peersWithRole('member').filter((p) => subs.has(p.peerId)).flatMap((p) => memberIndexOf(a.committee, p.operatorKey) ?? []);
+        },
+      },
+      log: this.o.log.child({ component: 'dkg', epoch: a.epoch, attempt: a.attempt }),
+    });
+    const c: Ceremony = { epoch: a.epoch, attempt: a.attempt, committee: a.committee, runner, membersRoot: a.membersRoot, payoutsRoot: a.payoutsRoot };
+    this.ceremony = c;
+    this.o.log.info({ epoch: a.epoch, attempt: a.attempt, index: a.index, n: members.length, t: a.committee.threshold }, 'DKG for the next epoch starting');
+    void runner.run().then(
+      (result) => this.serialize(() => this.onDkgDone(c, session, result)),
+      (err: Error) => this.serialize(async () => {
+        this.o.metrics.dkgRuns.inc({ outcome: 'failed' });
+        if (!(err instanceof DkgError)) this.o.log.warn({ epoch: c.epoch, attempt: c.attempt, err: err.message }, 'DKG stopped');
+        await this.execute(this.machine.handle({ type: 'dkg-failed', epoch: c.epoch, attempt: c.attempt, reason: err.message, now: Date.now() }));
+      }),
+    );
+  }
+
+  private async onDkgDone(c: Ceremony, session: Uint8Array, result: DkgResult): Promise<void> {
+    if (this.stopped) return;
+    this.o.metrics.dkgRuns.inc({ outcome: 'ok' });
+    const key = await persistShare({ store: this.o.store, password: this.o.password, kdf: this.o.shareKdf, network: this.o.network, epoch: c.epoch, session, result });
+    this.keys.set(c.epoch, key);
+    const publicShares = result.sharing.publicShares().map((p) => p.toBytes(false));
+    const handover = c.epoch === 1 ? undefined : encodeHandover({
+      domain: this.o.domain,
+      oldEpoch: BigInt(c.epoch - 1),
+      newEpoch: BigInt(c.epoch),
+      threshold: result.t,
+      committeeSize: result.n,
+      groupKey: decodeG2(result.groupPublicKey).toBytes(false),
+      sharesRoot: sharesRoot(publicShares),
+      membersRoot: c.membersRoot,
+      payoutsRoot: c.payoutsRoot,
+    });
+    if (handover) c.result = { handover, commitments: result.commitments };
+    this.o.log.info({ epoch: c.epoch, attempt: c.attempt, groupKey: toHex(result.groupPublicKey).slice(0, 18), qualified: result.qualified }, 'DKG for the next epoch complete');
+    await this.execute(this.machine.handle({ type: 'dkg-done', epoch: c.epoch, attempt: c.attempt, groupKey: result.groupPublicKey, ...(handover ? { handover } : {}), now: Date.now() }));
+  }
+
+  private async publishDkgResult(): Promise<void> {
+    const c = this.ceremony;
+    if (!c?.result) return;
+    const index = memberIndexOf(c.committee, this.o.operatorKey)!;
+    const frame = DkgResultCodec.encode({
+      type: 'dkg-result', v: 1, epoch: c.epoch, attempt: c.attempt, index,
+      handover: c.result.handover, commitments: c.result.commitments,
+      signature: signDkgResult(this.o.operatorSecret, c.attempt, c.result.handover, c.result.commitments),
+    });
+    await this.o.host.publish(this.o.topics.epochs, frame).catch((err) => this.o.log.debug({ err: (err as Error).message }, 'DKG result not published'));
+    // Our own result counts as one attestation.
+    await this.execute(this.machine.handle({ type: 'dkg-result', epoch: c.epoch, attempt: c.attempt, index, handover: c.result.handover }));
+  }
+
+  private async signHandover(oldEpoch: number, handover: Uint8Array): Promise<void> {
+    const k = this.keys.get(oldEpoch);
+    if (!k) return;
+    // One handover per (old epoch, committee), ever: two signed handovers for the same epoch could put
+    // different keys on the two chains.
+    const guardKey = `handover-signed:${oldEpoch}:${hex(handover.subarray(277, 309))}`;
+    const h = hex(keccak_256(handover));
+    const prior = this.o.store.getMeta(guardKey);
+    if (prior && prior !== h) {
+      this.o.log.error({ oldEpoch, prior, asked: h }, 'refusing to sign a second handover for this epoch and committee');
+      return;
+    }
+    this.o.store.setMeta(guardKey, h);
+    const partial = signPartial(k.share, handoverSigningMessage(handover));
+    const col = this.collection(oldEpoch, handover);
+    col.own = HandoverPartialCodec.encode({ type: 'handover-partial', v: 1, epoch: oldEpoch, index: k.index, handover, signature: partial.signature });
+    col.partials.set(k.index, partial);
+    col.lastPublished = Date.now();
+    this.o.log.info({ oldEpoch, newEpoch: oldEpoch + 1, handover: h.slice(0, 18) }, 'signed the handover to the next committee');
+    await this.o.host.publish(this.o.topics.epochs, col.own).catch(() => undefined);
+    this.machine.handle({ type: 'handover-signed', oldEpoch, handover });
+    await this.tryCombine(col);
+  }
+
+  private collection(oldEpoch: number, handover: Uint8Array): HandoverCollection {
+    const id = `${oldEpoch}:${hex(handover)}`;
+    let col = this.handovers.get(id);
+    if (!col) {
+      col = { oldEpoch, handover, partials: new Map(), lastPublished: 0 };
+      this.handovers.set(id, col);
+    }
+    return col;
+  }
+
+  private verifierFor(epoch: number, k: ActiveKey): Promise<PartialVerifier> {
+    let v = this.verifiers.get(epoch);
+    if (!v) {
+      v = PartialVerifier.create(k.sharing);
+      this.verifiers.set(epoch, v);
+    }
+    return v;
+  }
+
+  private async tryCombine(col: HandoverCollection): Promise<void> {
+    const k = this.keys.get(col.oldEpoch);
+    if (col.combined || !k || col.partials.size < k.t) return;
+    const verifier = await this.verifierFor(col.oldEpoch, k);
+    const msg = handoverSigningMessage(col.handover);
+    const { valid, invalid } = verifier.verifyBatch(msg, [...col.partials.values()]);
+    for (const i of invalid) {
+      this.o.log.warn({ oldEpoch: col.oldEpoch, member: i }, 'invalid handover partial dropped');
+      col.partials.delete(i);
+    }
+    if (valid.length < k.t) return;
+    const signature = verifier.combine(valid);
+    col.combined = signature;
+    this.signedHandovers.set(col.oldEpoch + 1, { handover: col.handover, signature });
+    this.o.log.info({ oldEpoch: col.oldEpoch, newEpoch: col.oldEpoch + 1, signers: valid.map((p) => p.index) }, 'handover threshold-signed; published for relaying');
+    await this.o.host.publish(this.o.topics.epochs, SignedHandoverCodec.encode({ type: 'handover-signed', v: 1, handover: col.handover, signature })).catch(() => undefined);
+  }
+
+  /** Until the chain moves on, our DKG result, handover partial and combined handover are re-sent. */
+  private republish(): void {
+    const s = this.snapshot;
+    if (!s) return;
+    const now = Date.now();
+    for (const [id, col] of this.handovers) {
+      if (col.oldEpoch < s.currentEpoch) {
+        this.handovers.delete(id);
+        continue;
+      }
+      if (now - col.lastPublished < 3000) continue;
+      col.lastPublished = now;
+      if (col.own) void this.o.host.publish(this.o.topics.epochs, col.own).catch(() => undefined);
+      if (col.combined) void this.o.host.publish(this.o.topics.epochs, SignedHandoverCodec.encode({ type: 'handover-signed', v: 1, handover: col.handover, signature: col.combined })).catch(() => undefined);
+    }
+  }
+
+  private async activate(epoch: number, member: boolean): Promise<void> {
+    const k = member ? this.keys.get(epoch) : undefined;
+    this.active = k;
+    this.o.metrics.epoch.set(epoch);
+    for (const e of [...this.keys.keys()]) if (e < epoch - 1) this.keys.delete(e);
+    this.o.log.info({ epoch, member: k !== undefined, index: k?.index ?? null }, member ? 'epoch active: serving as a committee member' : 'epoch active: this node is not in its committee (observer)');
+    this.o.onActivated(epoch, k !== undefined);
+  }
+
+  // ---- inbound -----------------------------------------------------------------------------------------
+
+  private onDkgFrame(data: Uint8Array, from: PeerInfo): void {
+    let env: DkgEnvelope;
+    try {
+      env = DkgEnvelopeCodec.decode(data);
+    } catch (err) {
+      this.o.metrics.rejected.inc({ reason: 'malformed' });
+      this.o.log.warn({ from, err: (err as Error).message }, 'DKG envelope rejected');
+      return;
+    }
+    this.ceremony?.runner.receive(env, from);
+  }
+
+  private onEpochsFrame(data: Uint8Array, from: PeerInfo): void {
+    let msg;
+    try {
+      msg = decodeWire(data, ['dkg-result', 'handover-partial', 'handover-signed']);
+    } catch (err) {
+      this.o.metrics.rejected.inc({ reason: 'malformed' });
+      this.o.log.warn({ from, err: (err as Error).message }, 'epochs message rejected');
+      return;
+    }
+    const s = this.snapshot;
+    if (!s) return;
+    if (msg.type === 'dkg-result') {
+      const reason = this.checkDkgResult(msg, from, s);
+      if (reason) {
+        this.o.metrics.rejected.inc({ reason: 'dkg-result' });
+        this.o.log.debug({ from, epoch: msg.epoch, reason }, 'DKG result ignored');
+        return;
+      }
+      this.serialize(() => this.execute(this.machine.handle({ type: 'dkg-result', epoch: msg.epoch, attempt: msg.attempt, index: msg.index, handover: msg.handover })));
+    } else if (msg.type === 'handover-partial') {
+      const k = this.keys.get(msg.epoch);
+      if (!k || msg.epoch !== s.currentEpoch) return; // only members of the signing committee combine
+      if (memberIndexOf(s.current?.committee, from.operatorKey) !== msg.index) {
+        this.o.metrics.rejected.inc({ reason: 'impersonation' });
+        return;
+      }
+      if (handoverMismatch(msg.handover, s)) return;
+      const col = this.collection(msg.epoch, msg.handover);
+      col.partials.set(msg.index, { index: msg.index, signature: msg.signature });
+      this.serialize(() => this.tryCombine(col));
+    } else {
+      // Relays (aggregators) submit it; nodes keep it for /v1/epochs and status.
+      const epoch = s.currentEpoch + 1;
+      if (!handoverMismatch(msg.handover, s)) this.signedHandovers.set(epoch, { handover: msg.handover, signature: msg.signature });
+    }
+  }
+
+  /** Why a DKG result is not acceptable: wrong sender, bad signature, commitments that do not give its key. */
+  private checkDkgResult(msg: { epoch: number; attempt: number; index: number; handover: Uint8Array; commitments: Uint8Array[]; signature: Uint8Array }, from: PeerInfo, s: ChainSnapshot): string | undefined {
+    if (msg.epoch !== s.currentEpoch + 1) return `for epoch ${msg.epoch}, next epoch is ${s.currentEpoch + 1}`;
+    const member = s.next.members[msg.index - 1];
+    if (!member || memberIndexOf({ epoch: msg.epoch, threshold: 0, members: s.next.members }, from.operatorKey) !== msg.index) return 'sender is not that member of the next committee';
+    const mismatch = handoverMismatch(msg.handover, s);
+    if (mismatch) return mismatch;
+    if (!verifyDkgResult(member.operatorKey, msg.attempt, msg.handover, msg.commitments, msg.signature)) return 'bad operator signature';
+    try {
+      const sharing = PublicSharing.fromBytes(msg.commitments, s.next.members.length);
+      const h = msg.handover;
+      if (hex(decodeG2(sharing.groupKeyBytes).toBytes(false)) !== hex(h.subarray(53, 245))) return 'group key does not follow from the commitments';
+      if (hex(sharesRoot(sharing.publicShares().map((p) => p.toBytes(false)))) !== hex(h.subarray(245, 277))) return 'sharesRoot does not follow from the commitments';
+      if (sharing.threshold !== s.next.threshold) return `commitments give threshold ${sharing.threshold}`;
+    } catch (err) {
+      return `commitments unusable: ${(err as Error).message}`;
+    }
+    return undefined;
+  }
+}
