@@ -14,6 +14,7 @@ import { AggregatorConfigError } from '../errors.ts';
 import type { ChainName, ChainSink } from '../relay/relayer.ts';
 import type { EvidenceSink } from '../relay/evidence.ts';
 import { SolanaSink } from '../relay/solana.ts';
+import type { EpochBook } from '../core/epochs.ts';
 import type { AggregatorConfig, EthereumChainConfig, SolanaChainConfig } from './config.ts';
 
 /** A cheap liveness call against one chain's endpoint (Ethereum getBlockNumber, Solana getSlot). */
@@ -120,23 +121,25 @@ export async function connectEvidence(
 ): Promise<{ sink: EvidenceSink; committee: EpochCommittee } | { reason: string }> {
   const registry = config.chains.ethereum?.registry as Address | undefined;
   if (!registry) return { reason: "no 'chains.ethereum.registry' configured" };
-  const missing = config.committee.members.filter((m) => !m.operatorAddress).map((m) => m.index);
+  const c = config.committee;
+  if (!c) return { reason: "no fixed 'committee' configured (chain-driven epochs submit evidence through chainEvidenceSink)" };
+  const missing = c.members.filter((m) => !m.operatorAddress).map((m) => m.index);
   if (missing.length > 0) return { reason: `config field 'committee.members[].operatorAddress' is missing for member(s) ${missing.join(', ')}` };
-  const members = config.committee.members.map((m) => m.operatorAddress as Address);
+  const members = c.members.map((m) => m.operatorAddress as Address);
   const publicShares = sharing.publicShares().map((p) => p.toBytes(false));
   let info;
   try {
-    info = await new CommitteeReader(eth.publicClient, registry).epochInfo(BigInt(config.committee.epoch));
+    info = await new CommitteeReader(eth.publicClient, registry).epochInfo(BigInt(c.epoch));
   } catch (err) {
-    return { reason: `cannot read epoch ${config.committee.epoch} from the registry ${registry}: ${(err as Error).message.split('\n')[0]}` };
+    return { reason: `cannot read epoch ${c.epoch} from the registry ${registry}: ${(err as Error).message.split('\n')[0]}` };
   }
   const mRoot = toHex(membersRoot(memberIds(members)));
   if (mRoot.toLowerCase() !== info.membersRoot.toLowerCase()) {
-    return { reason: `the configured member addresses hash to ${mRoot}, the registry's membersRoot for epoch ${config.committee.epoch} is ${info.membersRoot} (wrong addresses or order)` };
+    return { reason: `the configured member addresses hash to ${mRoot}, the registry's membersRoot for epoch ${c.epoch} is ${info.membersRoot} (wrong addresses or order)` };
   }
   const sRoot = toHex(sharesRoot(publicShares));
   if (sRoot.toLowerCase() !== info.sharesRoot.toLowerCase()) {
-    return { reason: `the committee's public shares hash to ${sRoot}, the registry's sharesRoot for epoch ${config.committee.epoch} is ${info.sharesRoot}` };
+    return { reason: `the committee's public shares hash to ${sRoot}, the registry's sharesRoot for epoch ${c.epoch} is ${info.sharesRoot}` };
   }
   const submitter = new EvidenceSubmitter({
     publicClient: eth.publicClient,
@@ -147,6 +150,27 @@ export async function connectEvidence(
   });
   const committee: EpochCommittee = { members, publicShares };
   return { sink: { submitEquivocation: (p) => submitter.submitEquivocation(p, committee) }, committee };
+}
+
+/**
+ * Equivocation evidence with chain-driven epochs: each proof is submitted with its own epoch's committee
+ * from the EpochBook (member addresses as the registry lists them, public shares of the sharing accepted
+ * because it matches the epoch's sharesRoot).
+ */
+export function chainEvidenceSink(eth: EthereumConnection, registry: Address, book: EpochBook): EvidenceSink {
+  const submitter = new EvidenceSubmitter({ publicClient: eth.publicClient, walletClient: eth.walletClient, registry, nonceManager: eth.sink.submitter.nonces });
+  return {
+    submitEquivocation: async (p) => {
+      const epoch = Number(p.epoch);
+      const c = book.committee(epoch);
+      const sharing = book.entry(epoch)?.sharing;
+      if (!c || !sharing || c.members.length !== sharing.size || c.members.some((m) => !m.address)) {
+        throw new AggregatorConfigError(`epoch ${epoch}'s committee or sharing is not known here any more: the evidence cannot be proven on chain`);
+      }
+      const committee: EpochCommittee = { members: c.members.map((m) => m.address as Address), publicShares: sharing.publicShares().map((x) => x.toBytes(false)) };
+      return submitter.submitEquivocation(p, committee);
+    },
+  };
 }
 
 export interface ChainConnections {

@@ -41,7 +41,8 @@ export const ethereumChainSchema = z.strictObject({
   chainId: z.number().int().positive().optional(),
   router: address,
   feeds: address.optional(),
-  /** CommitteeRegistry: with evidence.submit, equivocation evidence is submitted to it for slashing. */
+  /** CommitteeRegistry: with evidence.submit, equivocation evidence is submitted to it for slashing; with
+   *  chain-driven epochs (see `epochs.source`), the committees and keys of every epoch are read from it. */
   registry: address.optional(),
   relayer: ethSigner,
   /** Extra gas over the estimate, in basis points (default 2000). */
@@ -59,6 +60,33 @@ export const solanaChainSchema = z.strictObject({
 export type EthereumChainConfig = z.output<typeof ethereumChainSchema>;
 export type SolanaChainConfig = z.output<typeof solanaChainSchema>;
 
+/** Sharings known out of band (e.g. the genesis DKG's commitments): used only when they match the registry. */
+const knownSharing = z.strictObject({
+  epoch: z.number().int().min(1),
+  commitments: z.array(hexBytes(96)).min(1).max(256),
+});
+
+export const epochsSchema = z.strictObject({
+  /** 'config': the fixed `committee` (one epoch). 'chain': follow CommitteeRegistry (chains.ethereum.registry).
+   *  Default: 'config' when `committee` is given, else 'chain'. */
+  source: z.enum(['config', 'chain']).optional(),
+  /** Between registry polls (current epoch, committees). */
+  pollIntervalMs: z.number().int().min(50).max(3_600_000).default(5_000),
+  /** Between operator directory reads (admission, dialling) when the epoch does not change. */
+  directoryRefreshMs: z.number().int().min(50).max(86_400_000).default(60_000),
+  known: z.array(knownSharing).max(16).default([]),
+  /** Partials / announcements of an epoch whose sharing is not known yet: held up to this many frames… */
+  maxHeld: z.number().int().min(0).max(1_000_000).default(4096),
+  /** …each for at most this long, then dropped with a warning. */
+  holdMs: z.number().int().min(0).max(600_000).default(30_000),
+  /** Relay the committee's signed handovers (epochs gossip topic) to the configured chains. */
+  relayHandovers: z.boolean().default(true),
+  /** With both chains: first Ethereum block followed for handovers to carry to Solana (default: 10,000 blocks back). */
+  followFromBlock: z.number().int().nonnegative().optional(),
+});
+
+export type EpochsConfig = z.output<typeof epochsSchema>;
+
 export const aggregatorConfigSchema = z.strictObject({
   network: z.string().min(1).max(64).regex(/^[a-z0-9-]+$/, 'lowercase letters, digits and dashes'),
   /** This aggregator's registry index (1..256) and rank for relay staggering (index - 1). */
@@ -67,6 +95,8 @@ export const aggregatorConfigSchema = z.strictObject({
   listen: z.array(z.string()).default(['/ip4/127.0.0.1/tcp/0']),
   operatorKeystore: z.string().min(1),
   password: passwordSource,
+  /** A fixed committee (epochs.source 'config'); with chain-driven epochs optional: its aggregators are
+   *  admitted and its commitments (or the caller's sharing) seed `committee.epoch`, checked against the registry. */
   committee: z
     .strictObject({
       epoch: z.number().int().nonnegative(),
@@ -77,7 +107,12 @@ export const aggregatorConfigSchema = z.strictObject({
       aggregators: z.array(peerSchema).default([]),
     })
     .refine((c) => (c.commitments?.length ?? 0) <= c.members.length, { message: 'more commitments (threshold) than members', path: ['commitments'] })
-    .refine((c) => c.members.every((m, i) => m.index === i + 1), { message: 'member indices must be 1..n in order', path: ['members'] }),
+    .refine((c) => c.members.every((m, i) => m.index === i + 1), { message: 'member indices must be 1..n in order', path: ['members'] })
+    .optional(),
+  /** Other aggregators admitted to the network (with chain-driven epochs; a fixed committee lists them in committee.aggregators). */
+  aggregators: z.array(peerSchema).default([]),
+  /** How epochs are followed (fixed committee or CommitteeRegistry) and what is done while an epoch's sharing is unknown. */
+  epochs: epochsSchema.prefault({}),
   batch: z
     .strictObject({
       maxSize: z.number().int().min(1).max(65536).default(1024),
@@ -106,7 +141,24 @@ export const aggregatorConfigSchema = z.strictObject({
   /** HTTP status endpoint on 127.0.0.1, GET /health and /metrics (0 = ephemeral port, absent = off). */
   statusPort: z.number().int().min(0).max(65535).optional(),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+}).superRefine((c, ctx) => {
+  const source = c.epochs?.source ?? (c.committee ? 'config' : 'chain');
+  if (source === 'config' && !c.committee) {
+    ctx.addIssue({ code: 'custom', path: ['committee'], message: "required with epochs.source 'config' (or set epochs.source 'chain' and chains.ethereum.registry)" });
+  }
+  if (source === 'chain' && !c.chains?.ethereum?.registry) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['chains', 'ethereum', 'registry'],
+      message: `chain-driven epochs${c.epochs?.source ? '' : " (no 'committee' given)"} read every committee from CommitteeRegistry: set its address (or give a fixed 'committee')`,
+    });
+  }
 });
+
+/** Where the aggregator's committees come from: the fixed config committee or CommitteeRegistry. */
+export function epochSource(c: AggregatorConfig): 'config' | 'chain' {
+  return c.epochs.source ?? (c.committee ? 'config' : 'chain');
+}
 
 export type AggregatorConfigInput = z.input<typeof aggregatorConfigSchema>;
 export type AggregatorConfig = z.output<typeof aggregatorConfigSchema>;

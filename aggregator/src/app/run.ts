@@ -1,24 +1,41 @@
 // Starts an aggregator from its config: unlock the operator key, build the libp2p host with admission,
-// derive the partial verifier from the DKG commitments, dial the committee, and run the service.
+// set up the epochs (a fixed committee with its DKG commitments, or CommitteeRegistry followed live),
+// dial the committee, run the service, and follow the epochs gossip topic (sharings from dkg-result,
+// signed handovers relayed to the chains).
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { domainTag, PublicSharing } from '@destra/protocol';
+import { createPublicClient, http, type Address, type PublicClient } from 'viem';
+import { domainTag, PublicSharing, toHex } from '@destra/protocol';
+import { CommitteeReader, HandoverSubmitter, type HandoverWatch } from '@destra/adapter-ethereum';
+import { createDestraHost, loadOrCreateLibp2pKey, readPassword, Registry, unlockOperatorKey, type DestraHost, type Registration } from '@destra/oracle-node';
 import { AggregatorVerifier } from '../core/group-check.ts';
-import { createDestraHost, loadOrCreateLibp2pKey, readPassword, Registry, unlockOperatorKey, type DestraHost } from '@destra/oracle-node';
+import { EpochBook } from '../core/epochs.ts';
 import { AggregatorService } from '../net/service.ts';
 import { Relayer, type ChainSink } from '../relay/relayer.ts';
 import { EquivocationReporter, type EvidenceSink } from '../relay/evidence.ts';
+import { HandoverRelay } from '../relay/handover.ts';
 import { SqliteRelayJournal } from '../relay/journal.ts';
 import { topics as wireTopics } from '../wire.ts';
-import type { AggregatorConfig } from './config.ts';
+import { epochSource, type AggregatorConfig } from './config.ts';
 import { AggregatorConfigError } from '../errors.ts';
-import { connectChains, connectEvidence, type ChainConnections } from './chains.ts';
+import { chainEvidenceSink, connectChains, connectEvidence, type ChainConnections } from './chains.ts';
+import { ChainEpochFollower, type RegistryView } from './chain-epochs.ts';
+import { EpochGossip } from './epoch-gossip.ts';
+import { EpochStore } from './epoch-store.ts';
 import { ProbeCache, startStatusServer, type StatusServer } from './status.ts';
 
 export interface RunningAggregator {
   service: AggregatorService;
   host: DestraHost;
   log: Logger;
+  /** Per-epoch committees and sharings (service.epochs). */
+  epochs: EpochBook;
+  /** The registry poller (chain-driven epochs only). */
+  follower?: ChainEpochFollower;
+  /** The epochs gossip topic handler (dkg-result, handover-signed) and its counters. */
+  gossip: EpochGossip;
+  /** Relays signed handovers (when a chain to relay them to is configured). */
+  handoverRelay?: HandoverRelay;
   /** Chain connections built from config.chains (absent when the caller passed its own sinks). */
   chains?: ChainConnections;
   /** The status endpoint (config.statusPort). */
@@ -31,25 +48,64 @@ export interface StartOptions {
    *  (an empty list: no relaying). */
   sinks?: ChainSink[];
   log?: Logger;
-  /** The committee's public sharing when the config carries no commitments (see sharingFromPublicShares). */
+  /** The committee's public sharing when the config carries no commitments (see sharingFromPublicShares).
+   *  With chain-driven epochs it seeds committee.epoch, checked against the registry like any other. */
   sharing?: PublicSharing;
   /** Where equivocation evidence is submitted for slashing (none: built from config.chains.ethereum.registry
    *  when the sinks are built from config, else it is only logged and broadcast). */
   evidence?: EvidenceSink;
+  /** Chain-driven epochs: the registry reader (default: CommitteeReader over chains.ethereum.rpcUrl). */
+  registryReader?: RegistryView;
+  /** Relays signed handovers (default: built from config.chains when epochs.relayHandovers). */
+  handoverRelay?: HandoverRelay;
   /** /health chain probes: answer timeout and cache lifetime (ms). */
   probeTimeoutMs?: number;
   probeTtlMs?: number;
 }
 
+/** Blocks followEthereum looks back by default for handovers Solana may have missed. */
+const FOLLOW_LOOKBACK_BLOCKS = 10_000n;
+
+const registration = (role: 'member' | 'aggregator', p: { index: number; operatorKey: Uint8Array; peerId?: string | undefined; addrs?: string[] }): Registration => ({
+  role,
+  index: p.index,
+  operatorKey: p.operatorKey,
+  ...(p.peerId ? { peerId: p.peerId } : {}),
+  ...(p.addrs?.length ? { addrs: p.addrs } : {}),
+});
+
+/** The handover relay config.chains allows (Ethereum needs the registry); undefined when there is none. */
+function handoverRelayFrom(config: AggregatorConfig, chains: ChainConnections | undefined, log: Logger): HandoverRelay | undefined {
+  if (!config.epochs.relayHandovers || !chains) return undefined;
+  const registry = config.chains.ethereum?.registry as Address | undefined;
+  const eth = chains.ethereum && registry
+    ? new HandoverSubmitter({ publicClient: chains.ethereum.publicClient, walletClient: chains.ethereum.walletClient, registry, nonceManager: chains.ethereum.sink.submitter.nonces })
+    : undefined;
+  const sol = chains.solana ? { client: chains.solana.client, payer: chains.solana.payer } : undefined;
+  if (!eth && !sol) return undefined;
+  return new HandoverRelay({ ...(eth ? { ethereum: eth } : {}), ...(sol ? { solana: sol } : {}), logger: log });
+}
+
 export async function startAggregator(config: AggregatorConfig, opts: StartOptions = {}): Promise<RunningAggregator> {
   const log = opts.log ?? pino({ level: config.logLevel, base: { aggregator: config.index } });
+  const mode = epochSource(config);
   const operatorSecret = unlockOperatorKey(config.operatorKeystore, readPassword(config.password));
   const privateKey = await loadOrCreateLibp2pKey(join(config.dataDir, 'libp2p.key'));
   const c = config.committee;
-  const registry = new Registry([
-    ...c.members.map((m) => ({ role: 'member' as const, index: m.index, operatorKey: m.operatorKey, ...(m.peerId ? { peerId: m.peerId } : {}) })),
-    ...c.aggregators.map((a) => ({ role: 'aggregator' as const, index: a.index, operatorKey: a.operatorKey, ...(a.peerId ? { peerId: a.peerId } : {}) })),
-  ]);
+  if (mode === 'config' && !c) throw new AggregatorConfigError("config field 'committee' is missing (epochs.source is 'config')");
+  const aggregators = [...(c?.aggregators ?? []), ...config.aggregators].map((a) => registration('aggregator', a));
+  // chain-driven: members are admitted from the registry's operator directory once it is read
+  const registry = new Registry([...(mode === 'config' ? c!.members.map((m) => registration('member', m)) : []), ...aggregators]);
+  const sharing = opts.sharing ?? (c?.commitments ? PublicSharing.fromBytes(c.commitments, c.members.length) : undefined);
+  let book: EpochBook;
+  if (mode === 'config') {
+    if (!sharing) throw new AggregatorConfigError("config field 'committee.commitments' is missing; add the DKG commitments or pass the sharing");
+    if (sharing.size !== c!.members.length) throw new AggregatorConfigError(`sharing is for ${sharing.size} members but the committee lists ${c!.members.length}`);
+    const members = c!.members.map((m) => ({ index: m.index, operatorKey: toHex(m.operatorKey), ...(m.operatorAddress ? { address: m.operatorAddress } : {}) }));
+    book = EpochBook.fixed({ epoch: c!.epoch, verifier: await AggregatorVerifier.create(sharing), sharing, members });
+  } else {
+    book = EpochBook.chain({ log });
+  }
   const t = wireTopics(config.network);
   const host = await createDestraHost({
     domain: domainTag(config.network),
@@ -59,98 +115,172 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
     index: config.index,
     operatorSecret,
     registry,
-    topics: [t.rounds, t.batches, t.combined, t.dkg],
+    topics: [t.rounds, t.batches, t.combined, t.dkg, t.epochs],
     log,
   });
-  const sharing = opts.sharing ?? (c.commitments ? PublicSharing.fromBytes(c.commitments, c.members.length) : undefined);
-  if (!sharing) throw new AggregatorConfigError("config field 'committee.commitments' is missing; add the DKG commitments or pass the sharing");
-  if (sharing.size !== c.members.length) throw new AggregatorConfigError(`sharing is for ${sharing.size} members but the committee lists ${c.members.length}`);
-  const verifier = await AggregatorVerifier.create(sharing);
-  let chains: ChainConnections | undefined;
-  let evidence = opts.evidence;
-  if (!opts.sinks) {
-    try {
-      chains = await connectChains(config, log);
-    } catch (err) {
-      await host.stop();
-      throw err;
-    }
-    if (!evidence && chains.ethereum && config.chains.ethereum?.registry && config.evidence.submit) {
-      const ev = await connectEvidence(config, chains.ethereum, sharing);
-      if ('reason' in ev) log.warn({ reason: ev.reason }, 'equivocation evidence will not be submitted for slashing (relaying continues)');
-      else {
-        evidence = ev.sink;
-        log.info({ registry: config.chains.ethereum.registry, epoch: c.epoch }, 'equivocation evidence goes to the registry for slashing');
-      }
-    }
-  }
-  const sinks = opts.sinks ?? chains?.sinks ?? [];
-  // Relays not landed yet survive a restart in the journal and are resumed below.
-  const journal = sinks.length > 0 ? new SqliteRelayJournal(join(config.dataDir, 'relay.db')) : undefined;
-  const relayer = journal ? new Relayer(sinks, { rank: config.index - 1, staggerMs: config.relay.staggerMs, maxAttempts: config.relay.maxAttempts, journal }) : undefined;
-  const service = await AggregatorService.create({
-    host,
-    network: config.network,
-    epoch: c.epoch,
-    verifier,
-    ...(relayer ? { relayer } : {}),
-    onDemandTargets: () => config.relay.onDemandTargets,
-    batchPolicy: config.batch,
-    log,
-  });
-  const reporter = evidence && config.evidence.submit ? new EquivocationReporter(evidence, log) : undefined;
-  if (reporter) service.on('misbehaviour', (e) => void reporter.onEvidence(e));
-  await service.start();
-  for (const m of c.members) {
-    for (const addr of m.addrs) {
-      await host.connect(addr).catch((err) => log.warn({ member: m.index, addr, err: (err as Error).message }, 'could not dial member (it may dial us)'));
-    }
-  }
-  let status: StatusServer | undefined;
-  if (config.statusPort !== undefined) {
-    // (a 'result' listener turns off the service's throughput mode, so it is only added with the endpoint)
-    const counters = { results_total: 0, relays_landed_total: 0, relays_failed_total: 0 };
-    service.on('result', () => counters.results_total++);
-    service.on('relayed', ({ outcomes }) => {
-      for (const o of outcomes) {
-        if (o.status === 'failed') counters.relays_failed_total++;
-        else counters.relays_landed_total++;
-      }
-    });
-    const probes = (chains?.probes ?? []).map((p) => new ProbeCache(p, { timeoutMs: opts.probeTimeoutMs ?? 2_000, ttlMs: opts.probeTtlMs ?? 3_000 }));
-    try {
-      status = await startStatusServer(config.statusPort, {
-        connectedMembers: () => host.peersWithRole('member').length,
-        threshold: verifier.threshold,
-        committeeSize: c.members.length,
-        probes,
-        pendingRelays: () => journal?.count() ?? 0,
-        counters: () => ({ ...counters }),
-      });
-    } catch (err) {
-      service.stop();
-      await host.stop();
-      journal?.close();
-      throw new AggregatorConfigError(`config field 'statusPort': cannot listen on 127.0.0.1:${config.statusPort}: ${(err as Error).message}`);
-    }
-  }
-  log.info({ peerId: host.peerId, addrs: host.multiaddrs().map(String), t: verifier.threshold, n: c.members.length, status: status?.url, chains: sinks.map((s) => s.chain) }, 'aggregator started');
-  void relayer?.resume().then((outs) => {
-    if (outs.length > 0) log.info({ relays: outs.length, landed: outs.filter((o) => o.status !== 'failed').length }, 'pending relays from the previous run finished');
-    for (const o of outs) if (o.status === 'failed') log.warn({ chain: o.chain, err: o.error.message }, 'pending relay not landed');
-  }).catch((err) => log.error({ err: (err as Error).message }, 'resuming pending relays failed'));
-  return {
-    service,
-    host,
-    log,
-    ...(chains ? { chains } : {}),
-    ...(status ? { status } : {}),
-    async stop() {
-      await status?.close();
-      service.stop();
-      await reporter?.idle();
-      await host.stop();
-      journal?.close();
-    },
+  // undone in reverse order when starting fails half-way, and by stop()
+  const undo: (() => unknown)[] = [() => host.stop()];
+  const unwind = async () => {
+    const steps = undo.splice(0).reverse();
+    for (const f of steps) await Promise.resolve().then(f).catch(() => undefined);
   };
+  try {
+    let chains: ChainConnections | undefined;
+    let evidence = opts.evidence;
+    const registryAddress = config.chains.ethereum?.registry as Address | undefined;
+    if (!opts.sinks) {
+      chains = await connectChains(config, log);
+      if (!evidence && chains.ethereum && registryAddress && config.evidence.submit) {
+        if (mode === 'chain') {
+          evidence = chainEvidenceSink(chains.ethereum, registryAddress, book);
+          log.info({ registry: registryAddress }, "equivocation evidence goes to the registry for slashing (each with its epoch's committee)");
+        } else {
+          const ev = await connectEvidence(config, chains.ethereum, sharing!);
+          if ('reason' in ev) log.warn({ reason: ev.reason }, 'equivocation evidence will not be submitted for slashing (relaying continues)');
+          else {
+            evidence = ev.sink;
+            log.info({ registry: registryAddress, epoch: c!.epoch }, 'equivocation evidence goes to the registry for slashing');
+          }
+        }
+      }
+    }
+    const sinks = opts.sinks ?? chains?.sinks ?? [];
+    // Relays not landed yet survive a restart in the journal and are resumed below.
+    const journal = sinks.length > 0 ? new SqliteRelayJournal(join(config.dataDir, 'relay.db')) : undefined;
+    if (journal) undo.push(() => journal.close());
+    const relayer = journal ? new Relayer(sinks, { rank: config.index - 1, staggerMs: config.relay.staggerMs, maxAttempts: config.relay.maxAttempts, journal }) : undefined;
+
+    let follower: ChainEpochFollower | undefined;
+    if (mode === 'chain') {
+      const rpcUrl = config.chains.ethereum!.rpcUrl;
+      const reader = opts.registryReader ?? new CommitteeReader(chains?.ethereum?.publicClient ?? (createPublicClient({ transport: http(rpcUrl) }) as PublicClient), registryAddress!);
+      follower = new ChainEpochFollower({
+        reader,
+        book,
+        registry,
+        aggregators,
+        dial: (addr) => host.connect(addr),
+        isConnected: (index) => host.peerFor('member', index) !== undefined,
+        log,
+        pollIntervalMs: config.epochs.pollIntervalMs,
+        directoryRefreshMs: config.epochs.directoryRefreshMs,
+      });
+      undo.push(() => follower!.stop());
+      // Sharings known before the registry is read: kept by the book and accepted only if they match it.
+      const store = new EpochStore(join(config.dataDir, 'epochs.json'));
+      const seeds = [
+        ...store.load().map((s) => ({ ...s, source: 'store' })),
+        ...config.epochs.known.map((k) => ({ epoch: k.epoch, commitments: k.commitments, source: 'config epochs.known' })),
+        ...(c && sharing ? [{ epoch: c.epoch, commitments: sharing.commitmentBytes(), source: 'config committee' }] : []),
+      ];
+      for (const s of seeds) await book.offer(s.epoch, s.commitments, s.source);
+      book.on('ready', (e) => {
+        if (!e.sharing || e.source === 'store') return;
+        try {
+          store.save({ epoch: e.epoch, commitments: e.sharing.commitmentBytes() });
+        } catch (err) {
+          log.warn({ epoch: e.epoch, path: store.path, err: (err as Error).message }, 'could not store the accepted sharing');
+        }
+      });
+    }
+
+    const service = await AggregatorService.create({
+      host,
+      network: config.network,
+      epochs: book,
+      maxHeld: config.epochs.maxHeld,
+      holdMs: config.epochs.holdMs,
+      ...(follower ? { onPending: () => follower!.refreshSoon() } : {}),
+      ...(relayer ? { relayer } : {}),
+      onDemandTargets: () => config.relay.onDemandTargets,
+      batchPolicy: config.batch,
+      log,
+    });
+    const reporter = evidence && config.evidence.submit ? new EquivocationReporter(evidence, log) : undefined;
+    if (reporter) service.on('misbehaviour', (e) => void reporter.onEvidence(e));
+    await service.start();
+    undo.push(() => reporter?.idle());
+    undo.push(() => service.stop());
+
+    const handoverRelay = opts.handoverRelay ?? handoverRelayFrom(config, chains, log);
+    const gossip = new EpochGossip({ book, ...(handoverRelay ? { relay: handoverRelay } : {}), ...(follower ? { refresh: () => follower!.refresh() } : {}), log });
+    host.subscribe(t.epochs, gossip.onMessage);
+    undo.push(() => gossip.idle());
+    let watch: HandoverWatch | undefined;
+    if (handoverRelay && chains?.ethereum && registryAddress && handoverRelay.chains.length === 2) {
+      const head = await chains.ethereum.publicClient.getBlockNumber();
+      const fromBlock = config.epochs.followFromBlock !== undefined ? BigInt(config.epochs.followFromBlock) : head > FOLLOW_LOOKBACK_BLOCKS ? head - FOLLOW_LOOKBACK_BLOCKS : 0n;
+      watch = handoverRelay.followEthereum({ client: chains.ethereum.publicClient, registry: registryAddress, fromBlock });
+      undo.push(() => watch!.stop());
+      log.info({ fromBlock: fromBlock.toString() }, 'carrying Ethereum handovers over to Solana');
+    }
+
+    if (follower) await follower.start();
+    else {
+      for (const m of c!.members) {
+        for (const addr of m.addrs) {
+          await host.connect(addr).catch((err) => log.warn({ member: m.index, addr, err: (err as Error).message }, 'could not dial member (it may dial us)'));
+        }
+      }
+    }
+
+    const currentCommittee = () => (book.current !== undefined ? book.committee(book.current) : undefined);
+    let status: StatusServer | undefined;
+    if (config.statusPort !== undefined) {
+      // (a 'result' listener turns off the service's throughput mode, so it is only added with the endpoint)
+      const counters = { results_total: 0, relays_landed_total: 0, relays_failed_total: 0 };
+      service.on('result', () => counters.results_total++);
+      service.on('relayed', ({ outcomes }) => {
+        for (const o of outcomes) {
+          if (o.status === 'failed') counters.relays_failed_total++;
+          else counters.relays_landed_total++;
+        }
+      });
+      const probes = (chains?.probes ?? []).map((p) => new ProbeCache(p, { timeoutMs: opts.probeTimeoutMs ?? 2_000, ttlMs: opts.probeTtlMs ?? 3_000 }));
+      try {
+        status = await startStatusServer(config.statusPort, {
+          connectedMembers: () => {
+            const members = host.peersWithRole('member');
+            if (mode === 'config') return members.length;
+            const cur = book.current;
+            return cur === undefined ? 0 : members.filter((p) => book.memberIndexOf(cur, p) !== undefined).length;
+          },
+          threshold: () => currentCommittee()?.threshold ?? 0,
+          committeeSize: () => currentCommittee()?.size ?? 0,
+          epoch: () => ({ current: book.current, ready: book.readyEpochs }),
+          probes,
+          pendingRelays: () => journal?.count() ?? 0,
+          counters: () => ({ ...counters, ...gossip.counters, partials_held_dropped_total: service.stats.heldDropped }),
+          gauges: () => ({ partials_held: service.stats.held }),
+        });
+      } catch (err) {
+        throw new AggregatorConfigError(`config field 'statusPort': cannot listen on 127.0.0.1:${config.statusPort}: ${(err as Error).message}`);
+      }
+      undo.push(() => status!.close());
+    }
+    const cur = currentCommittee();
+    log.info(
+      { peerId: host.peerId, addrs: host.multiaddrs().map(String), epochs: mode, epoch: book.current, t: cur?.threshold, n: cur?.size, status: status?.url, chains: sinks.map((s) => s.chain), handovers: handoverRelay?.chains ?? [] },
+      'aggregator started',
+    );
+    void relayer?.resume().then((outs) => {
+      if (outs.length > 0) log.info({ relays: outs.length, landed: outs.filter((o) => o.status !== 'failed').length }, 'pending relays from the previous run finished');
+      for (const o of outs) if (o.status === 'failed') log.warn({ chain: o.chain, err: o.error.message }, 'pending relay not landed');
+    }).catch((err) => log.error({ err: (err as Error).message }, 'resuming pending relays failed'));
+    return {
+      service,
+      host,
+      log,
+      epochs: book,
+      gossip,
+      ...(follower ? { follower } : {}),
+      ...(handoverRelay ? { handoverRelay } : {}),
+      ...(chains ? { chains } : {}),
+      ...(status ? { status } : {}),
+      stop: unwind,
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
 }

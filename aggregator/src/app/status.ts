@@ -1,8 +1,9 @@
 // The aggregator's status endpoint (hono on @hono/node-server, bound to 127.0.0.1 only):
-//   GET /health   {status, members, threshold, chains: {<name>: {ok, lastError?}}, pendingRelays}
-//                 200 when ok; 503 'degraded' when fewer than t members are connected or no configured
+//   GET /health   {status, epoch?, members, threshold, chains: {<name>: {ok, lastError?}}, pendingRelays}
+//                 200 when ok; 503 'degraded' when fewer than t members are connected, no configured
 //                 chain answers its probe (Ethereum getBlockNumber, Solana getSlot; short timeout, cached)
-//   GET /metrics  the same figures in Prometheus text format, plus result/relay counters
+//                 or the current epoch's sharing is not known
+//   GET /metrics  the same figures in Prometheus text format, plus result/relay/handover counters
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -58,6 +59,10 @@ export class ProbeCache {
 
 export interface HealthView {
   status: 'ok' | 'degraded';
+  /** The current epoch (the registry's with chain-driven epochs, else the configured one). */
+  epoch?: number;
+  /** Epochs whose sharing is known (results of each still combine). */
+  epochs?: number[];
   members: number;
   threshold: number;
   chains: Partial<Record<ChainName, { ok: boolean; lastError?: string }>>;
@@ -67,25 +72,45 @@ export interface HealthView {
 }
 
 export interface StatusDeps {
-  /** Committee members connected (admitted libp2p peers with the member role). */
+  /** Committee members connected (admitted libp2p peers of the current committee). */
   connectedMembers(): number;
-  threshold: number;
-  committeeSize: number;
+  /** The current epoch's threshold and committee size (functions when epochs change). */
+  threshold: number | (() => number);
+  committeeSize: number | (() => number);
+  /** The current epoch and the epochs whose sharing is known (absent: not reported). */
+  epoch?(): { current: number | undefined; ready: number[] };
   probes: readonly ProbeCache[];
   /** Relays journaled and not finished. */
   pendingRelays(): number;
   counters?(): Record<string, number>;
+  /** Gauges for /metrics (e.g. partials held for an epoch whose sharing is unknown). */
+  gauges?(): Record<string, number>;
 }
+
+const valueOf = (v: number | (() => number)): number => (typeof v === 'function' ? v() : v);
 
 export async function health(d: StatusDeps): Promise<HealthView> {
   const members = d.connectedMembers();
+  const threshold = valueOf(d.threshold);
+  const epochs = d.epoch?.();
   const checks = await Promise.all(d.probes.map(async (p) => [p.chain, await p.check()] as const));
   const chains: HealthView['chains'] = {};
   for (const [name, h] of checks) chains[name] = h.ok ? { ok: true } : { ok: false, ...(h.lastError ? { lastError: h.lastError } : {}) };
   const reasons: string[] = [];
-  if (members < d.threshold) reasons.push(`${members} of ${d.committeeSize} members connected, threshold ${d.threshold}`);
+  if (epochs && epochs.current === undefined) reasons.push('the committee registry has not been read yet');
+  else if (epochs && !epochs.ready.includes(epochs.current!)) reasons.push(`the sharing of epoch ${epochs.current} is not known yet (waiting for a dkg-result that matches the registry)`);
+  if (members < threshold) reasons.push(`${members} of ${valueOf(d.committeeSize)} members connected, threshold ${threshold}`);
   if (checks.length > 0 && checks.every(([, h]) => !h.ok)) reasons.push('no configured chain is reachable');
-  return { status: reasons.length ? 'degraded' : 'ok', members, threshold: d.threshold, chains, pendingRelays: d.pendingRelays(), ...(reasons.length ? { reasons } : {}) };
+  return {
+    status: reasons.length ? 'degraded' : 'ok',
+    ...(epochs?.current !== undefined ? { epoch: epochs.current } : {}),
+    ...(epochs ? { epochs: epochs.ready } : {}),
+    members,
+    threshold,
+    chains,
+    pendingRelays: d.pendingRelays(),
+    ...(reasons.length ? { reasons } : {}),
+  };
 }
 
 function metricsText(h: HealthView, d: StatusDeps): string {
@@ -102,6 +127,9 @@ function metricsText(h: HealthView, d: StatusDeps): string {
     '# TYPE destra_aggregator_chain_up gauge',
     ...Object.entries(h.chains).map(([c, v]) => `destra_aggregator_chain_up{chain="${c}"} ${v!.ok ? 1 : 0}`),
   ];
+  if (h.epoch !== undefined) lines.push('# HELP destra_aggregator_epoch The current epoch.', '# TYPE destra_aggregator_epoch gauge', `destra_aggregator_epoch ${h.epoch}`);
+  if (h.epochs) lines.push('# TYPE destra_aggregator_epochs_ready gauge', `destra_aggregator_epochs_ready ${h.epochs.length}`);
+  for (const [name, v] of Object.entries(d.gauges?.() ?? {})) lines.push(`# TYPE destra_aggregator_${name} gauge`, `destra_aggregator_${name} ${v}`);
   for (const [name, v] of Object.entries(d.counters?.() ?? {})) lines.push(`# TYPE destra_aggregator_${name} counter`, `destra_aggregator_${name} ${v}`);
   return `${lines.join('\n')}\n`;
 }

@@ -7,3 +7,4 @@ export * from './leaf-quorum.ts';
 export * from './batch.ts';
 export * from './fast-hash.ts';
 export * from './group-check.ts';
+export * from './epochs.ts';

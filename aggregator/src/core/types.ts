@@ -39,7 +39,10 @@ export interface SignedMessage {
 
 export interface Evidence {
   kind: MisbehaviourKind;
+  /** The member's index in the epoch's committee. */
   member: number;
+  /** The epoch whose key share the member signed with (set by the service; the core does not know it). */
+  epoch?: number;
   requestId: Uint8Array;
   /** What the member sent (for invalid-partial: the bytes that failed to verify). */
   offending: SignedMessage;

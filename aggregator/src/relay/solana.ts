@@ -5,6 +5,7 @@
 import { ChainType, decodeReport, ReportKind } from '@destra/protocol';
 import { PublicKey, SYSVAR_CLOCK_PUBKEY, type Keypair } from '@solana/web3.js';
 import { SolanaTransactionError, type OracleClient } from '@destra/adapter-solana';
+import { RelayError } from '../errors.ts';
 import type { ChainSink, SignedReport } from './relayer.ts';
 
 /** Slot length used to turn a deadline slot into wall-clock time (mainnet's target, 400 ms). */
@@ -43,7 +44,11 @@ export class SolanaSink implements ChainSink {
     return Date.now() + Number(req.deadlineSlot - slot) * SLOT_MS;
   }
 
-  /** The program refused the report (bad signature, request not pending…): no retry can land it. */
+  /**
+   * The program refused the report (bad signature, request not pending, an epoch the program has left…):
+   * no retry can land it. A report of an epoch the program has not reached yet (the handover is still on
+   * its way to Solana) is not refused for good: see send.
+   */
   isPermanent(err: unknown): boolean {
     return err instanceof SolanaTransactionError && err.programErrorName !== undefined && !TRANSIENT_PROGRAM_ERRORS.has(err.programErrorName);
   }
@@ -65,7 +70,24 @@ export class SolanaSink implements ChainSink {
       proof: item.proof,
       ...(kind === ReportKind.Request ? { request: new PublicKey(item.requestId) } : {}),
     });
-    const sent = await this.o.client.send([ix], [this.o.payer]);
-    return sent.signature;
+    try {
+      const sent = await this.o.client.send([ix], [this.o.payer]);
+      return sent.signature;
+    } catch (err) {
+      if (err instanceof SolanaTransactionError && err.programErrorName === 'WrongEpoch') throw await this.wrongEpoch(err, item);
+      throw err;
+    }
+  }
+
+  /**
+   * WrongEpoch: a report of an older epoch than the program's can never land (Solana has no grace window:
+   * permanent, as the program said); one of a newer epoch waits for the handover to reach Solana, so it is
+   * turned into a transient error the relayer retries (bounded by maxAttempts or the request's deadline).
+   */
+  private async wrongEpoch(err: SolanaTransactionError, item: SignedReport): Promise<Error> {
+    const reportEpoch = decodeReport(item.report).epoch;
+    const cfg = await this.o.client.fetchConfig().catch(() => null);
+    if (!cfg || reportEpoch <= cfg.epoch) return err;
+    return new RelayError('solana', `the oracle program is still at epoch ${cfg.epoch}, the report is of epoch ${reportEpoch}: retrying until the handover reaches Solana`);
   }
 }
