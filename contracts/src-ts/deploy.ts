@@ -24,6 +24,12 @@ export interface DeployOptions {
   commissionDelaySec?: bigint;
   committeeSize?: number;
   slashBps?: number;
+  /** Target seconds between handovers (registry default 1 day); local networks rotate in seconds. */
+  epochLengthSec?: bigint;
+  /** Seconds the previous epoch's key is still accepted after a handover (registry default 300). */
+  handoverGraceSec?: bigint;
+  /** Minimum threshold as a share of the committee, basis points (registry default 5000). */
+  minThresholdBps?: number;
   votingPeriodSec?: bigint;
   timelockDelaySec?: bigint;
   quorumBps?: number;
@@ -114,6 +120,16 @@ export async function deployProtocol(clients: Clients, opts: DeployOptions = {})
     const fee = m.feeWei ?? opts.feeWei ?? DEFAULT_MODEL_FEE;
     const burn = m.burnDsync ?? opts.burnDsync ?? DEFAULT_MODEL_BURN;
     if (fee !== 0n || burn !== 0n) await sendTx(clients, models.address, modelRegistryAbi, 'setModelFees', [namehash(m.name), fee, burn]);
+  }
+  if (opts.epochLengthSec !== undefined || opts.handoverGraceSec !== undefined || opts.minThresholdBps !== undefined) {
+    await sendTx(clients, registry.address, committeeRegistryAbi, 'setParams', [
+      opts.unbondingDelaySec ?? 7n * 86_400n,
+      opts.committeeSize ?? 4,
+      opts.slashBps ?? 1_000,
+      opts.minThresholdBps ?? 5_000,
+      opts.epochLengthSec ?? 86_400n,
+      opts.handoverGraceSec ?? 300n,
+    ]);
   }
   const handOff: [Address, Abi][] = [
     [registry.address, committeeRegistryAbi as Abi],

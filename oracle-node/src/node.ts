@@ -31,7 +31,7 @@ import { dkgSession } from './dkg/session.ts';
 import { ConfigError } from './errors.ts';
 import { dkgEncryptionKeyPair, loadOrCreateLibp2pKey, readPassword, unlockOperatorKey } from './keys.ts';
 import { NodeMetrics } from './metrics.ts';
-import { DestraHost, wireTopicValidator } from './p2p/host.ts';
+import { DestraHost, wireTopicValidator, type PeerInfo } from './p2p/host.ts';
 import { Registry } from './p2p/registry.ts';
 import { RoundEngine, type ChainRequest } from './round/engine.ts';
 import type { Inferencer } from './round/inference.ts';
@@ -444,6 +444,9 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
       inference,
       metrics,
       activeKey: () => nodeRef?.currentKey(),
+      ...(config.control
+        ? { keyForEpoch: (epoch: number) => nodeRef?.epochs?.keyFor(epoch), memberIndexOf: (epoch: number, from: PeerInfo) => nodeRef?.epochs?.memberIndexOf(epoch, from) }
+        : {}),
       maxSkewSeconds: config.rounds.maxSkewSeconds,
       timeoutMs: config.rounds.timeoutMs,
       mode: overrides.mode ?? 'partial',
@@ -456,6 +459,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
         metrics,
         status: () => nodeRef!.status(),
         committee: () => nodeRef!.committee(),
+        ...(config.control ? { epochs: () => nodeRef?.epochs?.view() ?? { epoch: 0 } } : {}),
         groupKey: () => nodeRef?.currentKey()?.groupKey,
         ...(encodeInput ? { encodeInput } : {}),
       }),
@@ -486,7 +490,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
         metrics,
         log: nodeLog.child({ component: 'epochs' }),
         onActivated: (epoch, member) => {
-          if (member) engine.onEpochActivated?.(epoch);
+          if (member) engine.onEpochActivated(epoch);
         },
       });
       node.epochs = epochs;

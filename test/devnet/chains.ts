@@ -7,11 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { decodeEventLog, maxUint256, parseEther, toHex as vToHex, type Address, type Hex } from 'viem';
 import { Keypair, PublicKey } from '@solana/web3.js';
 import {
-  domainTag, g1ToEip2537, g2ToEip2537, g2Uncompressed, membersRoot, payoutsRoot, provePossession, publicKeyOf, sharesRoot, toHex,
+  decodeG2, decodeHandover, domainTag, g1ToEip2537, g2ToEip2537, g2Uncompressed, membersRoot, payoutsRoot, provePossession, publicKeyOf, sharesRoot, toHex,
   type PayoutEntry, type PublicSharing, type SecretKey,
 } from '@destra/protocol';
+import { peerIdFromString } from '@libp2p/peer-id';
 import {
-  checkModelRegistration, claimRewards, committeeRegistryAbi, delegateDsync, deployContract, deployProtocol, destraTokenAbi, localClients, namehash,
+  checkModelRegistration, claimRewards, committeeRegistryAbi, delegateDsync, delegatedStakingAbi, deployContract, deployProtocol, destraTokenAbi, localClients, namehash,
   oracleRouterAbi, payoutTable, registerOperator, registrationFromManifest, riskLendingMarketAbi, startAnvil, transferDsync,
   type Anvil, type Clients, type DeployedProtocol,
 } from '@destra/contracts';
@@ -46,8 +47,18 @@ export interface Chains {
   solAdmin: Keypair;
   ethSink: EthereumRelaySink;
   solSink: SolanaSink;
-  /** Registers each operator (BLS key + proof of possession) and self-bonds DSYNC sent by the deployer. */
-  stake(operators: SecretKey[]): Promise<void>;
+  /**
+   * Registers each operator (BLS key + proof of possession), self-bonds DSYNC sent by the deployer and,
+   * with `nodeInfo`, publishes what peers need to reach its node. `first` is the anvil account offset
+   * of operators[0] (operator k uses account 1 + first + k).
+   */
+  stake(operators: SecretKey[], nodeInfo?: { encryptionKey: `0x${string}`; peerId: string; multiaddrs: string[] }[], first?: number): Promise<void>;
+  /** Operator `k` (account 1 + k) asks to unbond its whole self-bond: it drops out of the next committee. */
+  unbond(k: number): Promise<void>;
+  /** Installs genesis on both chains from the genesis DKG's handover record (oldEpoch 0). */
+  genesisFromHandover(handover: Uint8Array): Promise<Address[]>;
+  /** The registry's current epoch and its committee size. */
+  epoch(): Promise<{ epoch: number; size: number }>;
   /** Sets the genesis committee on both chains; returns its members in committee (DKG index) order. */
   genesis(sharing: PublicSharing): Promise<Address[]>;
   /** A holder (not an operator) delegates DSYNC to operator 1; returns the delegator's address. */
@@ -76,13 +87,18 @@ async function send(c: Clients, address: Address, abi: unknown, functionName: st
   return receipt;
 }
 
-export async function startChains(o: { network: string; n: number; modelName: string }): Promise<Chains> {
+export async function startChains(o: { network: string; n: number; modelName: string; committeeSize?: number; epochLengthSec?: number; handoverGraceSec?: number }): Promise<Chains> {
   const anvil = await startAnvil({ accounts: Math.max(10, o.n + 4) });
   try {
     const clients = localClients(anvil.rpcUrl, anvil.privateKeys[0]!);
     // The registry's output scale is the manifest's (the one the committee signs at).
     const manifest = loadModels(undefined, [o.modelName])[0]!.manifest;
-    const deployed = await deployProtocol(clients, { network: o.network, committeeSize: o.n, models: [registrationFromManifest(manifest, o.modelName)] });
+    const deployed = await deployProtocol(clients, {
+      network: o.network,
+      committeeSize: o.committeeSize ?? o.n,
+      models: [registrationFromManifest(manifest, o.modelName)],
+      ...(o.epochLengthSec !== undefined ? { epochLengthSec: BigInt(o.epochLengthSec), handoverGraceSec: BigInt(o.handoverGraceSec ?? 120) } : {}),
+    });
     const market = (await deployContract(clients, 'RiskLendingMarket', [deployed.addresses.router, namehash(o.modelName)])).address;
     // the deployer is the borrower of the sample requests: the market pulls each request's DSYNC burn from it
     await send(clients, deployed.addresses.token, destraTokenAbi, 'approve', [market, maxUint256]);
@@ -109,16 +125,45 @@ export async function startChains(o: { network: string; n: number; modelName: st
 
     return {
       anvil, clients, deployed, market, svm, solana, solAdmin, ethSink, solSink,
-      async stake(operators) {
+      async stake(operators, nodeInfo, first = 0) {
         for (const [i, sk] of operators.entries()) {
-          const c = operatorClients(i);
+          const c = operatorClients(first + i);
           await transferDsync(clients, deployed.addresses, c.walletClient.account!.address, OPERATOR_SELF_BOND);
           await registerOperator(c, deployed.addresses, vToHex(g2ToEip2537(publicKeyOf(sk))), vToHex(g1ToEip2537(provePossession(sk))), OPERATOR_SELF_BOND);
           // each operator's Solana wallet (holding some SOL already) receives its share of Solana request fees
           const wallet = Keypair.generate().publicKey;
           svm.airdrop(wallet, 10_000_000n);
           await send(c, deployed.addresses.registry, committeeRegistryAbi, 'setSolanaPayout', [vToHex(wallet.toBytes())]);
+          const info = nodeInfo?.[i];
+          if (info) {
+            await send(c, deployed.addresses.registry, committeeRegistryAbi, 'setNodeInfo', [info.encryptionKey, vToHex(peerIdFromString(info.peerId).toMultihash().bytes), info.multiaddrs]);
+          }
         }
+      },
+      async unbond(k) {
+        const c = operatorClients(k);
+        const me = c.walletClient.account!.address;
+        const bonded = (await clients.publicClient.readContract({ address: deployed.addresses.staking, abi: delegatedStakingAbi, functionName: 'stakeOf', args: [me, me] })) as bigint;
+        await send(c, deployed.addresses.staking, delegatedStakingAbi, 'requestUnbond', [me, bonded]);
+      },
+      async epoch() {
+        const read = (functionName: string, args: unknown[] = []) => clients.publicClient.readContract({ address: deployed.addresses.registry, abi: committeeRegistryAbi, functionName, args } as never) as Promise<unknown>;
+        const epoch = Number(await read('currentEpoch'));
+        return { epoch, size: epoch === 0 ? 0 : ((await read('committeeOf', [BigInt(epoch)])) as Address[]).length };
+      },
+      async genesisFromHandover(handover) {
+        const h = decodeHandover(handover);
+        if (h.oldEpoch !== 0n) throw new Error(`not a genesis record (oldEpoch ${h.oldEpoch})`);
+        const key = decodeG2(h.groupKey).toBytes(true);
+        await send(clients, deployed.addresses.registry, committeeRegistryAbi, 'initGenesis', [vToHex(g2ToEip2537(key)), h.threshold, h.committeeSize, vToHex(h.sharesRoot), vToHex(h.membersRoot)]);
+        const members = (await clients.publicClient.readContract({ address: deployed.addresses.registry, abi: committeeRegistryAbi, functionName: 'committeeOf', args: [1n] })) as Address[];
+        table = await payoutTable(clients.publicClient, deployed.addresses.registry, members);
+        if (toHex(payoutsRoot(table)) !== toHex(h.payoutsRoot)) throw new Error('the genesis record names another payout table than the registry holds now');
+        await solana.send([solana.initializeIx({
+          admin: solAdmin.publicKey, domain: domainTag(o.network), clusterId: CLUSTER_ID, epoch: 1n, threshold: h.threshold,
+          committeeSize: h.committeeSize, groupKey: h.groupKey, requestFee: 1_000_000n, payoutsRoot: h.payoutsRoot,
+        })], [solAdmin]);
+        return members;
       },
       async genesis(sharing) {
         const members = (await clients.publicClient.readContract({ address: deployed.addresses.registry, abi: committeeRegistryAbi, functionName: 'nextCommittee', args: [BigInt(sharing.size)] })) as Address[];
@@ -140,6 +185,13 @@ export async function startChains(o: { network: string; n: number; modelName: st
         const balance = async (k: PublicKey) => (await svm.getAccount(k))?.lamports ?? 0n;
         const before = await Promise.all(payees.map(balance));
         const epoch = (await solana.fetchConfig())!.epoch;
+        // after rotations the program pays by the payout table of the epoch it is in now
+        if (epoch !== 1n) {
+          const members = (await clients.publicClient.readContract({ address: deployed.addresses.registry, abi: committeeRegistryAbi, functionName: 'committeeOf', args: [epoch] })) as Address[];
+          table = await payoutTable(clients.publicClient, deployed.addresses.registry, members);
+          payees.splice(0, payees.length, ...table.map((e) => new PublicKey(e.payee)));
+          before.splice(0, before.length, ...(await Promise.all(payees.map(balance))));
+        }
         await solana.send([solana.distributeFeesIx({ epoch, payouts: table })], [solPayer]);
         return Promise.all(payees.map(async (payee, i) => ({ payee, weight: table[i]!.weight, lamports: (await balance(payee)) - before[i]! })));
       },

@@ -21,6 +21,18 @@ export interface LocalCommitteeOptions {
   chains?: NodeConfigInput['chains'];
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   dkgPhaseTimeoutMs?: number;
+  /**
+   * Chain-driven: node configs carry only the node's own things plus the registry to follow (no member
+   * list); the operators publish their node info on chain (see `nodeInfo`).
+   */
+  control?: { rpcUrl: string; registry: string; pollIntervalMs?: number };
+}
+
+/** What each operator publishes with CommitteeRegistry.setNodeInfo. */
+export interface OperatorNodeInfo {
+  encryptionKey: `0x${string}`;
+  peerId: string;
+  multiaddrs: string[];
 }
 
 export interface LocalCommittee {
@@ -35,6 +47,9 @@ export interface LocalCommittee {
   aggregatorConfig: AggregatorConfigInput;
   aggregatorConfigPath: string;
   aggregatorAddr: string;
+  /** Per member (index k = member k+1): the node info it publishes on chain. */
+  nodeInfo: OperatorNodeInfo[];
+  aggregatorPeerId: string;
 }
 
 const DEVNET_PASSWORD = 'destra-devnet-only';
@@ -73,7 +88,9 @@ export async function writeLocalCommittee(o: LocalCommitteeOptions): Promise<Loc
     api: { host: '127.0.0.1', port: 0 },
     operatorKeystore: join(dirs[m.index]!, 'operator.keystore.json'),
     password: { file: passwordFile },
-    committee: { epoch, threshold: o.t, members, aggregators },
+    ...(o.control
+      ? { control: { rpcUrl: o.control.rpcUrl, registry: o.control.registry, pollIntervalMs: o.control.pollIntervalMs ?? 500 }, aggregators }
+      : { committee: { epoch, threshold: o.t, members, aggregators } }),
     models: o.models ?? {},
     chains: o.chains ?? {},
     dkg: { phaseTimeoutMs: o.dkgPhaseTimeoutMs ?? 10_000 },
@@ -110,5 +127,7 @@ export async function writeLocalCommittee(o: LocalCommitteeOptions): Promise<Loc
     aggregatorConfig,
     aggregatorConfigPath,
     aggregatorAddr: addr(0),
+    nodeInfo: members.map((m) => ({ encryptionKey: m.encryptionKey as `0x${string}`, peerId: m.peerId, multiaddrs: [`/ip4/127.0.0.1/tcp/${ports[m.index]}`] })),
+    aggregatorPeerId: peerIds[0]!,
   };
 }

@@ -84,9 +84,9 @@ describe.skipIf(!engineAvailable)('e2e: `destra aggregator start` relays to Ethe
     const config: AggregatorConfigInput = {
       ...base,
       committee: {
-        ...base.committee,
+        ...base.committee!,
         commitments: sharing.commitmentBytes().map((c) => toHex(c)),
-        members: base.committee.members.map((m, i) => ({ ...m, operatorAddress: members[i]! })),
+        members: base.committee!.members.map((m, i) => ({ ...m, operatorAddress: members[i]! })),
       },
       relay: { staggerMs: 0, maxAttempts: 4, onDemandTargets: [] },
       chains: {
@@ -149,7 +149,7 @@ describe.skipIf(!engineAvailable)('e2e: `destra aggregator start` relays to Ethe
     expect(h.body).toMatchObject({ status: 'ok', members: N, threshold: T, chains: { ethereum: { ok: true } }, pendingRelays: 0 });
     // members in another order do not hash to the epoch's membersRoot: no evidence path
     const cfg = parseAggregatorConfig(JSON.parse(readFileSync(configPath, 'utf8')), dir);
-    cfg.committee.members = cfg.committee.members.map((m, i) => ({ ...m, operatorAddress: members[(i + 1) % N]! }));
+    cfg.committee!.members = cfg.committee!.members.map((m, i) => ({ ...m, operatorAddress: members[(i + 1) % N]! }));
     process.env.DESTRA_AGG_RELAYER_PASSWORD = 'relayer-pw';
     const ev = await connectEvidence(cfg, await connectEthereum(cfg.chains.ethereum!), sharing);
     expect('reason' in ev && ev.reason).toMatch(/membersRoot for epoch 1/);

@@ -22,6 +22,8 @@ export interface ApiDeps {
   metrics: NodeMetrics;
   status(): NodeStatus;
   committee(): CommitteeView;
+  /** Chain-driven epochs: the chain's epoch, this node's DKG, its DKG result and signed handovers. */
+  epochs?(): unknown;
   groupKey(): Uint8Array | undefined;
   /** Turns `input: number[]` into the model's canonical input bytes (default: the numbers are bytes). */
   encodeInput?(model: string, values: number[]): Uint8Array;
@@ -128,6 +130,7 @@ export function buildApi(deps: ApiDeps): Hono {
   });
 
   app.get('/v1/committee', (c) => c.json(deps.committee()));
+  app.get('/v1/epochs', (c) => (deps.epochs ? c.json(deps.epochs() as object) : c.json({ error: 'this node has a fixed committee (no chain-driven epochs)', code: 'NO_EPOCHS' }, 404)));
   app.get('/v1/rounds', (c) => {
     const limit = Number(c.req.query('limit') ?? 50);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) return fail(c, 400, 'BAD_LIMIT', 'limit must be an integer 1..500');

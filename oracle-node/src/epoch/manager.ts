@@ -80,6 +80,9 @@ export class EpochManager {
   private stopped = false;
   private lastError = '';
   private queue: Promise<void> = Promise.resolve();
+  /** This node's DKG outcome per epoch (handover record + commitments), re-published for relays. */
+  private readonly results = new Map<number, { attempt: number; handover: Uint8Array; commitments: Uint8Array[] }>();
+  private lastResultPublish = 0;
   /** Handovers signed by the current committee that this node combined or saw (for relays and status). */
   readonly signedHandovers = new Map<number, { handover: Uint8Array; signature: Uint8Array }>();
 
@@ -286,7 +289,9 @@ export class EpochManager {
     const key = await persistShare({ store: this.o.store, password: this.o.password, kdf: this.o.shareKdf, network: this.o.network, epoch: c.epoch, session, result });
     this.keys.set(c.epoch, key);
     const publicShares = result.sharing.publicShares().map((p) => p.toBytes(false));
-    const handover = c.epoch === 1 ? undefined : encodeHandover({
+    // Genesis (epoch 1) gets the same record with oldEpoch 0: nobody signs it, the genesis authority
+    // installs its fields (initGenesis) and the relays learn the sharing from it.
+    const handover = encodeHandover({
       domain: this.o.domain,
       oldEpoch: BigInt(c.epoch - 1),
       newEpoch: BigInt(c.epoch),
@@ -297,23 +302,42 @@ export class EpochManager {
       membersRoot: c.membersRoot,
       payoutsRoot: c.payoutsRoot,
     });
-    if (handover) c.result = { handover, commitments: result.commitments };
+    c.result = { handover, commitments: result.commitments };
+    this.results.set(c.epoch, { attempt: c.attempt, handover, commitments: result.commitments });
     this.o.log.info({ epoch: c.epoch, attempt: c.attempt, groupKey: toHex(result.groupPublicKey).slice(0, 18), qualified: result.qualified }, 'DKG for the next epoch complete');
-    await this.execute(this.machine.handle({ type: 'dkg-done', epoch: c.epoch, attempt: c.attempt, groupKey: result.groupPublicKey, ...(handover ? { handover } : {}), now: Date.now() }));
+    await this.execute(this.machine.handle({ type: 'dkg-done', epoch: c.epoch, attempt: c.attempt, groupKey: result.groupPublicKey, handover, now: Date.now() }));
   }
 
-  private async publishDkgResult(): Promise<void> {
+  private async publishDkgResult(epoch?: number): Promise<void> {
     const c = this.ceremony;
-    if (!c?.result) return;
-    const index = memberIndexOf(c.committee, this.o.operatorKey)!;
+    const e = epoch ?? c?.epoch;
+    const r = e !== undefined ? this.results.get(e) : undefined;
+    const committee = e !== undefined ? this.committee(e) : undefined;
+    const index = memberIndexOf(committee, this.o.operatorKey);
+    if (!r || index === undefined || e === undefined) return;
     const frame = DkgResultCodec.encode({
-      type: 'dkg-result', v: 1, epoch: c.epoch, attempt: c.attempt, index,
-      handover: c.result.handover, commitments: c.result.commitments,
-      signature: signDkgResult(this.o.operatorSecret, c.attempt, c.result.handover, c.result.commitments),
+      type: 'dkg-result', v: 1, epoch: e, attempt: r.attempt, index,
+      handover: r.handover, commitments: r.commitments,
+      signature: signDkgResult(this.o.operatorSecret, r.attempt, r.handover, r.commitments),
     });
     await this.o.host.publish(this.o.topics.epochs, frame).catch((err) => this.o.log.debug({ err: (err as Error).message }, 'DKG result not published'));
     // Our own result counts as one attestation.
-    await this.execute(this.machine.handle({ type: 'dkg-result', epoch: c.epoch, attempt: c.attempt, index, handover: c.result.handover }));
+    if (epoch === undefined) await this.execute(this.machine.handle({ type: 'dkg-result', epoch: e, attempt: r.attempt, index, handover: r.handover }));
+  }
+
+  /** What /v1/epochs shows: the chain's epoch, our DKG, our DKG result for the next epoch, signed handovers. */
+  view(): object {
+    const s = this.snapshot;
+    const st = this.status();
+    const next = s ? this.results.get(s.currentEpoch + 1) : undefined;
+    return {
+      ...st,
+      threshold: s?.current?.committee.threshold ?? null,
+      size: s?.current?.committee.members.length ?? 0,
+      next: s ? { epoch: s.currentEpoch + 1, threshold: s.next.threshold, members: s.next.members.map((m) => ({ index: m.index, address: m.address ?? null, operatorKey: toHex(m.operatorKey) })) } : null,
+      dkgResult: next && s ? { epoch: s.currentEpoch + 1, attempt: next.attempt, handover: toHex(next.handover), commitments: next.commitments.map((c) => toHex(c)) } : null,
+      signedHandovers: [...this.signedHandovers].map(([epoch, h]) => ({ epoch, handover: toHex(h.handover), signature: toHex(h.signature) })),
+    };
   }
 
   private async signHandover(oldEpoch: number, handover: Uint8Array): Promise<void> {
@@ -382,6 +406,10 @@ export class EpochManager {
     const s = this.snapshot;
     if (!s) return;
     const now = Date.now();
+    if (now - this.lastResultPublish >= 10_000 && this.results.has(s.currentEpoch)) {
+      this.lastResultPublish = now;
+      void this.publishDkgResult(s.currentEpoch);
+    }
     for (const [id, col] of this.handovers) {
       if (col.oldEpoch < s.currentEpoch) {
         this.handovers.delete(id);
@@ -429,6 +457,7 @@ export class EpochManager {
     const s = this.snapshot;
     if (!s) return;
     if (msg.type === 'dkg-result') {
+      if (msg.epoch === s.currentEpoch) return; // re-published for relays that (re)started
       const reason = this.checkDkgResult(msg, from, s);
       if (reason) {
         this.o.metrics.rejected.inc({ reason: 'dkg-result' });
