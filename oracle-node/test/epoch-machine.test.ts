@@ -305,9 +305,15 @@ describe('rotation schedule', () => {
     expect(m.handle({ type: 'tick', now: DUE })).toEqual([]);
     expect(m.handle({ type: 'chain', snapshot: snapshot(1, blocked, current), now: DUE + RETRY })).toEqual([]);
     expect(m.ceremony).toBeUndefined();
-    // Member 3 publishes its key in attempt 1's window: that attempt starts.
+    // Member 3 publishes its key early in attempt 1's window: that attempt starts.
     const ready = nextCommittee([A, SELF, B], roots);
-    expect(m.handle({ type: 'chain', snapshot: snapshot(1, ready, current), now: DUE + 1.5 * RETRY })).toEqual([startDkg(2, 1, ready, 2)]);
+    expect(m.handle({ type: 'chain', snapshot: snapshot(1, ready, current), now: DUE + 1.2 * RETRY })).toEqual([startDkg(2, 1, ready, 2)]);
+    // Published late in a window: the DKG waits for the next window's attempt.
+    const late = machine();
+    late.handle({ type: 'key-known', epoch: 1, groupKey: G1 });
+    late.handle({ type: 'chain', snapshot: snapshot(1, blocked, current), now: DUE + RETRY });
+    expect(late.handle({ type: 'chain', snapshot: snapshot(1, ready, current), now: DUE + 1.5 * RETRY })).toEqual([]);
+    expect(late.handle({ type: 'tick', now: DUE + 2 * RETRY })).toEqual([startDkg(2, 2, ready, 2)]);
   });
 
   it('dkg-done publishes the result, re-published every republishMs until the chain moves on', () => {
@@ -353,64 +359,140 @@ describe('rotation schedule', () => {
     expect(m.handle({ type: 'tick', now: DUE + 2 * RETRY })).toEqual([startDkg(2, 2, next, 3)]);
   });
 
-  it('a ceremony that fails after its window joins the attempt in progress at once', () => {
+  it('a ceremony that fails early in a later window joins that window\'s attempt at once; later in it, the next window\'s', () => {
     const { m, next } = activeMember();
     m.handle({ type: 'tick', now: DUE });
-    expect(m.handle({ type: 'dkg-failed', epoch: 2, attempt: 0, reason: 'slow', now: DUE + 3.5 * RETRY })).toEqual([startDkg(2, 3, next, 3)]);
+    expect(m.handle({ type: 'dkg-failed', epoch: 2, attempt: 0, reason: 'slow', now: DUE + 3.2 * RETRY })).toEqual([startDkg(2, 3, next, 3)]);
+
+    const late = activeMember();
+    late.m.handle({ type: 'tick', now: DUE });
+    expect(late.m.handle({ type: 'dkg-failed', epoch: 2, attempt: 0, reason: 'slow', now: DUE + 3.5 * RETRY })).toEqual([]);
+    expect(late.m.handle({ type: 'tick', now: DUE + 4 * RETRY - 1 })).toEqual([]);
+    expect(late.m.handle({ type: 'tick', now: DUE + 4 * RETRY })).toEqual([startDkg(2, 4, late.next, 3)]);
   });
 
-  it('a node starting late joins the attempt in progress (derived from time)', () => {
+  it('a node starting early in a window joins that window\'s attempt (derived from time)', () => {
     const m = machine();
     const next = nextCommittee([A, SELF, B]);
     m.handle({ type: 'key-known', epoch: 1, groupKey: G1 });
-    expect(m.handle({ type: 'chain', snapshot: snapshot(1, next, current), now: DUE + 2.5 * RETRY })).toEqual([activate(1, true), startDkg(2, 2, next, 2)]);
+    expect(m.handle({ type: 'chain', snapshot: snapshot(1, next, current), now: DUE + 2.2 * RETRY })).toEqual([activate(1, true), startDkg(2, 2, next, 2)]);
     expect(m.handle({ type: 'dkg-failed', epoch: 2, attempt: 2, reason: 'x', now: DUE + 2.9 * RETRY })).toEqual([]);
     expect(m.handle({ type: 'tick', now: DUE + 3 * RETRY })).toEqual([startDkg(2, 3, next, 2)]);
   });
 
-  it('a share for the next epoch already on disk (restart) is not made again', () => {
-    const m = machine();
-    m.handle({ type: 'key-known', epoch: 1, groupKey: G1 });
-    m.handle({ type: 'key-known', epoch: 2, groupKey: rnd(96) });
-    expect(m.handle({ type: 'chain', snapshot: snapshot(1, nextCommittee([A, SELF]), current), now: DUE + 1 })).toEqual([activate(1, true)]);
-    expect(m.handle({ type: 'tick', now: DUE + 3 * RETRY })).toEqual([]);
+  it('a late starter waits for the next window: attempts start only in the first third of their window', () => {
+    const next = nextCommittee([A, SELF, B]);
+    const boot = (now: number): { m: EpochMachine; out: EpochAction[] } => {
+      const m = machine();
+      m.handle({ type: 'key-known', epoch: 1, groupKey: G1 });
+      return { m, out: m.handle({ type: 'chain', snapshot: snapshot(1, next, current), now }) };
+    };
+    expect(boot(DUE + RETRY / 3 - 1).out).toEqual([activate(1, true), startDkg(2, 0, next, 2)]);
+    const { m, out } = boot(DUE + RETRY / 3);
+    expect(out).toEqual([activate(1, true)]);
+    expect(m.handle({ type: 'tick', now: DUE + 0.9 * RETRY })).toEqual([]);
+    expect(m.ceremony).toBeUndefined();
+    expect(m.handle({ type: 'tick', now: DUE + RETRY })).toEqual([startDkg(2, 1, next, 2)]);
+    // A tick that misses the first third of a window (a stalled process) waits for the next one as well.
+    const stalled = boot(DUE + 2.5 * RETRY).m;
+    expect(stalled.handle({ type: 'tick', now: DUE + 3.4 * RETRY })).toEqual([]);
+    expect(stalled.handle({ type: 'tick', now: DUE + 4.1 * RETRY })).toEqual([startDkg(2, 4, next, 2)]);
   });
 
-  it('a new committee (membersRoot) while running: abort, then the next attempt with it at once', () => {
+  it('a share for the next epoch already on disk (restart) skips the attempt of the window it was found in, only', () => {
+    const m = machine();
+    const next = nextCommittee([A, SELF]);
+    m.handle({ type: 'key-known', epoch: 1, groupKey: G1 });
+    m.handle({ type: 'key-known', epoch: 2, groupKey: rnd(96) });
+    expect(m.handle({ type: 'chain', snapshot: snapshot(1, next, current), now: DUE + 1 })).toEqual([activate(1, true)]);
+    expect(m.handle({ type: 'tick', now: DUE + RETRY - 1 })).toEqual([]);
+    // The handover did not land in that window: the node follows the schedule (the others, done, join
+    // at the end of their window plus one; failed ones have been retrying since).
+    expect(m.handle({ type: 'tick', now: DUE + RETRY })).toEqual([startDkg(2, 1, next, 2)]);
+    // The handover landing ends it.
+    const s2 = snapshot(2, nextCommittee([A, SELF]), chainEpoch(2, [A, SELF], rnd(96), (DUE + RETRY + 1_000) / 1000));
+    expect(m.handle({ type: 'chain', snapshot: s2, now: DUE + RETRY + 2_000 })).toEqual([activate(2, false), abortDkg(2, 1)]);
+  });
+
+  it('a share for the next epoch on disk does not make a restarted node ignore a committee change', () => {
+    const m = machine();
+    const next = nextCommittee([A, SELF, B]);
+    m.handle({ type: 'key-known', epoch: 1, groupKey: G1 });
+    m.handle({ type: 'key-known', epoch: 2, groupKey: rnd(96) });
+    m.handle({ type: 'chain', snapshot: snapshot(1, next, current), now: DUE + 0.8 * RETRY });
+    // Window 1: the handover is pending, the key's window is over; a change arrives mid-window 1.
+    expect(m.handle({ type: 'tick', now: DUE + 1.5 * RETRY })).toEqual([]);
+    const changed = nextCommittee([A, SELF, B, C]);
+    expect(m.handle({ type: 'chain', snapshot: snapshot(1, changed, current), now: DUE + 1.6 * RETRY })).toEqual([]);
+    expect(m.handle({ type: 'tick', now: DUE + 2 * RETRY })).toEqual([startDkg(2, 2, changed, 2)]);
+  });
+
+  it('a new committee (membersRoot) while running: abort at once, then the next window\'s attempt with it', () => {
     const { m, next } = activeMember();
     m.handle({ type: 'tick', now: DUE });
     const changed = nextCommittee([A, B, C, SELF, D, E], { payoutsRoot: next.payoutsRoot });
-    expect(m.handle({ type: 'chain', snapshot: snapshot(1, changed, current), now: DUE + 1_000 })).toEqual([abortDkg(2, 0), startDkg(2, 1, changed, 4)]);
-    expect(m.ceremony).toEqual({ epoch: 2, attempt: 1, status: 'running', at: DUE + 1_000 });
+    expect(m.handle({ type: 'chain', snapshot: snapshot(1, changed, current), now: DUE + 1_000 })).toEqual([abortDkg(2, 0)]);
+    expect(m.ceremony).toEqual({ epoch: 2, attempt: 0, status: 'failed', at: DUE + 1_000 });
     expect(m.handle({ type: 'chain', snapshot: snapshot(1, changed, current), now: DUE + 2_000 })).toEqual([]);
+    expect(m.handle({ type: 'tick', now: DUE + RETRY - 1 })).toEqual([]);
+    expect(m.handle({ type: 'tick', now: DUE + RETRY })).toEqual([startDkg(2, 1, changed, 4)]);
+    expect(m.ceremony).toEqual({ epoch: 2, attempt: 1, status: 'running', at: DUE + RETRY });
+    expect(m.handle({ type: 'chain', snapshot: snapshot(1, changed, current), now: DUE + RETRY + 1_000 })).toEqual([]);
   });
 
-  it('a new payout table (payoutsRoot only) while running also restarts the DKG', () => {
+  it('a new payout table (payoutsRoot only) while running also restarts the DKG, at the next window', () => {
     const { m, next } = activeMember();
     m.handle({ type: 'tick', now: DUE });
     const changed: NextCommittee = { ...next, payoutsRoot: rnd(32) };
-    expect(m.handle({ type: 'chain', snapshot: snapshot(1, changed, current), now: DUE + 1_000 })).toEqual([abortDkg(2, 0), startDkg(2, 1, changed, 3)]);
+    expect(m.handle({ type: 'chain', snapshot: snapshot(1, changed, current), now: DUE + 1_000 })).toEqual([abortDkg(2, 0)]);
+    expect(m.handle({ type: 'tick', now: DUE + RETRY })).toEqual([startDkg(2, 1, changed, 3)]);
   });
 
-  it('a committee change late in the schedule jumps to the attempt of the current window', () => {
+  it('a committee change late in the schedule runs the attempt of the window after the current one', () => {
     const { m, next } = activeMember();
     m.handle({ type: 'tick', now: DUE });
     const changed: NextCommittee = { ...next, membersRoot: rnd(32) };
-    expect(m.handle({ type: 'chain', snapshot: snapshot(1, changed, current), now: DUE + 2.5 * RETRY })).toEqual([abortDkg(2, 0), startDkg(2, 2, changed, 3)]);
+    expect(m.handle({ type: 'chain', snapshot: snapshot(1, changed, current), now: DUE + 2.1 * RETRY })).toEqual([abortDkg(2, 0)]);
+    expect(m.handle({ type: 'tick', now: DUE + 2.2 * RETRY })).toEqual([]);
+    expect(m.handle({ type: 'tick', now: DUE + 3 * RETRY })).toEqual([startDkg(2, 3, changed, 3)]);
   });
 
-  it('a committee change after our DKG finished or failed starts the next attempt (nothing to abort)', () => {
+  it('a committee change after our DKG finished or failed starts the next window\'s attempt (nothing to abort)', () => {
     const done = activeMember();
     done.m.handle({ type: 'tick', now: DUE });
     done.m.handle({ type: 'dkg-done', epoch: 2, attempt: 0, groupKey: rnd(96), handover: handoverFor(done.s), now: DUE + 1 });
     const c1: NextCommittee = { ...done.next, membersRoot: rnd(32) };
-    expect(done.m.handle({ type: 'chain', snapshot: snapshot(1, c1, current), now: DUE + 2 })).toEqual([startDkg(2, 1, c1, 3)]);
+    expect(done.m.handle({ type: 'chain', snapshot: snapshot(1, c1, current), now: DUE + 2 })).toEqual([]);
+    expect(done.m.ceremony?.status).toBe('failed');
+    // No more re-publishing of the abandoned result.
+    expect(done.m.handle({ type: 'tick', now: DUE + 2 * REPUBLISH })).toEqual([]);
+    expect(done.m.handle({ type: 'tick', now: DUE + RETRY })).toEqual([startDkg(2, 1, c1, 3)]);
 
     const failed = activeMember();
     failed.m.handle({ type: 'tick', now: DUE });
     failed.m.handle({ type: 'dkg-failed', epoch: 2, attempt: 0, reason: 'x', now: DUE + 1 });
     const c2: NextCommittee = { ...failed.next, payoutsRoot: rnd(32) };
-    expect(failed.m.handle({ type: 'chain', snapshot: snapshot(1, c2, current), now: DUE + 2 })).toEqual([startDkg(2, 1, c2, 3)]);
+    expect(failed.m.handle({ type: 'chain', snapshot: snapshot(1, c2, current), now: DUE + 2 })).toEqual([]);
+    expect(failed.m.handle({ type: 'tick', now: DUE + RETRY })).toEqual([startDkg(2, 1, c2, 3)]);
+  });
+
+  it('leaving and rejoining the next committee mid-window waits for the next window (with the share of the abandoned ceremony)', () => {
+    const { m, next, s } = activeMember();
+    m.handle({ type: 'tick', now: DUE });
+    m.handle({ type: 'dkg-done', epoch: 2, attempt: 0, groupKey: rnd(96), handover: handoverFor(s), now: DUE + 1_000 });
+    const without = nextCommittee([A, B, C, D]);
+    expect(m.handle({ type: 'chain', snapshot: snapshot(1, without, current), now: DUE + 2_000 })).toEqual([]);
+    const back = nextCommittee([A, B, SELF, C, D], { payoutsRoot: next.payoutsRoot });
+    expect(m.handle({ type: 'chain', snapshot: snapshot(1, back, current), now: DUE + 3_000 })).toEqual([]);
+    expect(m.handle({ type: 'tick', now: DUE + RETRY - 1 })).toEqual([]);
+    expect(m.handle({ type: 'tick', now: DUE + RETRY })).toEqual([startDkg(2, 1, back, 3)]);
+
+    // The same while running, and rejoining with the very same committee (roots) as before.
+    const r = activeMember();
+    r.m.handle({ type: 'tick', now: DUE });
+    expect(r.m.handle({ type: 'chain', snapshot: snapshot(1, without, current), now: DUE + 2_000 })).toEqual([abortDkg(2, 0)]);
+    expect(r.m.handle({ type: 'chain', snapshot: r.s, now: DUE + 3_000 })).toEqual([]);
+    expect(r.m.handle({ type: 'tick', now: DUE + RETRY })).toEqual([startDkg(2, 1, r.next, 3)]);
   });
 
   it('dropping out of the next committee aborts the DKG and starts nothing', () => {
@@ -448,9 +530,112 @@ describe('rotation schedule', () => {
     m.handle({ type: 'tick', now: DUE });
     const changed: NextCommittee = { ...next, membersRoot: rnd(32) };
     m.handle({ type: 'chain', snapshot: snapshot(1, changed, current), now: DUE + 1_000 });
-    expect(m.handle({ type: 'dkg-failed', epoch: 2, attempt: 0, reason: 'aborted', now: DUE + 1_001 })).toEqual([]);
-    expect(m.handle({ type: 'dkg-done', epoch: 2, attempt: 0, groupKey: rnd(96), handover: rnd(341), now: DUE + 1_002 })).toEqual([]);
-    expect(m.ceremony).toEqual({ epoch: 2, attempt: 1, status: 'running', at: DUE + 1_000 });
+    // The aborted ceremony finishing anyway (a race with the abort) is not taken for a success.
+    expect(m.handle({ type: 'dkg-done', epoch: 2, attempt: 0, groupKey: rnd(96), handover: rnd(341), now: DUE + 1_001 })).toEqual([]);
+    expect(m.handle({ type: 'dkg-failed', epoch: 2, attempt: 0, reason: 'aborted', now: DUE + 1_002 })).toEqual([]);
+    expect(m.ceremony).toEqual({ epoch: 2, attempt: 0, status: 'failed', at: DUE + 1_000 });
+    m.handle({ type: 'tick', now: DUE + RETRY });
+    expect(m.handle({ type: 'dkg-failed', epoch: 2, attempt: 0, reason: 'aborted', now: DUE + RETRY + 1 })).toEqual([]);
+    expect(m.handle({ type: 'dkg-done', epoch: 2, attempt: 0, groupKey: rnd(96), handover: rnd(341), now: DUE + RETRY + 2 })).toEqual([]);
+    expect(m.ceremony).toEqual({ epoch: 2, attempt: 1, status: 'running', at: DUE + RETRY });
+  });
+});
+
+// ---- window alignment across nodes ---------------------------------------------------------------------
+
+describe('rotation attempts stay aligned across nodes', () => {
+  const G1 = rnd(96);
+  const current = chainEpoch(1, [A, B, C, D], G1, ACTIVATED);
+  /** A node of operator `op`, holding epoch 1's share, that has followed the chain since before DUE. */
+  function node(op: Operator, next: NextCommittee): EpochMachine {
+    const m = new EpochMachine({ self: Uint8Array.from(op.operatorKey), retryMs: RETRY, republishMs: REPUBLISH });
+    m.handle({ type: 'key-known', epoch: 1, groupKey: G1 });
+    m.handle({ type: 'chain', snapshot: snapshot(1, next, current), now: DUE - 10_000 });
+    return m;
+  }
+  /** The attempts a step started (other actions ignored). */
+  const started = (out: EpochAction[]): number[] => out.flatMap((a) => (a.type === 'start-dkg' ? [a.attempt] : []));
+  const all = (ms: EpochMachine[], e: EpochEvent): number[][] => ms.map((m) => started(m.handle(e)));
+
+  it('a node joining the next committee mid-DKG runs the next window\'s attempt, with everyone', () => {
+    const next = nextCommittee([A, B, C]);
+    const [a, b, c] = [node(A, next), node(B, next), node(C, next)];
+    const joiner = node(SELF, next); // follows the chain, not in the committee yet
+    expect(all([a, b, c, joiner], { type: 'tick', now: DUE })).toEqual([[0], [0], [0], []]);
+    // SELF stakes: the chain selects it early in attempt 0's window (still inside the first third).
+    const changed = nextCommittee([A, B, C, SELF]);
+    const t = DUE + 0.1 * RETRY;
+    const snap: EpochEvent = { type: 'chain', snapshot: snapshot(1, changed, current), now: t };
+    expect(all([a, b, c, joiner], snap)).toEqual([[], [], [], []]);
+    // A node booted just now cannot tell a change from a restart: in the first third it joins attempt 0,
+    // which nobody runs any more; it fails within the window and joins attempt 1 at its start.
+    const fresh = new EpochMachine({ self: Uint8Array.from(SELF.operatorKey), retryMs: RETRY, republishMs: REPUBLISH });
+    expect(started(fresh.handle({ type: 'chain', snapshot: snapshot(1, changed, current), now: t }))).toEqual([0]);
+    fresh.handle({ type: 'dkg-failed', epoch: 2, attempt: 0, reason: 'timeout', now: DUE + RETRY - 5_000 });
+    // Nothing during the rest of window 0; everybody on attempt 1 at its start.
+    expect(all([a, b, c, joiner, fresh], { type: 'tick', now: DUE + 0.3 * RETRY })).toEqual([[], [], [], [], []]);
+    expect(all([a, b, c, joiner, fresh], { type: 'tick', now: DUE + RETRY - 1 })).toEqual([[], [], [], [], []]);
+    expect(all([a, b, c, joiner, fresh], { type: 'tick', now: DUE + RETRY })).toEqual([[1], [1], [1], [1], [1]]);
+  });
+
+  it('a node booted late in the window of a committee change waits for the next window like the others', () => {
+    const next = nextCommittee([A, B, C]);
+    const [a, b] = [node(A, next), node(B, next)];
+    all([a, b], { type: 'tick', now: DUE });
+    const changed = nextCommittee([A, B, SELF]);
+    all([a, b], { type: 'chain', snapshot: snapshot(1, changed, current), now: DUE + 0.5 * RETRY });
+    const fresh = new EpochMachine({ self: Uint8Array.from(SELF.operatorKey), retryMs: RETRY, republishMs: REPUBLISH });
+    expect(started(fresh.handle({ type: 'chain', snapshot: snapshot(1, changed, current), now: DUE + 0.6 * RETRY }))).toEqual([]);
+    expect(all([a, b, fresh], { type: 'tick', now: DUE + RETRY })).toEqual([[1], [1], [1]]);
+  });
+
+  it('a committee change: running, done and failed nodes all start the same attempt at the next window boundary', () => {
+    const next = nextCommittee([A, B, C, D]);
+    const [a, b, c, d] = [node(A, next), node(B, next), node(C, next), node(D, next)];
+    const s = snapshot(1, next, current);
+    expect(all([a, b, c, d], { type: 'tick', now: DUE })).toEqual([[0], [0], [0], [0]]);
+    b.handle({ type: 'dkg-done', epoch: 2, attempt: 0, groupKey: rnd(96), handover: handoverFor(s), now: DUE + 10_000 });
+    c.handle({ type: 'dkg-failed', epoch: 2, attempt: 0, reason: 'complaint', now: DUE + 11_000 });
+    // D sees the change a poll later than the others.
+    const changed = nextCommittee([A, B, C, D, SELF]);
+    const ev = (now: number): EpochEvent => ({ type: 'chain', snapshot: snapshot(1, changed, current), now });
+    expect([a, b, c].map((m) => m.handle(ev(DUE + 12_000)))).toEqual([[abortDkg(2, 0)], [], []]);
+    expect(d.handle(ev(DUE + 14_000))).toEqual([abortDkg(2, 0)]);
+    // Still in the first third of window 0: nobody restarts now.
+    expect(all([a, b, c, d], { type: 'tick', now: DUE + 15_000 })).toEqual([[], [], [], []]);
+    expect(all([a, b, c, d], { type: 'tick', now: DUE + RETRY - 1 })).toEqual([[], [], [], []]);
+    expect(all([a, b, c, d], { type: 'tick', now: DUE + RETRY })).toEqual([[1], [1], [1], [1]]);
+    for (const m of [a, b, c, d]) expect(m.ceremony).toEqual({ epoch: 2, attempt: 1, status: 'running', at: DUE + RETRY });
+  });
+
+  it('a done node joins a later attempt that the others start after failing', () => {
+    const next = nextCommittee([A, B, SELF]);
+    const [a, b, self] = [node(A, next), node(B, next), node(SELF, next)];
+    const s = snapshot(1, next, current);
+    expect(all([a, b, self], { type: 'tick', now: DUE })).toEqual([[0], [0], [0]]);
+    // Attempt 0: SELF finishes, A and B fail (SELF's messages were late for them).
+    expect(self.handle({ type: 'dkg-done', epoch: 2, attempt: 0, groupKey: rnd(96), handover: handoverFor(s), now: DUE + 20_000 })).toEqual([publish(2, 0)]);
+    a.handle({ type: 'dkg-failed', epoch: 2, attempt: 0, reason: 'timeout', now: DUE + 40_000 });
+    b.handle({ type: 'dkg-failed', epoch: 2, attempt: 0, reason: 'timeout', now: DUE + 40_000 });
+    // Window 1: A and B retry; SELF, done, waits for the handover (it may merely be slow).
+    expect(all([a, b, self], { type: 'tick', now: DUE + RETRY })).toEqual([[1], [1], []]);
+    expect(self.ceremony?.status).toBe('done');
+    // Attempt 1 fails without SELF; at window 2 everybody runs attempt 2.
+    a.handle({ type: 'dkg-failed', epoch: 2, attempt: 1, reason: 'member 3 missing', now: DUE + 1.8 * RETRY });
+    b.handle({ type: 'dkg-failed', epoch: 2, attempt: 1, reason: 'member 3 missing', now: DUE + 1.8 * RETRY });
+    expect(all([a, b, self], { type: 'tick', now: DUE + 2 * RETRY - 1 })).toEqual([[], [], []]);
+    expect(all([a, b, self], { type: 'tick', now: DUE + 2 * RETRY })).toEqual([[2], [2], [2]]);
+    expect(self.ceremony).toEqual({ epoch: 2, attempt: 2, status: 'running', at: DUE + 2 * RETRY });
+  });
+
+  it('a done node that notices late (past the first third) joins the window after', () => {
+    const next = nextCommittee([A, SELF]);
+    const self = node(SELF, next);
+    const s = snapshot(1, next, current);
+    self.handle({ type: 'tick', now: DUE });
+    self.handle({ type: 'dkg-done', epoch: 2, attempt: 0, groupKey: rnd(96), handover: handoverFor(s), now: DUE + 20_000 });
+    expect(started(self.handle({ type: 'tick', now: DUE + 2.5 * RETRY }))).toEqual([]);
+    expect(started(self.handle({ type: 'tick', now: DUE + 3 * RETRY }))).toEqual([3]);
   });
 });
 

@@ -3,12 +3,28 @@
 // keys). All I/O, signatures and crypto checks live in manager.ts, so the hard cases (committee changes
 // mid-DKG, failed ceremonies, late members, genesis) are tested here without processes.
 //
-// Schedule: epoch E+1's DKG is due `epochLength` seconds after E was activated (chain time); attempt k
-// of a rotation starts `k × retryMs` after that, so members that fail together retry together and a
-// restarted member joins the attempt in progress. The DKG runs among the committee the chain selects
-// now (CommitteeRegistry.nextCommittee); if that changes before the handover lands (a stake, an
-// unbonding), the ceremony is abandoned and the next attempt runs with the new committee. The current
-// committee keeps serving throughout, so a failed or abandoned DKG never leaves a gap.
+// Schedule (rotations): epoch E+1's DKG is due `epochLength` seconds after E was activated (chain time),
+// due = (activatedAt + epochLength)·1000 ms, and attempt k owns the window [due + k·retryMs,
+// due + (k+1)·retryMs). Every node derives the attempt from the window, so members agree on it without
+// talking (attempts > 0 change the DKG session: a node on another attempt is left out):
+//  - an attempt is started only in the first retryMs/3 of its window; a node arriving later (restart,
+//    late failure, key published mid-window) waits for the next window's attempt;
+//  - a committee change (the chain's next membersRoot or payoutsRoot differs from the one the
+//    running/done/failed ceremony ran with, or from the one this node saw last) aborts a running
+//    ceremony and counts as a failure: everybody who saw it runs the NEXT window's attempt, never the
+//    current one (a member that joins mid-window waits for that one too);
+//  - after a failure the next attempt is max(attempt + 1, current window), at its window start;
+//  - a node whose DKG succeeded but whose handover has not landed by the end of its window plus one
+//    whole window concludes the others failed and joins the then-current window's attempt;
+//  - a share for the target epoch found on disk (restart) or left from a ceremony this node dropped out
+//    of only skips the window in which the machine first sees it (the attempt that may have made it);
+//    from the next window on the node follows the schedule like everyone else, so a share never makes
+//    it deaf to committee changes or to later attempts. Running an attempt that others do not (because
+//    the handover is merely slow) costs one failed ceremony and nothing else.
+// Genesis has no chain time: attempt 0 starts at once, a failure retries after retryMs/4 and a committee
+// change restarts at once with attempt + 1. The DKG runs among the committee the chain selects now
+// (CommitteeRegistry.nextCommittee). The current committee keeps serving throughout, so a failed or
+// abandoned DKG never leaves a gap.
 import { decodeHandover, toHex } from '@destra/protocol';
 import type { ChainSnapshot } from './chain-view.ts';
 import { memberIndexOf, type EpochCommittee } from './committee.ts';
@@ -70,6 +86,12 @@ export class EpochMachine {
   private attestationEpoch = 0;
   private readonly signed = new Set<string>();
   private lastBlocked = '';
+  /**
+   * Rotation alignment for the target epoch: the chain's next-committee roots last seen, the lowest
+   * attempt this node may still start (raised past the current window by a committee change or by a
+   * share found for the target epoch), and whether such a share was accounted for.
+   */
+  private align: { epoch: number; roots: string; min: number; keySeen: boolean } | undefined;
 
   constructor(private readonly o: MachineOptions) {}
 
@@ -98,7 +120,8 @@ export class EpochMachine {
         break;
       case 'dkg-done':
         this.now = e.now;
-        if (this.dkg && this.dkg.epoch === e.epoch && this.dkg.attempt === e.attempt) {
+        // Only the ceremony in progress counts: a late outcome of an aborted one (committee change) is stale.
+        if (this.dkg && this.dkg.epoch === e.epoch && this.dkg.attempt === e.attempt && this.dkg.status === 'running') {
           this.keys.set(e.epoch, hex(e.groupKey));
           this.dkg.status = 'done';
           if (e.handover) {
@@ -110,7 +133,7 @@ export class EpochMachine {
         break;
       case 'dkg-failed':
         this.now = e.now;
-        if (this.dkg && this.dkg.epoch === e.epoch && this.dkg.attempt === e.attempt) {
+        if (this.dkg && this.dkg.epoch === e.epoch && this.dkg.attempt === e.attempt && this.dkg.status === 'running') {
           this.dkg.status = 'failed';
           this.dkg.at = e.now;
         }
@@ -178,9 +201,14 @@ export class EpochMachine {
       this.dkg = undefined;
     }
     const next = s.next;
-    const index = memberIndexOf({ epoch: target, threshold: next.threshold, members: next.members }, this.o.self);
     const root = hex(next.membersRoot);
     const payouts = hex(next.payoutsRoot);
+    const genesis = s.currentEpoch === 0;
+    const due = genesis ? 0 : (s.current!.activatedAt + s.epochLength) * 1000;
+    // The window the clock is in (negative before the due time).
+    const window = Math.floor((this.now - due) / this.o.retryMs);
+    if (!genesis) this.observe(target, `${root}:${payouts}`, window);
+    const index = memberIndexOf({ epoch: target, threshold: next.threshold, members: next.members }, this.o.self);
     const cur = this.dkg;
     if (index === undefined) {
       if (cur?.status === 'running') out.push({ type: 'abort-dkg', epoch: cur.epoch, attempt: cur.attempt, reason: 'this operator is not in the committee the chain selects now' });
@@ -190,18 +218,70 @@ export class EpochMachine {
     if (next.members.length === 0) return;
     const missing = next.members.filter((m) => m.encryptionKey.every((b) => b === 0));
     if (missing.length > 0) return this.blocked(out, `epoch ${target}: members ${missing.map((m) => m.index).join(', ')} published no node info (encryption key); the DKG waits`);
-    const genesis = s.currentEpoch === 0;
-    const due = genesis ? 0 : (s.current!.activatedAt + s.epochLength) * 1000;
+    if (genesis) return this.runGenesis(out, target, index, s, root);
     if (this.now < due) return;
-    const windowAttempt = genesis ? 0 : Math.floor((this.now - due) / this.o.retryMs);
-    if (cur && cur.epoch === target) {
-      const committeeChanged = cur.membersRoot !== root || (!genesis && cur.payoutsRoot !== payouts);
-      if (committeeChanged) {
-        if (cur.status === 'running') out.push({ type: 'abort-dkg', epoch: cur.epoch, attempt: cur.attempt, reason: 'the chain selects another committee now' });
-        // Everyone sees the change within a poll: the next attempt starts at once for all of them.
-        return this.start(out, target, Math.max(cur.attempt + 1, windowAttempt), index, s);
+    const align = this.align!;
+    if (!cur || cur.epoch !== target) return this.startAligned(out, target, align.min, index, s, due);
+    if (cur.membersRoot !== root || cur.payoutsRoot !== payouts) {
+      // Everyone sees the change within a poll: all of them abandon this attempt and run the next window's.
+      if (cur.status === 'running') out.push({ type: 'abort-dkg', epoch: cur.epoch, attempt: cur.attempt, reason: 'the chain selects another committee now' });
+      cur.status = 'failed';
+      cur.at = this.now;
+      cur.membersRoot = root;
+      cur.payoutsRoot = payouts;
+      delete cur.handover;
+      align.min = Math.max(align.min, window + 1);
+    }
+    if (cur.status === 'running') return;
+    if (cur.status === 'done') {
+      if (cur.handover && this.now - cur.at >= (this.o.republishMs ?? 3000)) {
+        cur.at = this.now;
+        out.push({ type: 'publish-dkg-result', epoch: cur.epoch, attempt: cur.attempt });
       }
-      if (cur.status === 'running') return;
+      // No handover by the end of our window plus one whole window: the others failed (and retried
+      // without us); join the attempt of the window then current.
+      return this.startAligned(out, target, Math.max(cur.attempt + 2, align.min), index, s, due);
+    }
+    return this.startAligned(out, target, Math.max(cur.attempt + 1, align.min), index, s, due);
+  }
+
+  /** Tracks the chain's next committee for `target`; a change pushes the next attempt past `window`. */
+  private observe(target: number, roots: string, window: number): void {
+    const a = this.align;
+    if (!a || a.epoch !== target) {
+      this.align = { epoch: target, roots, min: 0, keySeen: false };
+    } else if (a.roots !== roots) {
+      a.roots = roots;
+      a.min = Math.max(a.min, window + 1);
+    }
+    const al = this.align!;
+    // A share for the target epoch with no ceremony of ours behind it (made before a restart, or by a
+    // ceremony we dropped out of): it may come from the attempt of the current window, which the others
+    // do not run again, so that one attempt is skipped; later windows are started as usual.
+    if (!al.keySeen && this.keys.has(target) && !(this.dkg && this.dkg.epoch === target)) {
+      al.keySeen = true;
+      al.min = Math.max(al.min, window + 1);
+    }
+  }
+
+  /** Starts the attempt of the current window if it is `min` or later and its window began < retryMs/3 ago. */
+  private startAligned(out: EpochAction[], target: number, min: number, index: number, s: ChainSnapshot, due: number): void {
+    if (this.now < due) return;
+    const window = Math.floor((this.now - due) / this.o.retryMs);
+    if (window < min) return;
+    if (this.now - (due + window * this.o.retryMs) >= this.o.retryMs / 3) return; // too late: wait for the next window
+    this.start(out, target, window, index, s);
+  }
+
+  /** Genesis: no chain time to align on; attempt 0 at once, retries after a pause, restart on a change. */
+  private runGenesis(out: EpochAction[], target: number, index: number, s: ChainSnapshot, root: string): void {
+    const cur = this.dkg;
+    if (cur && cur.epoch === target) {
+      // initGenesis takes no payoutsRoot: only the members matter.
+      if (cur.membersRoot !== root) {
+        if (cur.status === 'running') out.push({ type: 'abort-dkg', epoch: cur.epoch, attempt: cur.attempt, reason: 'the chain selects another committee now' });
+        return this.start(out, target, cur.attempt + 1, index, s);
+      }
       if (cur.status === 'done') {
         if (cur.handover && this.now - cur.at >= (this.o.republishMs ?? 3000)) {
           cur.at = this.now;
@@ -209,17 +289,11 @@ export class EpochMachine {
         }
         return;
       }
-      // failed: genesis retries after a pause; rotations at the next attempt window
-      if (genesis) {
-        if (this.now - cur.at >= this.o.retryMs / 4) this.start(out, target, cur.attempt + 1, index, s);
-        return;
-      }
-      const nextAttempt = Math.max(cur.attempt + 1, windowAttempt);
-      if (this.now >= due + nextAttempt * this.o.retryMs) this.start(out, target, nextAttempt, index, s);
+      if (cur.status === 'failed' && this.now - cur.at >= this.o.retryMs / 4) this.start(out, target, cur.attempt + 1, index, s);
       return;
     }
-    if (this.keys.has(target)) return; // made before a restart; nothing to redo until the chain moves
-    this.start(out, target, windowAttempt, index, s);
+    if (this.keys.has(target)) return; // made before a restart; the genesis authority installs it
+    this.start(out, target, 0, index, s);
   }
 
   private start(out: EpochAction[], epoch: number, attempt: number, index: number, s: ChainSnapshot): void {
