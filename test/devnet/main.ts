@@ -1,19 +1,23 @@
 // `npm run devnet [-- --nodes N] [--once]`: a complete local destra network on 127.0.0.1.
-// anvil + contracts, the oracle program in an in-process LiteSVM, n staked operators, the DKG over
-// libp2p among separate node processes, genesis on both chains, one aggregator relaying to both chains,
-// and sample requests from the example consumers with their verification outcome.
+// anvil + contracts, the oracle program in an in-process LiteSVM, n staked operators whose node processes
+// follow CommitteeRegistry (no member list in any file): the genesis DKG over libp2p, genesis on both
+// chains, then live epochs — an operator joins (epoch 2 has n+1 members), one unbonds (epoch 3 has n),
+// each handover threshold-signed by the outgoing committee and relayed to both chains — while requests
+// from the example consumers keep flowing; every one is checked on its chain.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino, destination } from 'pino';
 import { formatEther } from 'viem';
-import { decodeReport, fromHex, toHex, type PublicSharing } from '@destra/protocol';
+import { decodeReport, fromHex, toHex } from '@destra/protocol';
 import { ORACLE_PROGRAM_ID } from '@destra/adapter-solana';
-import { parseAggregatorConfig, startAggregator, type RunningAggregator, type SignedReport } from '@destra/aggregator';
+import { HandoverSubmitter } from '@destra/adapter-ethereum';
+import { localClients } from '@destra/contracts';
+import { HandoverRelay, parseAggregatorConfig, startAggregator, type RunningAggregator, type SignedReport } from '@destra/aggregator';
 import { loadBenchModel } from '../bench/inference.ts';
 import { startChains, type Chains } from './chains.ts';
 import { writeLocalCommittee } from './committee.ts';
-import { spawnNode, waitForDkg, writeNodeChainsFile, type NodeProcess } from './processes.ts';
+import { spawnNode, writeNodeChainsFile, type NodeProcess } from './processes.ts';
 import { info, step } from './progress.ts';
 import { startSvmBridge } from './svm-bridge.ts';
 
@@ -27,6 +31,8 @@ if (!Number.isInteger(n) || n < 1 || n > 64) {
 }
 const t = Math.floor((2 * n) / 3) + 1 > n ? n : Math.floor((2 * n) / 3) + 1;
 const network = 'devnet';
+/** Governance's epoch length on the devnet: rotations every ~20 s plus the DKG and the handover. */
+const EPOCH_SECONDS = 20;
 const dir = resolve(args.dir!);
 
 // Everything started is registered here and stopped in reverse order on exit or Ctrl-C.
@@ -65,25 +71,70 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
   }
 }
 
+/** GET /v1/epochs of a node process (chain-driven epochs). */
+interface EpochsView {
+  epoch: number;
+  member: boolean;
+  dkgResult: { epoch: number; handover: string } | null;
+}
+const epochsOf = (p: NodeProcess): Promise<EpochsView | undefined> => fetch(`${p.api}/v1/epochs`).then((r) => (r.ok ? (r.json() as Promise<EpochsView>) : undefined)).catch(() => undefined);
+
 async function main(): Promise<void> {
-  process.stdout.write(`destra devnet: ${n} nodes, threshold ${t}, data in ${dir}\n`);
+  process.stdout.write(`destra devnet: ${n} operators (+1 joining, 1 leaving), epochs of ${EPOCH_SECONDS} s from CommitteeRegistry, data in ${dir}\n`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const model = await step('load the inference model', () => loadBenchModel());
   const probe = await model.inference.infer(model.model, model.input(0));
   info(`model ${model.model}, hash ${toHex(probe.modelHash)}`);
-  const chains: Chains = await step('start anvil, deploy contracts, load the Solana program into LiteSVM', () => startChains({ network, n, modelName: model.model }));
+  const chains: Chains = await step('start anvil, deploy contracts, load the Solana program into LiteSVM', () =>
+    startChains({ network, n: n + 1, modelName: model.model, committeeSize: 16, epochLengthSec: EPOCH_SECONDS, handoverGraceSec: 120 }),
+  );
   cleanups.push(() => chains.stop());
-  info(`anvil ${chains.anvil.rpcUrl} (chain ${chains.anvil.chainId}), router ${chains.deployed.addresses.router}, program ${ORACLE_PROGRAM_ID.toBase58()}`);
+  info(`anvil ${chains.anvil.rpcUrl} (chain ${chains.anvil.chainId}), registry ${chains.deployed.addresses.registry}, router ${chains.deployed.addresses.router}, program ${ORACLE_PROGRAM_ID.toBase58()}`);
   const bridge = await step('start the read-only SVM bridge for node processes', () => startSvmBridge(chains.svm));
   cleanups.push(() => bridge.close());
-  const committee = await step(`create ${n} operators (keystores, libp2p identities, configs)`, () =>
-    writeLocalCommittee({ dir, network, n, t, models: model.models, logLevel: 'info' }),
+  // n operators now and one that joins later; node configs hold only the node's own things and the
+  // registry to follow: committee, epochs and peers come from the chain.
+  const committee = await step(`create ${n + 1} operators (keystores, libp2p identities, configs without a member list)`, () =>
+    writeLocalCommittee({
+      dir, network, n: n + 1, t, models: model.models, logLevel: 'info', dkgPhaseTimeoutMs: 4000,
+      control: { rpcUrl: chains.anvil.rpcUrl, registry: chains.deployed.addresses.registry, pollIntervalMs: 500 },
+    }),
   );
   const chainsFile = join(dir, 'chains.json');
   writeNodeChainsFile(chainsFile, { chains, svmBridgeUrl: bridge.url, modelHash: probe.modelHash, modelName: model.model });
-  await step(`register and stake ${n} operators on Ethereum`, () => chains.stake(committee.operators.slice(1)));
-  const nodes: NodeProcess[] = await step(`start ${n} node processes`, async () => {
+  await step(`register ${n} operators on Ethereum: BLS key + proof of possession, DSYNC self-bond, node info`, () =>
+    chains.stake(committee.operators.slice(1, n + 1), committee.nodeInfo.slice(0, n)),
+  );
+  const aggregator: RunningAggregator = await step('start the aggregator (follows the registry, relays results and handovers to both chains)', async () => {
+    const relayerKey = chains.anvil.privateKeys.at(-1)!;
+    process.env.DESTRA_DEVNET_RELAYER_KEY = relayerKey;
+    const { committee: fixed, ...base } = committee.aggregatorConfig;
+    const cfg = parseAggregatorConfig({
+      ...base,
+      aggregators: fixed?.aggregators ?? [],
+      epochs: { source: 'chain', pollIntervalMs: 500, directoryRefreshMs: 2000 },
+      chains: {
+        ethereum: {
+          rpcUrl: chains.anvil.rpcUrl, router: chains.deployed.addresses.router, feeds: chains.deployed.addresses.feeds,
+          registry: chains.deployed.addresses.registry, relayer: { keyEnv: 'DESTRA_DEVNET_RELAYER_KEY' },
+        },
+      },
+      relay: { staggerMs: 0, maxAttempts: 8, onDemandTargets: ['ethereum', 'solana'] },
+    });
+    // Handovers go out from their own account, so their nonces never race the result relayer's.
+    const handoverClients = localClients(chains.anvil.rpcUrl, chains.anvil.privateKeys[n + 2]!);
+    const alog = pino({ level: 'info' }, destination(join(dir, 'aggregator.log')));
+    const handoverRelay = new HandoverRelay({
+      ethereum: new HandoverSubmitter({ publicClient: handoverClients.publicClient, walletClient: handoverClients.walletClient, registry: chains.deployed.addresses.registry }),
+      solana: { client: chains.solana, payer: chains.solAdmin },
+      logger: alog,
+    });
+    const a = await startAggregator(cfg, { sinks: [chains.ethSink, chains.solSink], handoverRelay, log: alog });
+    cleanups.push(() => a.stop());
+    return a;
+  });
+  const nodes: NodeProcess[] = await step(`start ${n} node processes (each reads the registry: epoch 0, genesis DKG among the ${n} staked operators)`, async () => {
     const list = await Promise.all(
       Array.from({ length: n }, async (_, k) => {
         const p = await spawnNode(k + 1, committee.nodeConfigPaths[k]!, chainsFile, dir);
@@ -94,26 +145,28 @@ async function main(): Promise<void> {
     for (const p of list) info(`node ${p.index}: pid ${p.child.pid}, API ${p.api}, log ${p.logFile}`);
     return list;
   });
-  const sharing: PublicSharing = await step('run the DKG over libp2p among the nodes', async () => {
-    const sharing = await waitForDkg(nodes, 120_000);
-    info(`group key ${toHex(sharing.groupKeyBytes).slice(0, 26)}…`);
-    return sharing;
-  });
-  await step('set the group key (genesis) on Ethereum and Solana', () => chains.genesis(sharing));
+  const genesisRecord = await step('genesis DKG over libp2p; every node publishes the same record', () =>
+    waitFor('the genesis DKG', async () => {
+      const views = await Promise.all(nodes.map(epochsOf));
+      const records = new Set(views.map((v) => (v?.dkgResult?.epoch === 1 ? v.dkgResult.handover : undefined)));
+      if (records.size !== 1 || records.has(undefined)) return undefined;
+      return [...records][0]!;
+    }, 120_000),
+  );
+  await step('install genesis (group key, committee) on Ethereum and Solana', () => chains.genesisFromHandover(fromHex(genesisRecord)));
   await step(`register model ${model.model} on Ethereum`, () => chains.registerModel(model.model, probe.modelHash));
-  // after genesis, so the committee (and its member order) is the operators' self-bonds alone
+  await step('every node serves epoch 1', () =>
+    waitFor('epoch 1 active on every node', async () => ((await Promise.all(nodes.map(epochsOf))).every((v) => v?.epoch === 1 && v.member) ? true : undefined), 60_000),
+  );
   const delegator = await step('a holder delegates DSYNC to operator 1 (rewards per share, besides the self-bonds)', () => chains.delegate());
   info(`delegator ${delegator}`);
-  const aggregator: RunningAggregator = await step('start the aggregator (relays to both chains)', async () => {
-    const cfg = parseAggregatorConfig({ ...committee.aggregatorConfig, relay: { staggerMs: 0, maxAttempts: 4, onDemandTargets: ['ethereum', 'solana'] } });
-    const a = await startAggregator(cfg, { sharing, sinks: [chains.ethSink, chains.solSink], log: pino({ level: 'warn' }, destination(join(dir, 'aggregator.log'))) });
-    cleanups.push(() => a.stop());
-    await waitFor('nodes connecting to the aggregator', async () => (a.host.peersWithRole('member').length === n ? true : undefined), 30_000);
-    return a;
-  });
   aggregator.service.on('misbehaviour', (e) => info(`member ${e.member} named: ${e.kind} (request ${toHex(e.requestId).slice(0, 18)}…)`));
   const latencyOf = new Map<string, number>();
-  aggregator.service.on('result', (r) => latencyOf.set(toHex(r.signed.requestId), r.latencyMs));
+  const reportOf = new Map<string, Uint8Array>();
+  aggregator.service.on('result', (r) => {
+    latencyOf.set(toHex(r.signed.requestId), r.latencyMs);
+    reportOf.set(toHex(r.signed.requestId), r.signed.report);
+  });
 
   // ---- sample requests -------------------------------------------------------------------------
   const samples: Sample[] = [];
@@ -134,15 +187,58 @@ async function main(): Promise<void> {
   });
   samples.push({ chain: 'on-demand', id: fromHex(od.requestId), input: odInput, submittedAt: odStart, answeredAt: performance.now() });
 
-  await step('wait for every sample to be answered and verified', async () => {
+  // ---- live epochs: one operator joins, one leaves, requests flow on both chains all the while --------
+  let traffic = true;
+  let seq = 0;
+  const loop = (async () => {
+    while (traffic) {
+      const i = seq++;
+      const input = model.input(1000 + i);
+      try {
+        if (i % 2 === 0) samples.push({ chain: 'ethereum', id: await chains.ethRequest(input), input, submittedAt: performance.now() });
+        else samples.push({ chain: 'solana', id: await chains.solRequest(probe.modelHash, input), input, submittedAt: performance.now() });
+      } catch (err) {
+        info(`request ${i} not submitted: ${(err as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, 1500));
+    }
+  })();
+  const solEpoch = async (): Promise<number> => Number((await chains.solana.fetchConfig())?.epoch ?? 0n);
+  const epochOnBoth = (epoch: number, size: number) => async (): Promise<true | undefined> => {
+    const e = await chains.epoch();
+    return e.epoch >= epoch && e.size === size && (await solEpoch()) >= epoch ? true : undefined;
+  };
+  await step(`operator ${n + 1} registers, stakes and starts its node (nobody restarts, no file edited)`, async () => {
+    await chains.stake([committee.operators[n + 1]!], [committee.nodeInfo[n]!], n);
+    const p = await spawnNode(n + 1, committee.nodeConfigPaths[n]!, chainsFile, dir);
+    cleanups.push(() => p.stop());
+    nodes.push(p);
+    info(`node ${p.index}: pid ${p.child.pid}, API ${p.api}`);
+  });
+  const t0 = performance.now();
+  await step(`epoch 2: ${n + 1} members run the DKG, epoch 1 threshold-signs the handover, relayed to Ethereum and Solana`, () => waitFor('epoch 2 on both chains', epochOnBoth(2, n + 1), 180_000));
+  info(`epoch 1 → 2 in ${((performance.now() - t0) / 1000).toFixed(1)} s after the joiner staked`);
+  await step('operator 1 unbonds its self-bond: it is not in the next committee', () => chains.unbond(0));
+  const t1 = performance.now();
+  await step(`epoch 3: ${n} members without operator 1`, () => waitFor('epoch 3 on both chains', epochOnBoth(3, n), 180_000));
+  info(`epoch 2 → 3 in ${((performance.now() - t1) / 1000).toFixed(1)} s after the unbond`);
+  traffic = false;
+  await loop;
+  await step('node 1 (left the committee) stops', () => nodes[0]!.stop());
+  const rotations = (await chains.epoch()).epoch - 1;
+
+  let lost = 0;
+  await step(`wait for every request (${samples.length}) to be answered and verified`, async () => {
     await Promise.all(
       samples.map(async (s) => {
+       try {
         const want = (await model.inference.infer(model.model, s.input)).output;
         if (s.chain === 'ethereum') {
           await waitFor(`Ethereum request ${toHex(s.id).slice(0, 18)}…`, async () => ((await chains.ethFulfilled(s.id)) ? true : undefined), 90_000);
           s.answeredAt = performance.now();
-          const res = await waitFor('the signed report', async () => aggregator.service.collector.resultOf(s.id), 5_000);
-          const got = decodeReport(res.report!).output;
+          // the report the router verified (combined in whichever epoch answered it)
+          const report = await waitFor('the signed report', async () => reportOf.get(toHex(s.id)), 5_000);
+          const got = decodeReport(report).output;
           s.verified = got.join() === want.join();
           s.detail = `callback delivered, verified by OracleRouter (BLS12-381 precompiles); output [${got.join(', ')}]`;
         } else if (s.chain === 'solana') {
@@ -157,6 +253,11 @@ async function main(): Promise<void> {
           s.verified = onEth && onSol.output.join() === want.join() && decodeReport(signed.report).output.join() === want.join();
           s.detail = `Ethereum verifyReport: ${onEth}; Solana result account: written; output [${decodeReport(signed.report).output.join(', ')}]`;
         }
+       } catch (err) {
+        lost++;
+        s.verified = false;
+        s.detail = `LOST: ${(err as Error).message}`;
+       }
       }),
     );
   });
@@ -170,23 +271,24 @@ async function main(): Promise<void> {
     const agg = latencyOf.get(toHex(s.id));
     process.stdout.write(
       `  ${s.chain.padEnd(9)} ${toHex(s.id).slice(0, 18)}…  ${s.verified ? 'verified ✓' : 'NOT verified ✗'}  ` +
-        `request→answer ${((s.answeredAt! - s.submittedAt) / 1000).toFixed(2)} s` +
+        (s.answeredAt !== undefined ? `request→answer ${((s.answeredAt - s.submittedAt) / 1000).toFixed(2)} s` : 'not answered') +
         (agg !== undefined ? `, round ${agg.toFixed(1)} ms` : '') +
         `\n    ${s.detail}\n`,
     );
   }
   // request fees accrued to the pools: every operator and the delegator claim their ETH
-  const econ = await step('claim staking rewards (operators and the delegator)', () => chains.economics(n));
+  const econ = await step('claim staking rewards (operators and the delegator)', () => chains.economics(n + 1));
   const per = (c: Sample['chain']) => samples.filter((s) => s.chain === c);
   const rounds = [...latencyOf.values()].sort((a, b) => a - b);
   const econOk = econ.burned > 0n && econ.operatorRewards > 0n && econ.delegatorRewards > 0n;
-  const allOk = samples.every((s) => s.verified) && econOk;
+  const allOk = samples.every((s) => s.verified) && econOk && rotations >= 2 && lost === 0;
   process.stdout.write(
     `\nsummary: ethereum ${per('ethereum').filter((s) => s.verified).length}/${per('ethereum').length}, ` +
       `solana ${per('solana').filter((s) => s.verified).length}/${per('solana').length}, ` +
       `on-demand on both chains ${per('on-demand').filter((s) => s.verified).length}/${per('on-demand').length}; ` +
       `verified: ${allOk ? 'yes' : 'no'}; round latency p50 ${rounds[Math.floor(rounds.length / 2)]?.toFixed(1) ?? '-'} ms\n` +
-      `economics: burned ${formatEther(econ.burned)} DSYNC, rewards claimed by operators ${formatEther(econ.operatorRewards)} ETH, delegators ${formatEther(econ.delegatorRewards)} ETH\n`,
+      `economics: burned ${formatEther(econ.burned)} DSYNC, rewards claimed by operators ${formatEther(econ.operatorRewards)} ETH, delegators ${formatEther(econ.delegatorRewards)} ETH\n` +
+      `rotations: ${rotations}, lost requests: ${lost}, verified: ${allOk ? 'yes' : 'no'}\n`,
   );
   if (args.once) await shutdown(allOk ? 0 : 1);
   process.stdout.write('\ndevnet running: node APIs above (dashboard at /), Ctrl-C stops everything.\n');

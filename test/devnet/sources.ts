@@ -104,7 +104,7 @@ export class SolanaRequestSource implements RequestSource {
           destination,
         });
       },
-      { intervalMs: this.o.pollMs ?? 200, ...(this.o.onError ? { onError: this.o.onError } : {}) },
+      { intervalMs: this.o.pollMs ?? 200, redeliverAfterMs: 10_000, ...(this.o.onError ? { onError: this.o.onError } : {}) },
     );
   }
 

@@ -10,18 +10,33 @@ export interface RequestWatcher {
 export function watchRequests(
   client: OracleClient,
   onRequest: (r: InferenceRequestAccount) => void | Promise<void>,
-  opts: { intervalMs?: number; onError?: (e: unknown) => void } = {},
+  opts: {
+    intervalMs?: number;
+    onError?: (e: unknown) => void;
+    /**
+     * Deliver a request again when it is still pending this long after its last delivery (a node then
+     * re-signs an answer the program refused, e.g. one of the previous epoch). Default: never.
+     */
+    redeliverAfterMs?: number;
+  } = {},
 ): RequestWatcher {
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   const poll = async (): Promise<InferenceRequestAccount[]> => {
-    const fresh = (await client.listPendingRequests()).filter((r) => !seen.has(r.address.toBase58()));
-    for (const r of fresh) {
-      seen.add(r.address.toBase58());
+    const now = Date.now();
+    const pending = await client.listPendingRequests();
+    const live = new Set(pending.map((r) => r.address.toBase58()));
+    for (const k of seen.keys()) if (!live.has(k)) seen.delete(k); // answered or refunded: forget it
+    const due = pending.filter((r) => {
+      const last = seen.get(r.address.toBase58());
+      return last === undefined || (opts.redeliverAfterMs !== undefined && now - last >= opts.redeliverAfterMs);
+    });
+    for (const r of due) {
+      seen.set(r.address.toBase58(), now);
       await onRequest(r);
     }
-    return fresh;
+    return due;
   };
   const loop = (): void => {
     if (stopped) return;

@@ -49,7 +49,9 @@ export function solanaSource(o: SolanaSourceOptions): RequestSource {
           if (fromCursor !== undefined && r.createdSlot < fromCursor) return;
           onRequest(chainRequestFromSolana(r, o.clusterId, programId, await o.slotTime(r.createdSlot), name));
         },
-        { intervalMs: o.intervalMs ?? 1000, onError: (e) => o.log.warn({ err: (e as Error).message }, 'solana watcher problem') },
+        // Still-pending requests come again every 10 s: an answer the program refused (signed in the
+        // epoch before its last handover) is then signed again under the current epoch.
+        { intervalMs: o.intervalMs ?? 1000, redeliverAfterMs: 10_000, onError: (e) => o.log.warn({ err: (e as Error).message }, 'solana watcher problem') },
       );
       stop = () => w.stop();
       o.log.info({ program: o.client.programId.toBase58() }, 'solana watcher started');

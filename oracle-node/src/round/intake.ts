@@ -210,7 +210,12 @@ export class RequestIntake {
   private accept(r: Omit<StoredRequest, 'status' | 'error' | 'receivedAt'>): void {
     if (this.c.stopped) return;
     const fresh = this.c.o.store.addRequest(r);
-    if (!fresh) return; // already known (duplicate event, re-delivered proposal)
+    if (!fresh) {
+      // Already known (duplicate event, re-delivered proposal). A chain that re-delivers a request it
+      // still lists as pending may have refused an answer of an older epoch: see reopenIfStale.
+      if (r.kind === ReportKind.Request) this.signer.reopenIfStale(r.requestId, r.round);
+      return;
+    }
     const stored = this.c.o.store.getRequest(r.requestId, r.round)!;
     void this.signer.process(stored);
   }

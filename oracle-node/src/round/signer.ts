@@ -80,6 +80,27 @@ export class PartialSigner {
     return scheduled;
   }
 
+  /**
+   * The chain re-delivered a request this node considers answered, so its answer did not land: when that
+   * answer was signed under an older epoch than the active key's (the Solana program accepts only its
+   * current epoch; a report combined just before a handover reached it is refused there), it is signed
+   * again under the active epoch. Answers of the active epoch are left alone (their relay is retrying).
+   */
+  reopenIfStale(requestId: Uint8Array, round: number): boolean {
+    const { o, lastSent } = this.c;
+    const active = this.c.activeKey();
+    if (!active || this.c.stopped) return false;
+    const req = o.store.getRequest(requestId, round);
+    if (!req || req.status !== 'done' || req.kind !== ReportKind.Request) return false;
+    const own = o.store.ownPartial(requestId, round);
+    if (own && own.epoch >= active.epoch) return false;
+    if (!o.store.reopenRequest(requestId, round)) return false;
+    o.log.info({ requestId: toHex(requestId), answeredInEpoch: own?.epoch ?? null, activeEpoch: active.epoch }, 'chain still waits for a request answered in an older epoch: signing it again');
+    lastSent.delete(roundKey(requestId, round));
+    void this.process(o.store.getRequest(requestId, round)!);
+    return true;
+  }
+
   private onRoundFailed(r: StoredRequest, err: Error): void {
     const { o, lastSent, waiters } = this.c;
     const k = roundKey(r.requestId, r.round);

@@ -225,6 +225,15 @@ export class NodeStore {
     return res.changes === 1;
   }
 
+  /**
+   * The one backward move: a chain request answered under an older epoch that its chain still lists as
+   * pending (the destination refused the answer after a handover) is open again, to be signed under the
+   * active epoch. Returns false unless the request was `done`.
+   */
+  reopenRequest(requestId: Uint8Array, round: number): boolean {
+    return this.stmt("UPDATE requests SET status = 'pending', error = NULL WHERE request_id = ? AND round = ? AND status = 'done'").run(requestId, round).changes === 1;
+  }
+
   /** Counts of stored rows per table (health detail, retention tests). */
   counts(): { requests: number; ownPartials: number; reports: number; batchPartials: number } {
     const c = (t: string): number => Number((this.stmt(`SELECT COUNT(*) AS c FROM ${t}`).get() as Row).c);
