@@ -296,6 +296,20 @@ describe('rounds across a handover', () => {
     expect(await Promise.all(members.map((m) => rejected(m, 'combined-invalid')))).toEqual(before);
   });
 
+  it('a chain that still lists a request answered under epoch 1 gets it answered again under epoch 2; one answered under epoch 2 is left alone', async () => {
+    // Y was answered (stored, done) under epoch 1; the Solana program, already in epoch 2, refuses that
+    // answer and its watcher delivers Y again.
+    agg.combine = (epoch, id) => epoch === 2 && id === y;
+    for (const m of members) m.engine.onChainRequest(Y);
+    await until('Y answered under epoch 2 on every node', () => members.every((m) => m.store.getReport(Y.requestId)?.epoch === 2 && m.store.getRequest(Y.requestId, 0)?.status === 'done'), 5000);
+    // X was answered under epoch 2: a re-delivery changes nothing.
+    const before = members.map((m) => m.store.getReport(X.requestId)!.combinedAt);
+    for (const m of members) m.engine.onChainRequest(X);
+    await sleep(200);
+    expect(members.map((m) => m.store.getRequest(X.requestId, 0)?.status)).toEqual(['done', 'done', 'done', 'done']);
+    expect(members.map((m) => m.store.getReport(X.requestId)!.combinedAt)).toEqual(before);
+  });
+
   it('refuses a proposal whose sender is not the named leader in the proposal epoch; the leader of epoch 2 names its epoch-2 index', async () => {
     const a = members[0]!; // registration index 1, member 3 in epoch 2, member 1 in epoch 1
     const before = await Promise.all(members.map((m) => rejected(m, 'impersonation')));

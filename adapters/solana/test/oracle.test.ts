@@ -126,6 +126,11 @@ describe('destra_oracle in LiteSVM (SIMD-0388)', () => {
     expect(pending.find((q) => q.address.equals(reqAddr))?.input).toEqual(input);
     expect(await watcher.poll()).toEqual([]);
     watcher.stop();
+    // with redelivery, a request still pending comes again (a node re-signs an answer the program refused)
+    const again = watchRequests(f.client, () => undefined, { redeliverAfterMs: 0 });
+    expect((await again.poll()).map((q) => q.address.toBase58())).toContain(reqAddr.toBase58());
+    expect((await again.poll()).map((q) => q.address.toBase58())).toContain(reqAddr.toBase58());
+    again.stop();
 
     const answer = feedReport({ kind: 1, id: reqAddr.toBytes(), round: 0n, inputHash: inputHash(input), output: [42n] });
     await rejects(post(f, answer), 'MissingAccount');

@@ -92,10 +92,11 @@ export class PartialSigner {
     if (!active || this.c.stopped) return false;
     const req = o.store.getRequest(requestId, round);
     if (!req || req.status !== 'done' || req.kind !== ReportKind.Request) return false;
-    const own = o.store.ownPartial(requestId, round);
-    if (own && own.epoch >= active.epoch) return false;
+    // The epoch of the answer that closed it here (the stored result; else our newest partial's).
+    const answered = o.store.getReport(requestId)?.epoch ?? o.store.ownPartial(requestId, round)?.epoch;
+    if (answered === undefined || answered >= active.epoch) return false;
     if (!o.store.reopenRequest(requestId, round)) return false;
-    o.log.info({ requestId: toHex(requestId), answeredInEpoch: own?.epoch ?? null, activeEpoch: active.epoch }, 'chain still waits for a request answered in an older epoch: signing it again');
+    o.log.info({ requestId: toHex(requestId), answeredInEpoch: answered, activeEpoch: active.epoch }, 'chain still waits for a request answered in an older epoch: signing it again');
     lastSent.delete(roundKey(requestId, round));
     void this.process(o.store.getRequest(requestId, round)!);
     return true;
