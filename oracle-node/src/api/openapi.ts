@@ -69,6 +69,15 @@ export function openApiDocument(version = '0.1.0'): Record<string, unknown> {
       '/v1/committee': {
         get: { summary: 'Committee, epoch, group key and per-member partial validity', responses: { '200': { description: 'Committee', content: { 'application/json': { schema: { type: 'object' } } } } } },
       },
+      '/v1/epochs': {
+        get: {
+          summary: 'Chain-driven epochs: the chain epoch, this node\'s DKG (epoch, attempt, phase), its DKG result for the next epoch and the signed handovers it saw',
+          responses: {
+            '200': { description: 'Epochs', content: { 'application/json': { schema: { type: 'object' } } } },
+            '404': { description: 'This node has a fixed committee (code NO_EPOCHS)', content: { 'application/json': { schema: { type: 'object' } } } },
+          },
+        },
+      },
       '/v1/rounds': {
         get: {
           summary: 'Recent rounds with latency and signers',
