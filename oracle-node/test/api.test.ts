@@ -135,4 +135,16 @@ describe('node HTTP API', () => {
     const data = (await (await fetch(`${node.url}/v1/dashboard`)).json()) as Record<string, any>;
     expect(data.committee.members[0].partials.combined).toBeGreaterThan(0);
   });
+  // Last: it takes the aggregator away.
+  it('/health turns degraded (503) and says why when no configured aggregator is connected (no relay path)', async () => {
+    agg.stop();
+    await aggHost.stop();
+    const deadline = Date.now() + 10_000;
+    while (node.host.peersWithRole('aggregator').length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const res = await fetch(`${node.url}/health`);
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { status: string; reasons?: string[] };
+    expect(body.status).toBe('degraded');
+    expect(body.reasons?.[0]).toMatch(/no relay path/);
+  });
 });

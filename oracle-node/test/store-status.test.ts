@@ -35,6 +35,17 @@ describe('request status', () => {
     expect(store.unfinishedRequests()).toHaveLength(0);
   });
 
+  it('reopens only a done request (answered in an older epoch, still pending on its chain)', () => {
+    add(7);
+    expect(store.reopenRequest(id(7), 0)).toBe(false); // pending: nothing to reopen
+    expect(store.setRequestStatus(id(7), 0, 'failed', 'x')).toBe(true);
+    expect(store.reopenRequest(id(7), 0)).toBe(false); // failed stays failed
+    expect(store.setRequestStatus(id(7), 0, 'done')).toBe(true);
+    expect(store.reopenRequest(id(7), 0)).toBe(true);
+    expect(status(7)).toBe('pending');
+    expect(store.unfinishedRequests().map((r) => r.requestId[0])).toContain(7);
+  });
+
   it('moves pending → signed → done, and failed → done, never backwards', () => {
     add(2);
     expect(store.setRequestStatus(id(2), 0, 'signed')).toBe(true);

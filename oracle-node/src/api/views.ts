@@ -88,4 +88,6 @@ export interface NodeStatus {
   dkg: { phase: string; error: string | null };
   peers: { members: number; aggregators: number };
   uptimeSeconds: number;
+  /** Why the status is not `ok` (absent when it is). */
+  reasons?: string[];
 }
