@@ -62,6 +62,11 @@ export function register(program: Command): void {
             ? `config ok: network ${c.network}, epoch ${c.committee.epoch}, ${c.committee.threshold}-of-${c.committee.members.length}, data in ${c.dataDir}\n`
             : `config ok: network ${c.network}, committee and epochs from CommitteeRegistry ${c.control!.registry} at ${c.control!.rpcUrl}, data in ${c.dataDir}\n`,
         );
+        const watched = [
+          ...(c.chains.ethereum ? [`ethereum (router ${c.chains.ethereum.router} at ${c.chains.ethereum.rpcUrl})`] : []),
+          ...(c.chains.solana ? [`solana (program ${c.chains.solana.programId}, cluster ${c.chains.solana.clusterId.replace(/^(0x)?/, '0x')} at ${c.chains.solana.rpcUrl})`] : []),
+        ];
+        process.stdout.write(`chain watchers: ${watched.length ? watched.join('; ') : 'none (requests only from feeds and /v1/infer)'}\n`);
       } catch (err) {
         fatal(err);
       }

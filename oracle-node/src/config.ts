@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ethereumSourceSchema } from './chains/ethereum.ts';
+import { solanaSourceSchema } from './chains/solana.ts';
 import { controlSchema } from './epoch/chain-control.ts';
 import { ConfigError } from './errors.ts';
 
@@ -86,7 +87,7 @@ export const nodeConfigSchema = z.strictObject({
   chains: z
     .strictObject({
       ethereum: ethereumSourceSchema.optional(),
-      solana: z.record(z.string(), z.unknown()).optional(),
+      solana: solanaSourceSchema.optional(),
     })
     .default({}),
   dkg: z.strictObject({ phaseTimeoutMs: z.number().int().min(100).default(15_000) }).default({ phaseTimeoutMs: 15_000 }),

@@ -21,6 +21,7 @@ import {
 import { buildApi, startApi, type ApiServer } from './api/server.ts';
 import type { CommitteeView, NodeStatus } from './api/views.ts';
 import { ethereumSource } from './chains/ethereum.ts';
+import { solanaSourceFromConfig } from './chains/solana.ts';
 import type { RequestSource } from './chains/source.ts';
 import { parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config.ts';
 import { RegistryChainView, findOperator } from './epoch/chain-control.ts';
@@ -520,6 +521,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
     }
     engine.startFeeds(config.feeds);
     if (config.chains.ethereum) node.sources.push(ethereumSource(config.chains.ethereum, store, nodeLog.child({ component: 'ethereum' })));
+    if (config.chains.solana) node.sources.push(solanaSourceFromConfig(config.chains.solana, nodeLog.child({ component: 'solana' })));
     for (const s of node.sources) {
       await s.start((r) => engine.onChainRequest(r), store.cursor(s.name));
     }

@@ -1,7 +1,7 @@
 // One interface over a real cluster (web3.js Connection) and the in-process LiteSVM, so the client,
 // watcher and tests run the same code against both.
 import {
-  ComputeBudgetProgram, Connection, Keypair, PublicKey, Transaction, type TransactionInstruction,
+  ComputeBudgetProgram, Connection, Keypair, PublicKey, Transaction, type Commitment, type TransactionInstruction,
 } from '@solana/web3.js';
 import { FeatureSet, LiteSVM, FailedTransactionMetadata } from 'litesvm';
 import { getTransactionDecoder } from '@solana/kit';
@@ -141,9 +141,9 @@ export class LiteSvmTransport implements SolanaTransport {
   }
 }
 
-/** A real cluster over JSON-RPC. */
+/** A real cluster over JSON-RPC; `commitment` applies to reads (transactions are confirmed at 'confirmed'). */
 export class RpcTransport implements SolanaTransport {
-  constructor(readonly connection: Connection) {}
+  constructor(readonly connection: Connection, readonly commitment: Commitment = 'confirmed') {}
 
   async send(instructions: TransactionInstruction[], signers: Keypair[], opts?: SendOptions): Promise<SentTransaction> {
     const { blockhash, lastValidBlockHeight } = await this.connection.getLatestBlockhash('confirmed');
@@ -161,14 +161,14 @@ export class RpcTransport implements SolanaTransport {
   }
 
   async getAccount(address: PublicKey): Promise<AccountData | null> {
-    const a = await this.connection.getAccountInfo(address, 'confirmed');
+    const a = await this.connection.getAccountInfo(address, this.commitment);
     if (!a) return null;
     return { address, owner: a.owner, lamports: BigInt(a.lamports), data: new Uint8Array(a.data), executable: a.executable };
   }
 
   async getProgramAccounts(programId: PublicKey, filters: BytesFilter[] = []): Promise<AccountData[]> {
     const res = await this.connection.getProgramAccounts(programId, {
-      commitment: 'confirmed',
+      commitment: this.commitment,
       filters: filters.map((f) => ({ memcmp: { offset: f.offset, bytes: Buffer.from(f.bytes).toString('base64'), encoding: 'base64' as const } })),
     });
     return res.map(({ pubkey, account }) => ({
