@@ -131,18 +131,23 @@ describe('destra node CLI', () => {
       while (!lines.some((l) => l.msg === 'node started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       const started = lines.find((l) => l.msg === 'node started')!;
       expect(started).toMatchObject({ level: 30, node: 1, network: 'testnet' });
+      // Its key share made, the node is healthy but for its relay path: no aggregator runs in this test.
       let health: Response | undefined;
+      let body: { hasKeyShare?: boolean; status?: string; reasons?: string[] } = {};
       while (Date.now() < deadline) {
         health = await fetch(`${started.api as string}/health`);
-        if (health.status === 200) break;
+        body = (await health.json()) as typeof body;
+        if (body.hasKeyShare) break;
         await new Promise((r) => setTimeout(r, 100));
       }
-      expect(health!.status).toBe(200);
+      expect(health!.status).toBe(503);
+      expect(body).toMatchObject({ status: 'degraded', hasKeyShare: true });
+      expect(body.reasons?.[0]).toMatch(/no relay path/);
       // The finding: one request naming an unknown model ended the process. Now: a 400 and the node lives.
       const bad = await fetch(`${started.api as string}/v1/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"no-such-model","input":"0x00"}' });
       expect(bad.status).toBe(400);
       expect(((await bad.json()) as { error: string }).error).toBe('UNKNOWN_MODEL');
-      expect((await fetch(`${started.api as string}/health`)).status).toBe(200);
+      expect(((await (await fetch(`${started.api as string}/health`)).json()) as { hasKeyShare: boolean }).hasKeyShare).toBe(true);
       expect(child.exitCode).toBeNull();
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

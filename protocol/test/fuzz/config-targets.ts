@@ -25,7 +25,7 @@ export const CONFIG_SEEDS: readonly object[] = [
     committee: { epoch: 0, threshold: 1, members: [member(1)], aggregators: [{ index: 1, operatorKey: `0x${'33'.repeat(96)}`, addrs: [] }] },
     models: { dir: 'models' },
     feeds: [{ name: 'eth-usd', model: 'price-mlp', input: '0x0102', intervalMs: 60_000 }],
-    chains: { ethereum: { rpcUrl: 'http://127.0.0.1:8545', router: `0x${'44'.repeat(20)}`, confirmations: 2, models: { [`0x${'55'.repeat(32)}`]: 'price-mlp' } }, solana: {} },
+    chains: { ethereum: { rpcUrl: 'http://127.0.0.1:8545', router: `0x${'44'.repeat(20)}`, confirmations: 2, models: { [`0x${'55'.repeat(32)}`]: 'price-mlp' } }, solana: { rpcUrl: 'http://127.0.0.1:8899', programId: '11111111111111111111111111111111', clusterId: `0x${'66'.repeat(32)}`, models: { [`0x${'55'.repeat(32)}`]: 'price-mlp' } } },
     dkg: { phaseTimeoutMs: 20_000 },
     rounds: { maxSkewSeconds: 10, timeoutMs: 5_000 },
     shareKdf: { function: 'pbkdf2', c: 1000 },
