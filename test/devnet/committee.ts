@@ -26,6 +26,8 @@ export interface LocalCommitteeOptions {
    * list); the operators publish their node info on chain (see `nodeInfo`).
    */
   control?: { rpcUrl: string; registry: string; pollIntervalMs?: number };
+  /** How many aggregators the members send partials to (default 1); each combines and relays alone. */
+  aggregators?: number;
 }
 
 /** What each operator publishes with CommitteeRegistry.setNodeInfo. */
@@ -50,6 +52,9 @@ export interface LocalCommittee {
   /** Per member (index k = member k+1): the node info it publishes on chain. */
   nodeInfo: OperatorNodeInfo[];
   aggregatorPeerId: string;
+  /** Every aggregator's config (index k+1); [0] is `aggregatorConfig`. */
+  aggregatorConfigs: AggregatorConfigInput[];
+  aggregatorConfigPaths: string[];
 }
 
 const DEVNET_PASSWORD = 'destra-devnet-only';
@@ -80,7 +85,23 @@ export async function writeLocalCommittee(o: LocalCommitteeOptions): Promise<Loc
     peerId: peerIds[k + 1]!,
     addrs: [addr(k + 1)],
   }));
-  const aggregators = [{ index: 1, operatorKey: toHex(publicKeyOf(operators[0]!)), peerId: peerIds[0]!, addrs: [addr(0)] }];
+  // Aggregators beyond the first: their own operator keys, identities, ports and directories.
+  const extra = Math.max(0, (o.aggregators ?? 1) - 1);
+  const extraPorts = extra > 0 ? await freePorts(extra) : [];
+  const extraKeys = Array.from({ length: extra }, () => randomSecretKey());
+  const extraIds = await Promise.all(extraKeys.map(() => generateKeyPair('Ed25519')));
+  const extraDirs = extraKeys.map((_, j) => join(o.dir, `aggregator${j + 2}`));
+  extraKeys.forEach((sk, j) => {
+    mkdirSync(extraDirs[j]!, { recursive: true });
+    const ks = encryptKeystore(secretKeyToBytes(sk), DEVNET_PASSWORD, { kdf: { function: 'pbkdf2', c: 1024 }, pubkey: toHex(publicKeyOf(sk)).slice(2) });
+    writeFileSync(join(extraDirs[j]!, 'operator.keystore.json'), JSON.stringify(ks), { mode: 0o600 });
+    writeFileSync(join(extraDirs[j]!, 'libp2p.key'), privateKeyToProtobuf(extraIds[j]!), { mode: 0o600 });
+  });
+  const extraPeerIds = extraIds.map((k) => peerIdFromPrivateKey(k).toString());
+  const aggregators = [
+    { index: 1, operatorKey: toHex(publicKeyOf(operators[0]!)), peerId: peerIds[0]!, addrs: [addr(0)] },
+    ...extraKeys.map((sk, j) => ({ index: j + 2, operatorKey: toHex(publicKeyOf(sk)), peerId: extraPeerIds[j]!, addrs: [`/ip4/127.0.0.1/tcp/${extraPorts[j]}/p2p/${extraPeerIds[j]}`] })),
+  ];
   const nodeConfigs: NodeConfigInput[] = members.map((m) => ({
     network: o.network,
     dataDir: dirs[m.index]!,
@@ -115,6 +136,22 @@ export async function writeLocalCommittee(o: LocalCommitteeOptions): Promise<Loc
   };
   const aggregatorConfigPath = join(dirs[0]!, 'config.json');
   writeFileSync(aggregatorConfigPath, JSON.stringify(aggregatorConfig, null, 2));
+  const aggregatorConfigs: AggregatorConfigInput[] = [
+    aggregatorConfig,
+    ...extraKeys.map((_, j) => ({
+      ...aggregatorConfig,
+      index: j + 2,
+      dataDir: extraDirs[j]!,
+      listen: [`/ip4/127.0.0.1/tcp/${extraPorts[j]}`],
+      operatorKeystore: join(extraDirs[j]!, 'operator.keystore.json'),
+    })),
+  ];
+  const aggregatorConfigPaths = aggregatorConfigs.map((c, k) => {
+    if (k === 0) return aggregatorConfigPath;
+    const p = join(extraDirs[k - 1]!, 'config.json');
+    writeFileSync(p, JSON.stringify(c, null, 2));
+    return p;
+  });
   return {
     dir: o.dir,
     network: o.network,
@@ -129,5 +166,7 @@ export async function writeLocalCommittee(o: LocalCommitteeOptions): Promise<Loc
     aggregatorAddr: addr(0),
     nodeInfo: members.map((m) => ({ encryptionKey: m.encryptionKey as `0x${string}`, peerId: m.peerId, multiaddrs: [`/ip4/127.0.0.1/tcp/${ports[m.index]}`] })),
     aggregatorPeerId: peerIds[0]!,
+    aggregatorConfigs,
+    aggregatorConfigPaths,
   };
 }

@@ -57,7 +57,7 @@ describe.skipIf(!engineAvailable)('e2e: `destra aggregator start` relays to Ethe
   let sharing: PublicSharing;
   let members: Address[];
   let agg: ChildProcess | undefined;
-  const aggLines: string[] = [];
+  let aggLines: string[] = [];
   let statusUrl: string;
   let configPath: string;
 
@@ -67,7 +67,7 @@ describe.skipIf(!engineAvailable)('e2e: `destra aggregator start` relays to Ethe
     const probe = await model.inference.infer(model.model, model.input(0));
     chains = await startChains({ network: NETWORK, n: N, modelName: model.model });
     bridge = await startSvmBridge(chains.svm);
-    committee = await writeLocalCommittee({ dir, network: NETWORK, n: N, t: T, models: model.models, logLevel: 'warn' });
+    committee = await writeLocalCommittee({ dir, network: NETWORK, n: N, t: T, models: model.models, logLevel: 'warn', aggregators: 2 });
     const chainsFile = join(dir, 'chains.json');
     writeNodeChainsFile(chainsFile, { chains, svmBridgeUrl: bridge.url, modelHash: probe.modelHash, modelName: model.model });
     await chains.stake(committee.operators.slice(1));
@@ -76,11 +76,33 @@ describe.skipIf(!engineAvailable)('e2e: `destra aggregator start` relays to Ethe
     members = await chains.genesis(sharing);
     await chains.registerModel(model.model, probe.modelHash);
 
-    // The operator's files: relayer keystore (V3) with its password in a variable, the config.
-    writeFileSync(join(dir, 'relayer.keystore.json'), await encryptV3(chains.anvil.privateKeys.at(-1)!, 'relayer-pw', 1024));
+    // Two aggregators, each an operator's `destra aggregator start`: the members send partials to both,
+    // each combines and relays alone (its own relayer account), so losing one changes nothing.
+    const started = [];
+    for (const k of [0, 1]) started.push(await startAggregatorProcess(k));
+    [{ child: agg, lines: aggLines, statusUrl, configPath }, second] = [started[0]!, started[1]!];
+    for (const a of started) {
+      await Promise.race([until(`every member connected to aggregator ${a.index} (/health)`, async () => ((await health(a.statusUrl)).body.members === N ? true : undefined), 45_000), a.exited]);
+    }
+  }, 170_000);
+
+  let second: AggregatorProcess;
+
+  interface AggregatorProcess {
+    index: number;
+    child: ChildProcess;
+    lines: string[];
+    statusUrl: string;
+    configPath: string;
+    exited: Promise<never>;
+  }
+
+  /** Aggregator k (0-based) as an operator runs it: relayer keystore (V3) with its password in a variable, its config, the CLI. */
+  async function startAggregatorProcess(k: number): Promise<AggregatorProcess> {
+    const keystore = `relayer${k + 1}.keystore.json`;
+    writeFileSync(join(dir, keystore), await encryptV3(chains.anvil.privateKeys.at(k === 0 ? -1 : -4)!, 'relayer-pw', 1024));
     const [statusPort] = await freePorts(1);
-    statusUrl = `http://127.0.0.1:${statusPort}`;
-    const base = committee.aggregatorConfig;
+    const base = committee.aggregatorConfigs[k]!;
     const config: AggregatorConfigInput = {
       ...base,
       committee: {
@@ -95,34 +117,34 @@ describe.skipIf(!engineAvailable)('e2e: `destra aggregator start` relays to Ethe
           router: chains.deployed.addresses.router,
           feeds: chains.deployed.addresses.feeds,
           registry: chains.deployed.addresses.registry,
-          relayer: { keystore: 'relayer.keystore.json', password: { env: 'DESTRA_AGG_RELAYER_PASSWORD' } },
+          relayer: { keystore, password: { env: 'DESTRA_AGG_RELAYER_PASSWORD' } },
         },
       },
       statusPort,
       logLevel: 'info',
     };
-    configPath = join(dir, 'aggregator.json');
-    writeFileSync(configPath, JSON.stringify(config, null, 2));
-
-    const log = createWriteStream(join(dir, 'aggregator.log'));
-    agg = spawn(process.execPath, [join(repoRoot, 'bin/destra.mjs'), 'aggregator', 'start', '--config', configPath], {
+    const path = join(dir, `aggregator${k + 1}.json`);
+    writeFileSync(path, JSON.stringify(config, null, 2));
+    const log = createWriteStream(join(dir, `aggregator${k + 1}.log`));
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/destra.mjs'), 'aggregator', 'start', '--config', path], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, DESTRA_AGG_RELAYER_PASSWORD: 'relayer-pw' },
     });
-    agg.stderr!.pipe(log);
-    createInterface({ input: agg.stdout! }).on('line', (l) => {
-      aggLines.push(l);
+    const lines: string[] = [];
+    child.stderr!.pipe(log);
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      lines.push(l);
       log.write(`${l}\n`);
     });
-    const exited = new Promise<never>((_, reject) => agg!.once('exit', (code) => reject(new Error(`the aggregator exited with ${code}: ${aggLines.slice(-5).join('\n')}`))));
+    const exited = new Promise<never>((_, reject) => child.once('exit', (code, signal) => reject(new Error(`aggregator ${k + 1} exited with ${code ?? signal}: ${lines.slice(-5).join('\n')}`))));
     exited.catch(() => undefined);
-    await Promise.race([until('every member connected to the aggregator (/health)', async () => ((await health()).body.members === N ? true : undefined), 45_000), exited]);
-  }, 170_000);
+    return { index: k + 1, child, lines, statusUrl: `http://127.0.0.1:${statusPort}`, configPath: path, exited };
+  }
 
   afterAll(async () => {
-    if (agg && agg.exitCode === null && agg.signalCode === null) {
-      const a = agg;
+    for (const a of [agg, second?.child]) {
+      if (!a || a.exitCode !== null || a.signalCode !== null) continue;
       await new Promise<void>((r) => {
         const kill = setTimeout(() => a.kill('SIGKILL'), 5000);
         a.once('exit', () => (clearTimeout(kill), r()));
@@ -136,8 +158,8 @@ describe.skipIf(!engineAvailable)('e2e: `destra aggregator start` relays to Ethe
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  const health = async (): Promise<{ code: number; body: Health }> => {
-    const r = await fetch(`${statusUrl}/health`);
+  const health = async (url = statusUrl): Promise<{ code: number; body: Health }> => {
+    const r = await fetch(`${url}/health`);
     return { code: r.status, body: (await r.json()) as Health };
   };
 
@@ -158,16 +180,39 @@ describe.skipIf(!engineAvailable)('e2e: `destra aggregator start` relays to Ethe
   it('a request on the router is answered on chain by the CLI aggregator\'s relay', async () => {
     const id = await chains.ethRequest(model.input(21));
     await until('the request to be fulfilled on chain', async () => ((await chains.ethFulfilled(id)) ? true : undefined), 45_000);
-    const relayed = await until('the relay log line', async () => aggLines.find((l) => l.includes('report relayed') && l.includes(toHex(id).slice(2).toLowerCase())), 10_000);
-    expect(JSON.parse(relayed)).toMatchObject({ chain: 'ethereum', status: 'submitted' });
-    const metrics = await (await fetch(`${statusUrl}/metrics`)).text();
+    // Both aggregators relay on their own; whichever lands first answers it, the router takes one answer.
+    const line = (a: { lines: string[] }) => a.lines.find((l) => l.includes('report relayed') && l.includes(toHex(id).slice(2).toLowerCase()));
+    const both = [{ lines: aggLines, statusUrl }, second];
+    await until('both relay log lines', async () => (both.every((a) => line(a)) ? true : undefined), 10_000);
+    const outcomes = both.map((a) => JSON.parse(line(a)!) as { chain: string; status: string });
+    expect(outcomes.every((o) => o.chain === 'ethereum')).toBe(true);
+    expect(outcomes.every((o) => o.status === 'submitted' || o.status === 'already-fulfilled')).toBe(true);
+    expect(outcomes.some((o) => o.status === 'submitted')).toBe(true);
+    const winner = both[outcomes.findIndex((o) => o.status === 'submitted')]!;
+    const metrics = await (await fetch(`${winner.statusUrl}/metrics`)).text();
     expect(metrics).toMatch(/destra_aggregator_relays_landed_total [1-9]/);
   }, 60_000);
+
+  it('kill -9 of one aggregator process under load: every request is still answered (by the other)', async () => {
+    const ids: Uint8Array[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await chains.ethRequest(model.input(40 + i)));
+    agg!.kill('SIGKILL');
+    await until('the first aggregator to be gone', async () => (agg!.signalCode === 'SIGKILL' ? true : undefined), 10_000);
+    for (let i = 0; i < 3; i++) ids.push(await chains.ethRequest(model.input(50 + i)));
+    for (const id of ids) await until(`request ${toHex(id).slice(0, 18)}… fulfilled on chain`, async () => ((await chains.ethFulfilled(id)) ? true : undefined), 60_000);
+    // the ones made after the kill can only have come through the second aggregator's relay
+    for (const id of ids.slice(3)) expect(second.lines.some((l) => l.includes('report relayed') && l.includes(toHex(id).slice(2).toLowerCase()))).toBe(true);
+    // nodes still have a relay path: /health ok with one aggregator
+    for (const p of nodes) {
+      const h = (await (await fetch(`${p.api}/health`)).json()) as { status: string; peers: { aggregators: number } };
+      expect(h).toMatchObject({ status: 'ok', peers: { aggregators: 1 } });
+    }
+  }, 120_000);
 
   it('/health turns degraded (503) when its RPC endpoint goes away', async () => {
     await chains.anvil.stop();
     const h = await until('/health to say degraded', async () => {
-      const r = await health();
+      const r = await health(second.statusUrl);
       return r.body.status === 'degraded' ? r : undefined;
     }, 15_000);
     expect(h.code).toBe(503);
