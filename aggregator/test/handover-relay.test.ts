@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { Keypair } from '@solana/web3.js';
 import { hexToBytes, toHex, type Address } from 'viem';
-import { encodeHandover, handoverSigningMessage, membersRoot, payoutsRoot, sharesRoot } from '@destra/protocol';
+import { decodeHandover, encodeHandover, handoverSigningMessage, membersRoot, payoutsRoot, sharesRoot } from '@destra/protocol';
 import { LocalCommittee, committeeRegistryAbi, payoutTable } from '@destra/contracts';
 import { CommitteeReader, HandoverSubmitter } from '@destra/adapter-ethereum';
 import { createLocalDeployment, type LocalDeployment } from '@destra/adapter-solana';
@@ -106,9 +106,16 @@ describe('HandoverRelay', () => {
     const err = await both.relay({ handover, signature: forged }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HandoverRelayError);
     const failures = (err as HandoverRelayError).failures;
-    expect(failures.map((x) => [x.chain, x.permanent])).toEqual([['ethereum', true], ['solana', true]]);
+    // Ethereum refuses it; Solana is then not even asked (it follows what Ethereum installs)
+    expect(failures.map((x) => [x.chain, x.permanent])).toEqual([['ethereum', true], ['solana', false]]);
     expect(failures[0]!.message).toMatch(/BadSignature/);
-    expect(failures[1]!.message).toMatch(/InvalidSignature/);
+    expect(failures[1]!.message).toMatch(/Ethereum did not take this handover/);
+    expect((await sol.client.fetchConfig())!.epoch).toBe(3n);
+    // Solana alone still checks the signature itself
+    const solOnly = new HandoverRelay({ solana: { client: sol.client, payer }, logger, baseDelayMs: 10 });
+    const solErr = (await solOnly.relay({ handover, signature: forged }).catch((e: unknown) => e)) as HandoverRelayError;
+    expect(solErr.failures.map((x) => [x.chain, x.permanent])).toEqual([['solana', true]]);
+    expect(solErr.failures[0]!.message).toMatch(/InvalidSignature/);
     // Solana only, from a payer without lamports: transient until the airdrop
     const broke = Keypair.generate();
     const solanaOnly = new HandoverRelay({ solana: { client: sol.client, payer: broke }, logger, baseDelayMs: 20, maxDelayMs: 50 });
@@ -124,5 +131,22 @@ describe('HandoverRelay', () => {
     expect(await reader.currentEpoch()).toBe(3n);
     const late = new HandoverRelay({ ethereum: ethereumSubmitter(), logger, baseDelayMs: 10 });
     expect(await late.relay({ handover, signature })).toEqual({ ethereum: expect.stringMatching(/^0x/) });
+  });
+
+  it('a committee that is no longer the selected one (a stake landed after signing): Ethereum refuses, Solana is not asked (no split)', async () => {
+    const { handover } = await nextHandover();
+    // the same handover naming the members in another order: what a ranking change after the DKG looks like
+    const stale = encodeHandover({ ...decodeHandover(handover), membersRoot: membersRoot([...(await reader.selectedCommittee(f.committee.n))].reverse().map(memberId)) });
+    const signature = current.signMessage(handoverSigningMessage(stale));
+    const solBefore = (await sol.client.fetchConfig())!.epoch;
+    const both = new HandoverRelay({ ethereum: ethereumSubmitter(), solana: { client: sol.client, payer }, logger, baseDelayMs: 10 });
+    const err = (await both.relay({ handover: stale, signature }).catch((e: unknown) => e)) as HandoverRelayError;
+    expect(err).toBeInstanceOf(HandoverRelayError);
+    expect(err.failures[0]).toMatchObject({ chain: 'ethereum', permanent: true });
+    expect(err.failures[0]!.message).toMatch(/HandoverWrongCommittee/);
+    expect(err.failures[1]).toMatchObject({ chain: 'solana', permanent: false });
+    // Solana, which cannot check the committee, stays where Ethereum is
+    expect((await sol.client.fetchConfig())!.epoch).toBe(solBefore);
+    expect(await reader.currentEpoch()).toBe(solBefore);
   });
 });

@@ -3,7 +3,7 @@
 // relay the same handover (every aggregator, any node): the registry accepts it once, so an epoch that
 // already reached the handover's newEpoch is success that someone else paid for.
 import { bytesToHex, decodeFunctionData, getAbiItem, type Address, type Hex, type PublicClient, type WalletClient } from 'viem';
-import { decodeHandover, g1FromEip2537, type Handover } from '@destra/protocol';
+import { decodeG2, decodeHandover, g1FromEip2537, g2ToEip2537, type Handover } from '@destra/protocol';
 import { committeeRegistryAbi } from '@destra/contracts';
 import { blockRanges } from './block-ranges.ts';
 import { AdapterConfigError, EthereumAdapterError, TransactionRejectedError } from './errors.ts';
@@ -117,6 +117,21 @@ export class HandoverSubmitter {
 
   currentEpoch(): Promise<bigint> {
     return this.o.publicClient.readContract({ address: this.o.registry, abi: committeeRegistryAbi, functionName: 'currentEpoch' }) as Promise<bigint>;
+  }
+
+  /**
+   * True when the registry installed exactly this handover's group key for its new epoch: a handover
+   * someone else landed first may have been another one (another DKG attempt or committee), and Solana
+   * must receive the one Ethereum holds.
+   */
+  async installed(handover: Uint8Array): Promise<boolean> {
+    const h = decodeHandover(handover);
+    try {
+      const key = (await this.o.publicClient.readContract({ address: this.o.registry, abi: committeeRegistryAbi, functionName: 'groupKey', args: [h.newEpoch] })) as Hex;
+      return key.toLowerCase() === bytesToHex(g2ToEip2537(decodeG2(h.groupKey).toBytes(true))).toLowerCase();
+    } catch {
+      return false; // UnknownEpoch: not installed
+    }
   }
 
   /**

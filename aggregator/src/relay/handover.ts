@@ -102,22 +102,39 @@ export class HandoverRelay {
   }
 
   /**
-   * Lands the handover on every configured chain concurrently (each skipped when already at newEpoch),
-   * retrying transient failures with backoff until the deadline. Throws HandoverRelayError naming each
-   * chain that did not take it (with what the others did).
+   * Lands the handover: on Ethereum first, where the registry checks that its committee is still the one
+   * current stakes select; on Solana (which cannot check that) only once Ethereum holds this very
+   * handover — otherwise a stake landing between signing and relaying would leave the two chains on
+   * different keys. Each chain is skipped when already at newEpoch; transient failures are retried with
+   * backoff until the deadline. Throws HandoverRelayError naming each chain that did not take it.
    */
   async relay(h: HandoverToRelay): Promise<HandoverRelayResult> {
     const newEpoch = checkHandover(h);
     const deadline = this.now() + this.deadlineMs;
-    const chains = this.chains;
-    const settled = await Promise.allSettled(chains.map((c) => this.relayTo(c, h, newEpoch, deadline)));
     const landed: HandoverRelayResult = {};
-    const failures: HandoverChainFailure[] = [];
-    settled.forEach((s, i) => {
-      if (s.status === 'fulfilled') landed[chains[i]!] = s.value;
-      else failures.push(...(s.reason as HandoverRelayError).failures);
-    });
-    if (failures.length) throw new HandoverRelayError(failures, landed);
+    const ethereum = this.o.ethereum;
+    if (ethereum) {
+      try {
+        landed.ethereum = await this.relayTo('ethereum', h, newEpoch, deadline);
+      } catch (err) {
+        const failures = [...(err as HandoverRelayError).failures];
+        if (this.o.solana) failures.push({ chain: 'solana', permanent: false, message: 'not relayed: Ethereum did not take this handover (Solana follows what Ethereum installs)' });
+        throw new HandoverRelayError(failures, landed);
+      }
+      if (landed.ethereum === ALREADY_APPLIED && this.o.solana && !(await ethereum.installed(h.handover))) {
+        throw new HandoverRelayError(
+          [{ chain: 'solana', permanent: true, message: `Ethereum installed another handover for epoch ${newEpoch}; Solana gets that one (followEthereum), not this` }],
+          landed,
+        );
+      }
+    }
+    if (this.o.solana) {
+      try {
+        landed.solana = await this.relayTo('solana', h, newEpoch, deadline);
+      } catch (err) {
+        throw new HandoverRelayError((err as HandoverRelayError).failures, landed);
+      }
+    }
     return landed;
   }
 
