@@ -154,7 +154,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
         status: () => nodeRef!.status(),
         committee: () => nodeRef!.committee(),
         ...(config.control ? { epochs: () => nodeRef?.epochs?.view() ?? { epoch: 0 } } : {}),
-        groupKey: () => nodeRef?.currentKey()?.groupKey,
+        groupKey: (epoch?: number) => (epoch === undefined ? nodeRef?.currentKey()?.groupKey : nodeRef?.groupKeyOf(epoch)),
         ...(encodeInput ? { encodeInput } : {}),
       }),
       config.api.port,

@@ -67,6 +67,15 @@ export class OracleNode {
     return this.epochs ? this.epochs.activeKey() : this.activeKey;
   }
 
+  /** The group key of `epoch`: from the chain (current and previous epoch) or this node's stored share. */
+  groupKeyOf(epoch: number): Uint8Array | undefined {
+    const s = this.epochs?.chain;
+    if (s?.current?.committee.epoch === epoch) return s.current.groupKey;
+    if (s?.previous?.committee.epoch === epoch) return s.previous.groupKey;
+    const k = this.epochs ? this.epochs.keyFor(epoch) : this.activeKey?.epoch === epoch ? this.activeKey : undefined;
+    return k?.groupKey ?? this.store.keyShare(epoch)?.groupKey;
+  }
+
   /** Resolves when the node holds a key share for the configured epoch (after DKG or from disk). */
   ready(): Promise<ActiveKey> {
     if (this.epochs) {

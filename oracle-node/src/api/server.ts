@@ -24,7 +24,8 @@ export interface ApiDeps {
   committee(): CommitteeView;
   /** Chain-driven epochs: the chain's epoch, this node's DKG, its DKG result and signed handovers. */
   epochs?(): unknown;
-  groupKey(): Uint8Array | undefined;
+  /** The group key of `epoch` (default: the epoch this node signs in now), when this node knows it. */
+  groupKey(epoch?: number): Uint8Array | undefined;
   /** Turns `input: number[]` into the model's canonical input bytes (default: the numbers are bytes). */
   encodeInput?(model: string, values: number[]): Uint8Array;
 }
@@ -116,7 +117,7 @@ export function buildApi(deps: ApiDeps): Hono {
             : bytesFromNumbers(input);
       if (bytes.length > MAX_INPUT_BYTES) return fail(c, 413, 'INPUT_TOO_LARGE', `input is ${bytes.length} bytes, limit ${MAX_INPUT_BYTES}`);
       const stored = await deps.engine.submitOnDemand(model, bytes);
-      return c.json(reportView(stored, deps.groupKey()!));
+      return c.json(reportView(stored, deps.groupKey(stored.epoch) ?? deps.groupKey()!));
     },
   );
 
@@ -124,8 +125,10 @@ export function buildApi(deps: ApiDeps): Hono {
     const id = c.req.param('id');
     if (!/^0x[0-9a-fA-F]{64}$/.test(id)) return fail(c, 400, 'BAD_ID', 'id must be 0x followed by 64 hex digits');
     const stored = deps.store.getReport(new Uint8Array(Buffer.from(id.slice(2), 'hex')));
-    const gk = deps.groupKey();
-    if (!stored || !gk) return fail(c, 404, 'NOT_FOUND', `no threshold-signed report for ${id}`);
+    if (!stored) return fail(c, 404, 'NOT_FOUND', `no threshold-signed report for ${id}`);
+    // The key it verifies under is its own epoch's (a report of an earlier epoch, or one an observer stored).
+    const gk = deps.groupKey(stored.epoch);
+    if (!gk) return fail(c, 404, 'NOT_FOUND', `report ${id} is of epoch ${stored.epoch}, whose group key this node no longer knows`);
     return c.json(reportView(stored, gk));
   });
 
