@@ -837,3 +837,36 @@ describe('handover signing', () => {
     expect(m.handle(attest(3, 2, h3))).toEqual([{ type: 'sign-handover', oldEpoch: 2, handover: h3 }]);
   });
 });
+
+// ---- joining the attempt the others run ------------------------------------------------------------------
+
+describe('peer attempts', () => {
+  const current = chainEpoch(1, [A, B, SELF], rnd(96), ACTIVATED);
+
+  it('a member whose attempt ended (done alone) joins the later attempt its peers run in this window at once', () => {
+    const m = machine();
+    const next = nextCommittee([A, B, SELF, C]);
+    const s = snapshot(1, next, current);
+    expect(m.handle({ type: 'chain', snapshot: s, now: DUE + 1 })).toEqual([activate(1, false), startDkg(2, 0, next, 3)]);
+    // finished attempt 0 on re-sent deals, alone: the others failed it
+    expect(m.handle({ type: 'dkg-done', epoch: 2, attempt: 0, groupKey: rnd(96), handover: handoverFor(s), now: DUE + RETRY / 2 })).toEqual([publish(2, 0)]);
+    // a peer's attempt-1 messages, in window 1 (past its first third): join at once
+    const t = DUE + RETRY + RETRY / 2;
+    expect(m.handle({ type: 'peer-attempt', epoch: 2, attempt: 1, now: t })).toEqual([startDkg(2, 1, next, 3)]);
+    expect(m.ceremony).toMatchObject({ epoch: 2, attempt: 1, status: 'running' });
+    // the same again while running: nothing
+    expect(m.handle({ type: 'peer-attempt', epoch: 2, attempt: 1, now: t + 10 })).toEqual([]);
+  });
+
+  it('ignores attempts that are not the current window\'s (a hostile or confused peer cannot steer it), stale ones, and other epochs', () => {
+    const m = machine();
+    const next = nextCommittee([A, B, SELF, C]);
+    const s = snapshot(1, next, current);
+    m.handle({ type: 'chain', snapshot: s, now: DUE + 1 });
+    m.handle({ type: 'dkg-failed', epoch: 2, attempt: 0, reason: 'too few qualified', now: DUE + RETRY / 2 });
+    expect(m.handle({ type: 'peer-attempt', epoch: 2, attempt: 7, now: DUE + RETRY / 2 })).toEqual([]); // window 0, attempt 7
+    expect(m.handle({ type: 'peer-attempt', epoch: 2, attempt: 0, now: DUE + RETRY / 2 })).toEqual([]); // not later than ours
+    expect(m.handle({ type: 'peer-attempt', epoch: 3, attempt: 1, now: DUE + RETRY + 1 })).toEqual([]); // another epoch
+    expect(m.ceremony).toMatchObject({ attempt: 0, status: 'failed' });
+  });
+});

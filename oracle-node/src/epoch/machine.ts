@@ -49,7 +49,9 @@ export type EpochEvent =
   /** A next-committee member's DKG result whose signature and commitments the manager verified. */
   | { type: 'dkg-result'; epoch: number; attempt: number; index: number; handover: Uint8Array }
   /** We signed (and published) our partial for this handover. */
-  | { type: 'handover-signed'; oldEpoch: number; handover: Uint8Array };
+  | { type: 'handover-signed'; oldEpoch: number; handover: Uint8Array }
+  /** A member of the next committee sends DKG messages of this attempt (seen on the DKG topic). */
+  | { type: 'peer-attempt'; epoch: number; attempt: number; now: number };
 
 export type EpochAction =
   | { type: 'start-dkg'; epoch: number; attempt: number; committee: EpochCommittee; index: number; membersRoot: Uint8Array; payoutsRoot: Uint8Array }
@@ -141,6 +143,10 @@ export class EpochMachine {
       case 'dkg-result':
         this.onAttestation(e.epoch, e.index, e.handover);
         break;
+      case 'peer-attempt':
+        this.now = e.now;
+        this.joinPeerAttempt(e.epoch, e.attempt, out);
+        return out;
       case 'handover-signed':
         this.signed.add(`${e.oldEpoch}:${hex(e.handover)}`);
         break;
@@ -243,6 +249,23 @@ export class EpochMachine {
       return this.startAligned(out, target, Math.max(cur.attempt + 2, align.min), index, s, due);
     }
     return this.startAligned(out, target, Math.max(cur.attempt + 1, align.min), index, s, due);
+  }
+
+  /**
+   * Our ceremony ended (done alone, or failed) but the others run a later attempt — the one of the window
+   * the clock is in now: join it at once rather than a window later. (A member that started late can
+   * finish an attempt on re-sent deals that the others already failed; without this it sat one out.)
+   */
+  private joinPeerAttempt(epoch: number, attempt: number, out: EpochAction[]): void {
+    const s = this.snapshot;
+    const cur = this.dkg;
+    if (!s || !s.current || !cur || cur.epoch !== epoch || epoch !== s.currentEpoch + 1) return;
+    if (cur.status === 'running' || attempt <= cur.attempt) return;
+    const due = (s.current.activatedAt + s.epochLength) * 1000;
+    if (attempt !== Math.floor((this.now - due) / this.o.retryMs)) return; // only the attempt of this window
+    const index = memberIndexOf({ epoch, threshold: s.next.threshold, members: s.next.members }, this.o.self);
+    if (index === undefined || hex(s.next.membersRoot) !== cur.membersRoot) return;
+    this.start(out, epoch, attempt, index, s);
   }
 
   /** Tracks the chain's next committee for `target`; a change pushes the next attempt past `window`. */

@@ -442,7 +442,12 @@ export class EpochManager {
       this.o.log.warn({ from, err: (err as Error).message }, 'DKG envelope rejected');
       return;
     }
-    this.ceremony?.runner.receive(env, from);
+    const c = this.ceremony;
+    if (c && env.epoch === c.epoch && (env.attempt ?? 0) > c.attempt && memberIndexOf(c.committee, from.operatorKey) === env.from) {
+      const attempt = env.attempt ?? 0;
+      this.serialize(() => this.execute(this.machine.handle({ type: 'peer-attempt', epoch: env.epoch, attempt, now: Date.now() })));
+    }
+    c?.runner.receive(env, from);
   }
 
   private onEpochsFrame(data: Uint8Array, from: PeerInfo): void {
