@@ -7,6 +7,7 @@ const suites: Record<string, { module: string; about: string }> = {
   inference: { module: '../oracle-node/bench/inference.ts', about: 'rows/s per model, batch sizes and threads' },
   node: { module: '../oracle-node/bench/node.ts', about: 'DKG over libp2p, on-demand latency, chain-request throughput' },
   e2e: { module: '../test/bench/e2e.ts', about: 'round latency and signed results/s over libp2p' },
+  epoch: { module: '../test/bench/epoch.ts', about: 'live rotation with node processes: stake → new key active on both chains, DKG attempts, on-demand latency during the handover (DESTRA_EPOCH_BENCH_SIZES, default 7,16)' },
   fuzz: { module: '../protocol/bench/fuzz.ts', about: 'decoders on mutated and random inputs: inputs/s and findings (DESTRA_FUZZ_RUNS, default 100000)' },
 };
 
