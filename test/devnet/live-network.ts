@@ -41,6 +41,8 @@ export interface LiveNetworkOptions {
   handoverGraceSec?: number;
   /** Per DKG phase (default 4000); a retry window is 5 phase timeouts + 10 s. */
   dkgPhaseTimeoutMs?: number;
+  /** Aggregators (default 1), each combining and relaying on its own; the members send partials to all. */
+  aggregators?: number;
   /** Node and aggregator registry polls (default 500). */
   pollIntervalMs?: number;
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -114,7 +116,14 @@ export class LiveNetwork {
   modelHash!: Uint8Array;
   chains!: Chains;
   committee!: LocalCommittee;
+  /** The first aggregator (also in `aggregators`). */
   aggregator!: RunningAggregator;
+  aggregators: RunningAggregator[] = [];
+
+  /** Stops aggregator k (0-based) as a crash would: the nodes lose that relay path; the others go on. */
+  async stopAggregator(k: number): Promise<void> {
+    await this.aggregators[k]!.stop();
+  }
   chainsFile!: string;
   /** Every tracked request, in submission order. */
   readonly requests: TrackedRequest[] = [];
@@ -188,6 +197,7 @@ export class LiveNetwork {
       writeLocalCommittee({
         dir, network, n: total, t: thresholdOf(n), models: model.models, logLevel: o.logLevel ?? 'info', dkgPhaseTimeoutMs: o.dkgPhaseTimeoutMs ?? 4000,
         control: { rpcUrl: chains.anvil.rpcUrl, registry: chains.deployed.addresses.registry, pollIntervalMs },
+        aggregators: o.aggregators ?? 1,
       }),
     );
     const committee = this.committee;
@@ -196,22 +206,10 @@ export class LiveNetwork {
     await step(`register ${n} operators on Ethereum: BLS key + proof of possession, DSYNC self-bond, node info`, () =>
       this.ethTx(() => chains.stake(committee.operators.slice(1, n + 1), committee.nodeInfo.slice(0, n))),
     );
-    this.aggregator = await step('start the aggregator (follows the registry, relays results and handovers to both chains)', async () => {
+    const count = o.aggregators ?? 1;
+    const started = await step(count === 1 ? 'start the aggregator (follows the registry, relays results and handovers to both chains)' : `start ${count} aggregators (each follows the registry, combines and relays results and handovers to both chains on its own)`, async () => {
       const relayerKey = chains.anvil.privateKeys.at(-1)!;
       process.env.DESTRA_DEVNET_RELAYER_KEY = relayerKey;
-      const { committee: fixed, ...base } = committee.aggregatorConfig;
-      const cfg = parseAggregatorConfig({
-        ...base,
-        aggregators: fixed?.aggregators ?? [],
-        epochs: { source: 'chain', pollIntervalMs, directoryRefreshMs: 2000 },
-        chains: {
-          ethereum: {
-            rpcUrl: chains.anvil.rpcUrl, router: chains.deployed.addresses.router, feeds: chains.deployed.addresses.feeds,
-            registry: chains.deployed.addresses.registry, relayer: { keyEnv: 'DESTRA_DEVNET_RELAYER_KEY' },
-          },
-        },
-        relay: { staggerMs: 0, maxAttempts: 8, onDemandTargets: ['ethereum', 'solana'] },
-      });
       // Handovers go out from their own account, so their nonces never race the result relayer's.
       const handoverClients = localClients(chains.anvil.rpcUrl, chains.anvil.privateKeys[total + 1]!);
       const alog = pino({ level: o.logLevel ?? 'info' }, destination(join(dir, 'aggregator.log')));
@@ -229,16 +227,40 @@ export class LiveNetwork {
         }
         return relay(h);
       };
-      const a = await startAggregator(cfg, { sinks: [chains.ethSink, chains.solSink], handoverRelay, log: alog });
-      this.cleanups.push(() => a.stop());
-      return a;
+      const list: RunningAggregator[] = [];
+      for (const [k, agg] of committee.aggregatorConfigs.entries()) {
+        const { committee: fixed, ...base } = agg;
+        const cfg = parseAggregatorConfig({
+          ...base,
+          aggregators: fixed?.aggregators ?? [],
+          epochs: { source: 'chain', pollIntervalMs, directoryRefreshMs: 2000 },
+          chains: {
+            ethereum: {
+              rpcUrl: chains.anvil.rpcUrl, router: chains.deployed.addresses.router, feeds: chains.deployed.addresses.feeds,
+              registry: chains.deployed.addresses.registry, relayer: { keyEnv: 'DESTRA_DEVNET_RELAYER_KEY' },
+            },
+          },
+          relay: { staggerMs: 0, maxAttempts: 8, onDemandTargets: ['ethereum', 'solana'] },
+        });
+        // In one process the aggregators share the relay sinks (one account, one nonce manager each chain).
+        const log = k === 0 ? alog : pino({ level: o.logLevel ?? 'info' }, destination(join(dir, `aggregator${k + 1}.log`)));
+        const a = await startAggregator(cfg, { sinks: [chains.ethSink, chains.solSink], handoverRelay, log });
+        this.cleanups.push(() => a.stop());
+        list.push(a);
+      }
+      return list;
     });
-    this.aggregator.service.on('result', (r) => {
-      const id = toHex(r.signed.requestId);
-      this.results.push({ ...r, at: performance.now() });
-      this.latencyOf.set(id, r.latencyMs);
-      this.reportOf.set(id, r.signed.report);
-    });
+    this.aggregators = started;
+    this.aggregator = started[0]!;
+    for (const a of started) {
+      a.service.on('result', (r) => {
+        const id = toHex(r.signed.requestId);
+        if (this.reportOf.has(id)) return; // the other aggregator combined it too
+        this.results.push({ ...r, at: performance.now() });
+        this.latencyOf.set(id, r.latencyMs);
+        this.reportOf.set(id, r.signed.report);
+      });
+    }
     // Node processes stop before the aggregator, the bridge and the chains.
     this.cleanups.push(() => Promise.all([...this.nodes.values()].map((p) => p.stop())));
     await step(`start ${n} node processes (each reads the registry: epoch 0, genesis DKG among the ${n} staked operators)`, async () => {

@@ -45,7 +45,7 @@ type Sample = TrackedRequest;
 async function main(): Promise<void> {
   process.stdout.write(`destra devnet: ${n} operators (+1 joining, 1 leaving), epochs of ${EPOCH_SECONDS} s from CommitteeRegistry, data in ${dir}\n`);
   // chains, bridge, n + 1 operators (n staked), the aggregator, n node processes, genesis: epoch 1
-  const net = new LiveNetwork({ dir, network, n, joiners: 1, epochLengthSec: EPOCH_SECONDS, handoverGraceSec: 120, dkgPhaseTimeoutMs: 4000, logLevel: 'info', step, info });
+  const net = new LiveNetwork({ dir, network, n, joiners: 1, aggregators: 2, epochLengthSec: EPOCH_SECONDS, handoverGraceSec: 120, dkgPhaseTimeoutMs: 4000, logLevel: 'info', step, info });
   cleanups.push(() => net.stop());
   await net.start();
   const { chains, aggregator, latencyOf } = net;
@@ -72,6 +72,8 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   await step(`epoch 2: ${n + 1} members run the DKG, epoch 1 threshold-signs the handover, relayed to Ethereum and Solana`, () => net.waitEpoch(2, n + 1, 180_000));
   info(`epoch 1 → 2 in ${((performance.now() - t0) / 1000).toFixed(1)} s after the joiner staked`);
+  // No process is one the network depends on: one of the two aggregators goes away for good.
+  await step('aggregator 1 stops (a relay lost): the members send to aggregator 2, which combines and relays alone', () => net.stopAggregator(0));
   await step('operator 1 unbonds its self-bond: it is not in the next committee', () => net.leave(1));
   const t1 = performance.now();
   await step(`epoch 3: ${n} members without operator 1`, () => net.waitEpoch(3, n, 180_000));
