@@ -179,6 +179,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
         topics,
         chain: chainView!,
         extraRegistrations: aggregatorRegs,
+        bootstrap: config.control.bootstrap,
         pollIntervalMs: config.control.pollIntervalMs,
         phaseTimeoutMs: config.dkg.phaseTimeoutMs,
         metrics,

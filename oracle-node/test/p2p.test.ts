@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { DestraHost, wireTopicValidator } from '../src/p2p/host.ts';
 import { Registry } from '../src/p2p/registry.ts';
+import { controlSchema } from '../src/epoch/chain-control.ts';
+import { bootstrapByPeer } from '../src/epoch/manager.ts';
 import { PROTOCOL_PARTIAL, PartialSignatureCodec, RoundProposalCodec, topics } from '../src/wire.ts';
 import { TEST_DOMAIN, TEST_NETWORK, captureLog, makeOperators, type Operator } from './helpers.ts';
 
@@ -105,6 +107,32 @@ describe('libp2p host admission', () => {
     await waitFor(() => ha.libp2p.getConnections().every((c) => c.remotePeer.toString() !== hs.peerId));
     expect(ha.admitted.size).toBe(0);
     expect(logA.lines.find((l) => l.peer === hs.peerId)!.reason).toMatch(/not bound to any registration/);
+  });
+
+  it('admits a whole committee dialing one host at once from one address (an epoch boundary on a shared IP)', async () => {
+    // libp2p's default inbound limit (5 connections/s per IP) refused most of a 14+ member committee
+    // dialing at once from 127.0.0.1, and the genesis DKG then lacked peers.
+    const ops = await makeOperators(17);
+    const registry = new Registry(ops.map((o) => ({ role: 'member' as const, index: o.index, operatorKey: o.operatorKey, peerId: o.peerId })));
+    const [hub, ...rest] = await Promise.all(ops.map((o) => start(o, registry)));
+    await Promise.all(rest.map((h) => h.connect(hub!.multiaddrs()[0]!)));
+    await hub!.waitForPeers((p) => p.length >= rest.length);
+    expect([...hub!.admitted.values()].map((p) => p.index).sort((x, y) => x - y)).toEqual(ops.slice(1).map((o) => o.index));
+  }, 60_000);
+});
+
+describe('bootstrap addresses', () => {
+  it('group by the peer id they end in; they only add addresses to registered peers', () => {
+    const a = '/ip4/10.0.0.1/tcp/4001/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo';
+    const b = '/dns4/node.example/tcp/4001/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo';
+    const c = '/ip4/10.0.0.2/tcp/4001/p2p/12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq';
+    const byPeer = bootstrapByPeer([a, b, c]);
+    expect(byPeer.get('12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo')).toEqual([a, b]);
+    expect(byPeer.get('12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq')).toEqual([c]);
+    const schema = controlSchema.safeParse({ rpcUrl: 'http://127.0.0.1:8545', registry: `0x${'11'.repeat(20)}`, bootstrap: ['/ip4/10.0.0.1/tcp/4001'] });
+    expect(schema.success).toBe(false);
+    expect(schema.error!.issues[0]!.message).toMatch(/ending in \/p2p\/<peerId>/);
+    expect(controlSchema.parse({ rpcUrl: 'http://127.0.0.1:8545', registry: `0x${'11'.repeat(20)}`, bootstrap: [a] }).bootstrap).toEqual([a]);
   });
 });
 

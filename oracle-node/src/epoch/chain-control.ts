@@ -13,6 +13,12 @@ export const controlSchema = z.strictObject({
   registry: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 20-byte hex address'),
   /** How often the registry is read. */
   pollIntervalMs: z.number().int().min(100).default(2000),
+  /**
+   * Optional extra addresses of registered operators (multiaddrs ending in `/p2p/<peerId>`), dialed beside
+   * the addresses they registered: for peers behind NAT or with stale registered addresses. Admission is
+   * still by the registry alone.
+   */
+  bootstrap: z.array(z.string().max(512).regex(/^\/.+\/p2p\/[1-9A-HJ-NP-Za-km-z]{32,128}$/, 'expected a multiaddr ending in /p2p/<peerId>')).max(256).default([]),
 });
 export type ControlConfig = z.output<typeof controlSchema>;
 

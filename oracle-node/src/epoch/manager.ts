@@ -37,6 +37,11 @@ export interface EpochManagerOptions {
   chain: ChainViewReader;
   /** Registrations that do not come from the chain (configured aggregators). */
   extraRegistrations: Registration[];
+  /**
+   * Extra addresses for registered peers (`/…/p2p/<peerId>`): dialed beside what the peer registered on
+   * chain. They help find a peer, never admit one: a peer id the registry does not name is still refused.
+   */
+  bootstrap?: readonly string[];
   pollIntervalMs: number;
   phaseTimeoutMs: number;
   metrics: NodeMetrics;
@@ -197,8 +202,15 @@ export class EpochManager {
   private updateRegistry(s: ChainSnapshot, before: ChainSnapshot | undefined): void {
     const key = (x: ChainSnapshot): string => x.directory.map((d) => `${d.registryIndex}:${hex(d.operatorKey)}:${d.peerId}:${d.addrs.join(',')}`).join('|');
     if (before && key(before) === key(s)) return;
+    const extra = bootstrapByPeer(this.o.bootstrap ?? []);
     this.o.registry.replace([
-      ...s.directory.map((d) => ({ role: 'member' as const, index: d.registryIndex, operatorKey: d.operatorKey, ...(d.peerId ? { peerId: d.peerId } : {}), addrs: d.addrs })),
+      ...s.directory.map((d) => ({
+        role: 'member' as const,
+        index: d.registryIndex,
+        operatorKey: d.operatorKey,
+        ...(d.peerId ? { peerId: d.peerId } : {}),
+        addrs: d.peerId ? [...new Set([...d.addrs, ...(extra.get(d.peerId) ?? [])])] : d.addrs,
+      })),
       ...this.o.extraRegistrations,
     ]);
   }
@@ -507,4 +519,15 @@ export class EpochManager {
     }
     return undefined;
   }
+}
+
+/** Groups bootstrap multiaddrs by the peer id they end in (`/p2p/<id>`); others were refused by the config schema. */
+export function bootstrapByPeer(addrs: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const a of addrs) {
+    const id = /\/p2p\/([^/]+)$/.exec(a)?.[1];
+    if (!id) continue;
+    out.set(id, [...(out.get(id) ?? []), a]);
+  }
+  return out;
 }

@@ -104,6 +104,9 @@ export function wireTopicValidator(network?: string): (topic: string, data: Uint
 
 /** Streams per protocol and connection (senders keep one long-lived stream; this is headroom). */
 const MAX_STREAMS_PER_PROTOCOL = 64;
+/** Inbound connections accepted per second from one IP, and pending upgrades at once (see createLibp2p). */
+const INBOUND_CONNECTIONS_PER_SECOND = 256;
+const MAX_PENDING_INBOUND = 256;
 
 const defaultValidator = wireTopicValidator();
 
@@ -168,6 +171,10 @@ export class DestraHost extends EventEmitter<DestraHostEvents> {
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
+      // libp2p's defaults (5 inbound connections per second per IP, 10 pending) refuse committee members
+      // that share an address — a devnet on 127.0.0.1, operators behind one NAT — when a committee of
+      // 14+ dials at once at an epoch boundary; the gater below already refuses every unregistered peer.
+      connectionManager: { inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SECOND, maxIncomingPendingConnections: MAX_PENDING_INBOUND },
       connectionGater: {
         denyDialMultiaddr: () => false, // loopback devnets are allowed
         denyDialPeer: refusedAtGate,
