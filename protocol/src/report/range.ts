@@ -21,3 +21,32 @@ export function rangeId(stream: Uint8Array, start: number, count: number): Uint8
   view.setUint32(41, count);
   return keccak_256(buf);
 }
+
+const JOB_STREAM_TAG = new TextEncoder().encode('destra-job-stream-v1');
+
+/**
+ * The ordered stream of a batch job (POST /v1/infer/batch): keccak256("destra-job-stream-v1" ‖ domain ‖
+ * proposer's operator key (compressed G2) ‖ job id (16 bytes)). It names the proposer, so a member can
+ * only ever propose ranges on its own streams, and the domain keeps deployments apart.
+ */
+export function jobStream(domain: Uint8Array, operatorKey: Uint8Array, job: Uint8Array): Uint8Array {
+  if (domain.length !== 32) throw new ReportFormatError('domain', `expected 32 bytes, got ${domain.length}`);
+  if (operatorKey.length !== 96) throw new ReportFormatError('operatorKey', `expected a 96-byte compressed G2 key, got ${operatorKey.length} bytes`);
+  if (job.length !== 16) throw new ReportFormatError('job', `expected 16 bytes, got ${job.length}`);
+  const buf = new Uint8Array(JOB_STREAM_TAG.length + 32 + 96 + 16);
+  buf.set(JOB_STREAM_TAG, 0);
+  buf.set(domain, JOB_STREAM_TAG.length);
+  buf.set(operatorKey, JOB_STREAM_TAG.length + 32);
+  buf.set(job, JOB_STREAM_TAG.length + 128);
+  return keccak_256(buf);
+}
+
+/** Report id of sequence number `seq` on a stream: keccak256(stream ‖ uint64 seq), big-endian. */
+export function streamRequestId(stream: Uint8Array, seq: number): Uint8Array {
+  if (stream.length !== 32) throw new ReportFormatError('stream', `expected 32 bytes, got ${stream.length}`);
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new ReportFormatError('seq', 'expected a non-negative safe integer');
+  const buf = new Uint8Array(40);
+  buf.set(stream, 0);
+  new DataView(buf.buffer).setBigUint64(32, BigInt(seq));
+  return keccak_256(buf);
+}

@@ -298,6 +298,57 @@ export const RangeCertificateCodec: MessageCodec<RangeCertificate> = defineMessa
   z.strictObject({ type: z.literal('range-certificate'), v: z.literal(1), ...rangeFields, signers: z.array(memberIndex).min(1).max(MAX_MEMBERS) }),
 );
 
+/** Most row bytes in one RangeProposal (the frame stays under MAX_FRAME_BYTES). */
+export const MAX_RANGE_ROWS_BYTES = 2 * 1024 * 1024 - 1024;
+
+/**
+ * Member → committee members (direct stream PROTOCOL_RANGE_PROPOSAL): a batch job's rows start..start+n-1
+ * on the proposer's job stream (`jobStream(domain, proposer's operator key, job)`, recomputed by every
+ * receiver from the admitted connection, so nobody can propose on another member's stream). Each member
+ * runs the rows itself, builds the range's report tree and sends a RangeCommit; rows arrive once, in one
+ * frame, never per report.
+ */
+export interface RangeProposal {
+  type: 'range-proposal';
+  v: 1;
+  /** The epoch whose key signs the range (the proposer's active epoch). */
+  epoch: number;
+  /** Proposer's member index in that epoch (must match the admitted connection). */
+  proposer: number;
+  /** Job id chosen by the proposer (16 random bytes); names the stream. */
+  job: Uint8Array;
+  /** First sequence number of the range on the job stream. */
+  start: number;
+  model: string;
+  /** Report timestamp (unix seconds) picked by the proposer; members check the skew. */
+  timestamp: number;
+  /** Bytes per canonical input row. */
+  rowLength: number;
+  /** count · rowLength bytes: the canonical input rows back to back, in sequence order. */
+  rows: Uint8Array;
+}
+
+export const RangeProposalCodec: MessageCodec<RangeProposal> = defineMessage<RangeProposal>(
+  'range-proposal',
+  1,
+  MAX_FRAME_BYTES,
+  z
+    .strictObject({
+      type: z.literal('range-proposal'),
+      v: z.literal(1),
+      epoch: uint,
+      proposer: memberIndex,
+      job: bytes(16),
+      start: uint,
+      model: z.string().min(1).max(MAX_MODEL_NAME),
+      timestamp: uint,
+      rowLength: z.number().int().min(1).max(MAX_INPUT_BYTES),
+      rows: bytesUpTo(MAX_RANGE_ROWS_BYTES, 1),
+    })
+    .refine((m) => m.rows.length % m.rowLength === 0, { message: 'rows is not a whole number of rowLength-byte rows', path: ['rows'] })
+    .refine((m) => m.rows.length / m.rowLength <= MAX_BATCH_SIZE, { message: `a range holds at most ${MAX_BATCH_SIZE} rows`, path: ['rows'] }),
+);
+
 export interface CombinedEntry {
   requestId: Uint8Array;
   report: Uint8Array;
@@ -472,6 +523,7 @@ export type WireMessage =
   | BatchPartial
   | RangeCommit
   | RangeCertificate
+  | RangeProposal
   | Combined
   | DkgEnvelope
   | DkgResultMsg
@@ -479,7 +531,7 @@ export type WireMessage =
   | SignedHandoverMsg;
 
 const codecs: Record<string, MessageCodec<WireMessage>> = Object.fromEntries(
-  [HelloCodec, AdmissionCodec, PartialSignatureCodec, RoundProposalCodec, ReportAnnouncementCodec, BatchProposalCodec, BatchPartialCodec, RangeCommitCodec, RangeCertificateCodec, CombinedCodec, DkgEnvelopeCodec, DkgResultCodec, HandoverPartialCodec, SignedHandoverCodec].map(
+  [HelloCodec, AdmissionCodec, PartialSignatureCodec, RoundProposalCodec, ReportAnnouncementCodec, BatchProposalCodec, BatchPartialCodec, RangeCommitCodec, RangeCertificateCodec, RangeProposalCodec, CombinedCodec, DkgEnvelopeCodec, DkgResultCodec, HandoverPartialCodec, SignedHandoverCodec].map(
     (c) => [c.type, c as unknown as MessageCodec<WireMessage>],
   ),
 );

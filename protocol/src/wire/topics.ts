@@ -7,6 +7,8 @@ export const PROTOCOL_HELLO = '/destra/hello/1';
 export const PROTOCOL_PARTIAL = '/destra/partial/1';
 /** Member → aggregator (batch mode): ReportAnnouncement frames. */
 export const PROTOCOL_ANNOUNCE = '/destra/announce/1';
+/** Member → members (batch jobs): RangeProposal frames, the rows of one range each. */
+export const PROTOCOL_RANGE_PROPOSAL = '/destra/range-proposal/1';
 
 export const topics = (network: string) => ({
   /** RoundProposal from the on-demand leader. */

@@ -13,6 +13,7 @@ import {
   PartialSignatureCodec,
   RangeCertificateCodec,
   RangeCommitCodec,
+  RangeProposalCodec,
   ReportAnnouncementCodec,
   RoundProposalCodec,
   WIRE_TYPES,
@@ -43,6 +44,7 @@ export const WIRE_SEEDS: readonly WireMessage[] = [
   { type: 'batch-partial', v: 1, epoch: 1, batchId: 5, index: 4, root: b(32, 7), signature: b(48, 8) },
   { type: 'range-commit', v: 1, epoch: 1, index: 3, stream: b(32, 5), start: 4096, count: 1024, root: b(32, 6), signature: b(48, 7) },
   { type: 'range-certificate', v: 1, epoch: 1, stream: b(32, 5), start: 4096, count: 1024, root: b(32, 6), signature: b(48, 7), signers: [1, 2, 3] },
+  { type: 'range-proposal', v: 1, epoch: 1, proposer: 2, job: b(16, 8), start: 2048, model: 'liquidation-risk', timestamp: 1_700_000_000, rowLength: 56, rows: b(56 * 3, 9) },
   { type: 'combined', v: 1, epoch: 1, root: b(32, 1), signature: b(48, 2), entries: [{ requestId: b(32, 3), report: b(229, 4) }], signers: [1, 2, 3], invalid: [4], conflicting: [] },
   {
     type: 'dkg',
@@ -124,6 +126,7 @@ const CODECS = [
   BatchPartialCodec,
   RangeCommitCodec,
   RangeCertificateCodec,
+  RangeProposalCodec,
   CombinedCodec,
   DkgEnvelopeCodec,
 ] as unknown as readonly MessageCodec<WireMessage>[];
@@ -144,6 +147,7 @@ export const TOPIC_TYPE_SETS: readonly (readonly WireMessage['type'][])[] = [
   ['partial', 'batch-partial', 'range-commit'],
   ['batch-proposal', 'range-certificate'],
   ['round-proposal'],
+  ['range-proposal'],
   ['combined'],
   ['dkg'],
   ['report-announce'],
