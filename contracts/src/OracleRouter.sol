@@ -65,7 +65,8 @@ contract OracleRouter is ReentrancyGuard {
         bytes input,
         uint32 callbackGasLimit,
         uint256 fee,
-        uint64 deadline
+        uint64 deadline,
+        uint64 seq
     );
     event RequestFulfilled(bytes32 indexed requestId, bool callbackSucceeded);
     event RequestRefunded(bytes32 indexed requestId, uint256 amount);
@@ -120,6 +121,9 @@ contract OracleRouter is ReentrancyGuard {
     /// (callbackGasLimit + CALLBACK_GAS_OVERHEAD) × callbackGasPrice; the relayer is reimbursed at
     /// min(tx.gasprice, that price).
     uint64 public callbackGasPrice;
+    /// Requests made so far = the sequence number the next request gets. Request `seq` is the request
+    /// stream's position (consecutive from 0 per router, in the order requests execute): nodes sign
+    /// consecutive ranges of it under one root (docs/ethereum.md, "Request stream").
     uint256 public nonce;
     /// ETH owed to DelegatedStaking, which pulls it (collectFees) before any stake changes; fulfilment
     /// only adds to this counter, so it pays no ETH transfer and no staking storage writes.
@@ -204,7 +208,8 @@ contract OracleRouter is ReentrancyGuard {
         uint256 prepay = _prepay(callbackGasLimit, price);
         if (msg.value < modelFee + prepay) revert FeeTooLow(msg.value, modelFee + prepay);
         if (msg.value > type(uint88).max) revert FeeTooLow(msg.value, modelFee + prepay);
-        requestId = keccak256(abi.encode(block.chainid, address(this), msg.sender, nonce++));
+        uint256 seq = nonce++;
+        requestId = keccak256(abi.encode(block.chainid, address(this), msg.sender, seq));
         uint64 deadline = uint64(block.timestamp) + requestTimeout;
         requests[requestId] = Request(msg.sender, callbackGasLimit, deadline, _commitment(modelHash, keccak256(input)), uint88(msg.value), callbackGasLimit != 0);
         if (prepay != 0) callbackGasPriceOf[requestId] = price;
@@ -212,7 +217,7 @@ contract OracleRouter is ReentrancyGuard {
             token.burnFrom(msg.sender, burn); // DSYNC's totalSupply falls now
             emit DsyncBurned(requestId, msg.sender, burn);
         }
-        emit InferenceRequested(requestId, msg.sender, modelId, modelHash, input, callbackGasLimit, msg.value - prepay, deadline);
+        emit InferenceRequested(requestId, msg.sender, modelId, modelHash, input, callbackGasLimit, msg.value - prepay, deadline, uint64(seq));
     }
 
     /// @notice Fulfils one request with a report signed (as a one-leaf batch) by the committee of the

@@ -8,7 +8,7 @@ import type { ChainRequest, RequestSource } from '@destra/oracle-node';
 import { OracleClient, watchRequests, type SolanaTransport } from '@destra/adapter-solana';
 
 const requestedEvent = parseAbiItem(
-  'event InferenceRequested(bytes32 indexed requestId, address indexed requester, bytes32 indexed modelId, bytes32 modelHash, bytes input, uint32 callbackGasLimit, uint256 fee, uint64 deadline)',
+  'event InferenceRequested(bytes32 indexed requestId, address indexed requester, bytes32 indexed modelId, bytes32 modelHash, bytes input, uint32 callbackGasLimit, uint256 fee, uint64 deadline, uint64 seq)',
 );
 
 /** Model hash (hex, 0x-prefixed) → registered model name the node's inference engine knows. */

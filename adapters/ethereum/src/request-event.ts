@@ -14,6 +14,11 @@ export interface OracleRequest {
   fee: bigint;
   /** Unix seconds after which the requester may refund. */
   deadline: bigint;
+  /**
+   * The request's position in the router's request stream: consecutive from 0 per router, in execution
+   * order (nodes sign consecutive ranges of it; docs/ethereum.md "Request stream").
+   */
+  seq: bigint;
   blockNumber: bigint;
   blockHash: Hex;
   /** Unix seconds of the block that holds the request. */
@@ -55,6 +60,7 @@ export function parseRequestLog(log: Log, ctx: { chainId: number; router: Addres
     callbackGasLimit: a.callbackGasLimit,
     fee: a.fee,
     deadline: a.deadline,
+    seq: a.seq,
     blockNumber: log.blockNumber,
     blockHash: log.blockHash,
     blockTimestamp: ctx.blockTimestamp,

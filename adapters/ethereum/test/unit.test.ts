@@ -131,14 +131,14 @@ describe('parseRequestLog', () => {
   const requestId = keccak256('0x01');
   const topics = encodeEventTopics({ abi: oracleRouterAbi, eventName: 'InferenceRequested', args: { requestId, requester: router, modelId: keccak256('0x02') } });
   const data = encodeAbiParameters(
-    [{ type: 'bytes32' }, { type: 'bytes' }, { type: 'uint32' }, { type: 'uint256' }, { type: 'uint64' }],
-    [keccak256('0x03'), bytesToHex(encodeInput([1n, -1n])), 5000, 10n ** 15n, 99n],
+    [{ type: 'bytes32' }, { type: 'bytes' }, { type: 'uint32' }, { type: 'uint256' }, { type: 'uint64' }, { type: 'uint64' }],
+    [keccak256('0x03'), bytesToHex(encodeInput([1n, -1n])), 5000, 10n ** 15n, 99n, 41n],
   );
   const log = { address: router, topics, data, blockNumber: 7n, blockHash: keccak256('0x04'), transactionHash: keccak256('0x05'), logIndex: 2, removed: false } as unknown as Log;
   const ctx = { chainId: 31337, router, blockTimestamp: 1234n };
 
   it('decodes every field', () => {
-    expect(parseRequestLog(log, ctx)).toMatchObject({ requestId, callbackGasLimit: 5000, fee: 10n ** 15n, deadline: 99n, input: encodeInput([1n, -1n]), blockNumber: 7n, logIndex: 2 });
+    expect(parseRequestLog(log, ctx)).toMatchObject({ requestId, callbackGasLimit: 5000, fee: 10n ** 15n, deadline: 99n, seq: 41n, input: encodeInput([1n, -1n]), blockNumber: 7n, logIndex: 2 });
   });
 
   it('rejects logs from elsewhere, pending logs, junk data and oversized inputs', () => {
@@ -146,8 +146,8 @@ describe('parseRequestLog', () => {
     expect(() => parseRequestLog({ ...log, blockNumber: null } as unknown as Log, ctx)).toThrow(/pending/);
     expect(() => parseRequestLog({ ...log, data: '0x1234' } as Log, ctx)).toThrow(MalformedChainDataError);
     const big = encodeAbiParameters(
-      [{ type: 'bytes32' }, { type: 'bytes' }, { type: 'uint32' }, { type: 'uint256' }, { type: 'uint64' }],
-      [keccak256('0x03'), bytesToHex(new Uint8Array(4104)), 0, 1n, 1n],
+      [{ type: 'bytes32' }, { type: 'bytes' }, { type: 'uint32' }, { type: 'uint256' }, { type: 'uint64' }, { type: 'uint64' }],
+      [keccak256('0x03'), bytesToHex(new Uint8Array(4104)), 0, 1n, 1n, 0n],
     );
     expect(() => parseRequestLog({ ...log, data: big } as Log, ctx)).toThrow(/4104 input bytes/);
   });
