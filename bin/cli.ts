@@ -6,6 +6,7 @@ import { register as registerModels } from './commands/models.ts';
 import { register as registerEth } from '@destra/adapter-ethereum/cli';
 import { register as registerNode } from './commands/node.ts';
 import { register as registerOperator } from './commands/operator.ts';
+import { register as registerReport } from './commands/report.ts';
 import { registerAggregatorCommands } from '@destra/aggregator';
 
 export function buildProgram(): Command {
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerEth(program);
   registerNode(program);
   registerOperator(program);
+  registerReport(program);
   registerAggregatorCommands(program);
   return program;
 }
