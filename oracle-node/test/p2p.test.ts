@@ -3,7 +3,7 @@ import { DestraHost, wireTopicValidator } from '../src/p2p/host.ts';
 import { Registry } from '../src/p2p/registry.ts';
 import { controlSchema } from '../src/epoch/chain-control.ts';
 import { bootstrapByPeer } from '../src/epoch/manager.ts';
-import { PROTOCOL_PARTIAL, PartialSignatureCodec, RoundProposalCodec, topics } from '../src/wire.ts';
+import { DkgEnvelopeCodec, PROTOCOL_PARTIAL, PartialSignatureCodec, RoundProposalCodec, topics } from '../src/wire.ts';
 import { TEST_DOMAIN, TEST_NETWORK, captureLog, makeOperators, type Operator } from './helpers.ts';
 
 const t = topics(TEST_NETWORK);
@@ -118,6 +118,17 @@ describe('libp2p host admission', () => {
     await Promise.all(rest.map((h) => h.connect(hub!.multiaddrs()[0]!)));
     await hub!.waitForPeers((p) => p.length >= rest.length);
     expect([...hub!.admitted.values()].map((p) => p.index).sort((x, y) => x - y)).toEqual(ops.slice(1).map((o) => o.index));
+
+    // A DKG message reaches every admitted member at once (direct copy), whatever gossipsub has learnt of
+    // their subscriptions yet.
+    const got = new Set<number>();
+    rest.forEach((h, i) => h.subscribe(t.dkg, (_data, from) => void (from.index === 1 && got.add(i + 2))));
+    const envelope = DkgEnvelopeCodec.encode({ type: 'dkg', v: 1, epoch: 1, from: 1, message: { type: 'complaint', session: new Uint8Array(32), from: 1, against: [] } } as never);
+    await waitFor(() => {
+      void hub!.publish(t.dkg, envelope);
+      return got.size === rest.length;
+    }, 10_000);
+    expect(hub!.topicPeers(t.dkg).length).toBe(rest.length);
   }, 60_000);
 });
 

@@ -62,7 +62,8 @@ export interface HostOptions {
    * How round, batch and combined topics travel: 'direct' (default) sends each message over a direct
    * stream to every admitted peer, one hop and no relaying; 'gossip' uses gossipsub. The committee is
    * fully connected (every node dials every registered peer), and gossip's relaying made every node
-   * receive each message up to n times: measured ~2x round latency at n = 7. DKG always uses gossip.
+   * receive each message up to n times: measured ~2x round latency at n = 7. DKG and epoch topics go
+   * both ways in 'direct' mode (see DUAL_KINDS).
    */
   fanout?: 'direct' | 'gossip';
   log: Logger;
@@ -70,6 +71,14 @@ export interface HostOptions {
 
 /** Topic kinds that go over direct fan-out by default (see HostOptions.fanout). */
 const FANOUT_KINDS = new Set(['rounds', 'batches', 'combined']);
+/**
+ * Topic kinds sent both ways: one hop to every admitted peer, and over gossipsub for the relaying a
+ * partially connected overlay needs. At 14+ peers per host gossipsub learned only some peers'
+ * subscriptions (4–8 of 16 admitted, never converging), and the DKG waited for members it could not
+ * see; the direct copy does not depend on that. Receivers already take repeats (DKG rebroadcasts,
+ * republished DKG results), so the second copy is harmless.
+ */
+const DUAL_KINDS = new Set(['dkg', 'epochs']);
 const topicKind = (topic: string): string | undefined => /^\/destra\/[^/]+\/([a-z]+)\/1$/.exec(topic)?.[1];
 /** The direct-stream protocol that carries one topic's messages. */
 export const fanoutProtocol = (topic: string): string => `/destra/fanout/1${topic}`;
@@ -390,10 +399,11 @@ export class DestraHost extends EventEmitter<DestraHostEvents> {
    * admitted peer that has not just refused the topic's protocol.
    */
   topicPeers(topic: string): string[] {
-    if (!this.isFanout(topic)) return this.libp2p.services.pubsub.getSubscribers(topic).map((p) => p.toString()).filter((p) => this.admitted.has(p));
+    const gossip = this.isGossip(topic) ? this.libp2p.services.pubsub.getSubscribers(topic).map((p) => p.toString()).filter((p) => this.admitted.has(p)) : [];
+    if (!this.isFanout(topic)) return gossip;
     const protocol = fanoutProtocol(topic);
     const now = Date.now();
-    return [...this.admitted.keys()].filter((p) => !this.fanoutPaused(p, protocol, now));
+    return [...new Set([...gossip, ...[...this.admitted.keys()].filter((p) => !this.fanoutPaused(p, protocol, now))])];
   }
 
   /** True while a peer that just refused a fan-out protocol is skipped (FANOUT_RETRY_MS). */
@@ -402,7 +412,12 @@ export class DestraHost extends EventEmitter<DestraHostEvents> {
   }
 
   private isFanout(topic: string): boolean {
-    return (this.opts.fanout ?? 'direct') === 'direct' && FANOUT_KINDS.has(topicKind(topic) ?? '');
+    const kind = topicKind(topic) ?? '';
+    return (this.opts.fanout ?? 'direct') === 'direct' && (FANOUT_KINDS.has(kind) || DUAL_KINDS.has(kind));
+  }
+
+  private isGossip(topic: string): boolean {
+    return !this.isFanout(topic) || DUAL_KINDS.has(topicKind(topic) ?? '');
   }
 
   subscribe(topic: string, handler: TopicHandler): void {
@@ -410,10 +425,8 @@ export class DestraHost extends EventEmitter<DestraHostEvents> {
     const list = this.topicHandlers.get(topic) ?? [];
     list.push(handler);
     this.topicHandlers.set(topic, list);
-    if (!this.isFanout(topic)) {
-      this.libp2p.services.pubsub.subscribe(topic);
-      return;
-    }
+    if (this.isGossip(topic)) this.libp2p.services.pubsub.subscribe(topic);
+    if (!this.isFanout(topic)) return;
     if (list.length > 1) return; // the stream handler is registered with the first subscriber
     this.handleDirect(fanoutProtocol(topic), FANOUT_MAX_BYTES, (data, from) => this.deliverTopic(topic, data, from)).catch((err) =>
       this.opts.log.error({ topic, err: (err as Error).message }, 'could not register the fan-out handler'),
@@ -439,28 +452,30 @@ export class DestraHost extends EventEmitter<DestraHostEvents> {
 
   /** Sends to every subscriber of the topic; resolves to the number of peers that took the message. */
   async publish(topic: string, data: Uint8Array): Promise<number> {
-    if (!this.isFanout(topic)) {
-      const res = await this.libp2p.services.pubsub.publish(topic, data);
-      return res.recipients.length;
-    }
+    if (!this.isFanout(topic)) return (await this.libp2p.services.pubsub.publish(topic, data)).recipients.length;
+    // The gossip copy of a dual topic is best effort: the direct copy is the one counted on.
+    const gossip: Promise<string[]> = this.isGossip(topic)
+      ? this.libp2p.services.pubsub.publish(topic, data).then((r) => r.recipients.map((p) => p.toString()), () => [])
+      : Promise.resolve([]);
     if (data.length > FANOUT_MAX_BYTES) throw new DestraNodeError('P2P_SIZE', `message of ${data.length} bytes exceeds the ${FANOUT_MAX_BYTES}-byte topic limit`);
     const protocol = fanoutProtocol(topic);
     const now = Date.now();
     const sent = await Promise.all(
       [...this.admitted.keys()].map(async (peer) => {
-        if (this.fanoutPaused(peer, protocol, now)) return false;
+        if (this.fanoutPaused(peer, protocol, now)) return undefined;
         const k = `${peer}|${protocol}`;
         try {
           await this.sendDirect(peer, protocol, data);
           this.fanoutRefused.delete(k);
-          return true;
+          return peer;
         } catch {
           this.fanoutRefused.set(k, now); // not subscribed (yet), or the connection just went away
-          return false;
+          return undefined;
         }
       }),
     );
-    return sent.filter(Boolean).length;
+    const viaGossip = await gossip;
+    return new Set([...sent.filter((p) => p !== undefined), ...viaGossip]).size;
   }
 
   /**
