@@ -264,8 +264,12 @@ export class LiveNetwork {
     // Node processes stop before the aggregator, the bridge and the chains.
     this.cleanups.push(() => Promise.all([...this.nodes.values()].map((p) => p.stop())));
     await step(`start ${n} node processes (each reads the registry: epoch 0, genesis DKG among the ${n} staked operators)`, async () => {
-      const list = await Promise.all(Array.from({ length: n }, (_, i) => this.startNode(i + 1)));
-      for (const p of list) info(`node ${p.index}: pid ${p.child.pid}, API ${p.api}, log ${p.logFile}`);
+      // allSettled, not all: when one node fails to come up, the others still starting must be tracked
+      // (startNode records each once it is up) before stop() runs, or they outlive the network.
+      const settled = await Promise.allSettled(Array.from({ length: n }, (_, i) => this.startNode(i + 1)));
+      const failed = settled.find((s) => s.status === 'rejected');
+      if (failed) throw failed.reason;
+      for (const s of settled) if (s.status === 'fulfilled') info(`node ${s.value.index}: pid ${s.value.child.pid}, API ${s.value.api}, log ${s.value.logFile}`);
     });
     const genesisRecord = await step('genesis DKG over libp2p; every node publishes the same record', () =>
       waitFor('the genesis DKG', async () => {
