@@ -31,7 +31,7 @@ export interface SignedReportFile {
   epoch?: bigint;
   /** The file's `leaf`, when it names one. */
   leaf?: Uint8Array;
-  /** Position of the report in its batch (`index` / `leafIndex`), informational. */
+  /** Position of the report in its batch (`leaf` as a number, `index`, `leafIndex`), informational. */
   index?: number;
   /** The key the file carries (`groupKey` / `groupKeyEip2537`): used only with --trust-embedded-key. */
   groupKey?: G2Point;
@@ -108,14 +108,17 @@ export function parseSignedReportFile(text: string): SignedReportFile {
   for (let i = 0; i < proofRaw.length; i++) proof.push(hexValue(proofRaw[i], `proof[${i}]`, [32]));
   const gk = hexField(o, 'groupKey', [96, 192]);
   const gkEip = hexField(o, 'groupKeyEip2537', [256]);
-  const index = o.index ?? o.leafIndex;
-  if (index !== undefined && (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0)) throw malformed(o.index !== undefined ? 'index' : 'leafIndex', 'expected a non-negative integer');
+  // A batch result names the leaf's index as `leaf` (a number; NDJSON of /v1/infer/batch), `index` or
+  // `leafIndex`; a `leaf` string is the leaf hash itself.
+  const indexField = typeof o.leaf === 'number' ? 'leaf' : o.index !== undefined ? 'index' : 'leafIndex';
+  const index = o[indexField];
+  if (index !== undefined && (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0)) throw malformed(indexField, 'expected a non-negative integer');
   const file: SignedReportFile = { report, decoded, signature, proof };
   const root = hexField(o, 'root', [32]);
   if (root) file.root = root;
   const epoch = epochField(o);
   if (epoch !== undefined) file.epoch = epoch;
-  const leaf = hexField(o, 'leaf', [32]);
+  const leaf = typeof o.leaf === 'number' ? undefined : hexField(o, 'leaf', [32]);
   if (leaf) file.leaf = leaf;
   if (typeof index === 'number') file.index = index;
   if (gk) file.groupKey = point('groupKey', () => decodeG2(gk));

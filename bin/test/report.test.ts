@@ -135,6 +135,15 @@ describe('destra report verify with a given key', () => {
     expect(bad.err).not.toMatch(/\n\s+at /); // no stack trace
   });
 
+  it('the NDJSON line of /v1/infer/batch (leaf index as `leaf`, row, seq, rangeId) verifies', async () => {
+    const { index, leaf: _hash, ...rest } = batchResult(sk, 7);
+    const line = { type: 'result', row: 107, seq: 1007, rangeId: `0x${'ab'.repeat(32)}`, leaf: index, ...rest, signatureEip2537: toHex(g1ToEip2537(fromHexSig(rest.signature))) };
+    const r = await run([save(line), '--group-key', key]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/report: +batch leaf 7 \(Merkle proof of 4 levels\)/);
+    expect((await run([save({ ...line, leaf: -1 }), '--group-key', key])).err).toMatch(/field 'leaf': expected a non-negative integer/);
+  });
+
   it('every leaf of a batch verifies; a Request report with an EVM destination decodes its chain and contract', async () => {
     for (const i of [0, 12]) expect((await run([save(batchResult(sk, i)), '--group-key', key])).code).toBe(0);
     const r = encodeReport({
@@ -271,6 +280,7 @@ describe('destra report verify with the key from a node (/v1/committee, /v1/epoc
   });
 });
 
+const fromHexSig = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.slice(2), 'hex'));
 const publicKeyOfUncompressed = (sk: SecretKey): Uint8Array => g2Uncompressed(decodeG2(publicKeyOf(sk)));
 
 describe('destra report verify with the key from CommitteeRegistry (anvil)', () => {
