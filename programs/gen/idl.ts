@@ -51,7 +51,7 @@ const oracle = {
       { name: 'vault', writable: true, optional: true },
     ], [{ name: 'report', type: 'bytes' }, { name: 'proof', type: { vec: arr(32) } }]),
     ix('request_inference', [
-      { name: 'requester', writable: true, signer: true }, { name: 'config' }, { name: 'request', writable: true },
+      { name: 'requester', writable: true, signer: true }, { name: 'config', writable: true }, { name: 'request', writable: true },
       { name: 'vault', writable: true }, { name: 'system_program', address: SYSTEM },
     ], [{ name: 'nonce', type: 'u64' }, { name: 'model_hash', type: arr(32) }, { name: 'input', type: 'bytes' }]),
     ix('verify_signature', [{ name: 'config' }], [
@@ -78,7 +78,7 @@ const oracle = {
       ['admin', 'pubkey'], ['domain', arr(32)], ['cluster_id', arr(32)], ['epoch', 'u64'], ['threshold', 'u16'],
       ['committee_size', 'u16'], ['group_key', arr(192)], ['request_fee', 'u64'], ['bump', 'u8'], ['vault_bump', 'u8'],
       ['reports_posted', 'u64'], ['shares_root', arr(32)], ['members_root', arr(32)], ['request_timeout_slots', 'u64'],
-      ['failure_fee_bps', 'u16'], ['payouts_root', arr(32)],
+      ['failure_fee_bps', 'u16'], ['payouts_root', arr(32)], ['request_seq', 'u64'],
     ]),
     struct('FeeVault', [['total_collected', 'u64'], ['total_distributed', 'u64'], ['bump', 'u8']]),
     struct('PayoutEntry', [['payee', 'pubkey'], ['weight', 'u64']]),
@@ -89,7 +89,7 @@ const oracle = {
     ]),
     struct('InferenceRequest', [
       ['requester', 'pubkey'], ['nonce', 'u64'], ['model_hash', arr(32)], ['input_hash', arr(32)], ['fee', 'u64'], ['status', 'u8'],
-      ['created_slot', 'u64'], ['input_len', 'u16'], ['input', arr(512)], ['bump', 'u8'], ['deadline_slot', 'u64'],
+      ['created_slot', 'u64'], ['input_len', 'u16'], ['input', arr(512)], ['bump', 'u8'], ['deadline_slot', 'u64'], ['seq', 'u64'],
     ]),
     struct('VerifiedRoot', [['root', arr(32)], ['epoch', 'u64'], ['verified_slot', 'u64'], ['bump', 'u8']]),
   ],
@@ -104,7 +104,7 @@ const consumer = {
       { name: 'oracle_program', type: 'pubkey' }, { name: 'feed_id', type: arr(32) }, { name: 'max_age_secs', type: 'u64' },
     ]),
     ix('request_risk', [
-      { name: 'admin', writable: true, signer: true }, { name: 'pool' }, { name: 'oracle_program' }, { name: 'oracle_config' },
+      { name: 'admin', writable: true, signer: true }, { name: 'pool' }, { name: 'oracle_program' }, { name: 'oracle_config', writable: true },
       { name: 'request', writable: true }, { name: 'vault', writable: true }, { name: 'system_program', address: SYSTEM },
     ], [{ name: 'nonce', type: 'u64' }, { name: 'model_hash', type: arr(32) }, { name: 'input', type: 'bytes' }]),
     ix('apply_result', [{ name: 'pool', writable: true }, { name: 'result' }], []),

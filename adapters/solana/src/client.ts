@@ -43,6 +43,8 @@ export interface OracleConfigAccount {
   failureFeeBps: number;
   /** keccak256 of the current epoch's fee payout table (docs/report-format.md §4) */
   payoutsRoot: Uint8Array;
+  /** Requests made so far: the sequence number the next request gets (the request stream, docs/solana.md). */
+  requestSeq: bigint;
 }
 
 export interface FeeVaultAccount {
@@ -83,8 +85,14 @@ export interface InferenceRequestAccount {
   createdSlot: bigint;
   /** from this slot on the requester may refund the request if it is still pending (always set by the decoders) */
   deadlineSlot?: bigint;
+  /** position in the program's request stream: consecutive from 0 in execution order (always set by the decoders) */
+  seq?: bigint;
   input: Uint8Array;
 }
+
+/** Byte offsets of InferenceRequest fields the listing filters on (programs/oracle/src/state.rs). */
+const REQUEST_STATUS_OFFSET = 120;
+const REQUEST_SEQ_OFFSET = 652;
 
 /** `failed`: closed by a failure report; `fee` is then what the requester may still take back (refundIx). */
 export type RequestStatus = 'pending' | 'fulfilled' | 'refunded' | 'failed';
@@ -201,9 +209,9 @@ export class OracleClient {
   }
 
   requestInferenceIx(p: { requester: PublicKey; nonce: bigint; modelHash: Uint8Array; input: Uint8Array }): TransactionInstruction {
-    const { w, r, sys } = OracleClient;
+    const { w, sys } = OracleClient;
     return this.ix('request_inference', [
-      w(p.requester, true), r(this.configAddress()), w(this.requestAddress(p.requester, p.nonce)), w(this.vaultAddress()), sys,
+      w(p.requester, true), w(this.configAddress()), w(this.requestAddress(p.requester, p.nonce)), w(this.vaultAddress()), sys,
     ], { nonce: new BN(p.nonce.toString()), model_hash: arr(p.modelHash, 32, 'modelHash'), input: Buffer.from(p.input) });
   }
 
@@ -308,6 +316,7 @@ export class OracleClient {
       committeeSize: x.committee_size as number, groupKey: bytes(x.group_key), requestFee: big(x.request_fee),
       reportsPosted: big(x.reports_posted), sharesRoot: bytes(x.shares_root), membersRoot: bytes(x.members_root),
       requestTimeoutSlots: big(x.request_timeout_slots), failureFeeBps: x.failure_fee_bps as number, payoutsRoot: bytes(x.payouts_root),
+      requestSeq: big(x.request_seq),
     };
   }
 
@@ -338,7 +347,7 @@ export class OracleClient {
     return {
       address: a.address, requester: x.requester, nonce: big(x.nonce), modelHash: bytes(x.model_hash), inputHash: bytes(x.input_hash),
       fee: big(x.fee), status: requestStatus(x.status as number, a.address), createdSlot: big(x.created_slot),
-      deadlineSlot: big(x.deadline_slot), input: bytes(x.input).slice(0, len),
+      deadlineSlot: big(x.deadline_slot), seq: big(x.seq), input: bytes(x.input).slice(0, len),
     };
   }
 
@@ -352,7 +361,20 @@ export class OracleClient {
   /** Request accounts still waiting for an answer (discriminator + status filters). */
   async listPendingRequests(): Promise<InferenceRequestAccount[]> {
     const disc = accountDiscriminator('InferenceRequest');
-    const accounts = await this.transport.getProgramAccounts(this.programId, [{ offset: 0, bytes: disc }, { offset: 120, bytes: new Uint8Array([0]) }]);
+    const accounts = await this.transport.getProgramAccounts(this.programId, [{ offset: 0, bytes: disc }, { offset: REQUEST_STATUS_OFFSET, bytes: new Uint8Array([0]) }]);
     return accounts.map(OracleClient.decodeRequest);
+  }
+
+  /**
+   * The request with sequence number `seq`, whatever its status (a node that missed it re-reads the request
+   * stream by position); null when no request has that number yet.
+   */
+  async requestBySeq(seq: bigint): Promise<InferenceRequestAccount | null> {
+    if (seq < 0n || seq >= 2n ** 64n) throw new SolanaAccountError(`request sequence number ${seq} is outside u64`);
+    const disc = accountDiscriminator('InferenceRequest');
+    const accounts = await this.transport.getProgramAccounts(this.programId, [{ offset: 0, bytes: disc }, { offset: REQUEST_SEQ_OFFSET, bytes: u64le(seq) }]);
+    const found = accounts.map(OracleClient.decodeRequest).filter((r) => r.seq === seq);
+    if (found.length > 1) throw new SolanaAccountError(`${found.length} request accounts claim sequence number ${seq}: the program numbers each request once`);
+    return found[0] ?? null;
   }
 }

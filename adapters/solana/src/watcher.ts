@@ -1,4 +1,5 @@
-// Polls for pending inference requests so an oracle node can pick them up; each request is reported once.
+// Polls for pending inference requests so an oracle node can pick them up; each request is reported once,
+// in sequence order (InferenceRequestAccount.seq: the request's position in the program's request stream).
 import type { InferenceRequestAccount, OracleClient } from './client.ts';
 
 export interface RequestWatcher {
@@ -25,7 +26,9 @@ export function watchRequests(
   let stopped = false;
   const poll = async (): Promise<InferenceRequestAccount[]> => {
     const now = Date.now();
-    const pending = await client.listPendingRequests();
+    // in request-stream order (the program numbers requests as they execute), so a consumer sees them as
+    // every other node does
+    const pending = (await client.listPendingRequests()).sort((a, b) => (a.seq! < b.seq! ? -1 : a.seq! > b.seq! ? 1 : 0));
     const live = new Set(pending.map((r) => r.address.toBase58()));
     for (const k of seen.keys()) if (!live.has(k)) seen.delete(k); // answered or refunded: forget it
     const due = pending.filter((r) => {

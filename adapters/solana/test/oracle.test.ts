@@ -66,7 +66,7 @@ describe('destra_oracle in LiteSVM (SIMD-0388)', () => {
     const BN = (await import('@coral-xyz/anchor')).default.BN;
     await f.transport.send([ix('request_risk', [
       { pubkey: f.admin.publicKey, isSigner: true, isWritable: true }, { pubkey: pool, isSigner: false, isWritable: false },
-      { pubkey: ORACLE_PROGRAM_ID, isSigner: false, isWritable: false }, { pubkey: f.client.configAddress(), isSigner: false, isWritable: false },
+      { pubkey: ORACLE_PROGRAM_ID, isSigner: false, isWritable: false }, { pubkey: f.client.configAddress(), isSigner: false, isWritable: true },
       { pubkey: request, isSigner: false, isWritable: true }, { pubkey: f.client.vaultAddress(), isSigner: false, isWritable: true },
       { pubkey: SystemProgram.programId, isSigner: false, isWritable: false },
     ], { nonce: new BN(77), model_hash: Array.from(MODEL_HASH), input: Buffer.from(input) })], [f.admin]);

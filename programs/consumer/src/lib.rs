@@ -156,7 +156,7 @@ fn request_risk(input: &Input, args: &[u8]) -> R<()> {
         program_id: oracle.key(),
         accounts: &[
             CpiAccount { account: admin, signer: true, writable: true },
-            CpiAccount { account: config, signer: false, writable: false },
+            CpiAccount { account: config, signer: false, writable: true }, // the oracle's request counter
             CpiAccount { account: request, signer: false, writable: true },
             CpiAccount { account: vault, signer: false, writable: true },
             CpiAccount { account: system, signer: false, writable: false },

@@ -478,6 +478,7 @@ fn request_inference(input: &Input, args: &mut Args) -> R<()> {
     let vault_acc = input.account(3)?;
     system_program(&input.account(4)?)?;
     signer(&requester)?;
+    writable(&cfg_acc)?; // the request stream's counter
     writable(&req)?;
     writable(&vault_acc)?;
     let nonce = args.u64()?;
@@ -508,6 +509,8 @@ fn request_inference(input: &Input, args: &mut Args) -> R<()> {
         system_transfer(requester, req, fee)?;
     }
     let slot = clock().0;
+    let seq = get_u64(cfg, config::REQUEST_SEQ);
+    put_u64(cfg, config::REQUEST_SEQ, seq + 1);
     let q = req.data_mut();
     put(q, 0, &request::DISC);
     put(q, request::REQUESTER, requester.key());
@@ -521,6 +524,7 @@ fn request_inference(input: &Input, args: &mut Args) -> R<()> {
     put_u16(q, request::INPUT_LEN, data.len() as u16);
     q[request::INPUT..request::INPUT + data.len()].copy_from_slice(data);
     q[request::BUMP] = bump;
+    put_u64(q, request::SEQ, seq);
     Ok(())
 }
 

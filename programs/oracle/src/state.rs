@@ -31,7 +31,10 @@ pub mod config {
     /// keccak256 of the current epoch's fee payout table (docs/report-format.md §4), set by `initialize`
     /// and by every `handover`; `distribute_fees` pays only a table that hashes to it
     pub const PAYOUTS_ROOT: usize = 400;
-    pub const LEN: usize = 432;
+    /// sequence number the next request gets (u64): requests are numbered consecutively from 0 in the
+    /// order they execute, the program's request stream that nodes sign in ranges (docs/solana.md)
+    pub const REQUEST_SEQ: usize = 432;
+    pub const LEN: usize = 440;
 }
 
 pub mod vault {
@@ -77,7 +80,9 @@ pub mod request {
     pub const BUMP: usize = 643;
     /// first slot at which the requester may take the fee back if the request is still pending
     pub const DEADLINE_SLOT: usize = 644;
-    pub const LEN: usize = 652;
+    /// the request's position in the request stream (config::REQUEST_SEQ when it was made)
+    pub const SEQ: usize = 652;
+    pub const LEN: usize = 660;
     pub const STATUS_PENDING: u8 = 0;
     pub const STATUS_FULFILLED: u8 = 1;
     pub const STATUS_REFUNDED: u8 = 2;
