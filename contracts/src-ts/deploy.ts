@@ -5,7 +5,7 @@ import { getContractAddress, keccak256, parseEther, toHex, type Abi, type Addres
 import { domainTag } from '@destra/protocol';
 import { committeeRegistryAbi, delegatedStakingAbi, modelRegistryAbi, oracleRouterAbi } from './abi.ts';
 import { deployContract, sendTx, type Clients } from './deploy-util.ts';
-import type { ModelRegistration } from './models.ts';
+import { setModelCall, type ModelRegistration } from './models.ts';
 
 export interface DeployOptions {
   /** Network name for the report domain tag keccak256("destra:" + network). */
@@ -116,7 +116,8 @@ export async function deployProtocol(clients: Clients, opts: DeployOptions = {})
   gas.governor = governor.gasUsed;
   await sendTx(clients, staking.address, delegatedStakingAbi, 'setFeeSource', [router.address]);
   for (const m of opts.models ?? []) {
-    await sendTx(clients, models.address, modelRegistryAbi, 'setModel', [m.name, 1, m.modelHash, m.inputSchemaHash, m.outputSchemaHash, m.outputScale]);
+    const call = setModelCall(m, 1); // setModelPackage when the registration names a package
+    await sendTx(clients, models.address, modelRegistryAbi, call.functionName, [...call.args]);
     const fee = m.feeWei ?? opts.feeWei ?? DEFAULT_MODEL_FEE;
     const burn = m.burnDsync ?? opts.burnDsync ?? DEFAULT_MODEL_BURN;
     if (fee !== 0n || burn !== 0n) await sendTx(clients, models.address, modelRegistryAbi, 'setModelFees', [namehash(m.name), fee, burn]);
