@@ -3,7 +3,7 @@
 // keeps only the one-shot genesis right, cleared by initGenesis, and the DSYNC supply if it is the holder).
 import { getContractAddress, keccak256, parseEther, toHex, type Abi, type Address, type Hex } from 'viem';
 import { domainTag } from '@destra/protocol';
-import { committeeRegistryAbi, delegatedStakingAbi, modelRegistryAbi, oracleRouterAbi } from './abi.ts';
+import { committeeRegistryAbi, delegatedStakingAbi, feedRegistryAbi, modelRegistryAbi, oracleRouterAbi } from './abi.ts';
 import { deployContract, sendTx, type Clients } from './deploy-util.ts';
 import { setModelCall, type ModelRegistration } from './models.ts';
 
@@ -40,6 +40,8 @@ export interface DeployOptions {
   genesisAuthority?: Address;
   /** Models registered before governance takes over (see registrationFromManifest). */
   models?: readonly ModelRegistration[];
+  /** Seconds per evaluation window of on-chain feeds (FeedRegistry.window; default 5). */
+  feedWindowSec?: number;
 }
 
 export interface ProtocolAddresses {
@@ -49,6 +51,10 @@ export interface ProtocolAddresses {
   models: Address;
   router: Address;
   feeds: Address;
+  /** Feeds defined on chain (governed): nodes in chain-control mode follow it. */
+  feedRegistry: Address;
+  /** Per-block roots of block feeds (transaction scores). */
+  blockScores: Address;
   governor: Address;
 }
 
@@ -63,7 +69,7 @@ export interface DeployedProtocol {
 }
 
 /** The contracts whose `governance()` the governor holds after deployment. */
-export const GOVERNED = ['registry', 'staking', 'models', 'router'] as const satisfies readonly (keyof ProtocolAddresses)[];
+export const GOVERNED = ['registry', 'staking', 'models', 'router', 'feedRegistry'] as const satisfies readonly (keyof ProtocolAddresses)[];
 
 export async function deployProtocol(clients: Clients, opts: DeployOptions = {}): Promise<DeployedProtocol> {
   const domain = toHex(domainTag(opts.network ?? 'devnet'));
@@ -106,9 +112,14 @@ export async function deployProtocol(clients: Clients, opts: DeployOptions = {})
   gas.router = router.gasUsed;
   const feeds = await deployContract(clients, 'FeedStore', [domain, registry.address]);
   gas.feeds = feeds.gasUsed;
+  const feedRegistry = await deployContract(clients, 'FeedRegistry', [deployer, models.address, feeds.address, opts.feedWindowSec ?? 5]);
+  gas.feedRegistry = feedRegistry.gasUsed;
+  const blockScores = await deployContract(clients, 'BlockScores', [domain, registry.address, feedRegistry.address]);
+  gas.blockScores = blockScores.gasUsed;
+  await sendTx(clients, feedRegistry.address, feedRegistryAbi, 'setBlockScores', [blockScores.address]);
   const governor = await deployContract(clients, 'DestraGovernor', [
     staking.address,
-    [registry.address, staking.address, models.address, router.address],
+    [registry.address, staking.address, models.address, router.address, feedRegistry.address],
     opts.votingPeriodSec ?? 3n * 86_400n,
     opts.timelockDelaySec ?? 86_400n,
     opts.quorumBps ?? 4_000,
@@ -137,6 +148,7 @@ export async function deployProtocol(clients: Clients, opts: DeployOptions = {})
     [staking.address, delegatedStakingAbi as Abi],
     [models.address, modelRegistryAbi as Abi],
     [router.address, oracleRouterAbi as Abi],
+    [feedRegistry.address, feedRegistryAbi as Abi],
   ];
   for (const [address, abi] of handOff) await sendTx(clients, address, abi, 'setGovernance', [governor.address]);
   return {
@@ -144,7 +156,7 @@ export async function deployProtocol(clients: Clients, opts: DeployOptions = {})
     gas,
     addresses: {
       token: token.address, staking: staking.address, registry: registry.address, models: models.address, router: router.address,
-      feeds: feeds.address, governor: governor.address,
+      feeds: feeds.address, feedRegistry: feedRegistry.address, blockScores: blockScores.address, governor: governor.address,
     },
   };
 }

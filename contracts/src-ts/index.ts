@@ -7,3 +7,5 @@ export * from './deploy.ts';
 export * from './committee.ts';
 export * from './models.ts';
 export * from './staking.ts';
+export * from './governance.ts';
+export * from './feeds.ts';

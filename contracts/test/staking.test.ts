@@ -147,6 +147,7 @@ describe('governance in control', () => {
       [f.deployed.addresses.models]: abis.modelRegistryAbi as Abi,
       [f.deployed.addresses.router]: abis.oracleRouterAbi as Abi,
       [f.deployed.addresses.feeds]: abis.feedStoreAbi as Abi,
+      [f.deployed.addresses.feedRegistry]: abis.feedRegistryAbi as Abi,
       [f.deployed.addresses.governor]: abis.destraGovernorAbi as Abi,
     };
     let checked = 0;
@@ -160,7 +161,7 @@ describe('governance in control', () => {
         checked++;
       }
     }
-    expect(checked).toBe(GOVERNED.length + 1); // four governance() slots + the spent genesis right
+    expect(checked).toBe(GOVERNED.length + 1); // five governance() slots + the spent genesis right
     for (const name of GOVERNED) {
       const address = f.deployed.addresses[name];
       expect((await read(address, byAddress[address]!, 'governance')).toLowerCase()).toBe(governor);

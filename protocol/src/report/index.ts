@@ -6,3 +6,4 @@ export * from './signing.ts';
 export * from './handover.ts';
 export * from './batch-encoder.ts';
 export * from './range.ts';
+export * from './feed-batch.ts';

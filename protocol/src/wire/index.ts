@@ -6,3 +6,4 @@ export * from './admission.ts';
 export * from './topics.ts';
 export { MAX_MEMBERS } from './fields.ts';
 export * from './dkg-result.ts';
+export * from './feed-commit.ts';
