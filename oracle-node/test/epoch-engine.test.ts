@@ -340,6 +340,29 @@ describe('rounds across a handover', () => {
     expect(agg.misnamed).toEqual([]);
   });
 
+  it('at a switch, an on-demand round led by a node still on the old epoch is answered under that epoch; a proposal of an epoch nobody holds a share of is refused', async () => {
+    const a = members[0]!;
+    a.active = 1; // A has not seen the activation yet; B, C, D are on epoch 2
+    try {
+      agg.combine = (epoch) => epoch === 1;
+      const report = await a.engine.submitOnDemand('arith', new Uint8Array([4, 4]));
+      expect(report.epoch).toBe(1);
+      expect(verify(dkgs.get(1)!.groupKey, rootSigningMessage(report.root), report.signature)).toBe(true);
+      expect(agg.partials(1, toHex(report.requestId)).length).toBeGreaterThanOrEqual(T);
+    } finally {
+      a.active = 2;
+    }
+    const before = await Promise.all(members.map((m) => rejected(m, 'epoch')));
+    const far = { type: 'round-proposal' as const, v: 1 as const, epoch: 3, leader: 3, requestId: new Uint8Array(32).fill(0x78), model: 'arith', input: new Uint8Array([7]), timestamp: Math.floor(Date.now() / 1000), round: 0 };
+    committees.set(3, { ...committees.get(2)!, epoch: 3 }); // A is member 3 of epoch 3, but nobody holds its share
+    await a.host.publish(topics.rounds, RoundProposalCodec.encode(far));
+    await sleep(200);
+    committees.delete(3);
+    const after = await Promise.all(members.map((m) => rejected(m, 'epoch')));
+    for (let i = 1; i < 4; i++) expect(after[i]).toBe(before[i]! + 1);
+    for (const m of members.slice(1)) expect(m.store.getRequest(far.requestId, 0)).toBeUndefined();
+  });
+
   it('refuses a Combined of an epoch this node holds no key of', async () => {
     const m = members[1]!;
     const stored = m.store.getReport(X.requestId)!;

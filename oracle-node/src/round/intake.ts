@@ -164,8 +164,12 @@ export class RequestIntake {
     if (sender === undefined || sender !== p.leader) {
       return this.c.reject(from, 'impersonation', `proposal names leader ${p.leader} of epoch ${p.epoch} but came from ${from.role} ${from.index} (member index ${sender ?? 'none'} in that epoch)`);
     }
+    // Nodes switch epochs a chain poll apart: a leader still on the old epoch, or already on the new one,
+    // is followed while this node holds that epoch's share (the previous one, or the next one's from a
+    // finished DKG), so on-demand rounds at the switch are answered rather than timing out.
     const k = this.c.activeKey();
-    if (!k || k.epoch !== p.epoch) return this.c.reject(from, 'epoch', `proposal for epoch ${p.epoch}, active epoch ${k?.epoch ?? 'none'}`);
+    const near = k !== undefined && Math.abs(p.epoch - k.epoch) <= 1 && this.c.keyFor(p.epoch) !== undefined;
+    if (!near) return this.c.reject(from, 'epoch', `proposal for epoch ${p.epoch}, active epoch ${k?.epoch ?? 'none'}, no key share of that epoch here`);
     const skew = Math.abs(Math.floor(Date.now() / 1000) - p.timestamp);
     if (skew > o.maxSkewSeconds) return this.c.reject(from, 'skew', `proposal timestamp is ${skew}s away from local time (max ${o.maxSkewSeconds}s)`);
     // A hostile leader's junk is refused here, before it is stored.

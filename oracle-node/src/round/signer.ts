@@ -128,7 +128,9 @@ export class PartialSigner {
       await this.send(r, existing.report, existing.digest, existing.signature, existing.epoch, this.c.ownIndex(existing.epoch));
       return;
     }
-    const k = this.c.requireKey();
+    // Chain requests are signed under the active epoch; on-demand and feed rounds under their own epoch,
+    // whose share may be the previous or the next one's at a switch (see Intake.onProposalFrame).
+    const k = (r.kind !== ReportKind.Request ? this.c.keyFor(r.epoch) : undefined) ?? this.c.requireKey();
     if (r.epoch !== k.epoch && r.kind !== ReportKind.Request) {
       throw new RoundError('EPOCH', `request belongs to epoch ${r.epoch}, active epoch is ${k.epoch}`);
     }
