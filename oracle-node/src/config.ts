@@ -6,6 +6,7 @@ import { ethereumSourceSchema } from './chains/ethereum.ts';
 import { solanaSourceSchema } from './chains/solana.ts';
 import { controlSchema } from './epoch/chain-control.ts';
 import { ConfigError } from './errors.ts';
+import { batchConfigSchema } from './range/config.ts';
 
 const hexBytes = (len: number) =>
   z
@@ -112,6 +113,8 @@ export const nodeConfigSchema = z.strictObject({
       intervalMs: z.number().int().min(1000).default(60_000),
     })
     .prefault({}),
+  /** Batch jobs (POST /v1/infer/batch) and the range protocol: limits and range size (range/config.ts). */
+  batch: batchConfigSchema,
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 })
   .refine((c) => (c.control === undefined) !== (c.committee === undefined), {

@@ -19,6 +19,7 @@ import { dkgEncryptionKeyPair, loadOrCreateLibp2pKey, readPassword, unlockOperat
 import { NodeMetrics } from './metrics.ts';
 import { DestraHost, wireTopicValidator, type PeerInfo } from './p2p/host.ts';
 import { Registry } from './p2p/registry.ts';
+import { startRangeProtocol } from './range/index.ts';
 import { RoundEngine } from './round/engine.ts';
 import type { Inferencer } from './round/inference.ts';
 import { NodeStore } from './store/store.ts';
@@ -146,6 +147,30 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
       mode: overrides.mode ?? 'partial',
       log: nodeLog.child({ component: 'rounds' }),
     });
+    // Batch jobs over the range protocol: ranges signed under the key active when each is committed.
+    const range = await startRangeProtocol({
+      host,
+      batchesTopic: topics.batches,
+      store,
+      domain: domainTag(config.network),
+      operatorKey,
+      inference,
+      activeKey: () => nodeRef?.currentKey(),
+      keyFor: (epoch) => {
+        const k = nodeRef?.epochs?.keyFor(epoch);
+        if (k?.epoch === epoch) return k;
+        const active = nodeRef?.currentKey();
+        return active?.epoch === epoch ? active : undefined;
+      },
+      memberIndexOf: (epoch, from) => (from.role !== 'member' ? undefined : config.control ? nodeRef?.epochs?.memberIndexOf(epoch, from) : from.index),
+      config: config.batch,
+      maxSkewSeconds: config.rounds.maxSkewSeconds,
+      registry: metrics.registry,
+      ...(encodeInput ? { encodeInput } : {}),
+      groupKey: (epoch) => nodeRef?.groupKeyOf(epoch),
+      log: nodeLog.child({ component: 'range' }),
+    });
+    closers.push(async () => range.stop());
     const api = await startApi(
       buildApi({
         engine,
@@ -156,6 +181,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
         ...(config.control ? { epochs: () => nodeRef?.epochs?.view() ?? { epoch: 0 } } : {}),
         groupKey: (epoch?: number) => (epoch === undefined ? nodeRef?.currentKey()?.groupKey : nodeRef?.groupKeyOf(epoch)),
         ...(encodeInput ? { encodeInput } : {}),
+        batch: () => range.api,
       }),
       config.api.port,
       { maxConnections: config.api.maxConnections, headersTimeoutMs: config.api.headersTimeoutMs, requestTimeoutMs: config.api.requestTimeoutMs },
@@ -163,6 +189,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
     );
     node = new OracleNode(config, me.index, nodeLog, store, host, engine, metrics, api, operatorSecret, password, [...(overrides.sources ?? [])], closers);
     nodeRef = node;
+    node.range = range;
     const n = node;
     if (config.control) {
       const epochs = new EpochManager({

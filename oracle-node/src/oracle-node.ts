@@ -17,6 +17,7 @@ import type { NodeMetrics } from './metrics.ts';
 import type { DestraHost } from './p2p/host.ts';
 import type { RoundEngine } from './round/engine.ts';
 import type { ActiveKey } from './round/keys.ts';
+import type { RangeProtocol } from './range/index.ts';
 import type { NodeStore } from './store/store.ts';
 import { topics as wireTopics } from './wire.ts';
 
@@ -28,6 +29,8 @@ export class OracleNode {
   /** Set when the node follows the committee on chain (config.control). */
   epochs: EpochManager | undefined;
   dkgState: { phase: string; error: string | null } = { phase: 'idle', error: null };
+  /** Batch jobs and the range protocol (set by startNode). */
+  range: RangeProtocol | undefined;
   private runner: DkgRunner | undefined;
   private dialTimer: NodeJS.Timeout | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;

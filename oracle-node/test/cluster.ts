@@ -7,6 +7,7 @@ import { AggregatorService, type BatchPolicy } from '@destra/aggregator';
 import type { Logger } from 'pino';
 import { DestraHost } from '../src/p2p/host.ts';
 import { Registry } from '../src/p2p/registry.ts';
+import type { NodeConfigInput } from '../src/config.ts';
 import { startNode, type NodeOverrides, type OracleNode } from '../src/node.ts';
 import type { Inferencer } from '../src/round/inference.ts';
 import { topics } from '../src/wire.ts';
@@ -23,7 +24,7 @@ export interface Cluster {
 export async function startCluster(
   n: number,
   t: number,
-  opts: { mode?: NodeOverrides['mode']; inference?: (index: number) => Inferencer; log?: Logger; onnxModels?: string[] } = {},
+  opts: { mode?: NodeOverrides['mode']; inference?: (index: number) => Inferencer; log?: Logger; onnxModels?: string[]; configure?: (c: NodeConfigInput) => NodeConfigInput } = {},
 ): Promise<Cluster> {
   process.env.DESTRA_TEST_PASSWORD = PASSWORD;
   const dir = mkdtempSync(join(tmpdir(), 'destra-cluster-'));
@@ -44,13 +45,14 @@ export async function startCluster(
     log: opts.log ?? captureLog('warn').log,
   });
   const nodes = await Promise.all(
-    fx.configs.map((c, i) =>
-      startNode(opts.onnxModels ? { ...c, models: { models: opts.onnxModels } } : c, {
+    fx.configs.map((c0, i) => {
+      const c = opts.configure ? opts.configure(c0) : c0;
+      return startNode(opts.onnxModels ? { ...c, models: { models: opts.onnxModels } } : c, {
         ...(opts.onnxModels ? {} : { inference: opts.inference?.(i + 1) ?? new ArithmeticModel() }),
         log: opts.log ?? captureLog('warn').log,
         ...(opts.mode ? { mode: opts.mode } : {}),
-      }),
-    ),
+      });
+    }),
   );
   return {
     fx,

@@ -32,6 +32,13 @@ export interface RangeMemberOptions {
   guard?: RangeGuard;
   /** Called for certificates that were not stored, with the reason (logs, metrics). */
   onRejected?: (reason: string) => void;
+  /** Called once per range of this member when the committee's certificate for it is stored. */
+  onCertified?: (range: CertifiedRange) => void;
+  /**
+   * false: the owner routes certificates in with receiveCertificate() (e.g. a node holding one member per
+   * epoch, which dispatches by the certificate's epoch). Default true: subscribes to batchesTopic itself.
+   */
+  subscribe?: boolean;
 }
 
 /** Per-stream commit position: `reserve` must persist before returning and throw below the position. */
@@ -63,6 +70,8 @@ export interface RangeSignedReport {
 }
 
 interface KeptRange {
+  /** rangeId(stream, start, count). */
+  id: Uint8Array;
   stream: Uint8Array;
   start: number;
   count: number;
@@ -72,6 +81,35 @@ interface KeptRange {
   /** The signed RangeCommit as sent, for resend(). */
   frame: Uint8Array;
   certificate?: { signature: Uint8Array; signers: number[] };
+}
+
+/** A range of this member that the committee certified: everything needed to serve any of its reports. */
+export interface CertifiedRange {
+  id: Uint8Array;
+  epoch: number;
+  stream: Uint8Array;
+  start: number;
+  count: number;
+  /** count reports of reportLength bytes, back to back, in sequence order. */
+  reports: Uint8Array;
+  reportLength: number;
+  tree: FlatTree;
+  root: Uint8Array;
+  signature: Uint8Array;
+  signers: number[];
+}
+
+/** Report `i` (0-based within the range) of a certified range, with its proof to the signed root. */
+export function signedReportOf(range: CertifiedRange, i: number): RangeSignedReport {
+  if (!Number.isInteger(i) || i < 0 || i >= range.count) throw new RangeCommitError(`leaf index ${i} is outside the range's 0..${range.count - 1}`);
+  return {
+    report: range.reports.slice(i * range.reportLength, (i + 1) * range.reportLength),
+    leaf: range.tree.levels[0]!.slice(i * 32, i * 32 + 32),
+    proof: flatProof(range.tree, i),
+    root: range.tree.root,
+    signature: range.signature,
+    signers: range.signers,
+  };
 }
 
 export class RangeMember {
@@ -86,6 +124,7 @@ export class RangeMember {
 
   constructor(private readonly opts: RangeMemberOptions) {
     this.guard = opts.guard ?? new MemoryRangeGuard();
+    if (opts.subscribe === false) return;
     subscribeBatches(
       opts.host,
       opts.batchesTopic,
@@ -105,14 +144,15 @@ export class RangeMember {
     const leaves = this.opts.hasher.leavesFlat(reports, reportLength);
     const tree = this.opts.hasher.flatTree(leaves);
     const count = tree.size;
-    const key = hexKey(rangeId(stream, start, count));
+    const id = rangeId(stream, start, count);
+    const key = hexKey(id);
     // Ranges of a stream are committed once and in order, so no sequence number is ever signed under two
     // roots — even after its range was dropped from memory. A commit that did not get through is sent
     // again with resend(), never signed again.
     this.guard.reserveRange(hexKey(stream), start, start + count);
     const signature = signPartial(this.opts.share, signingMessage(SigningPurpose.ReportRoot, tree.root)).signature;
     const frame = encodeWire({ type: 'range-commit', v: 1, epoch: this.opts.epoch, index: this.opts.share.index, stream, start, count, root: tree.root, signature });
-    const range: KeptRange = { stream, start, count, reports, reportLength, tree, frame };
+    const range: KeptRange = { id, stream, start, count, reports, reportLength, tree, frame };
     this.keep(key, range);
     const early = this.early.get(key);
     if (early) {
@@ -144,15 +184,29 @@ export class RangeMember {
   signedReport(stream: Uint8Array, seq: number): RangeSignedReport | undefined {
     const range = this.rangeHolding(stream, seq);
     if (!range?.certificate) return undefined;
-    const i = seq - range.start;
-    return {
-      report: range.reports.slice(i * range.reportLength, (i + 1) * range.reportLength),
-      leaf: range.tree.levels[0]!.slice(i * 32, i * 32 + 32),
-      proof: flatProof(range.tree, i),
-      root: range.tree.root,
-      signature: range.certificate.signature,
-      signers: range.certificate.signers,
-    };
+    return signedReportOf(this.certifiedView(range), seq - range.start);
+  }
+
+  /** A certified range this member still keeps, by range id (hex, no 0x). */
+  certifiedRange(id: string): CertifiedRange | undefined {
+    const range = this.ranges.get(id);
+    return range?.certificate ? this.certifiedView(range) : undefined;
+  }
+
+  /** The certified range holding sequence number `seq` of `stream`, while kept. */
+  certifiedRangeAt(stream: Uint8Array, seq: number): CertifiedRange | undefined {
+    const range = this.rangeHolding(stream, seq);
+    return range?.certificate ? this.certifiedView(range) : undefined;
+  }
+
+  private certifiedView(r: KeptRange): CertifiedRange {
+    const c = r.certificate!;
+    return { id: r.id, epoch: this.opts.epoch, stream: r.stream, start: r.start, count: r.count, reports: r.reports, reportLength: r.reportLength, tree: r.tree, root: r.tree.root, signature: c.signature, signers: c.signers };
+  }
+
+  /** A certificate from the batches topic, for a member created with `subscribe: false`. */
+  receiveCertificate(c: RangeCertificate): void {
+    this.onCertificate(c);
   }
 
   /** True once the committee's certificate for this member's range has been stored. */
@@ -181,6 +235,7 @@ export class RangeMember {
     range.certificate = { signature: c.signature, signers: c.signers };
     this.stats.certifiedRanges++;
     this.stats.certifiedReports += c.count;
+    this.opts.onCertified?.(this.certifiedView(range));
   }
 
   /** False for a wrong signature and for bytes that are not a G1 point (verify throws on those). */

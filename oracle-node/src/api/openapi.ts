@@ -55,6 +55,72 @@ export function openApiDocument(version = '0.1.0'): Record<string, unknown> {
           },
         },
       },
+      '/v1/infer/batch': {
+        post: {
+          summary: 'Run many rows of one model as a batch job over the range protocol; results stream back as each range is certified',
+          description:
+            'Rows are proposed as ranges (batch.rangeRows each) on a stream of this node; every committee member runs them, signs one Merkle root per range, and the aggregators certify it. ' +
+            'With `Accept: application/x-ndjson` the response is a stream: a `job` line, one `result` line per row (or one `failed` line per failed range), then a `done` line. Otherwise 202 with the job.',
+          parameters: [{ name: 'accept', in: 'header', required: false, schema: { type: 'string', enum: ['application/x-ndjson', 'application/json'] } }],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['model', 'rows'],
+                  additionalProperties: false,
+                  properties: {
+                    model: { type: 'string', minLength: 1, maxLength: 128 },
+                    rows: { type: 'array', minItems: 1, items: { oneOf: [hex, { type: 'array', items: { type: 'number' } }] }, description: 'Canonical rows as hex (one length), or numbers for the model input encoder' },
+                  },
+                },
+              },
+              'application/octet-stream': {
+                schema: { type: 'string', format: 'binary', description: 'magic "DRB1" ‖ u8 name length m ‖ model name (m bytes UTF-8) ‖ u32 row length L ‖ u32 row count N ‖ N·L bytes of rows; big-endian, exactly 13+m+N·L bytes (docs/api.md)' },
+              },
+            },
+          },
+          responses: {
+            '200': { description: 'NDJSON stream (Accept: application/x-ndjson)', content: { 'application/x-ndjson': { schema: { oneOf: [{ $ref: '#/components/schemas/BatchResult' }, { type: 'object', required: ['type'], properties: { type: { enum: ['job', 'failed', 'done'] } } }] } } } },
+            '202': { description: 'Job created', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } },
+            '400': errorResponse('Malformed body (BAD_BODY, BAD_JSON, BAD_REQUEST naming the field), UNKNOWN_MODEL, BAD_ROW_LENGTH, or a row the model refuses (INFERENCE_INPUT with `row`)'),
+            '413': errorResponse('Body over batch.maxBodyBytes (BODY_TOO_LARGE) or more rows than batch.maxRowsPerJob (TOO_MANY_ROWS)'),
+            '415': errorResponse('Content type other than application/json or application/octet-stream'),
+            '429': errorResponse('This client (remote address) already runs batch.maxJobsPerClient jobs (TOO_MANY_JOBS)'),
+            '503': errorResponse('No key share yet (NO_KEY_SHARE), node at batch.maxJobs (BUSY), or no batch service (BATCH_UNAVAILABLE)'),
+          },
+        },
+      },
+      '/v1/jobs/{id}': {
+        get: {
+          summary: 'A batch job taken by this node: status, ranges and a page of results (or its NDJSON stream with Accept: application/x-ndjson)',
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^0x[0-9a-fA-F]{32}$' } },
+            { name: 'offset', in: 'query', required: false, schema: { type: 'integer', minimum: 0 } },
+            { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 0, maximum: 1000 } },
+          ],
+          responses: {
+            '200': { description: 'Job with results rows offset..offset+limit-1', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } }, 'application/x-ndjson': { schema: { $ref: '#/components/schemas/BatchResult' } } } },
+            '400': errorResponse('Malformed id, offset or limit'),
+            '404': errorResponse('No such job here (jobs live on the node that took them, until batch.jobRetentionMs after they finish)'),
+          },
+        },
+      },
+      '/v1/ranges/{rangeId}/{i}': {
+        get: {
+          summary: 'Any certified batch result this member keeps: leaf i of range rangeId, with proof, root signature and the epoch group key',
+          parameters: [
+            { name: 'rangeId', in: 'path', required: true, schema: { type: 'string', pattern: '^0x[0-9a-fA-F]{64}$' } },
+            { name: 'i', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } },
+          ],
+          responses: {
+            '200': { description: 'Signed result', content: { 'application/json': { schema: { $ref: '#/components/schemas/BatchResult' } } } },
+            '400': errorResponse('Malformed range id or leaf index'),
+            '404': errorResponse('Range not certified here or no longer kept (batch.keepReports)'),
+          },
+        },
+      },
       '/v1/reports/{id}': {
         get: {
           summary: 'A threshold-signed report by request id (latest round)',
@@ -93,6 +159,43 @@ export function openApiDocument(version = '0.1.0'): Record<string, unknown> {
       schemas: {
         Error: error,
         Status: { type: 'object', required: ['status', 'epoch', 'index'], properties: { status: { enum: ['ok', 'starting', 'degraded'] }, epoch: { type: 'integer' }, index: { type: 'integer' } } },
+        BatchResult: {
+          type: 'object',
+          required: ['type', 'seq', 'rangeId', 'leaf', 'report', 'proof', 'root', 'signature', 'signatureEip2537', 'signers', 'epoch'],
+          properties: {
+            type: { const: 'result' },
+            row: { type: 'integer', description: 'Row of the job (in job streams and pages)' },
+            seq: { type: 'integer', description: 'Sequence number on the job stream; the report id is keccak256(stream ‖ uint64 seq)' },
+            rangeId: hex,
+            leaf: { type: 'integer', description: 'Leaf index within the range' },
+            report: hex,
+            proof: { type: 'array', items: hex },
+            root: hex,
+            signature: { ...hex, description: 'compressed G1 (48 bytes) over 0x01 ‖ root' },
+            signatureEip2537: { ...hex, description: 'EIP-2537 G1 encoding (128 bytes)' },
+            signers: { type: 'array', items: { type: 'integer' } },
+            epoch: { type: 'integer' },
+            groupKey: { ...hex, description: 'GET /v1/ranges only: the epoch group key, compressed G2' },
+            groupKeyEip2537: hex,
+          },
+        },
+        Job: {
+          type: 'object',
+          required: ['id', 'model', 'status', 'rows', 'certified', 'failed', 'pending', 'stream', 'ranges'],
+          properties: {
+            id: { type: 'string', pattern: '^0x[0-9a-fA-F]{32}$' },
+            model: { type: 'string' },
+            status: { enum: ['running', 'done'] },
+            rows: { type: 'integer' },
+            certified: { type: 'integer' },
+            failed: { type: 'integer' },
+            pending: { type: 'integer' },
+            stream: { ...hex, description: 'jobStream(domain, proposer operator key, job id)' },
+            ranges: { type: 'array', items: { type: 'object' } },
+            results: { type: 'array', items: { oneOf: [{ $ref: '#/components/schemas/BatchResult' }, { type: 'object', required: ['type', 'row'], properties: { type: { enum: ['pending', 'failed'] }, row: { type: 'integer' }, error: { type: 'string' } } }] } },
+            nextOffset: { type: ['integer', 'null'] },
+          },
+        },
         Report: {
           type: 'object',
           required: ['requestId', 'report', 'signature', 'signatureEip2537', 'root', 'proof', 'epoch', 'groupKey'],

@@ -11,6 +11,7 @@ import type { NodeMetrics } from '../metrics.ts';
 import type { RoundEngine } from '../round/engine.ts';
 import type { NodeStore } from '../store/store.ts';
 import { MAX_INPUT_BYTES } from '../wire.ts';
+import { registerBatchRoutes, type BatchApiDeps } from './batch.ts';
 import { guardConnections, serverTimeouts, type ConnectionLimits, type ConnectionStats } from './connections.ts';
 import { renderDashboard, type DashboardData } from './dashboard.ts';
 import { openApiDocument } from './openapi.ts';
@@ -28,6 +29,8 @@ export interface ApiDeps {
   groupKey(epoch?: number): Uint8Array | undefined;
   /** Turns `input: number[]` into the model's canonical input bytes (default: the numbers are bytes). */
   encodeInput?(model: string, values: number[]): Uint8Array;
+  /** Batch jobs over the range protocol (POST /v1/infer/batch, /v1/jobs, /v1/ranges); 503 without. */
+  batch?(): BatchApiDeps | undefined;
 }
 
 const inferBody = z.strictObject({
@@ -140,6 +143,7 @@ export function buildApi(deps: ApiDeps): Hono {
     return c.json(deps.engine.recentRounds(limit));
   });
   app.get('/v1/dashboard', (c) => c.json(dashboardData(deps, 20)));
+  registerBatchRoutes(app, () => deps.batch?.());
   return app;
 }
 

@@ -6,4 +6,5 @@ export * from './admission.ts';
 export * from './topics.ts';
 export { MAX_MEMBERS } from './fields.ts';
 export * from './dkg-result.ts';
+export * from './batch-body.ts';
 export * from './feed-commit.ts';

@@ -1,0 +1,239 @@
+// Batch jobs over the range protocol, four real nodes (ONNX liquidation-risk) and the real aggregator:
+// a client posts a few thousand rows to one node and streams the results; every result verifies (proof,
+// group signature, report id on the job stream, input hash of its row); any member serves any result;
+// a hostile client hits every limit; hostile members' proposals (not a member, impersonation, replay,
+// oversized, unknown model, wrong row length) are refused before any work.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { loadModels } from '@destra/models';
+import { ReportKind, decodeReport, encodeBatchBody, fromHex, g1ToEip2537, reportLeaf, rootSigningMessage, streamRequestId, toHex, verify, verifyMerkleProof } from '@destra/protocol';
+import type { AggregatorService } from '@destra/aggregator';
+import { encodeInput, planFor } from '../src/inference/codec.ts';
+import { PROTOCOL_RANGE_PROPOSAL, RangeProposalCodec, type RangeProposal } from '../src/wire.ts';
+import type { OracleNode } from '../src/node.ts';
+import { startCluster, startClusterAggregator, type Cluster } from './cluster.ts';
+
+const MODEL = 'liquidation-risk';
+const RANGE_ROWS = 512;
+let cluster: Cluster;
+let agg: AggregatorService;
+let node1: OracleNode;
+let node2: OracleNode;
+let groupKey: Uint8Array;
+let rows: Uint8Array[];
+const plan = planFor(loadModels(undefined, [MODEL])[0]!.manifest);
+
+const features = plan.inputs.flatMap((inp) => inp.fields.map((_, j) => ({ lo: inp.lo[j]! / inp.scale, hi: inp.hi[j]! / inp.scale })));
+const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
+const flat = (list: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(list));
+
+/** Valid canonical rows: golden-ratio points spread over each feature's manifest range. */
+function makeRows(n: number, salt = 0): Uint8Array[] {
+  return Array.from({ length: n }, (_, i) =>
+    encodeInput(
+      plan,
+      features.map((f, j) => f.lo + (f.hi - f.lo) * (((i + 1 + salt) * 0.6180339887498949 + j * 0.4142135623730951) % 1)),
+    ),
+  );
+}
+
+type Line = Record<string, any>;
+async function postBatch(node: OracleNode, body: Uint8Array | string, opts: { ndjson?: boolean; type?: string } = {}): Promise<Response> {
+  return fetch(`${node.url}/v1/infer/batch`, {
+    method: 'POST',
+    headers: { 'content-type': opts.type ?? (typeof body === 'string' ? 'application/json' : 'application/octet-stream'), ...(opts.ndjson === false ? {} : { accept: 'application/x-ndjson' }) },
+    body,
+  });
+}
+async function lines(res: Response): Promise<Line[]> {
+  return (await res.text())
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as Line);
+}
+const metric = async (node: OracleNode, outcome: string): Promise<number> => {
+  const m = await node.metrics.registry.getSingleMetric('destra_range_proposals_total')!.get();
+  return m.values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+};
+const until = async (cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> => {
+  const stop = Date.now() + ms;
+  while (!(await cond()) && Date.now() < stop) await new Promise((r) => setTimeout(r, 25));
+  return cond();
+};
+
+beforeAll(async () => {
+  cluster = await startCluster(4, 3, {
+    onnxModels: [MODEL],
+    configure: (c) => ({ ...c, batch: { rangeRows: RANGE_ROWS, maxRowsPerJob: 10_000, maxBodyBytes: 1024 * 1024, maxJobsPerClient: 1, maxInflightRows: 2048, rangeTimeoutMs: 20_000 } }),
+  });
+  agg = await startClusterAggregator(cluster);
+  [node1, node2] = cluster.nodes as [OracleNode, OracleNode];
+  groupKey = (await node1.ready()).groupKey;
+  await until(() => cluster.nodes.every((n) => n.host.peersWithRole('member').length === 3));
+  rows = makeRows(3000);
+}, 120_000);
+
+afterAll(async () => {
+  agg?.stop();
+  await cluster?.stop();
+});
+
+let jobId: string;
+let stream: Uint8Array;
+let results: Line[];
+
+describe('batch jobs on the range protocol', () => {
+  it('a client posts 3000 rows (binary) to one node; the NDJSON stream carries every result and each verifies', async () => {
+    const res = await postBatch(node1, encodeBatchBody(MODEL, rows));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/x-ndjson');
+    const all = await lines(res);
+    const head = all[0]!;
+    expect(head.type).toBe('job');
+    expect(head.rows).toBe(3000);
+    jobId = head.id;
+    stream = fromHex(head.stream);
+    const done = all.at(-1)!;
+    expect(done).toMatchObject({ type: 'done', rows: 3000, certified: 3000, failed: 0 });
+    results = all.filter((l) => l.type === 'result');
+    expect(results.length).toBe(3000);
+    expect(new Set(results.map((r) => r.row)).size).toBe(3000);
+    const roots = new Set<string>();
+    const verified = new Map<string, boolean>();
+    for (const r of results) {
+      const report = fromHex(r.report);
+      const d = decodeReport(report);
+      expect(d.kind).toBe(ReportKind.OnDemand);
+      expect(d.epoch).toBe(BigInt(r.epoch));
+      expect(equalBytes(d.id, streamRequestId(stream, r.seq))).toBe(true);
+      expect(equalBytes(d.inputHash, keccak_256(rows[r.row]!))).toBe(true);
+      expect(d.output.length).toBeGreaterThan(0);
+      expect(verifyMerkleProof(reportLeaf(report), r.proof.map(fromHex), fromHex(r.root))).toBe(true);
+      const key = `${r.root}:${r.signature}`;
+      if (!verified.has(key)) verified.set(key, verify(groupKey, rootSigningMessage(fromHex(r.root)), fromHex(r.signature)));
+      expect(verified.get(key)).toBe(true);
+      expect(r.signatureEip2537).toBe(toHex(g1ToEip2537(fromHex(r.signature))));
+      expect(r.signers.length).toBeGreaterThanOrEqual(3);
+      roots.add(r.root);
+    }
+    expect(roots.size).toBe(Math.ceil(3000 / RANGE_ROWS)); // one root signature per range
+  }, 60_000);
+
+  it('the job status and paged results are served by the node that took it', async () => {
+    const page = (await (await fetch(`${node1.url}/v1/jobs/${jobId}?offset=2990&limit=20`)).json()) as Line;
+    expect(page).toMatchObject({ id: jobId, status: 'done', rows: 3000, certified: 3000, failed: 0, pending: 0, offset: 2990, nextOffset: null });
+    expect(page.results.length).toBe(10);
+    expect(page.results[9]).toMatchObject({ type: 'result', row: 2999, report: results.find((r) => r.row === 2999)!.report });
+    expect(page.ranges.length).toBe(Math.ceil(3000 / RANGE_ROWS));
+    const again = await lines(await fetch(`${node1.url}/v1/jobs/${jobId}`, { headers: { accept: 'application/x-ndjson' } }));
+    expect(again.filter((l) => l.type === 'result').length).toBe(3000);
+    expect((await fetch(`${node1.url}/v1/jobs/0x${'00'.repeat(16)}`)).status).toBe(404);
+    expect((await (await fetch(`${node1.url}/v1/jobs/nope`)).json()).error).toBe('BAD_ID');
+  });
+
+  it('any member serves any result of the job by range id and leaf index', async () => {
+    for (const r of [results[0]!, results[1234]!, results[2999]!]) {
+      for (const node of cluster.nodes) {
+        const res = await fetch(`${node.url}/v1/ranges/${r.rangeId}/${r.leaf}`);
+        expect(res.status, `node ${node.index}`).toBe(200);
+        const got = (await res.json()) as Line;
+        expect(got).toMatchObject({ report: r.report, root: r.root, seq: r.seq, leaf: r.leaf, epoch: r.epoch, groupKey: toHex(groupKey) });
+        expect(verify(fromHex(got.groupKey), rootSigningMessage(fromHex(got.root)), fromHex(got.signature))).toBe(true);
+      }
+    }
+    expect((await fetch(`${node2.url}/v1/ranges/${results[0]!.rangeId}/${RANGE_ROWS}`)).status).toBe(400);
+    expect((await fetch(`${node2.url}/v1/ranges/0x${'ab'.repeat(32)}/0`)).status).toBe(404);
+  });
+
+  it('without Accept: application/x-ndjson the POST answers 202 with the job; JSON rows (hex and numbers) work too', async () => {
+    const few = makeRows(5, 7);
+    const values = features.map((f, j) => f.lo + ((f.hi - f.lo) * (j + 1)) / (features.length + 2));
+    const res = await postBatch(node2, JSON.stringify({ model: MODEL, rows: [...few.map(toHex), values] }), { ndjson: false });
+    expect(res.status).toBe(202);
+    const job = (await res.json()) as Line;
+    expect(job).toMatchObject({ rows: 6, status: 'running', links: { status: `/v1/jobs/${job.id}` } });
+    expect(await until(async () => ((await (await fetch(`${node2.url}/v1/jobs/${job.id}`)).json()) as Line).status === 'done')).toBe(true);
+    const page = (await (await fetch(`${node2.url}/v1/jobs/${job.id}`)).json()) as Line;
+    expect(page.certified).toBe(6);
+    expect(equalBytes(decodeReport(fromHex(page.results[5].report)).inputHash, keccak_256(encodeInput(plan, values)))).toBe(true);
+  });
+
+  it('a hostile client hits each limit and gets a clear 4xx JSON error; nothing is proposed', async () => {
+    const before = node1.range!.service.stats.reduce((n, s) => n + s.committedRanges, 0);
+    const expectError = async (res: Response, status: number, error: string) => {
+      expect(res.status).toBe(status);
+      const b = (await res.json()) as Line;
+      expect(b.error).toBe(error);
+      expect(typeof b.message).toBe('string');
+      return b;
+    };
+    // Rows per job (binary header says 10,001 rows; the body carries them).
+    const tooMany = encodeBatchBody(MODEL, { rows: new Uint8Array(10_001 * 8), rowLength: 8 });
+    await expectError(await postBatch(node1, tooMany), 413, 'TOO_MANY_ROWS');
+    await expectError(await postBatch(node1, JSON.stringify({ model: MODEL, rows: Array.from({ length: 10_001 }, () => '0x00') })), 413, 'TOO_MANY_ROWS');
+    // Bytes per body.
+    await expectError(await postBatch(node1, new Uint8Array(1024 * 1024 + 1)), 413, 'BODY_TOO_LARGE');
+    // Malformed bodies.
+    await expectError(await postBatch(node1, new Uint8Array([1, 2, 3])), 400, 'BAD_BODY');
+    await expectError(await postBatch(node1, '{"model":'), 400, 'BAD_JSON');
+    await expectError(await postBatch(node1, JSON.stringify({ model: MODEL, rows: ['0x00', [1, 'x']] })), 400, 'BAD_REQUEST');
+    await expectError(await postBatch(node1, 'x', { type: 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    // Model and rows the node refuses.
+    await expectError(await postBatch(node1, encodeBatchBody('no-such-model', makeRows(2))), 400, 'UNKNOWN_MODEL');
+    await expectError(await postBatch(node1, encodeBatchBody(MODEL, [new Uint8Array(48), new Uint8Array(48)])), 400, 'BAD_ROW_LENGTH');
+    const bad = makeRows(10);
+    bad[7] = new Uint8Array(56).fill(0x7f); // far outside every feature's range
+    const refused = await expectError(await postBatch(node1, encodeBatchBody(MODEL, bad)), 400, 'INFERENCE_INPUT');
+    expect(refused.row).toBe(7);
+    expect(refused.message).toMatch(/row 7/);
+    expect(node1.range!.service.stats.reduce((n, s) => n + s.committedRanges, 0)).toBe(before);
+    // Concurrent jobs per client (batch.maxJobsPerClient = 1): a second job while the first runs.
+    const first = await postBatch(node1, encodeBatchBody(MODEL, makeRows(8192, 3)));
+    const reader = first.body!.getReader();
+    const head = JSON.parse(Buffer.from((await reader.read()).value!).toString().split('\n')[0]!) as Line;
+    expect(head.type).toBe('job');
+    const running = ((await (await fetch(`${node1.url}/v1/jobs/${head.id}`)).json()) as Line).status;
+    const second = await postBatch(node1, encodeBatchBody(MODEL, makeRows(4)));
+    expect(running).toBe('running'); // 8192 rows in 512-row ranges, at most 2048 rows in flight: far from done
+    await expectError(second, 429, 'TOO_MANY_JOBS');
+    for (;;) if ((await reader.read()).done) break;
+    expect(((await (await fetch(`${node1.url}/v1/jobs/${head.id}`)).json()) as Line).certified).toBe(8192);
+    // Once it finished, the client may post again.
+    expect((await postBatch(node1, encodeBatchBody(MODEL, makeRows(4)), { ndjson: false })).status).toBe(202);
+  }, 60_000);
+
+  it('hostile members and proposers are refused before any work: non-member, impersonation, replay, oversized, unknown model, wrong row length', async () => {
+    const k1 = await node1.ready();
+    const job = fromHex(jobId);
+    const proposal = (over: Partial<RangeProposal>): Uint8Array =>
+      RangeProposalCodec.encode({ type: 'range-proposal', v: 1, epoch: k1.epoch, proposer: k1.index, job, start: 0, model: MODEL, timestamp: Math.floor(Date.now() / 1000), rowLength: 56, rows: flat(makeRows(4)), ...over });
+    const streamHex = Buffer.from(stream).toString('hex');
+    const next2 = node2.store.rangeNext(streamHex);
+    expect(next2).toBe(3000);
+    const counts = async () => Object.fromEntries(await Promise.all(['not-member', 'impersonation', 'replay', 'oversized', 'unknown-model', 'row-length'].map(async (o) => [o, await metric(node2, o)] as const)));
+    const before = await counts();
+    // A peer that is not a committee member (the aggregator's own admitted host) proposes.
+    await cluster.aggHost.sendDirect(node2.host.peerId, PROTOCOL_RANGE_PROPOSAL, proposal({ start: 5000 }));
+    // Member 1 (its real connection) replays a range of its finished job, claims member 3's index, sends
+    // a range over the size limit, an unknown model, rows of the wrong length.
+    const send = (frame: Uint8Array) => node1.host.sendDirect(node2.host.peerId, PROTOCOL_RANGE_PROPOSAL, frame);
+    await send(proposal({ start: 0 }));
+    await send(proposal({ start: 2999 }));
+    await send(proposal({ start: 6000, proposer: 3 }));
+    await send(proposal({ start: 7000, rows: flat(makeRows(RANGE_ROWS + 1)) }));
+    await send(proposal({ start: 8000, model: 'no-such-model' }));
+    await send(proposal({ start: 9000, rowLength: 8, rows: new Uint8Array(64) }));
+    const want = { 'not-member': 1, impersonation: 1, replay: 2, oversized: 1, 'unknown-model': 1, 'row-length': 1 };
+    expect(
+      await until(async () => {
+        const now = await counts();
+        return Object.entries(want).every(([k, v]) => now[k] - before[k] === v);
+      }),
+    ).toBe(true);
+    // Nothing was committed: the stream's position is where the honest job left it.
+    expect(node2.store.rangeNext(streamHex)).toBe(next2);
+    // The same member proposing honestly on its stream, past the job's end, is accepted and committed.
+    await send(proposal({ start: 3000 }));
+    expect(await until(() => node2.store.rangeNext(streamHex) === 3004)).toBe(true);
+  }, 30_000);
+});
