@@ -21,3 +21,5 @@ export * from './ws-transport.ts';
 export * from './relay-sink.ts';
 export * from './staking.ts';
 export * from './signer.ts';
+export * from './feed-registry-reader.ts';
+export * from './block-scores.ts';
