@@ -8,6 +8,7 @@ const suites: Record<string, { module: string; about: string }> = {
   node: { module: '../oracle-node/bench/node.ts', about: 'DKG over libp2p, on-demand latency, chain-request throughput' },
   e2e: { module: '../test/bench/e2e.ts', about: 'round latency and signed results/s over libp2p' },
   epoch: { module: '../test/bench/epoch.ts', about: 'live rotation with node processes: stake → new key active on both chains, DKG attempts, on-demand latency during the handover (DESTRA_EPOCH_BENCH_SIZES, default 7,16)' },
+  product: { module: '../test/bench/product.ts', about: "the product at n=7 (DESTRA_PRODUCT_BENCH_N): `destra node start` and `destra aggregator start` processes driven over HTTP and the chain: /v1/infer p50/p99, batch API verified results/s, chain requests signed/s" },
   fuzz: { module: '../protocol/bench/fuzz.ts', about: 'decoders on mutated and random inputs: inputs/s and findings (DESTRA_FUZZ_RUNS, default 100000)' },
 };
 

@@ -1,0 +1,183 @@
+// `npm run bench -- product`: the product, not a harness. n node processes (`destra node start`, default 7)
+// and an aggregator process (`destra aggregator start`) on one machine, driven only through what users run:
+// the nodes' HTTP API and the chain. Rows:
+//   - on-demand round: POST /v1/infer, one request in flight, round-robin over the nodes (each node leads
+//     the rounds it receives); latency p50/p99 of answered requests; every answer's root signature verified
+//     under the registry's group key, its Merkle proof folded to the root and its leaf recomputed, and a
+//     sample of outputs compared with a local inference;
+//   - batch API (POST /v1/infer/batch): verified results/s with concurrent clients spread over the nodes,
+//     per-job latency p50/p99 — "n/a" while the route is not there (detected, never faked);
+//   - chain requests: K requests in a burst of blocks; reports threshold-signed per second, and what the
+//     relay used on the router (fulfill / fulfillBatch).
+// Bounded: DESTRA_PRODUCT_BENCH_TIMEOUT_S (default 900) for everything; every process is stopped at the end,
+// on failure, and on Ctrl-C. Environment: DESTRA_PRODUCT_BENCH_N (7), DESTRA_PRODUCT_BENCH_SAMPLES (on-demand
+// rounds, 300), DESTRA_PRODUCT_BENCH_CHAIN (chain requests, 1000; 0 skips), DESTRA_PRODUCT_BENCH_DIR (data
+// and logs, default <tmp>/destra-bench-product), DESTRA_PRODUCT_BENCH_ROWS (rows per batch job, 4096),
+// DESTRA_PRODUCT_BENCH_CLIENTS (concurrent batch clients, 2n), DESTRA_PRODUCT_BENCH_BATCH_S (batch load, 20).
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeReport, fromHex, reportLeaf, rootFromProof, rootSigningMessage, verify, decodeG2, type G2Point } from '@destra/protocol';
+import { printTable, type BenchRow } from '../../scripts/bench-table.ts';
+import { batchLoad, batchRoute } from './product-batch.ts';
+import { chainRequests } from './product-chain.ts';
+import { ProductNetwork } from './product-network.ts';
+import { loadBenchModel, type BenchModel } from './inference.ts';
+
+const env = (name: string, dflt: number): number => {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const x = Number(v);
+  if (!Number.isFinite(x) || x < 0) throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(v)}`);
+  return x;
+};
+const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const log = (line: string): void => void process.stdout.write(`  · ${line}\n`);
+
+interface InferAnswer {
+  report: string;
+  signature: string;
+  root: string;
+  proof: string[];
+  epoch: number;
+}
+
+export interface OnDemandResult {
+  samples: number;
+  answered: number;
+  failed: number;
+  p50: number;
+  p99: number;
+  max: number;
+  verified: number;
+  outputsChecked: number;
+  outputsMatched: number;
+}
+
+/** Group keys by epoch, read from the registry (what a verifier trusts, not what a node says). */
+function keysFrom(net: ProductNetwork): (epoch: number) => Promise<G2Point> {
+  const cache = new Map<number, Promise<G2Point>>();
+  return (epoch) => {
+    let k = cache.get(epoch);
+    if (!k) cache.set(epoch, (k = net.reader.groupKey(BigInt(epoch)).then((g) => decodeG2(g.compressed))));
+    return k;
+  };
+}
+
+/** One answer checked as `destra report verify` does: leaf, proof to root, root signature under the epoch's key. */
+export async function verifyAnswer(a: InferAnswer, keyOf: (epoch: number) => Promise<G2Point>): Promise<boolean> {
+  const report = fromHex(a.report);
+  const epoch = Number(decodeReport(report).epoch);
+  if (epoch !== a.epoch) return false;
+  const root = rootFromProof(reportLeaf(report), a.proof.map((p) => fromHex(p)));
+  if (Buffer.compare(Buffer.from(root), Buffer.from(fromHex(a.root))) !== 0) return false;
+  return verify(await keyOf(epoch), rootSigningMessage(root), fromHex(a.signature));
+}
+
+async function onDemand(net: ProductNetwork, model: BenchModel, samples: number, warmup: number): Promise<OnDemandResult> {
+  const answers: { ms: number; body?: InferAnswer; input: Uint8Array; error?: string }[] = [];
+  const one = async (i: number, record: boolean): Promise<void> => {
+    const input = model.input(10_000 + i);
+    const node = net.nodes[i % net.nodes.length]!;
+    const started = performance.now();
+    try {
+      const res = await fetch(`${node.api}/v1/infer`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: model.model, input: `0x${Buffer.from(input).toString('hex')}` }), signal: AbortSignal.timeout(40_000),
+      });
+      const text = await res.text();
+      const ms = performance.now() - started;
+      if (!record) return;
+      if (!res.ok) answers.push({ ms, input, error: `${res.status} ${text.slice(0, 160)}` });
+      else answers.push({ ms, input, body: JSON.parse(text) as InferAnswer });
+    } catch (err) {
+      if (record) answers.push({ ms: performance.now() - started, input, error: (err as Error).message });
+    }
+  };
+  for (let i = 0; i < warmup; i++) await one(i, false); // JIT, first inference, connection set-up
+  for (let i = 0; i < samples; i++) await one(warmup + i, true);
+  const keyOf = keysFrom(net);
+  let verified = 0;
+  for (const a of answers) if (a.body && (await verifyAnswer(a.body, keyOf).catch(() => false))) verified++;
+  // A sample of outputs against a local inference (the same model file the nodes run).
+  const ok = answers.filter((a) => a.body);
+  const sample = ok.filter((_, i) => i % Math.max(1, Math.floor(ok.length / 20)) === 0);
+  let matched = 0;
+  for (const a of sample) {
+    const want = (await model.inference.infer(model.model, a.input)).output.join();
+    if (decodeReport(fromHex(a.body!.report)).output.join() === want) matched++;
+  }
+  const ms = ok.map((a) => a.ms).sort((x, y) => x - y);
+  const errors = answers.filter((a) => a.error);
+  if (errors.length) log(`on-demand failures: ${errors.length}, first: ${errors[0]!.error}`);
+  return { samples, answered: ok.length, failed: errors.length, p50: pct(ms, 50), p99: pct(ms, 99), max: ms.at(-1) ?? NaN, verified, outputsChecked: sample.length, outputsMatched: matched };
+}
+
+export async function run(): Promise<void> {
+  const n = env('DESTRA_PRODUCT_BENCH_N', 7);
+  const budgetS = env('DESTRA_PRODUCT_BENCH_TIMEOUT_S', 900);
+  const samples = env('DESTRA_PRODUCT_BENCH_SAMPLES', 300);
+  const chainCount = env('DESTRA_PRODUCT_BENCH_CHAIN', 1000);
+  const dir = process.env.DESTRA_PRODUCT_BENCH_DIR ?? join(tmpdir(), 'destra-bench-product');
+  const rows: BenchRow[] = [];
+  const model = await loadBenchModel();
+  const net = new ProductNetwork({ dir, n, model, log });
+  let timedOut = false;
+  const watchdog = setTimeout(() => {
+    timedOut = true;
+    log(`time budget of ${budgetS} s spent: stopping every process`);
+    void net.stop();
+  }, budgetS * 1000);
+  const onSignal = (): void => void net.stop().then(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' / ');
+  let failure: string | undefined;
+  try {
+    const t0 = performance.now();
+    await net.start();
+    log(`${n} node processes + aggregator process up, epoch 1 on chain, in ${((performance.now() - t0) / 1000).toFixed(0)} s; logs in ${dir}; load ${load()}`);
+    const od = await onDemand(net, model, samples, 5 * n);
+    rows.push({
+      measure: `on-demand round, POST /v1/infer at n=${n} (t=${net.threshold}), 1 in flight`,
+      'p50 ms': od.p50, 'p99 ms': od.p99, 'max ms': od.max,
+      answered: `${od.answered}/${od.samples}`, verified: `${od.verified}/${od.answered} sig+proof, outputs ${od.outputsMatched}/${od.outputsChecked}`,
+      goal: 'p50 ≤ 25, p99 ≤ 100',
+    });
+    log(`on-demand done; load ${load()}`);
+    const route = await batchRoute(net.nodes[0]!.api);
+    if (!route.present) {
+      rows.push({ measure: `verified results/s, POST /v1/infer/batch at n=${n}`, 'results/s': `n/a (${route.why})`, goal: '≥ 100,000' });
+    } else {
+      const b = await batchLoad(net, model, {
+        rows: env('DESTRA_PRODUCT_BENCH_ROWS', 4096), clients: env('DESTRA_PRODUCT_BENCH_CLIENTS', 2 * n), seconds: env('DESTRA_PRODUCT_BENCH_BATCH_S', 20), keyOf: keysFrom(net),
+      });
+      rows.push({
+        measure: `verified results/s, POST /v1/infer/batch at n=${n}, ${b.clients} clients × ${b.rowsPerJob} rows`,
+        'results/s': b.verifiedPerSecond, 'p50 ms': b.jobP50, 'p99 ms': b.jobP99,
+        answered: `${b.jobsDone}/${b.jobs} jobs, ${b.results} results in ${b.seconds.toFixed(1)} s${b.failedRows ? `, ${b.failedRows} rows failed` : ''}`,
+        verified: `${b.rootsVerified} roots, ${b.proofsChecked} proofs sampled, ${b.bad} bad`, goal: '≥ 100,000',
+      });
+      log(`batch done; load ${load()}`);
+    }
+    if (chainCount > 0) {
+      const c = await chainRequests(net, chainCount, { signTimeoutMs: 180_000, relayWindowMs: 60_000, firstVariant: 50_000 });
+      rows.push({
+        measure: `chain requests → reports/s signed at n=${n} (${c.requests} requests in a burst)`,
+        'results/s': c.signedPerSecond, answered: `${c.signed}/${c.requests} signed, first after ${c.firstSignedS.toFixed(1)} s, last ${c.lastSignedS.toFixed(1)} s`,
+        verified: `${c.fulfilled}/${c.requests} fulfilled on the router within ${c.relayWindowS} s, by ${c.relayedBy}`,
+        goal: '≥ 10,000 signed/s (fulfillBatch)',
+      });
+    }
+  } catch (err) {
+    failure = timedOut ? `time budget of ${budgetS} s spent (${(err as Error).message})` : (err as Error).message;
+  } finally {
+    clearTimeout(watchdog);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    await net.stop();
+    await model.close();
+  }
+  if (failure) rows.push({ measure: 'FAILED', answered: failure.slice(0, 300) });
+  printTable(`product at n=${n}: node and aggregator processes over HTTP and the chain (load ${load()}, ${net.alive().length} processes left)`, rows);
+  if (failure) process.exitCode = 1;
+}
