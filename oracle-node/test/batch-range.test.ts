@@ -8,6 +8,7 @@ import { keccak_256 } from '@noble/hashes/sha3.js';
 import { loadModels } from '@destra/models';
 import { ReportKind, decodeReport, encodeBatchBody, fromHex, g1ToEip2537, reportLeaf, rootSigningMessage, streamRequestId, toHex, verify, verifyMerkleProof } from '@destra/protocol';
 import type { AggregatorService } from '@destra/aggregator';
+import { NodeResponseError, inferBatch } from '@destra/adapter-ethereum';
 import { encodeInput, planFor } from '../src/inference/codec.ts';
 import { PROTOCOL_RANGE_PROPOSAL, RangeProposalCodec, type RangeProposal } from '../src/wire.ts';
 import type { OracleNode } from '../src/node.ts';
@@ -157,6 +158,41 @@ describe('batch jobs on the range protocol', () => {
     expect(page.certified).toBe(6);
     expect(equalBytes(decodeReport(fromHex(page.results[5].report)).inputHash, keccak_256(encodeInput(plan, values)))).toBe(true);
   });
+
+  it('the SDK (inferBatch) posts rows, verifies every result by default and returns them in row order; a node that alters a result is caught', async () => {
+    const mine = makeRows(1500, 11);
+    const seen: number[] = [];
+    const out = await inferBatch(node2.url, { model: MODEL, rows: mine }, { onResult: (r) => seen.push(r.row) });
+    expect(out.failed).toEqual([]);
+    expect(out.verified).toBe(1500);
+    expect(seen.length).toBe(1500);
+    out.results.forEach((r, i) => {
+      expect(r!.row).toBe(i);
+      expect(equalBytes(r!.decoded.inputHash, keccak_256(mine[i]!))).toBe(true);
+    });
+    // Number rows go as JSON through the node's encoder; group key passed in.
+    const nums = await inferBatch(node1.url, { model: MODEL, rows: [features.map((f) => (f.lo + f.hi) / 2)] }, { groupKey: () => groupKey });
+    expect(nums.verified).toBe(1);
+    // A node (or a man in the middle) that changes one byte of one report, or serves another row's result.
+    const tamper = (edit: (line: string) => string): typeof fetch => async (input, init) => {
+      const res = await fetch(input, init);
+      if (!String(input).endsWith('/v1/infer/batch')) return res; // the committee's group key passes untouched
+      const text = (await res.text()).split('\n');
+      const i = text.findIndex((l) => l.includes('"type":"result"'));
+      text[i + 5] = edit(text[i + 5]!);
+      return new Response(text.join('\n'), { status: res.status, headers: res.headers });
+    };
+    // The last byte of the report is in its output: it still decodes, but no longer leads to the root.
+    const flip = tamper((l) => l.replace(/("report":"0x[0-9a-f]*)([0-9a-f]{2})"/, (_, head: string, b: string) => `${head}${b === 'ff' ? 'fe' : 'ff'}"`));
+    await expect(inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 50) }, { fetch: flip })).rejects.toThrow(/Merkle proof/);
+    const swapRow = tamper((l) => l.replace(/"row":(\d+)/, (_, n: string) => `"row":${(Number(n) + 1) % 50}`));
+    await expect(inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 50) }, { fetch: swapRow })).rejects.toThrow(/input hash|twice/);
+    // Without verification the altered result is returned as sent.
+    const loose = await inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 50) }, { fetch: flip, verify: false });
+    expect(loose.verified).toBe(0);
+    expect(loose.results.filter(Boolean).length).toBe(50);
+    await expect(inferBatch(node1.url, { model: MODEL, rows: [] })).rejects.toThrow(NodeResponseError);
+  }, 60_000);
 
   it('a hostile client hits each limit and gets a clear 4xx JSON error; nothing is proposed', async () => {
     const before = node1.range!.service.stats.reduce((n, s) => n + s.committedRanges, 0);

@@ -15,6 +15,7 @@ export * from './evidence.ts';
 export * from './handover.ts';
 export * from './committee-reader.ts';
 export * from './node-api.ts';
+export * from './batch-client.ts';
 export * from './verify.ts';
 export * from './client.ts';
 export * from './ws-transport.ts';
