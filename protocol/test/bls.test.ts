@@ -83,6 +83,15 @@ describe('signatures and encodings', () => {
     expect(() => g2FromEip2537(new Uint8Array(255))).toThrow(InvalidPointError);
   });
 
+  it('memoises EIP-2537 G2 decodings (registry polls decode the same keys) but never failures', () => {
+    const enc = g2ToEip2537(publicKeyOf(randomSecretKey()));
+    expect(g2FromEip2537(Uint8Array.from(enc))).toBe(g2FromEip2537(Uint8Array.from(enc)));
+    const notOnCurve = Uint8Array.from(enc);
+    notOnCurve[255] ^= 1;
+    expect(() => g2FromEip2537(notOnCurve)).toThrow(InvalidPointError);
+    expect(() => g2FromEip2537(notOnCurve)).toThrow(InvalidPointError);
+  });
+
   it('decodes Node Buffers without touching the caller bytes (Buffer#slice is a view)', () => {
     for (let i = 0; i < 8; i++) {
       const sk = randomSecretKey();

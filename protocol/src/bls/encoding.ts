@@ -211,7 +211,11 @@ export function g2FromEip2537(bytes: Uint8Array): G2Point {
     throw new InvalidPointError('G2', 'length', `expected 256 bytes (EIP-2537), got ${bytes?.length}`);
   }
   if (allZero(bytes)) throw new InvalidPointError('G2', 'identity', 'the point at infinity is not allowed');
+  // Memoised like decodeG2: registry readers decode every operator's and epoch's key on each poll.
+  const key = `eip2537:${bytesToHex(bytes)}`;
+  const hit = g2Cache.get(key);
+  if (hit) return hit;
   const x = { c0: fpFromEip2537('G2', bytes.subarray(0, 64), 'x.c0'), c1: fpFromEip2537('G2', bytes.subarray(64, 128), 'x.c1') };
   const y = { c0: fpFromEip2537('G2', bytes.subarray(128, 192), 'y.c0'), c1: fpFromEip2537('G2', bytes.subarray(192, 256), 'y.c1') };
-  return finishG2(x, y);
+  return remember(g2Cache, key, finishG2(x, y));
 }
