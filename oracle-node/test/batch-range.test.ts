@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { loadModels } from '@destra/models';
-import { ReportKind, decodeReport, encodeBatchBody, fromHex, g1ToEip2537, reportLeaf, rootSigningMessage, streamRequestId, toHex, verify, verifyMerkleProof } from '@destra/protocol';
+import { ReportKind, decodeReport, encodeBatchBody, fromHex, g1ToEip2537, merkleRoot, reportLeaf, rootSigningMessage, streamRequestId, toHex, verify, verifyMerkleProof } from '@destra/protocol';
 import type { AggregatorService } from '@destra/aggregator';
 import { NodeResponseError, inferBatch } from '@destra/adapter-ethereum';
 import { encodeInput, planFor } from '../src/inference/codec.ts';
@@ -128,6 +128,18 @@ describe('batch jobs on the range protocol', () => {
     expect(page.ranges.length).toBe(Math.ceil(3000 / RANGE_ROWS));
     const again = await lines(await fetch(`${node1.url}/v1/jobs/${jobId}`, { headers: { accept: 'application/x-ndjson' } }));
     expect(again.filter((l) => l.type === 'result').length).toBe(3000);
+    // The compact form: one line per range with its reports; the tree rebuilt from them gives the signed root.
+    const compact = await lines(await fetch(`${node1.url}/v1/jobs/${jobId}?lines=ranges`, { headers: { accept: 'application/x-ndjson' } }));
+    const ranges = compact.filter((l) => l.type === 'range');
+    expect(ranges.length).toBe(Math.ceil(3000 / RANGE_ROWS));
+    for (const r of ranges) {
+      const all = fromHex(r.reports);
+      const reports = Array.from({ length: r.count }, (_, i) => all.subarray(i * r.reportLength, (i + 1) * r.reportLength));
+      expect(toHex(merkleRoot(reports.map((x) => reportLeaf(x))))).toBe(r.root);
+      expect(verify(groupKey, rootSigningMessage(fromHex(r.root)), fromHex(r.signature))).toBe(true);
+      expect(toHex(reports[0]!)).toBe(results.find((x) => x.row === r.fromRow)!.report);
+    }
+    expect((await fetch(`${node1.url}/v1/jobs/${jobId}?lines=bogus`)).status).toBe(400);
     expect((await fetch(`${node1.url}/v1/jobs/0x${'00'.repeat(16)}`)).status).toBe(404);
     expect((await (await fetch(`${node1.url}/v1/jobs/nope`)).json()).error).toBe('BAD_ID');
   });

@@ -51,48 +51,127 @@ export function resultView(r: CertifiedRange, i: number, row?: number): ResultVi
   };
 }
 
-/** NDJSON lines of a certified range (same fields as ResultView, one object per line). */
+/** ASCII bytes of a string (the fixed parts of a line). */
+const ascii = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
+const ROW = ascii('{"type":"result","row":');
+const SEQ = ascii(',"seq":');
+const REPORT = ascii(',"report":"0x');
+const PROOF = ascii('","proof":[');
+const SIB_OPEN = ascii('"0x');
+const SIB_NEXT = ascii('","0x');
+const HEX_HI = new Uint8Array(256);
+const HEX_LO = new Uint8Array(256);
+for (let b = 0; b < 256; b++) {
+  HEX_HI[b] = '0123456789abcdef'.charCodeAt(b >> 4);
+  HEX_LO[b] = '0123456789abcdef'.charCodeAt(b & 15);
+}
+
+// Plain loops: the pieces are tens to hundreds of bytes, where a JIT-compiled loop beats a native call.
+function put(out: Uint8Array, p: number, src: Uint8Array): number {
+  for (let j = 0; j < src.length; j++) out[p + j] = src[j]!;
+  return p + src.length;
+}
+function putHex(out: Uint8Array, p: number, src: Uint8Array, from: number, to: number): number {
+  for (let j = from; j < to; j++) {
+    const b = src[j]!;
+    out[p++] = HEX_HI[b]!;
+    out[p++] = HEX_LO[b]!;
+  }
+  return p;
+}
+function putUint(out: Uint8Array, p: number, n: number): number {
+  if (n === 0) {
+    out[p] = 48;
+    return p + 1;
+  }
+  let len = 0;
+  for (let x = n; x > 0; x = Math.floor(x / 10)) len++;
+  for (let j = len - 1, x = n; j >= 0; j--, x = Math.floor(x / 10)) out[p + j] = 48 + (x % 10);
+  return p + len;
+}
+
+/**
+ * NDJSON lines of a certified range (same fields as ResultView, one object per line), written straight
+ * into one buffer from the report and tree bytes; the range's fixed parts are encoded once. No string
+ * per line: this runs at up to 100k results/s on the node that took the job.
+ */
 export class RangeLines {
-  private readonly reportsHex: string;
-  private readonly levelsHex: string[];
-  private readonly head: string;
-  private readonly tail: string;
+  private readonly leaf: Uint8Array;
+  private readonly tail: Uint8Array;
 
   constructor(
     private readonly r: CertifiedRange,
     private readonly firstRow: number,
   ) {
-    this.reportsHex = hex(r.reports);
-    this.levelsHex = r.tree.levels.slice(0, -1).map(hex);
-    this.head = `,"rangeId":"${toHex(r.id)}","leaf":`;
-    this.tail = `,"root":"${toHex(r.root)}","signature":"${toHex(r.signature)}","signatureEip2537":"${toHex(g1ToEip2537(r.signature))}","signers":${JSON.stringify(r.signers)},"epoch":${r.epoch}}\n`;
+    this.leaf = ascii(`,"rangeId":"${toHex(r.id)}","leaf":`);
+    this.tail = ascii(`],"root":"${toHex(r.root)}","signature":"${toHex(r.signature)}","signatureEip2537":"${toHex(g1ToEip2537(r.signature))}","signers":${JSON.stringify(r.signers)},"epoch":${r.epoch}}\n`);
   }
 
   /** All lines of the range, in row order. */
-  all(): string {
-    const parts: string[] = new Array(this.r.count);
-    for (let i = 0; i < this.r.count; i++) parts[i] = this.line(i);
-    return parts.join('');
-  }
-
-  line(i: number): string {
-    const w = this.r.reportLength * 2;
-    let proof = '';
-    let idx = i;
-    for (let l = 0; l < this.levelsHex.length; l++) {
-      const sib = idx ^ 1;
-      const level = this.levelsHex[l]!;
-      if (sib * 64 < level.length) proof += `${proof === '' ? '' : ','}"0x${level.slice(sib * 64, sib * 64 + 64)}"`;
-      idx >>= 1;
+  all(): Buffer {
+    const { count, reportLength, reports } = this.r;
+    const levels = this.r.tree.levels.slice(0, -1);
+    const perLine = ROW.length + SEQ.length + this.leaf.length + REPORT.length + 2 * reportLength + PROOF.length + levels.length * (SIB_NEXT.length + 64) + 1 + this.tail.length + 3 * 16;
+    const out = Buffer.allocUnsafe(count * perLine);
+    let p = 0;
+    for (let i = 0; i < count; i++) {
+      p = put(out, p, ROW);
+      p = putUint(out, p, this.firstRow + i);
+      p = put(out, p, SEQ);
+      p = putUint(out, p, this.r.start + i);
+      p = put(out, p, this.leaf);
+      p = putUint(out, p, i);
+      p = put(out, p, REPORT);
+      p = putHex(out, p, reports, i * reportLength, (i + 1) * reportLength);
+      p = put(out, p, PROOF);
+      let idx = i;
+      let first = true;
+      for (let l = 0; l < levels.length; l++) {
+        const sib = idx ^ 1;
+        const level = levels[l]!;
+        if (sib * 32 < level.length) {
+          p = put(out, p, first ? SIB_OPEN : SIB_NEXT);
+          p = putHex(out, p, level, sib * 32, sib * 32 + 32);
+          first = false;
+        }
+        idx >>= 1;
+      }
+      if (!first) out[p++] = 0x22; // closing quote of the last sibling
+      p = put(out, p, this.tail);
     }
-    return `{"type":"result","row":${this.firstRow + i},"seq":${this.r.start + i}${this.head}${i},"report":"0x${this.reportsHex.slice(i * w, (i + 1) * w)}","proof":[${proof}]${this.tail}`;
+    return out.subarray(0, p);
   }
 }
 
-/** The NDJSON of one settled range of a job: its result lines, or one line saying which rows failed. */
-export function rangeOutcomeLines(range: JobRange): string {
-  if (range.state === 'certified') return new RangeLines(range.certified!, range.row).all();
-  return `${JSON.stringify({ type: 'failed', fromRow: range.row, toRow: range.row + range.count, rangeId: range.id || null, error: range.error ?? 'failed' })}\n`;
+/**
+ * The compact line of a certified range (`?lines=ranges`): every report of the range back to back, its
+ * root and root signature once. A client rebuilds the tree from the reports (leaf = keccak256(0x00 ‖
+ * report)) and checks the root: the proofs follow from the reports.
+ */
+export function rangeLine(range: JobRange): string {
+  const r = range.certified!;
+  return `${JSON.stringify({
+    type: 'range',
+    fromRow: range.row,
+    count: r.count,
+    start: r.start,
+    rangeId: toHex(r.id),
+    reportLength: r.reportLength,
+    root: toHex(r.root),
+    signature: toHex(r.signature),
+    signatureEip2537: toHex(g1ToEip2537(r.signature)),
+    signers: r.signers,
+    epoch: r.epoch,
+    reports: `0x${hex(r.reports)}`,
+  })}\n`;
+}
+
+export type LineFormat = 'results' | 'ranges';
+
+/** The NDJSON of one settled range of a job: its result lines (or one range line), or one line saying which rows failed. */
+export function rangeOutcomeLines(range: JobRange, format: LineFormat = 'results'): Uint8Array {
+  if (range.state === 'certified') return format === 'ranges' ? Buffer.from(rangeLine(range)) : new RangeLines(range.certified!, range.row).all();
+  return Buffer.from(`${JSON.stringify({ type: 'failed', fromRow: range.row, toRow: range.row + range.count, rangeId: range.id || null, error: range.error ?? 'failed' })}\n`);
 }
 
 export interface JobView {

@@ -10,7 +10,7 @@ import type { BatchProposer } from '../range/proposer.ts';
 import type { Job, JobTable } from '../range/jobs.ts';
 import type { RangeService } from '../range/service.ts';
 import { decodeBatchBody, decodeJsonBatch, type BatchBody } from './batch-body.ts';
-import { jobResults, jobView, rangeOutcomeLines, resultView } from './batch-view.ts';
+import { jobResults, jobView, rangeOutcomeLines, resultView, type LineFormat } from './batch-view.ts';
 
 export interface BatchApiDeps {
   proposer: BatchProposer;
@@ -66,21 +66,21 @@ function clientOf(c: Context): string {
 }
 
 /** NDJSON of a job: a `job` line, every settled range's lines, then the rest as ranges settle, then `done`. */
-function streamJob(jobs: JobTable, j: Job): Response {
+function streamJob(jobs: JobTable, j: Job, format: LineFormat): Response {
   let unlisten: (() => void) | undefined;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      const push = (s: string): void => controller.enqueue(Buffer.from(s));
+      const push = (s: string | Uint8Array): void => controller.enqueue(typeof s === 'string' ? Buffer.from(s) : s);
       const done = (): void => {
         push(`${JSON.stringify({ type: 'done', id: j.id, rows: j.rows, certified: j.certified, failed: j.failed })}\n`);
         controller.close();
       };
       push(`${JSON.stringify({ type: 'job', id: j.id, model: j.model, rows: j.rows, stream: toHex(j.stream) })}\n`);
-      for (const r of j.ranges) if (r.state !== 'pending') push(rangeOutcomeLines(r));
+      for (const r of j.ranges) if (r.state !== 'pending') push(rangeOutcomeLines(r, format));
       if (jobs.status(j) === 'done') return done();
       unlisten = jobs.listen(j, (e) => {
         try {
-          if (e.type === 'range') push(rangeOutcomeLines(e.range));
+          if (e.type === 'range') push(rangeOutcomeLines(e.range, format));
           else done();
         } catch {
           unlisten?.(); // the client went away
@@ -94,12 +94,20 @@ function streamJob(jobs: JobTable, j: Job): Response {
   return new Response(body, { status: 200, headers: { 'content-type': NDJSON, 'x-job-id': j.id, 'cache-control': 'no-store' } });
 }
 
+/** `?lines=ranges`: one compact line per certified range instead of one line per result. */
+function lineFormat(c: Context): LineFormat | undefined {
+  const v = c.req.query('lines');
+  return v === undefined || v === 'results' ? 'results' : v === 'ranges' ? 'ranges' : undefined;
+}
+
 export function registerBatchRoutes(app: Hono, batch: () => BatchApiDeps | undefined): void {
   const unavailable = (c: Context): Response => fail(c, 503, 'BATCH_UNAVAILABLE', 'this node does not run the batch service (no range protocol wired); use another member');
 
   app.post('/v1/infer/batch', async (c) => {
     const d = batch();
     if (!d) return unavailable(c);
+    const format = lineFormat(c);
+    if (!format) return fail(c, 400, 'BAD_LINES', "lines must be 'results' (one line per result, default) or 'ranges' (one line per certified range)");
     let body: BatchBody;
     try {
       const raw = await readBody(c, d.maxBodyBytes);
@@ -119,7 +127,7 @@ export function registerBatchRoutes(app: Hono, batch: () => BatchApiDeps | undef
       throw err;
     }
     const job = d.proposer.submit(clientOf(c), body.model, body.rows, body.rowLength);
-    if ((c.req.header('accept') ?? '').includes(NDJSON)) return streamJob(d.jobs, job);
+    if ((c.req.header('accept') ?? '').includes(NDJSON)) return streamJob(d.jobs, job, format);
     return c.json({ ...jobView(d.jobs, job), links: { status: `/v1/jobs/${job.id}` } }, 202);
   });
 
@@ -130,7 +138,9 @@ export function registerBatchRoutes(app: Hono, batch: () => BatchApiDeps | undef
     if (!/^0x[0-9a-fA-F]{32}$/.test(id)) return fail(c, 400, 'BAD_ID', 'job id must be 0x followed by 32 hex digits');
     const job = d.jobs.get(id);
     if (!job) return fail(c, 404, 'NOT_FOUND', `no job ${id} on this node (jobs live on the node that took them, until jobRetentionMs after they finish); results of any member: GET /v1/ranges/{rangeId}/{leaf}`);
-    if ((c.req.header('accept') ?? '').includes(NDJSON)) return streamJob(d.jobs, job);
+    const format = lineFormat(c);
+    if (!format) return fail(c, 400, 'BAD_LINES', "lines must be 'results' or 'ranges'");
+    if ((c.req.header('accept') ?? '').includes(NDJSON)) return streamJob(d.jobs, job, format);
     const offset = Number(c.req.query('offset') ?? 0);
     const limit = Number(c.req.query('limit') ?? 100);
     if (!Number.isInteger(offset) || offset < 0) return fail(c, 400, 'BAD_OFFSET', 'offset must be a non-negative integer');

@@ -61,7 +61,10 @@ export function openApiDocument(version = '0.1.0'): Record<string, unknown> {
           description:
             'Rows are proposed as ranges (batch.rangeRows each) on a stream of this node; every committee member runs them, signs one Merkle root per range, and the aggregators certify it. ' +
             'With `Accept: application/x-ndjson` the response is a stream: a `job` line, one `result` line per row (or one `failed` line per failed range), then a `done` line. Otherwise 202 with the job.',
-          parameters: [{ name: 'accept', in: 'header', required: false, schema: { type: 'string', enum: ['application/x-ndjson', 'application/json'] } }],
+          parameters: [
+            { name: 'accept', in: 'header', required: false, schema: { type: 'string', enum: ['application/x-ndjson', 'application/json'] } },
+            { name: 'lines', in: 'query', required: false, schema: { enum: ['results', 'ranges'] }, description: "NDJSON: one line per result (default) or one line per certified range with all its reports ('ranges')" },
+          ],
           requestBody: {
             required: true,
             content: {
@@ -99,6 +102,7 @@ export function openApiDocument(version = '0.1.0'): Record<string, unknown> {
             { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^0x[0-9a-fA-F]{32}$' } },
             { name: 'offset', in: 'query', required: false, schema: { type: 'integer', minimum: 0 } },
             { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 0, maximum: 1000 } },
+            { name: 'lines', in: 'query', required: false, schema: { enum: ['results', 'ranges'] } },
           ],
           responses: {
             '200': { description: 'Job with results rows offset..offset+limit-1', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } }, 'application/x-ndjson': { schema: { $ref: '#/components/schemas/BatchResult' } } } },
@@ -141,6 +145,46 @@ export function openApiDocument(version = '0.1.0'): Record<string, unknown> {
           responses: {
             '200': { description: 'Epochs', content: { 'application/json': { schema: { type: 'object' } } } },
             '404': { description: 'This node has a fixed committee (code NO_EPOCHS)', content: { 'application/json': { schema: { type: 'object' } } } },
+          },
+        },
+      },
+      '/v1/feeds': {
+        get: {
+          summary: 'Feeds defined on chain (FeedRegistry) this node follows: window, timed feeds (heartbeat, deviation, destinations), block feeds (next block) and commit counters',
+          responses: {
+            '200': { description: 'Feeds', content: { 'application/json': { schema: { type: 'object' } } } },
+            '404': errorResponse('This node runs no on-chain feeds (NO_FEEDS: needs control.feedRegistry)'),
+          },
+        },
+      },
+      '/v1/feeds/blocks/{number}/tx/{hash}': {
+        get: {
+          summary: "A transaction's score from a block feed: its report (a leaf of the block's tree), the Merkle proof, the block root, the committee's signature and the epoch group key",
+          description: "The report's inputHash is keccak256(uint64 block ‖ blockHash ‖ txHash ‖ input): check it with `input`, the proof against `root`, and the signature over 0x01 ‖ root (or call BlockScores.verifyTxScore once the root is on chain). `signature` is null until the committee certified the root.",
+          parameters: [
+            { name: 'number', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9]{1,19}$' } },
+            { name: 'hash', in: 'path', required: true, schema: { type: 'string', pattern: '^0x[0-9a-fA-F]{64}$' } },
+            { name: 'feed', in: 'query', required: false, schema: { type: 'string', maxLength: 80 }, description: 'Block feed name or id (default: any block feed that scored the block)' },
+          ],
+          responses: {
+            '200': {
+              description: 'Scored transaction with proof',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    required: ['feed', 'block', 'blockHash', 'txHash', 'txIndex', 'input', 'report', 'proof', 'root', 'epoch', 'signature', 'signers', 'score', 'certified', 'groupKey'],
+                    properties: {
+                      feed: { type: 'object', properties: { id: hex, name: { type: 'string' } } }, block: { type: 'string' }, blockHash: hex, txHash: hex, txIndex: { type: 'integer' },
+                      input: hex, report: hex, proof: { type: 'array', items: hex }, root: hex, epoch: { type: 'integer' }, signature: { oneOf: [hex, { type: 'null' }] },
+                      signers: { type: 'array', items: { type: 'integer' } }, score: { type: 'array', items: { type: 'string' } }, certified: { type: 'boolean' }, groupKey: { oneOf: [hex, { type: 'null' }] },
+                    },
+                  },
+                },
+              },
+            },
+            '400': errorResponse('Malformed block number (BAD_BLOCK), transaction hash (BAD_TX_HASH) or feed (BAD_FEED)'),
+            '404': errorResponse('Not scored here (NOT_FOUND), or no on-chain feeds on this node (NO_FEEDS)'),
           },
         },
       },

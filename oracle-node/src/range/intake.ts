@@ -134,7 +134,9 @@ export class RangeIntake {
     computed.catch(() => undefined); // handled through `committed`
     const committed = state.tail.then(async () => {
       const { reports, length } = await computed;
-      return this.o.service.commitRange(stream, p.start, reports, length, p.epoch);
+      const root = await this.o.service.commitRange(stream, p.start, reports, length, p.epoch);
+      this.o.metrics.rows.inc({ stage: 'committed' }, reports.length / length);
+      return root;
     });
     state.tail = committed.catch(() => undefined);
     void state.tail.then(() => {
