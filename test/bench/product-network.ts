@@ -94,8 +94,10 @@ export class ProductNetwork {
     this.reader = new CommitteeReader(createPublicClient({ transport: http(chains.anvil.rpcUrl) }) as PublicClient, registry);
     this.committee = await writeLocalCommittee({
       dir: o.dir, network: this.network, n: o.n, t: this.threshold, models: o.model.models, logLevel: 'warn', dkgPhaseTimeoutMs: o.dkgPhaseTimeoutMs ?? 30_000,
-      control: { rpcUrl: chains.anvil.rpcUrl, registry, pollIntervalMs: 500 },
-      chains: { ethereum: { rpcUrl: chains.anvil.rpcUrl, router, pollIntervalMs: 100, models: { [namehash(o.model.model)]: o.model.model } } },
+      // The product's default registry poll (2 s); the router watcher polls every 250 ms (default 1 s) so a
+      // burst of chain requests is seen within a quarter second.
+      control: { rpcUrl: chains.anvil.rpcUrl, registry, pollIntervalMs: 2000 },
+      chains: { ethereum: { rpcUrl: chains.anvil.rpcUrl, router, pollIntervalMs: 250, models: { [namehash(o.model.model)]: o.model.model } } },
     });
     // What an operator writes: a fixed API port (the API address is part of its deployment).
     const apiPorts = await freePorts(o.n);
@@ -132,10 +134,10 @@ export class ProductNetwork {
     }, 60_000, 250);
   }
 
-  private spawnCli(name: string, args: string[], env: Record<string, string> = {}): ProductProcess {
+  private spawnCli(name: string, args: string[], env: Record<string, string> = {}, nodeFlags: string[] = []): ProductProcess {
     const logFile = join(this.o.dir, `${name}.log`);
     const out = createWriteStream(logFile);
-    const child = spawn(process.execPath, [destraBin, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [...nodeFlags, destraBin, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     child.stdout!.pipe(out);
     child.stderr!.pipe(out);
     const p = { name, child, logFile };
@@ -144,7 +146,9 @@ export class ProductNetwork {
   }
 
   private async startNode(index: number, configPath: string, port: number): Promise<ProductNode> {
-    const p = this.spawnCli(`node${index}`, ['node', 'start', '--config', configPath]);
+    // DESTRA_PRODUCT_BENCH_NODE_FLAGS: extra Node.js flags for the node processes (e.g. --cpu-prof) to profile the product.
+    const flags = (process.env.DESTRA_PRODUCT_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+    const p = this.spawnCli(`node${index}`, ['node', 'start', '--config', configPath], {}, flags);
     const api = `http://127.0.0.1:${port}`;
     await untilUp(p, `${api}/health`, 120_000);
     const node = { ...p, index, api };
@@ -159,7 +163,7 @@ export class ProductNetwork {
     const { committee: _fixed, ...base } = this.committee.aggregatorConfigs[0]!;
     const config: AggregatorConfigInput = {
       ...base,
-      epochs: { source: 'chain', pollIntervalMs: 500, directoryRefreshMs: 2000 },
+      epochs: { source: 'chain' }, // the product's default registry poll (5 s) and directory refresh (60 s)
       chains: {
         ethereum: {
           rpcUrl: chains.anvil.rpcUrl, router: chains.deployed.addresses.router, feeds: chains.deployed.addresses.feeds,

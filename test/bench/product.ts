@@ -13,7 +13,8 @@
 // on failure, and on Ctrl-C. Environment: DESTRA_PRODUCT_BENCH_N (7), DESTRA_PRODUCT_BENCH_SAMPLES (on-demand
 // rounds, 300), DESTRA_PRODUCT_BENCH_CHAIN (chain requests, 1000; 0 skips), DESTRA_PRODUCT_BENCH_DIR (data
 // and logs, default <tmp>/destra-bench-product), DESTRA_PRODUCT_BENCH_ROWS (rows per batch job, 4096),
-// DESTRA_PRODUCT_BENCH_CLIENTS (concurrent batch clients, 2n), DESTRA_PRODUCT_BENCH_BATCH_S (batch load, 20).
+// DESTRA_PRODUCT_BENCH_CLIENTS (concurrent batch clients, 2n), DESTRA_PRODUCT_BENCH_BATCH_S (batch load seconds,
+// 20; 0 skips), DESTRA_PRODUCT_BENCH_NODE_FLAGS (extra Node.js flags for the node processes, e.g. --cpu-prof).
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeReport, fromHex, reportLeaf, rootFromProof, rootSigningMessage, verify, decodeG2, type G2Point } from '@destra/protocol';
@@ -144,12 +145,13 @@ export async function run(): Promise<void> {
       goal: 'p50 ≤ 25, p99 ≤ 100',
     });
     log(`on-demand done; load ${load()}`);
-    const route = await batchRoute(net.nodes[0]!.api);
+    const batchSeconds = env('DESTRA_PRODUCT_BENCH_BATCH_S', 20);
+    const route = batchSeconds > 0 ? await batchRoute(net.nodes[0]!.api) : { present: false as const, why: 'skipped: DESTRA_PRODUCT_BENCH_BATCH_S=0' };
     if (!route.present) {
       rows.push({ measure: `verified results/s, POST /v1/infer/batch at n=${n}`, 'results/s': `n/a (${route.why})`, goal: '≥ 100,000' });
     } else {
       const b = await batchLoad(net, model, {
-        rows: env('DESTRA_PRODUCT_BENCH_ROWS', 4096), clients: env('DESTRA_PRODUCT_BENCH_CLIENTS', 2 * n), seconds: env('DESTRA_PRODUCT_BENCH_BATCH_S', 20), keyOf: keysFrom(net),
+        rows: env('DESTRA_PRODUCT_BENCH_ROWS', 4096), clients: env('DESTRA_PRODUCT_BENCH_CLIENTS', 2 * n), seconds: batchSeconds, keyOf: keysFrom(net),
       });
       rows.push({
         measure: `verified results/s, POST /v1/infer/batch at n=${n}, ${b.clients} clients × ${b.rowsPerJob} rows`,
