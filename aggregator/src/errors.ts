@@ -34,3 +34,13 @@ export class RangeCommitError extends DestraError {
     this.name = 'RangeCommitError';
   }
 }
+
+/** A range-reports frame (member → aggregator report bytes of a range) that is malformed or oversized. */
+export class RangeReportsError extends DestraError {
+  readonly field: string;
+  constructor(field: string, why: string) {
+    super('AGG_RANGE_REPORTS', `range reports frame: ${field}: ${why}`);
+    this.name = 'RangeReportsError';
+    this.field = field;
+  }
+}

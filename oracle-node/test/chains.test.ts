@@ -24,6 +24,7 @@ describe('ethereum request source', () => {
     callbackGasLimit: 0,
     fee: 1n,
     deadline: 2n,
+    seq: 5n,
     blockNumber: 77n,
     blockHash: `0x${'ee'.repeat(32)}` as const,
     blockTimestamp: 1_700_000_500n,

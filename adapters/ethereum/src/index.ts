@@ -24,3 +24,4 @@ export * from './staking.ts';
 export * from './signer.ts';
 export * from './feed-registry-reader.ts';
 export * from './block-scores.ts';
+export * from './range-submitter.ts';

@@ -4,6 +4,7 @@
 import Database from 'better-sqlite3';
 import { fromHex, toHex } from '@destra/protocol';
 import type { ChainName, RelayJournal, SignedReport } from './relayer.ts';
+import { rangeKey, type RangeJournal, type SignedRange } from './range-relayer.ts';
 
 interface Row {
   chain: string;
@@ -18,7 +19,15 @@ function decode(text: string): SignedReport {
   return { requestId: fromHex(o.requestId), report: fromHex(o.report), root: fromHex(o.root), proof: o.proof.map((p) => fromHex(p)), signature: fromHex(o.signature) };
 }
 
-export class SqliteRelayJournal implements RelayJournal {
+const encodeRange = (r: SignedRange): string =>
+  JSON.stringify({ epoch: r.epoch, stream: toHex(r.stream), start: r.start, root: toHex(r.root), signature: toHex(r.signature), reports: r.reports.map((x) => toHex(x)) });
+
+function decodeRange(text: string): SignedRange {
+  const o = JSON.parse(text) as { epoch: number; stream: string; start: number; root: string; signature: string; reports: string[] };
+  return { epoch: o.epoch, stream: fromHex(o.stream), start: o.start, root: fromHex(o.root), signature: fromHex(o.signature), reports: o.reports.map((x) => fromHex(x)) };
+}
+
+export class SqliteRelayJournal implements RelayJournal, RangeJournal {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
   private readonly del: Database.Statement;
@@ -35,6 +44,14 @@ export class SqliteRelayJournal implements RelayJournal {
       added_at INTEGER NOT NULL,
       PRIMARY KEY (chain, request_id)
     )`);
+    // Certified ranges of a chain's request stream not landed yet (RangeRelayer), one row per range and chain.
+    this.db.exec(`CREATE TABLE IF NOT EXISTS pending_ranges (
+      chain TEXT NOT NULL,
+      range_key TEXT NOT NULL,
+      item TEXT NOT NULL,
+      added_at INTEGER NOT NULL,
+      PRIMARY KEY (chain, range_key)
+    )`);
     this.insert = this.db.prepare('INSERT OR REPLACE INTO pending_relays (chain, request_id, item, added_at) VALUES (?, ?, ?, ?)');
     this.del = this.db.prepare('DELETE FROM pending_relays WHERE chain = ? AND request_id = ?');
   }
@@ -49,6 +66,18 @@ export class SqliteRelayJournal implements RelayJournal {
 
   pending(): { chain: ChainName; item: SignedReport }[] {
     return (this.db.prepare('SELECT chain, item FROM pending_relays ORDER BY added_at').all() as Row[]).map((r) => ({ chain: r.chain as ChainName, item: decode(r.item) }));
+  }
+
+  addRange(chain: ChainName, range: SignedRange): void {
+    this.db.prepare('INSERT OR REPLACE INTO pending_ranges (chain, range_key, item, added_at) VALUES (?, ?, ?, ?)').run(chain, rangeKey(range), encodeRange(range), Date.now());
+  }
+
+  removeRange(chain: ChainName, range: SignedRange): void {
+    if (this.db.open) this.db.prepare('DELETE FROM pending_ranges WHERE chain = ? AND range_key = ?').run(chain, rangeKey(range));
+  }
+
+  pendingRanges(): { chain: ChainName; range: SignedRange }[] {
+    return (this.db.prepare('SELECT chain, item FROM pending_ranges ORDER BY added_at').all() as Row[]).map((r) => ({ chain: r.chain as ChainName, range: decodeRange(r.item) }));
   }
 
   /** How many relays are pending (status endpoint). */

@@ -4,6 +4,7 @@
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { ReportFormatError } from './errors.ts';
 import { MAX_BATCH_SIZE } from './merkle.ts';
+import type { Destination } from './report.ts';
 
 /** Domain byte of range ids (0x00 is the leaf prefix, 0x01 the inner-node prefix). */
 const RANGE_PREFIX = 0x02;
@@ -48,5 +49,24 @@ export function streamRequestId(stream: Uint8Array, seq: number): Uint8Array {
   const buf = new Uint8Array(40);
   buf.set(stream, 0);
   new DataView(buf.buffer).setBigUint64(32, BigInt(seq));
+  return keccak_256(buf);
+}
+
+/** Domain byte of chain request stream ids. */
+const REQUEST_STREAM_PREFIX = 0x03;
+
+/**
+ * The request stream of a chain destination — an OracleRouter on an EVM chain, or the oracle program on a
+ * Solana cluster: keccak256(0x03 ‖ destChainType ‖ destChainId ‖ destContract), the destination exactly
+ * as it sits in the reports (bytes 42..106). Its sequence numbers are the router's request nonce / the
+ * program's request_seq; ranges of it are signed under one root (docs/ethereum.md, docs/solana.md).
+ */
+export function requestStream(destination: Destination): Uint8Array {
+  if (destination.chainId.length !== 32 || destination.contract.length !== 32) throw new ReportFormatError('destination', 'expected a 32-byte chain id and contract');
+  const buf = new Uint8Array(66);
+  buf[0] = REQUEST_STREAM_PREFIX;
+  buf[1] = destination.chainType;
+  buf.set(destination.chainId, 2);
+  buf.set(destination.contract, 34);
   return keccak_256(buf);
 }

@@ -1,0 +1,241 @@
+// Relays a committee-signed range of the router's request stream (docs/ethereum.md "Request stream"):
+// every report of the range under one root signature, with OracleRouter.fulfillBatch. A range that fits
+// one transaction goes whole, in order and without proofs (the router rebuilds the root: one BLS
+// verification, no proof calldata); a larger one is cut into chunks by gas and calldata, each carrying
+// its reports' proofs and verifying the same root. Requests already settled (answered by another relayer,
+// failed, refunded) are left out of chunks, and the router skips them inside a whole range, so racing
+// relayers and expired requests never revert a range.
+import { bytesToHex, type Address, type Hex, type PublicClient, type WalletClient } from 'viem';
+import { buildMerkleTree, ChainType, decodeReport, merkleProof, reportLeaf, ReportKind, type MerkleTree } from '@destra/protocol';
+import { oracleRouterAbi } from '@destra/contracts';
+import { AdapterConfigError, TransactionRejectedError } from './errors.ts';
+import { NonceManager } from './nonce.ts';
+import { toEip2537Signature } from './signature.ts';
+import { TransactionSender, type Call } from './tx-sender.ts';
+
+/** A certified range as the aggregator holds it: the reports (tree leaves, in sequence order) and the root signature. */
+export interface SignedRange {
+  root: Uint8Array;
+  /** Compressed (48), uncompressed (96) or EIP-2537 (128) G1. */
+  signature: Uint8Array;
+  reports: readonly Uint8Array[];
+}
+
+/** What the router holds for one request of the range. */
+export interface RangeRequestState {
+  /** Still waiting for an answer: a report for it would land. */
+  open: boolean;
+  /** Unix seconds after which the requester may refund it. */
+  deadline: number;
+  callbackGasLimit: number;
+}
+
+export interface RangeChunk {
+  /** Indices (into the range) of the reports the chunk carries. */
+  indices: number[];
+  /** The whole range in order, without proofs. */
+  whole: boolean;
+  /** Planned gas ceiling (the transaction is still estimated before sending). */
+  gas: number;
+}
+
+export interface RangeSubmission {
+  status: 'submitted' | 'already-fulfilled';
+  txHashes: Hex[];
+  /** Reports that were open when the range was planned. */
+  open: number;
+  chunks: number;
+  gasUsed: bigint;
+}
+
+export interface RangeLimits {
+  /** Planned gas per transaction (the sum of the reports' settlement and callbacks). Default 12,000,000. */
+  maxGasPerTx: number;
+  /** Calldata bytes per transaction. Default 96,000. */
+  maxCalldataBytes: number;
+}
+
+export const DEFAULT_RANGE_LIMITS: RangeLimits = { maxGasPerTx: 12_000_000, maxCalldataBytes: 96_000 };
+
+/** Gas of fulfillBatch besides the reports: the transaction, one BLS verification (EIP-2537 pairing), root rebuild. */
+const BATCH_BASE_GAS = 260_000;
+/** Gas to settle one open report without its callback (leaf hash, storage, event) and to skip a settled one. */
+const OPEN_REPORT_GAS = 45_000;
+const SETTLED_REPORT_GAS = 6_000;
+/** A callback's gas beyond its limit: the router's 64/63 rule, measurement and reimbursement. */
+const CALLBACK_EXTRA_GAS = 60_000;
+/** Calldata per report besides its bytes (offset, length, padding) and per proof node. */
+const REPORT_CALLDATA_OVERHEAD = 96;
+
+/** Pure: the transactions a range goes out in, given what the router holds for each request. */
+export function planRange(reports: readonly Uint8Array[], states: readonly RangeRequestState[], limits: RangeLimits = DEFAULT_RANGE_LIMITS): RangeChunk[] {
+  if (states.length !== reports.length) throw new AdapterConfigError(`${states.length} request states for ${reports.length} reports`);
+  const gasOf = (i: number): number => {
+    const s = states[i]!;
+    if (!s.open) return SETTLED_REPORT_GAS;
+    return OPEN_REPORT_GAS + (s.callbackGasLimit > 0 ? Math.ceil((s.callbackGasLimit * 64) / 63) + CALLBACK_EXTRA_GAS : 0);
+  };
+  const open = states.flatMap((s, i) => (s.open ? [i] : []));
+  if (open.length === 0) return [];
+  let wholeGas = BATCH_BASE_GAS;
+  let wholeBytes = 0;
+  reports.forEach((r, i) => {
+    wholeGas += gasOf(i);
+    wholeBytes += r.length + REPORT_CALLDATA_OVERHEAD;
+  });
+  if (wholeGas <= limits.maxGasPerTx && wholeBytes <= limits.maxCalldataBytes) {
+    return [{ indices: reports.map((_, i) => i), whole: true, gas: wholeGas }];
+  }
+  const depth = Math.ceil(Math.log2(Math.max(2, reports.length)));
+  const chunks: RangeChunk[] = [];
+  let cur: RangeChunk = { indices: [], whole: false, gas: BATCH_BASE_GAS };
+  let bytes = 0;
+  for (const i of open) {
+    const g = gasOf(i);
+    const b = reports[i]!.length + REPORT_CALLDATA_OVERHEAD + 32 * (depth + 2);
+    if (cur.indices.length > 0 && (cur.gas + g > limits.maxGasPerTx || bytes + b > limits.maxCalldataBytes)) {
+      chunks.push(cur);
+      cur = { indices: [], whole: false, gas: BATCH_BASE_GAS };
+      bytes = 0;
+    }
+    cur.indices.push(i);
+    cur.gas += g;
+    bytes += b;
+  }
+  chunks.push(cur);
+  return chunks;
+}
+
+/** A router `requests(id)` commitment at or below this is a sentinel: fulfilled, refunded or failed. */
+const MAX_SENTINEL = 0x1ffn;
+
+export interface RangeFulfillerOptions {
+  publicClient: PublicClient;
+  /** Must carry a local account (private key) and a chain. */
+  walletClient: WalletClient;
+  router: Address;
+  /** Share the nonce sequence with the other submitters of the same account. */
+  nonceManager?: NonceManager;
+  limits?: Partial<RangeLimits>;
+  gasMarginBps?: number;
+  retries?: number;
+  minRetryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  receiptTimeoutMs?: number;
+}
+
+export class RangeFulfiller {
+  readonly nonces: NonceManager;
+  private readonly sender: TransactionSender;
+  private readonly limits: RangeLimits;
+
+  constructor(private readonly o: RangeFulfillerOptions) {
+    const account = o.walletClient.account;
+    if (!account) throw new AdapterConfigError('walletClient has no account: create it with { account: privateKeyToAccount(key) }');
+    if (!o.walletClient.chain) throw new AdapterConfigError('walletClient has no chain: pass { chain } when creating it');
+    this.limits = { ...DEFAULT_RANGE_LIMITS, ...o.limits };
+    if (!(this.limits.maxGasPerTx >= BATCH_BASE_GAS + OPEN_REPORT_GAS)) throw new AdapterConfigError(`limits.maxGasPerTx must be at least ${BATCH_BASE_GAS + OPEN_REPORT_GAS}`);
+    this.nonces = o.nonceManager ?? new NonceManager(o.publicClient, account.address);
+    this.sender = new TransactionSender({
+      publicClient: o.publicClient,
+      walletClient: o.walletClient,
+      nonces: this.nonces,
+      gasMarginBps: o.gasMarginBps ?? 2000,
+      retries: o.retries ?? 3,
+      minRetryDelayMs: o.minRetryDelayMs ?? 250,
+      maxRetryDelayMs: o.maxRetryDelayMs ?? 8_000,
+      receiptTimeoutMs: o.receiptTimeoutMs ?? 60_000,
+    });
+  }
+
+  /** The router's state of every request the range answers (one `requests(id)` read each). */
+  async states(range: SignedRange): Promise<RangeRequestState[]> {
+    const ids = range.reports.map((r, i) => requestIdOf(r, i));
+    return Promise.all(
+      ids.map(async (id) => {
+        const r = (await this.o.publicClient.readContract({ address: this.o.router, abi: oracleRouterAbi, functionName: 'requests', args: [id] })) as readonly unknown[];
+        const commitment = BigInt(r[3] as Hex);
+        return { open: commitment > MAX_SENTINEL, deadline: Number(r[2] as bigint), callbackGasLimit: Number(r[1]) };
+      }),
+    );
+  }
+
+  /**
+   * Lands every open request of the range. Resolves `already-fulfilled` when nothing was open; rejects
+   * with TransactionRejectedError when the router refuses the range (a bad signature or root: no retry
+   * lands it) and with SubmissionFailedError when the chain could not be reached after retries (call
+   * again: settled requests are re-read and left out).
+   */
+  async fulfillRange(range: SignedRange): Promise<RangeSubmission> {
+    if (range.reports.length === 0) throw new AdapterConfigError('a range needs at least one report');
+    const signature = toEip2537Signature(range.signature);
+    const states = await this.states(range);
+    const chunks = planRange(range.reports, states, this.limits);
+    const open = states.filter((s) => s.open).length;
+    if (chunks.length === 0) return { status: 'already-fulfilled', txHashes: [], open: 0, chunks: 0, gasUsed: 0n };
+    const root = bytesToHex(range.root);
+    const hex = range.reports.map((r) => bytesToHex(r));
+    const ids = range.reports.map((r, i) => requestIdOf(r, i));
+    let tree: MerkleTree | undefined;
+    const txHashes: Hex[] = [];
+    let gasUsed = 0n;
+    for (const chunk of chunks) {
+      let proofs: Hex[][] = [];
+      if (!chunk.whole) {
+        tree ??= buildMerkleTree(range.reports.map(reportLeaf));
+        proofs = chunk.indices.map((i) => merkleProof(tree!, i).map((p) => bytesToHex(p)));
+      }
+      const call: Call = { address: this.o.router, abi: oracleRouterAbi, functionName: 'fulfillBatch', args: [root, signature, chunk.indices.map((i) => hex[i]!), proofs] };
+      const mine = chunk.indices.filter((i) => states[i]!.open).map((i) => ids[i]!);
+      const done = async () => ((await Promise.all(mine.map((id) => this.isSettled(id)))).every(Boolean) ? ('already-fulfilled' as const) : undefined);
+      const r = await this.sender.send(call, done);
+      if (r.txHash) txHashes.push(r.txHash);
+      gasUsed += r.gasUsed ?? 0n;
+    }
+    return { status: txHashes.length > 0 ? 'submitted' : 'already-fulfilled', txHashes, open, chunks: chunks.length, gasUsed };
+  }
+
+  private async isSettled(id: Hex): Promise<boolean> {
+    const r = (await this.o.publicClient.readContract({ address: this.o.router, abi: oracleRouterAbi, functionName: 'requests', args: [id] })) as readonly unknown[];
+    return BigInt(r[3] as Hex) <= MAX_SENTINEL;
+  }
+}
+
+function requestIdOf(report: Uint8Array, i: number): Hex {
+  const r = decodeReport(report);
+  if (r.kind !== ReportKind.Request) throw new AdapterConfigError(`report ${i} of the range has kind ${r.kind}: the router takes kind 1 (request answer) reports`);
+  return bytesToHex(r.id);
+}
+
+/**
+ * The aggregator's range relay interface (RangeSink: chain, chainType, openCount, submitRange, deadlineOf,
+ * isPermanent) over RangeFulfiller. Typed structurally: no dependency on the aggregator.
+ */
+export class EthereumRangeSink {
+  readonly chain = 'ethereum' as const;
+  readonly chainType = ChainType.Evm;
+  readonly fulfiller: RangeFulfiller;
+
+  constructor(options: RangeFulfillerOptions) {
+    this.fulfiller = new RangeFulfiller(options);
+  }
+
+  async openCount(range: SignedRange): Promise<number> {
+    return (await this.fulfiller.states(range)).filter((s) => s.open).length;
+  }
+
+  /** The latest deadline (unix ms) of the range's open requests; null when none is open. */
+  async deadlineOf(range: SignedRange): Promise<number | null> {
+    const open = (await this.fulfiller.states(range)).filter((s) => s.open);
+    return open.length === 0 ? null : Math.max(...open.map((s) => s.deadline)) * 1000;
+  }
+
+  async submitRange(range: SignedRange): Promise<string[]> {
+    return (await this.fulfiller.fulfillRange(range)).txHashes;
+  }
+
+  /** A decoded router revert (BadSignature, MerkleProofInvalid, WrongChain…): the same range can never land. */
+  isPermanent(err: unknown): boolean {
+    return err instanceof TransactionRejectedError;
+  }
+}
