@@ -38,3 +38,13 @@ export class ModelRegistryError extends DestraError {
     this.name = 'ModelRegistryError';
   }
 }
+
+/** A model package (manifest.json + ONNX file, e.g. fetched by CID) that fails a check; says what to do. */
+export class ModelPackageError extends DestraError {
+  readonly where: string;
+  constructor(where: string, problem: string, remedy: string) {
+    super('MODEL_PACKAGE', `model package ${where}: ${problem}; ${remedy}`);
+    this.name = 'ModelPackageError';
+    this.where = where;
+  }
+}

@@ -7,9 +7,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManifestError, ModelHashMismatchError, ModelRegistryError } from './errors.ts';
 import { manifestSchema, type ModelManifest } from './manifest.ts';
+import { verifyModelBytes, type PackageExpectations } from './package.ts';
 
 export * from './errors.ts';
 export * from './manifest.ts';
+export { MAX_MANIFEST_BYTES, type PackageExpectations, type VerifiedModelBytes } from './package.ts';
 
 /** The shipped zoo (this package's directory). */
 export const MODELS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -83,4 +85,13 @@ export function loadModels(dir: string = MODELS_DIR, only?: readonly string[]): 
     seen.set(m.hashHex, m.manifest.name);
   }
   return models;
+}
+
+/**
+ * A model from package bytes (manifest.json + ONNX file, e.g. fetched by CID): every check loadModel makes,
+ * plus the registry's manifest and model hashes when given. `dir` is where the caller keeps the package.
+ */
+export function loadModelFromBytes(where: string, manifestBytes: Uint8Array, bytes: Uint8Array, expect: PackageExpectations = {}, dir = ''): LoadedModel & { manifestHashHex: string } {
+  const v = verifyModelBytes(where, manifestBytes, bytes, parseManifest, { maxModelBytes: MAX_MODEL_BYTES, ...expect });
+  return { manifest: v.manifest, bytes: v.bytes, hash: v.hash, hashHex: v.hashHex, dir, manifestHashHex: v.manifestHashHex };
 }

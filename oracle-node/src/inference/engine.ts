@@ -154,7 +154,17 @@ export class InferenceEngine {
       throw new ConfigError(issue.message, `models.${issue.path.join('.')}`);
     }
     const settings = parsed.data;
-    const loaded = loadModels(settings.dir ?? MODELS_DIR, settings.models);
+    return InferenceEngine.fromLoaded(loadModels(settings.dir ?? MODELS_DIR, settings.models), settings, log);
+  }
+
+  /** An engine over models already loaded and verified by the caller (e.g. packages fetched by CID). */
+  static async fromLoaded(loaded: readonly LoadedModel[], opts: Omit<EngineOptions, 'dir' | 'models' | 'log'> = {}, log?: Logger): Promise<InferenceEngine> {
+    const parsed = engineOptionsSchema.safeParse(opts);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new ConfigError(issue.message, `models.${issue.path.join('.')}`);
+    }
+    const settings = parsed.data;
     const session: SessionSettings = { intraOpThreads: settings.intraOpThreads, graphOptimization: settings.graphOptimization, executionProvider: settings.executionProvider };
     const models: Model[] = [];
     for (const l of loaded) {
