@@ -141,7 +141,7 @@ describe('batch jobs on the range protocol', () => {
     }
     expect((await fetch(`${node1.url}/v1/jobs/${jobId}?lines=bogus`)).status).toBe(400);
     expect((await fetch(`${node1.url}/v1/jobs/0x${'00'.repeat(16)}`)).status).toBe(404);
-    expect((await (await fetch(`${node1.url}/v1/jobs/nope`)).json()).error).toBe('BAD_ID');
+    expect(((await (await fetch(`${node1.url}/v1/jobs/nope`)).json()) as Line).error).toBe('BAD_ID');
   });
 
   it('any member serves any result of the job by range id and leaf index', async () => {
@@ -275,7 +275,7 @@ describe('batch jobs on the range protocol', () => {
     expect(
       await until(async () => {
         const now = await counts();
-        return Object.entries(want).every(([k, v]) => now[k] - before[k] === v);
+        return Object.entries(want).every(([k, v]) => now[k]! - before[k]! === v);
       }),
     ).toBe(true);
     // Nothing was committed: the stream's position is where the honest job left it.

@@ -81,6 +81,7 @@ export async function startRangeProtocol(o: RangeProtocolOptions): Promise<Range
     inference,
     hasher,
     activeKey: o.activeKey,
+    keyFor: o.keyFor,
     memberIndexOf: o.memberIndexOf,
     maxSkewSeconds: o.maxSkewSeconds,
     maxRangeRows: c.rangeRows,

@@ -1,7 +1,7 @@
 // Range proposals in: a committee member's batch-job rows (RangeProposal on PROTOCOL_RANGE_PROPOSAL), and
 // this node's own when it is the proposer. Every proposal from a peer is checked before any work: the
-// sender holds the proposer index in the proposal's epoch, that epoch is this node's active one, the
-// timestamp is close to local time, the model is served here with that row length, the range is within
+// sender holds the proposer index in the proposal's epoch, that epoch is this node's active one (or the
+// one before / after while this node holds its share), the timestamp is close to local time, the model is served here with that row length, the range is within
 // the size limit, it does not go back on the stream (replay) and the backlog has room. Then the whole
 // range runs in one inference call, its reports are encoded into one buffer and committed (RangeService:
 // guard in SQLite, one root signature). Ranges of one stream are computed in parallel but committed in
@@ -23,6 +23,8 @@ export interface RangeIntakeOptions {
   inference: RangeInferencer;
   hasher: FastHasher;
   activeKey(): ActiveKey | undefined;
+  /** The key this node holds for `epoch` (the previous one in its grace, the next one after its DKG). */
+  keyFor(epoch: number): ActiveKey | undefined;
   /** The member index of `from` in `epoch`'s committee, or undefined when it is not a member. */
   memberIndexOf(epoch: number, from: PeerInfo): number | undefined;
   maxSkewSeconds: number;
@@ -102,8 +104,11 @@ export class RangeIntake {
     if (sender === undefined) throw new ProposalRefused('not-member', `${from.role} ${from.index} is not a member of epoch ${p.epoch}'s committee`);
     if (sender !== p.proposer) throw new ProposalRefused('impersonation', `proposal names proposer ${p.proposer} of epoch ${p.epoch} but came from member ${sender}`);
     if (!from.operatorKey) throw new ProposalRefused('impersonation', 'the connection carries no operator key');
+    // Nodes switch epochs a chain poll apart: a proposer still on the previous epoch, or already on the
+    // next, is followed while this node holds that epoch's share (the range is signed under it).
     const k = this.o.activeKey();
-    if (!k || k.epoch !== p.epoch) throw new ProposalRefused('epoch', `proposal for epoch ${p.epoch}, active epoch here ${k?.epoch ?? 'none'}`);
+    const near = k !== undefined && Math.abs(p.epoch - k.epoch) <= 1 && this.o.keyFor(p.epoch) !== undefined;
+    if (!near) throw new ProposalRefused('epoch', `proposal for epoch ${p.epoch}, active epoch here ${k?.epoch ?? 'none'}, no key share of that epoch here`);
     const skew = Math.abs(Math.floor(Date.now() / 1000) - p.timestamp);
     if (skew > this.o.maxSkewSeconds) throw new ProposalRefused('skew', `timestamp is ${skew}s away from local time (max ${this.o.maxSkewSeconds}s)`);
     let rowLength: number | undefined;
