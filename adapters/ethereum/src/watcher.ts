@@ -36,6 +36,12 @@ export interface RequestWatcherOptions {
   reorgRewind?: bigint;
   /** Called once per request, in chain order; the checkpoint advances only after it resolves. */
   onRequest: (request: OracleRequest) => void | Promise<void>;
+  /**
+   * Called when every request of every block up to `blockNumber` has been handed to onRequest (after the
+   * checkpoint moved past it): a block is complete, so a consumer cutting the request stream by block
+   * (the nodes' range signing) may close it. Awaited; a throw is reported (the next call covers the block).
+   */
+  onSynced?: (blockNumber: bigint) => void | Promise<void>;
   /** Non-fatal problems (RPC errors, socket loss, handler failures, deep reorgs). */
   onError?: (error: Error) => void;
 }
@@ -56,7 +62,7 @@ const requestedEvent = getAbiItem({ abi: oracleRouterAbi, name: 'InferenceReques
 export type WatcherMode = 'stopped' | 'websocket' | 'polling';
 
 export class RequestWatcher {
-  private readonly o: Required<Omit<RequestWatcherOptions, 'wsClient' | 'chainId' | 'startBlock' | 'checkpointKey' | 'onError' | 'reorgRewind'>> & RequestWatcherOptions;
+  private readonly o: Required<Omit<RequestWatcherOptions, 'wsClient' | 'chainId' | 'startBlock' | 'checkpointKey' | 'onError' | 'reorgRewind' | 'onSynced'>> & RequestWatcherOptions;
   private readonly seen: RecentIds;
   private checkpoint: Checkpoint | undefined;
   private nextBlock = 0n;
@@ -228,6 +234,7 @@ export class RequestWatcher {
       }
       const end = await this.o.client.getBlock({ blockNumber: range.toBlock });
       await this.advance({ blockNumber: range.toBlock, blockHash: end.hash, logIndex: null });
+      await this.o.onSynced?.(range.toBlock);
     }
     return emitted;
   }
