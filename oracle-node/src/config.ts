@@ -6,6 +6,7 @@ import { ethereumSourceSchema } from './chains/ethereum.ts';
 import { solanaSourceSchema } from './chains/solana.ts';
 import { controlSchema } from './epoch/chain-control.ts';
 import { ConfigError } from './errors.ts';
+import { splitModelsConfig } from './models/config.ts';
 import { batchConfigSchema } from './range/config.ts';
 
 const hexBytes = (len: number) =>
@@ -81,7 +82,10 @@ export const nodeConfigSchema = z.strictObject({
     .refine((c) => new Set(c.members.map((m) => m.index)).size === c.members.length, { message: 'duplicate member index', path: ['members'] })
     .refine((c) => c.members.every((m, i) => m.index === i + 1), { message: 'member indices must be 1..n in order', path: ['members'] })
     .optional(),
-  /** Passed to the inference engine (model registry directory etc.). */
+  /**
+   * Passed to the inference engine (model registry directory etc.). With `ipfs` (models/config.ts) the
+   * node serves the models ModelRegistry names, fetched by CID from its peers; `dir` then only seeds its store.
+   */
   models: z.record(z.string(), z.unknown()).default({}),
   feeds: z.array(feedSchema).default([]),
   /** Chain watchers; each key enables one (see docs/node.md). */
@@ -146,6 +150,8 @@ export function parseNodeConfig(raw: unknown, baseDir = process.cwd()): NodeConf
   c.dataDir = abs(c.dataDir);
   c.operatorKeystore = abs(c.operatorKeystore);
   if ('file' in c.password) c.password = { file: abs(c.password.file) };
+  const ipfs = splitModelsConfig(c.models).ipfs; // models.ipfs checked here (ConfigError naming the field)
+  if (ipfs?.storeDir) c.models = { ...c.models, ipfs: { ...(c.models.ipfs as object), storeDir: abs(ipfs.storeDir) } };
   Object.defineProperty(c, PARSED, { value: true, enumerable: false });
   return c;
 }

@@ -14,6 +14,7 @@ import { parseNodeConfig, type NodeConfig, type NodeConfigInput } from './config
 import { RegistryChainView, findOperator } from './epoch/chain-control.ts';
 import type { ChainViewReader } from './epoch/chain-view.ts';
 import { EpochManager } from './epoch/manager.ts';
+import { nodeModelsConfig, startNodeModels } from './models/node-models.ts';
 import { ConfigError } from './errors.ts';
 import { dkgEncryptionKeyPair, loadOrCreateLibp2pKey, readPassword, unlockOperatorKey } from './keys.ts';
 import { NodeMetrics } from './metrics.ts';
@@ -106,9 +107,9 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
   let node: OracleNode | undefined;
   const closers: (() => Promise<void>)[] = [];
   try {
-    const engine0 = overrides.inference ? undefined : await defaultInference(config, nodeLog.child({ component: 'inference' }));
-    const inference: Inferencer = overrides.inference ?? engine0!;
-    const encodeInput = overrides.encodeInput ?? (engine0 ? (model: string, values: number[]) => engine0.encodeInput(model, values) : undefined);
+    // models.ipfs: the registry's models, verified and fetched by CID over the host (models/service.ts)
+    const modelsIpfs = overrides.inference ? undefined : nodeModelsConfig(config);
+    const engine0 = overrides.inference || modelsIpfs ? undefined : await defaultInference(config, nodeLog.child({ component: 'inference' }));
     if (engine0) closers.push(() => engine0.close());
     host = await DestraHost.create({
       domain: domainTag(config.network),
@@ -122,6 +123,11 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
       validate: wireTopicValidator(config.network),
       log: nodeLog.child({ component: 'p2p' }),
     });
+    const modelService = modelsIpfs ? await startNodeModels(modelsIpfs, host, metrics, nodeLog.child({ component: 'models' })) : undefined;
+    if (modelService) closers.push(() => modelService.stop());
+    const served = engine0 ?? modelService?.catalog;
+    const inference: Inferencer = overrides.inference ?? served!;
+    const encodeInput = overrides.encodeInput ?? (served ? (model: string, values: number[]) => served.encodeInput(model, values) : undefined);
     const h = host;
     const updatePeers = (): void => {
       metrics.peers.set({ role: 'member' }, h.peersWithRole('member').length);
@@ -189,6 +195,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
     );
     node = new OracleNode(config, me.index, nodeLog, store, host, engine, metrics, api, operatorSecret, password, [...(overrides.sources ?? [])], closers);
     nodeRef = node;
+    node.models = modelService;
     node.range = range;
     const n = node;
     if (config.control) {

@@ -18,6 +18,7 @@ import type { DestraHost } from './p2p/host.ts';
 import type { RoundEngine } from './round/engine.ts';
 import type { ActiveKey } from './round/keys.ts';
 import type { RangeProtocol } from './range/index.ts';
+import type { ModelService } from './models/service.ts';
 import type { NodeStore } from './store/store.ts';
 import { topics as wireTopics } from './wire.ts';
 
@@ -31,6 +32,8 @@ export class OracleNode {
   dkgState: { phase: string; error: string | null } = { phase: 'idle', error: null };
   /** Batch jobs and the range protocol (set by startNode). */
   range: RangeProtocol | undefined;
+  /** Registry-followed models fetched by CID (config.models.ipfs; set by startNode). */
+  models: ModelService | undefined;
   private runner: DkgRunner | undefined;
   private dialTimer: NodeJS.Timeout | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
