@@ -185,7 +185,15 @@ export class ProductNetwork {
 
   /** Prometheus counter value (summed over matching label sets) from a node's /metrics. */
   async counter(k: number, name: string, labels: Record<string, string> = {}): Promise<number> {
-    const text = await fetch(`${this.nodes[k]!.api}/metrics`).then((r) => r.text());
+    const url = `${this.nodes[k]!.api}/metrics`;
+    let text: string | undefined;
+    for (let attempt = 0; text === undefined; attempt++) {
+      try {
+        text = await fetch(url, { signal: AbortSignal.timeout(10_000) }).then((r) => r.text());
+      } catch (err) {
+        if (attempt >= 2) throw new Error(`GET ${url}: ${(err as Error).message}`);
+      }
+    }
     let sum = 0;
     for (const line of text.split('\n')) {
       if (!line.startsWith(name)) continue;

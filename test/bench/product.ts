@@ -162,7 +162,9 @@ export async function run(): Promise<void> {
       log(`batch done; load ${load()}`);
     }
     if (chainCount > 0) {
-      const c = await chainRequests(net, chainCount, { signTimeoutMs: 180_000, relayWindowMs: 60_000, firstVariant: 50_000 });
+      const c = await chainRequests(net, chainCount, { signTimeoutMs: 180_000, relayWindowMs: 60_000, firstVariant: 50_000 }).catch((err: Error) => {
+        throw new Error(`chain requests: ${err.message.split('\n')[0]}`);
+      });
       rows.push({
         measure: `chain requests → reports/s signed at n=${n} (${c.requests} requests in a burst)`,
         'results/s': c.signedPerSecond, answered: `${c.signed}/${c.requests} signed, first after ${c.firstSignedS.toFixed(1)} s, last ${c.lastSignedS.toFixed(1)} s`,
