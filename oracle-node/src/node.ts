@@ -15,6 +15,7 @@ import { RegistryChainView, findOperator } from './epoch/chain-control.ts';
 import type { ChainViewReader } from './epoch/chain-view.ts';
 import { EpochManager } from './epoch/manager.ts';
 import { nodeModelsConfig, startNodeModels } from './models/node-models.ts';
+import { createFeedService, type FeedService } from './feeds/index.ts';
 import { ConfigError } from './errors.ts';
 import { dkgEncryptionKeyPair, loadOrCreateLibp2pKey, readPassword, unlockOperatorKey } from './keys.ts';
 import { NodeMetrics } from './metrics.ts';
@@ -105,6 +106,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
   const topics = wireTopics(config.network);
   let host: DestraHost | undefined;
   let node: OracleNode | undefined;
+  let feedService: FeedService | undefined;
   const closers: (() => Promise<void>)[] = [];
   try {
     // models.ipfs: the registry's models, verified and fetched by CID over the host (models/service.ts)
@@ -188,6 +190,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
         groupKey: (epoch?: number) => (epoch === undefined ? nodeRef?.currentKey()?.groupKey : nodeRef?.groupKeyOf(epoch)),
         ...(encodeInput ? { encodeInput } : {}),
         batch: () => range.api,
+        feeds: () => feedService,
       }),
       config.api.port,
       { maxConnections: config.api.maxConnections, headersTimeoutMs: config.api.headersTimeoutMs, requestTimeoutMs: config.api.requestTimeoutMs },
@@ -226,6 +229,15 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
       engine.start();
       node.startRetention();
       await epochs.start(firstSnapshot!);
+      if (config.control.feedRegistry) {
+        // Feeds defined on chain, followed live; started with the other sources below.
+        feedService = await createFeedService({
+          rpcUrl: config.control.rpcUrl, feedRegistry: config.control.feedRegistry as `0x${string}`, host, store, batchesTopic: topics.batches, inference,
+          domain: domainTag(config.network), activeKey: () => nodeRef?.currentKey(), keyFor: (epoch) => nodeRef?.epochs?.keyFor(epoch), log: nodeLog.child({ component: 'feeds' }),
+          pollIntervalMs: config.control.pollIntervalMs,
+        });
+        node.sources.push(feedService);
+      }
     } else {
       host.subscribe(topics.dkg, (data, from) => {
         try {

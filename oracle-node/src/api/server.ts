@@ -12,6 +12,8 @@ import type { RoundEngine } from '../round/engine.ts';
 import type { NodeStore } from '../store/store.ts';
 import { MAX_INPUT_BYTES } from '../wire.ts';
 import { registerBatchRoutes, type BatchApiDeps } from './batch.ts';
+import { registerFeedRoutes } from '../feeds/api.ts';
+import type { FeedService } from '../feeds/service.ts';
 import { guardConnections, serverTimeouts, type ConnectionLimits, type ConnectionStats } from './connections.ts';
 import { renderDashboard, type DashboardData } from './dashboard.ts';
 import { openApiDocument } from './openapi.ts';
@@ -31,6 +33,8 @@ export interface ApiDeps {
   encodeInput?(model: string, values: number[]): Uint8Array;
   /** Batch jobs over the range protocol (POST /v1/infer/batch, /v1/jobs, /v1/ranges); 503 without. */
   batch?(): BatchApiDeps | undefined;
+  /** Feeds defined on chain (GET /v1/feeds, /v1/feeds/blocks/...); 404 without. */
+  feeds?(): FeedService | undefined;
 }
 
 const inferBody = z.strictObject({
@@ -144,6 +148,7 @@ export function buildApi(deps: ApiDeps): Hono {
   });
   app.get('/v1/dashboard', (c) => c.json(dashboardData(deps, 20)));
   registerBatchRoutes(app, () => deps.batch?.());
+  registerFeedRoutes(app, () => deps.feeds?.(), (epoch) => deps.groupKey(epoch));
   return app;
 }
 

@@ -19,6 +19,8 @@ export const controlSchema = z.strictObject({
    * still by the registry alone.
    */
   bootstrap: z.array(z.string().max(512).regex(/^\/.+\/p2p\/[1-9A-HJ-NP-Za-km-z]{32,128}$/, 'expected a multiaddr ending in /p2p/<peerId>')).max(256).default([]),
+  /** FeedRegistry address: run the feeds defined there, followed live (docs/node.md "Feeds"). */
+  feedRegistry: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 20-byte hex address').optional(),
 });
 export type ControlConfig = z.output<typeof controlSchema>;
 
