@@ -44,6 +44,9 @@ export const ethereumChainSchema = z.strictObject({
   /** CommitteeRegistry: with evidence.submit, equivocation evidence is submitted to it for slashing; with
    *  chain-driven epochs (see `epochs.source`), the committees and keys of every epoch are read from it. */
   registry: address.optional(),
+  /** FeedRegistry: certified feed batches are relayed to FeedStore, BlockScores and Solana feed accounts
+   *  (each feed's destinations read from it). */
+  feedRegistry: address.optional(),
   relayer: ethSigner,
   /** Extra gas over the estimate, in basis points (default 2000). */
   gasMarginBps: z.number().int().min(0).max(100_000).optional(),

@@ -6,3 +6,4 @@ export * from './status.ts';
 export * from './chain-epochs.ts';
 export * from './epoch-gossip.ts';
 export * from './epoch-store.ts';
+export * from './feeds.ts';

@@ -21,6 +21,9 @@ import { AggregatorConfigError } from '../errors.ts';
 import { chainEvidenceSink, connectChains, connectEvidence, type ChainConnections } from './chains.ts';
 import { ChainEpochFollower, type RegistryView } from './chain-epochs.ts';
 import { EpochGossip } from './epoch-gossip.ts';
+import { feedRelayFrom } from './feeds.ts';
+import { FeedCommitService } from '../net/feed-commits.ts';
+import type { FeedRelay } from '../relay/feeds.ts';
 import { EpochStore } from './epoch-store.ts';
 import { ProbeCache, startStatusServer, type StatusServer } from './status.ts';
 
@@ -40,6 +43,10 @@ export interface RunningAggregator {
   chains?: ChainConnections;
   /** The status endpoint (config.statusPort). */
   status?: StatusServer;
+  /** Feed commits from the committee (certified feed batches). */
+  feeds: FeedCommitService;
+  /** Relays certified feed batches (when config.chains names a FeedRegistry, or the caller passed one). */
+  feedRelay?: FeedRelay;
   stop(): Promise<void>;
 }
 
@@ -58,6 +65,8 @@ export interface StartOptions {
   registryReader?: RegistryView;
   /** Relays signed handovers (default: built from config.chains when epochs.relayHandovers). */
   handoverRelay?: HandoverRelay;
+  /** Relays certified feed batches (default: built from config.chains when it names a FeedRegistry). */
+  feedRelay?: FeedRelay;
   /** /health chain probes: answer timeout and cache lifetime (ms). */
   probeTimeoutMs?: number;
   probeTtlMs?: number;
@@ -202,6 +211,18 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
     undo.push(() => reporter?.idle());
     undo.push(() => service.stop());
 
+    const feeds = new FeedCommitService({ host, epochs: book, batchesTopic: t.batches, log });
+    await feeds.start();
+    undo.push(() => feeds.stop());
+    const builtFeedRelay = opts.feedRelay ? undefined : await feedRelayFrom(config, chains, log);
+    if (builtFeedRelay) undo.push(() => builtFeedRelay.journal.close());
+    const feedRelay = opts.feedRelay ?? builtFeedRelay?.relay;
+    if (feedRelay) {
+      feeds.on('certified', (b) => void feedRelay.relay(b).catch((err) => log.warn({ err: (err as Error).message }, 'feed batch relay failed')));
+      undo.push(() => feedRelay.stop());
+      void feedRelay.resume().catch((err) => log.warn({ err: (err as Error).message }, 'resuming feed relays failed'));
+    }
+
     const handoverRelay = opts.handoverRelay ?? handoverRelayFrom(config, chains, log);
     const gossip = new EpochGossip({ book, ...(handoverRelay ? { relay: handoverRelay } : {}), ...(follower ? { refresh: () => follower!.refresh() } : {}), log });
     host.subscribe(t.epochs, gossip.onMessage);
@@ -273,6 +294,8 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
       log,
       epochs: book,
       gossip,
+      feeds,
+      ...(feedRelay ? { feedRelay } : {}),
       ...(follower ? { follower } : {}),
       ...(handoverRelay ? { handoverRelay } : {}),
       ...(chains ? { chains } : {}),

@@ -1,2 +1,3 @@
 export * from './announce.ts';
 export * from './service.ts';
+export * from './feed-commits.ts';

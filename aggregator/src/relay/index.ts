@@ -6,3 +6,5 @@ export * from './handover.ts';
 export * from './range-relayer.ts';
 export * from './range-reports.ts';
 export * from './range-relay.ts';
+export * from './feeds.ts';
+export * from './feed-journal.ts';
