@@ -212,7 +212,7 @@ describe('RangeRelayer over EthereumRangeSink on anvil', () => {
     const range = signedRange(reqs);
     let failures = 2;
     const flaky: RangeSink = {
-      chain: 'ethereum', chainType: sink.chainType,
+      chain: 'ethereum', chainType: sink.chainType, stream: sink.stream,
       openCount: (r) => sink.openCount(r), deadlineOf: (r) => sink.deadlineOf(r), isPermanent: (e) => sink.isPermanent(e),
       submitRange: async (r) => {
         if (failures-- > 0) throw new Error('connect ECONNREFUSED 127.0.0.1:8545');

@@ -5,8 +5,8 @@
 // its reports' proofs and verifying the same root. Requests already settled (answered by another relayer,
 // failed, refunded) are left out of chunks, and the router skips them inside a whole range, so racing
 // relayers and expired requests never revert a range.
-import { bytesToHex, type Address, type Hex, type PublicClient, type WalletClient } from 'viem';
-import { buildMerkleTree, ChainType, decodeReport, merkleProof, reportLeaf, ReportKind, type MerkleTree } from '@destra/protocol';
+import { bytesToHex, hexToBytes, type Address, type Hex, type PublicClient, type WalletClient } from 'viem';
+import { buildMerkleTree, ChainType, decodeReport, evmDestination, merkleProof, reportLeaf, ReportKind, requestStream, type MerkleTree } from '@destra/protocol';
 import { oracleRouterAbi } from '@destra/contracts';
 import { AdapterConfigError, TransactionRejectedError } from './errors.ts';
 import { NonceManager } from './nonce.ts';
@@ -214,10 +214,13 @@ function requestIdOf(report: Uint8Array, i: number): Hex {
 export class EthereumRangeSink {
   readonly chain = 'ethereum' as const;
   readonly chainType = ChainType.Evm;
+  /** requestStream of the router on the wallet's chain: the stream whose ranges this sink lands. */
+  readonly stream: Uint8Array;
   readonly fulfiller: RangeFulfiller;
 
   constructor(options: RangeFulfillerOptions) {
     this.fulfiller = new RangeFulfiller(options);
+    this.stream = requestStream(evmDestination(BigInt(options.walletClient.chain!.id), hexToBytes(options.router)));
   }
 
   async openCount(range: SignedRange): Promise<number> {

@@ -8,10 +8,11 @@ import type { Logger } from 'pino';
 import { createPublicClient, createWalletClient, http, type Address, type Chain, type PublicClient, type WalletClient } from 'viem';
 import { Connection, Keypair, PublicKey } from '@solana/web3.js';
 import { membersRoot, sharesRoot, toHex, type PublicSharing } from '@destra/protocol';
-import { CommitteeReader, EthereumRelaySink, EvidenceSubmitter, loadSigner, type EpochCommittee } from '@destra/adapter-ethereum';
+import { CommitteeReader, EthereumRangeSink, EthereumRelaySink, EvidenceSubmitter, loadSigner, type EpochCommittee } from '@destra/adapter-ethereum';
 import { OracleClient, RpcTransport } from '@destra/adapter-solana';
 import { AggregatorConfigError } from '../errors.ts';
 import type { ChainName, ChainSink } from '../relay/relayer.ts';
+import type { RangeSink } from '../relay/range-relayer.ts';
 import type { EvidenceSink } from '../relay/evidence.ts';
 import { SolanaSink } from '../relay/solana.ts';
 import type { EpochBook } from '../core/epochs.ts';
@@ -25,6 +26,8 @@ export interface ChainProbe {
 
 export interface EthereumConnection {
   sink: EthereumRelaySink;
+  /** Lands certified ranges of the router's request stream (fulfillBatch), on the same nonce sequence. */
+  rangeSink: EthereumRangeSink;
   probe: ChainProbe;
   publicClient: PublicClient;
   walletClient: WalletClient;
@@ -59,9 +62,16 @@ export async function connectEthereum(c: EthereumChainConfig): Promise<EthereumC
     ...(c.feeds ? { feeds: c.feeds as Address } : {}),
     ...(c.gasMarginBps !== undefined ? { gasMarginBps: c.gasMarginBps } : {}),
   });
+  const rangeSink = new EthereumRangeSink({
+    publicClient,
+    walletClient,
+    router: c.router as Address,
+    nonceManager: sink.submitter.nonces,
+    ...(c.gasMarginBps !== undefined ? { gasMarginBps: c.gasMarginBps } : {}),
+  });
   // The probe gets its own client without retries, so an outage shows within the probe timeout.
   const probeClient = createPublicClient({ chain, transport: http(c.rpcUrl, { retryCount: 0, timeout: 2_000 }) });
-  return { sink, publicClient, walletClient, chain, relayer: account.address, probe: { chain: 'ethereum', probe: () => probeClient.getBlockNumber({ cacheTime: 0 }) } };
+  return { sink, rangeSink, publicClient, walletClient, chain, relayer: account.address, probe: { chain: 'ethereum', probe: () => probeClient.getBlockNumber({ cacheTime: 0 }) } };
 }
 
 /** Reads a Solana CLI keypair file (a JSON array of the 64 secret-key bytes). */
@@ -175,6 +185,8 @@ export function chainEvidenceSink(eth: EthereumConnection, registry: Address, bo
 
 export interface ChainConnections {
   sinks: ChainSink[];
+  /** Sinks for certified ranges of chain request streams (Ethereum: fulfillBatch). */
+  rangeSinks: RangeSink[];
   probes: ChainProbe[];
   ethereum?: EthereumConnection;
   solana?: SolanaConnection;
@@ -182,10 +194,11 @@ export interface ChainConnections {
 
 /** Every sink config.chains asks for; throws AggregatorConfigError naming the field when one cannot be built. */
 export async function connectChains(config: AggregatorConfig, log?: Logger): Promise<ChainConnections> {
-  const out: ChainConnections = { sinks: [], probes: [] };
+  const out: ChainConnections = { sinks: [], rangeSinks: [], probes: [] };
   if (config.chains.ethereum) {
     out.ethereum = await connectEthereum(config.chains.ethereum);
     out.sinks.push(out.ethereum.sink);
+    out.rangeSinks.push(out.ethereum.rangeSink);
     out.probes.push(out.ethereum.probe);
     log?.info({ chain: 'ethereum', rpcUrl: config.chains.ethereum.rpcUrl, router: config.chains.ethereum.router, relayer: out.ethereum.relayer, chainId: out.ethereum.chain.id }, 'relaying to Ethereum');
   }

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { buildMerkleTree, decodeReport, rangeId, reportLeaf, toHex } from '@destra/protocol';
 import type { RangeEvent } from '../net/service.ts';
 import { decodeRangeReports, PROTOCOL_RANGE_REPORTS, RANGE_REPORTS_MAX_BYTES, type RangeReports } from './range-reports.ts';
-import { rangeKey, type RangeOutcome, type RangeRelayer, type SignedRange } from './range-relayer.ts';
+import { rangeKey, RangeRelayer, type RangeJournal, type RangeOutcome, type RangeSink, type SignedRange } from './range-relayer.ts';
 
 interface Peer {
   peerId: string;
@@ -199,4 +199,29 @@ export class ChainRangeRelay extends EventEmitter<ChainRangeRelayEvents> {
     this.stats.framesRejected++;
     this.o.log.warn({ from: { peerId: from.peerId, index: from.index }, reason }, 'range reports frame rejected');
   }
+}
+
+export interface RangeRelayStart {
+  host: RangeRelayHost;
+  service: RangeSource;
+  sinks: readonly RangeSink[];
+  journal?: RangeJournal;
+  /** This aggregator's rank among aggregators (0 = first) and the stagger per rank. */
+  rank?: number;
+  staggerMs?: number;
+  rootOf?: (reports: readonly Uint8Array[]) => Uint8Array;
+  log: Log;
+}
+
+/** Relays certified ranges of every stream a sink serves; resumes what the journal holds. */
+export async function startRangeRelay(o: RangeRelayStart): Promise<{ relay: ChainRangeRelay; relayer: RangeRelayer; stop(): void }> {
+  const relayer = new RangeRelayer(o.sinks, { ...(o.journal ? { journal: o.journal } : {}), rank: o.rank ?? 0, ...(o.staggerMs !== undefined ? { staggerMs: o.staggerMs } : {}) });
+  const relay = new ChainRangeRelay({ host: o.host, service: o.service, relayer, streams: o.sinks.map((s) => s.stream), ...(o.rootOf ? { rootOf: o.rootOf } : {}), log: o.log });
+  await relay.start();
+  void relayer.resume().then(
+    (outs) => outs.length > 0 && o.log.info({ ranges: outs.length, failed: outs.filter((x) => x.status === 'failed').length }, 'resumed range relays from the journal'),
+    (err: Error) => o.log.warn({ err: err.message }, 'resuming range relays failed'),
+  );
+  o.log.info({ chains: o.sinks.map((s) => s.chain) }, 'relaying certified request-stream ranges');
+  return { relay, relayer, stop: () => relay.stop() };
 }

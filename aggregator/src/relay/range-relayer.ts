@@ -23,6 +23,8 @@ export interface SignedRange {
 export interface RangeSink {
   readonly chain: ChainName;
   readonly chainType: ChainType;
+  /** The request stream it lands ranges of (requestStream of its router / program). */
+  readonly stream: Uint8Array;
   /** How many requests of the range can still land (0: nothing left to do). */
   openCount(range: SignedRange): Promise<number>;
   /** Lands every open request of the range; resolves with the transaction ids (empty when nothing was open). */
