@@ -15,6 +15,8 @@ import { Relayer, type ChainSink } from '../relay/relayer.ts';
 import { EquivocationReporter, type EvidenceSink } from '../relay/evidence.ts';
 import { HandoverRelay } from '../relay/handover.ts';
 import { SqliteRelayJournal } from '../relay/journal.ts';
+import { startRangeRelay, type ChainRangeRelay } from '../relay/range-relay.ts';
+import type { RangeSink } from '../relay/range-relayer.ts';
 import { topics as wireTopics } from '../wire.ts';
 import { epochSource, type AggregatorConfig } from './config.ts';
 import { AggregatorConfigError } from '../errors.ts';
@@ -41,6 +43,8 @@ export interface RunningAggregator {
   handoverRelay?: HandoverRelay;
   /** Chain connections built from config.chains (absent when the caller passed its own sinks). */
   chains?: ChainConnections;
+  /** Relays certified ranges of chain request streams (when a range sink is configured). */
+  rangeRelay?: ChainRangeRelay;
   /** The status endpoint (config.statusPort). */
   status?: StatusServer;
   /** Feed commits from the committee (certified feed batches). */
@@ -54,6 +58,8 @@ export interface StartOptions {
   /** Chain sinks built by the caller (the devnet passes in-process ones); absent: built from config.chains
    *  (an empty list: no relaying). */
   sinks?: ChainSink[];
+  /** Range sinks built by the caller (default: from config.chains; none: ranges are not relayed). */
+  rangeSinks?: RangeSink[];
   log?: Logger;
   /** The committee's public sharing when the config carries no commitments (see sharingFromPublicShares).
    *  With chain-driven epochs it seeds committee.epoch, checked against the registry like any other. */
@@ -155,7 +161,8 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
     }
     const sinks = opts.sinks ?? chains?.sinks ?? [];
     // Relays not landed yet survive a restart in the journal and are resumed below.
-    const journal = sinks.length > 0 ? new SqliteRelayJournal(join(config.dataDir, 'relay.db')) : undefined;
+    const rangeSinks = opts.rangeSinks ?? chains?.rangeSinks ?? [];
+    const journal = sinks.length > 0 || rangeSinks.length > 0 ? new SqliteRelayJournal(join(config.dataDir, 'relay.db')) : undefined;
     if (journal) undo.push(() => journal.close());
     const relayer = journal ? new Relayer(sinks, { rank: config.index - 1, staggerMs: config.relay.staggerMs, maxAttempts: config.relay.maxAttempts, journal }) : undefined;
 
@@ -208,6 +215,9 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
     const reporter = evidence && config.evidence.submit ? new EquivocationReporter(evidence, log) : undefined;
     if (reporter) service.on('misbehaviour', (e) => void reporter.onEvidence(e));
     await service.start();
+    // Certified ranges of the chains' request streams, relayed with the reports members send (range-relay.ts).
+    const ranges = rangeSinks.length > 0 ? await startRangeRelay({ host, service, sinks: rangeSinks, ...(journal ? { journal } : {}), rank: config.index - 1, staggerMs: config.relay.staggerMs, log }) : undefined;
+    if (ranges) undo.push(() => ranges.stop());
     undo.push(() => reporter?.idle());
     undo.push(() => service.stop());
 
@@ -299,6 +309,7 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
       ...(follower ? { follower } : {}),
       ...(handoverRelay ? { handoverRelay } : {}),
       ...(chains ? { chains } : {}),
+      ...(ranges ? { rangeRelay: ranges.relay } : {}),
       ...(status ? { status } : {}),
       stop: unwind,
     };
