@@ -180,7 +180,7 @@ export class OracleNode {
         // Guard rows are kept for the active epoch and the one before (its evidence window).
         const keepGuardFromEpoch = Math.max(0, (this.currentKey()?.epoch ?? this.epochs?.chain?.currentEpoch ?? this.config.committee?.epoch ?? 0) - 1);
         const n = this.store.prune({ before: Date.now() - r.maxAgeHours * 3_600_000, maxRows: r.maxRows, keepGuardFromEpoch });
-        const total = n.requests + n.reports + n.ownPartials + n.batchPartials;
+        const total = n.requests + n.reports + n.ownPartials + n.batchPartials + n.rangeGuards;
         if (total > 0) this.log.info(n, 'retention: pruned finished work');
       } catch (err) {
         this.log.error({ err: (err as Error).message }, 'retention: prune failed');

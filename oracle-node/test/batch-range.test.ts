@@ -255,7 +255,7 @@ describe('batch jobs on the range protocol', () => {
     const job = fromHex(jobId);
     const proposal = (over: Partial<RangeProposal>): Uint8Array =>
       RangeProposalCodec.encode({ type: 'range-proposal', v: 1, epoch: k1.epoch, proposer: k1.index, job, start: 0, model: MODEL, timestamp: Math.floor(Date.now() / 1000), rowLength: 56, rows: flat(makeRows(4)), ...over });
-    const streamHex = Buffer.from(stream).toString('hex');
+    const streamHex = `${Buffer.from(stream).toString('hex')}@1`; // the guard position of the job stream in epoch 1
     const next2 = node2.store.rangeNext(streamHex);
     expect(next2).toBe(3000);
     const counts = async () => Object.fromEntries(await Promise.all(['not-member', 'impersonation', 'replay', 'oversized', 'unknown-model', 'row-length'].map(async (o) => [o, await metric(node2, o)] as const)));

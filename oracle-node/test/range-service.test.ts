@@ -122,6 +122,11 @@ describe('RangeService across an epoch switch', () => {
     await expect(service.commitRange(stream, 12, reportsOf(2, 4), 100)).rejects.toThrow(DoubleSignError);
     expect(host.sent.length).toBe(before);
     expect(service.nextSeq(stream)).toBe(15);
+    expect([service.nextSeq(stream, 1), service.nextSeq(stream, 2)]).toEqual([10, 15]);
+    expect(store.rangeNext(`${Buffer.from(stream).toString('hex')}@2`)).toBe(15);
+    // Retention drops the positions of epochs before the guard window, and only those.
+    expect(store.prune({ before: 0, maxRows: 1_000_000, keepGuardFromEpoch: 2 }).rangeGuards).toBe(2); // stream and stream2 of epoch 1
+    expect([service.nextSeq(stream, 1), service.nextSeq(stream, 2)]).toEqual([0, 15]);
     await expect(service.commitRange(stream, 20, reportsOf(2, 4), 100, 3)).rejects.toThrow(/no key share of epoch 3/);
   });
 

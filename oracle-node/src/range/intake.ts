@@ -127,7 +127,10 @@ export class RangeIntake {
   private accept(p: RangeProposal, stream: Uint8Array): Promise<Uint8Array> {
     const key = toHex(stream);
     let s = this.streams.get(key);
-    const next = Math.max(s?.end ?? 0, this.o.service.nextSeq(stream));
+    // A replay is refused also when the range was committed under a neighbouring epoch (proposals of
+    // other epochs are refused outright, see check()).
+    const svc = this.o.service;
+    const next = Math.max(s?.end ?? 0, svc.nextSeq(stream, p.epoch - 1), svc.nextSeq(stream, p.epoch), svc.nextSeq(stream, p.epoch + 1));
     if (p.start < next) {
       return Promise.reject(new ProposalRefused('replay', `range ${p.start}..${p.start + p.rows.length / p.rowLength - 1} of stream ${key} goes back on it (this node is at ${next}); ranges are committed once, in order`));
     }

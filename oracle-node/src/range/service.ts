@@ -30,7 +30,11 @@ export interface RangeServiceOptions {
   host: RangeHost;
   /** The committee's batches topic (range certificates arrive there). */
   batchesTopic: string;
-  /** Where each stream's commit position lives (the node's SQLite store). */
+  /**
+   * Where each stream's commit position lives (the node's SQLite store), kept per epoch: a range of a
+   * stream is signed once per epoch (as a chain request still open at a handover is signed again by the
+   * next committee); positions of old epochs are pruned with the epoch's other guard rows.
+   */
   guard: RangeGuard;
   /** The key this node holds for `epoch`, if any. */
   keyFor(epoch: number): ActiveKey | undefined;
@@ -138,9 +142,19 @@ export class RangeService extends EventEmitter<RangeServiceEvents> {
     return undefined;
   }
 
-  /** Commit position of `stream` (first sequence number not yet committed here). */
-  nextSeq(stream: Uint8Array): number {
-    return this.o.guard.rangeNext(toHex(stream).slice(2));
+  /**
+   * Commit position of `stream`: the first sequence number not yet committed here under `epoch`'s key;
+   * without `epoch`, the furthest position under the active epoch and its neighbours (older epochs'
+   * ranges are never signed again).
+   */
+  nextSeq(stream: Uint8Array, epoch?: number): number {
+    const hex = toHex(stream).slice(2);
+    if (epoch !== undefined) return this.o.guard.rangeNext(guardKey(hex, epoch));
+    const active = this.o.activeKey()?.epoch;
+    const epochs = new Set([...this.members.keys(), ...(active === undefined ? [] : [active - 1, active, active + 1])]);
+    let next = this.o.guard.rangeNext(hex); // a position kept before guards were per epoch
+    for (const e of epochs) next = Math.max(next, this.o.guard.rangeNext(guardKey(hex, e)));
+    return next;
   }
 
   get stats(): { epoch: number; committedRanges: number; committedReports: number; certifiedRanges: number; certifiedReports: number; rejectedCertificates: number }[] {
@@ -165,7 +179,7 @@ export class RangeService extends EventEmitter<RangeServiceEvents> {
       hasher: this.o.hasher,
       verifyGroup: (signature, message) => verifyGroupSignature(key, message, signature),
       keepReports: this.o.keepReports,
-      guard: this.o.guard,
+      guard: epochGuard(this.o.guard, epoch),
       subscribe: false,
       onRejected: (reason) => this.o.onRejected?.(reason),
       onCertified: (r) => this.certified(r),
@@ -197,6 +211,16 @@ export class RangeService extends EventEmitter<RangeServiceEvents> {
     }
     this.emit('certified', r);
   }
+}
+
+/** The guard key of a stream in an epoch: `<stream hex>@<epoch>` (NodeStore prunes old epochs' keys). */
+export const guardKey = (streamHex: string, epoch: number): string => `${streamHex}@${epoch}`;
+
+function epochGuard(guard: RangeGuard, epoch: number): RangeGuard {
+  return {
+    rangeNext: (stream) => guard.rangeNext(guardKey(stream, epoch)),
+    reserveRange: (stream, start, end) => guard.reserveRange(guardKey(stream, epoch), start, end),
+  };
 }
 
 /** Report `i` of a certified range as a SignedResult. */

@@ -249,7 +249,7 @@ export class NodeStore {
    * for a (request id, round, epoch) while the epoch's evidence can still slash it. Handover signatures
    * (one row per epoch) are never pruned.
    */
-  prune(o: { before: number; maxRows: number; keepGuardFromEpoch: number }): { requests: number; reports: number; ownPartials: number; batchPartials: number } {
+  prune(o: { before: number; maxRows: number; keepGuardFromEpoch: number }): { requests: number; reports: number; ownPartials: number; batchPartials: number; rangeGuards: number } {
     return this.db.transaction(() => {
       const finished = "status IN ('done', 'failed')";
       let requests = this.stmt(`DELETE FROM requests WHERE ${finished} AND received_at < ?`).run(o.before).changes;
@@ -263,7 +263,12 @@ export class NodeStore {
            AND NOT EXISTS (SELECT 1 FROM requests q WHERE q.request_id = own_partials.request_id AND q.round = own_partials.round AND q.status IN ('pending', 'signed'))`,
       ).run(o.keepGuardFromEpoch, o.before).changes;
       const batchPartials = this.stmt('DELETE FROM batch_partials WHERE epoch < ? AND created_at < ?').run(o.keepGuardFromEpoch, o.before).changes;
-      return { requests, reports, ownPartials, batchPartials };
+      // Per-epoch range positions (`range-next:<stream>@<epoch>`, see RangeService): ranges of an old epoch
+      // are never signed again, so their positions go with the epoch's other guard rows.
+      const rangeGuards = this.stmt(
+        `DELETE FROM meta WHERE key LIKE 'range-next:%@%' AND CAST(substr(key, instr(key, '@') + 1) AS INTEGER) < ?`,
+      ).run(o.keepGuardFromEpoch).changes;
+      return { requests, reports, ownPartials, batchPartials, rangeGuards };
     })();
   }
 
