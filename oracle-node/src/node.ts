@@ -260,7 +260,11 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
       if (!node.activeKey) node.scheduleDkg();
     }
     engine.startFeeds(config.feeds);
-    if (config.chains.ethereum) node.sources.push(ethereumSource(config.chains.ethereum, store, nodeLog.child({ component: 'ethereum' })));
+    if (config.chains.ethereum) {
+      // signing: 'range' signs the router's request stream through the range service (chains/chain-stream.ts)
+      const rangeSigning = { ranges: range.service, inference, domain: domainTag(config.network), activeKey: () => nodeRef?.currentKey(), host: h };
+      node.sources.push(ethereumSource(config.chains.ethereum, store, nodeLog.child({ component: 'ethereum' }), rangeSigning));
+    }
     if (config.chains.solana) node.sources.push(solanaSourceFromConfig(config.chains.solana, nodeLog.child({ component: 'solana' })));
     for (const s of node.sources) {
       await s.start((r) => engine.onChainRequest(r), store.cursor(s.name));
