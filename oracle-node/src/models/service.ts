@@ -123,31 +123,38 @@ export class ModelService {
     await Promise.all(list.filter((w) => this.installed.get(w.name) !== key(w) && !this.pending.has(w.name)).map((w) => this.obtain(w)));
   }
 
-  /** Gets one wanted model (local store first, then peers), installs it, or schedules a retry. */
+  /**
+   * Gets one wanted model: from the local store at once (awaited, so models present locally are served
+   * when start() returns), otherwise from peers in the background with retries while it stays wanted.
+   */
   private async obtain(w: WantedModel): Promise<void> {
     const k = key(w);
     const state = this.pending.get(w.name) ?? { key: k, attempts: 0, lastError: null };
     this.pending.set(w.name, state);
-    state.attempts++;
     const cid = CID.parse(w.cid);
     const expect = { manifestHash: w.manifestHash, modelHash: w.modelHash };
-    let model: PackageModel | undefined;
-    let from: 'local' | 'peers' = 'local';
+    if (this.store.entry(cid) || (await this.store.blockstore.has(cid))) {
+      try {
+        const model = await this.store.readLocal(cid, expect);
+        await this.exchange.serve(cid);
+        await this.installModel(w, k, model, 'local');
+        return;
+      } catch (err) {
+        state.lastError = (err as Error).message;
+        this.o.log.warn({ model: w.name, cid: w.cid, err: state.lastError }, 'local copy of the package failed its checks; fetching it from peers');
+        this.store.forget(cid);
+      }
+    }
+    void this.fetchFromPeers(w, k, state);
+  }
+
+  private async fetchFromPeers(w: WantedModel, k: string, state: { attempts: number; lastError: string | null; timer?: NodeJS.Timeout }): Promise<void> {
+    if (this.stopped || this.pending.get(w.name) !== state) return;
+    state.attempts++;
+    this.o.log.info({ model: w.name, cid: w.cid, attempt: state.attempts }, 'fetching model package from peers');
+    let model: PackageModel;
     try {
-      if (this.store.entry(cid) || (await this.store.blockstore.has(cid))) {
-        try {
-          model = await this.store.readLocal(cid, expect);
-          await this.exchange.serve(cid);
-        } catch (err) {
-          this.o.log.warn({ model: w.name, cid: w.cid, err: (err as Error).message }, 'local copy of the package failed its checks; fetching it from peers');
-          this.store.forget(cid);
-        }
-      }
-      if (!model) {
-        from = 'peers';
-        this.o.log.info({ model: w.name, cid: w.cid }, 'fetching model package from peers');
-        model = await this.exchange.fetch(cid, { ...expect, signal: AbortSignal.timeout(this.o.config.fetchTimeoutMs) });
-      }
+      model = await this.exchange.fetch(CID.parse(w.cid), { manifestHash: w.manifestHash, modelHash: w.modelHash, signal: AbortSignal.timeout(this.o.config.fetchTimeoutMs) });
     } catch (err) {
       const msg = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError' ? `no peer delivered the package within ${this.o.config.fetchTimeoutMs} ms` : (err as Error).message;
       state.lastError = msg;
@@ -155,13 +162,18 @@ export class ModelService {
       if (this.stopped || this.pending.get(w.name) !== state) return;
       const delay = Math.min(60_000, this.o.config.retryMs * 2 ** Math.min(state.attempts - 1, 6));
       this.o.log.error({ model: w.name, cid: w.cid, attempt: state.attempts, retryInMs: delay, err: msg }, 'model package not obtained; retrying');
-      state.timer = setTimeout(() => void this.obtain(w), delay);
+      state.timer = setTimeout(() => void this.fetchFromPeers(w, k, state), delay);
       state.timer.unref();
       return;
     }
+    await this.installModel(w, k, model, 'peers');
+  }
+
+  private async installModel(w: WantedModel, k: string, model: PackageModel, from: 'local' | 'peers'): Promise<void> {
     this.servedCids.add(w.cid);
-    // still wanted as it was when the fetch began?
-    if (this.stopped || this.wanted.get(w.name) === undefined || key(this.wanted.get(w.name)!) !== k) return;
+    // still wanted as it was when this began?
+    const now = this.wanted.get(w.name);
+    if (this.stopped || now === undefined || key(now) !== k) return;
     await this.catalog.install({ name: w.name, node: w.node, cid: w.cid, version: w.version, model });
     this.pending.delete(w.name);
     this.installed.set(w.name, k);
