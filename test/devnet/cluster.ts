@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { startNode, type Inferencer, type OracleNode, type RequestSource } from '@destra/oracle-node';
-import { parseAggregatorConfig, sharingFromPublicShares, startAggregator, type ChainSink, type EvidenceSink, type RunningAggregator, type BatchPolicy } from '@destra/aggregator';
+import { parseAggregatorConfig, sharingFromPublicShares, startAggregator, type ChainSink, type EvidenceSink, type RunningAggregator, type BatchPolicy, type RangeSink } from '@destra/aggregator';
 import { fromHex, PublicSharing } from '@destra/protocol';
 import { writeLocalCommittee, type LocalCommittee, type LocalCommitteeOptions } from './committee.ts';
 
@@ -17,6 +17,8 @@ export interface LocalClusterOptions extends Omit<LocalCommitteeOptions, 'dir'> 
   mode?: 'partial' | 'announce';
   sources?: (index: number) => RequestSource[];
   sinks?: ChainSink[];
+  /** Sinks for certified ranges of chain request streams (nodes with chains.ethereum.signing 'range'). */
+  rangeSinks?: RangeSink[];
   /** Where the aggregator submits equivocation evidence for slashing. */
   evidence?: EvidenceSink;
   batch?: Partial<BatchPolicy>;
@@ -78,7 +80,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
       ...(o.batch ? { batch: { ...o.batch } } : {}),
       relay: { staggerMs: 0, maxAttempts: 4, onDemandTargets: o.onDemandTargets ?? [] },
     });
-    aggregator = await startAggregator(cfg, { sharing, log: log.child({ aggregator: 1 }), ...(o.sinks ? { sinks: o.sinks } : {}), ...(o.evidence ? { evidence: o.evidence } : {}) });
+    aggregator = await startAggregator(cfg, { sharing, log: log.child({ aggregator: 1 }), ...(o.sinks ? { sinks: o.sinks } : {}), ...(o.rangeSinks ? { rangeSinks: o.rangeSinks } : {}), ...(o.evidence ? { evidence: o.evidence } : {}) });
     const agg = aggregator;
     await withTimeout(
       (async () => {

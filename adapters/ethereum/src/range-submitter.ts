@@ -49,13 +49,13 @@ export interface RangeSubmission {
 }
 
 export interface RangeLimits {
-  /** Planned gas per transaction (the sum of the reports' settlement and callbacks). Default 12,000,000. */
+  /** Planned gas per transaction: settlement per report plus every callback at its full limit (a consumer may burn it all). Default 15,000,000 (half a 30M block). */
   maxGasPerTx: number;
   /** Calldata bytes per transaction. Default 96,000. */
   maxCalldataBytes: number;
 }
 
-export const DEFAULT_RANGE_LIMITS: RangeLimits = { maxGasPerTx: 12_000_000, maxCalldataBytes: 96_000 };
+export const DEFAULT_RANGE_LIMITS: RangeLimits = { maxGasPerTx: 15_000_000, maxCalldataBytes: 96_000 };
 
 /** Gas of fulfillBatch besides the reports: the transaction, one BLS verification (EIP-2537 pairing), root rebuild. */
 const BATCH_BASE_GAS = 260_000;
