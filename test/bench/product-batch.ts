@@ -31,6 +31,9 @@ export interface BatchResult {
   proofsChecked: number;
   bad: number;
   failedRows: number;
+  /** Jobs that failed outright (HTTP error, connection lost), and the first such failure. */
+  errors: number;
+  firstError?: string;
   seconds: number;
 }
 
@@ -64,7 +67,7 @@ export async function batchLoad(
     return { body: JSON.stringify({ model: model.model, rows: rows.map((r) => `0x${Buffer.from(r).toString('hex')}`) }), rows };
   };
   const verifiedRoots = new Map<string, Promise<boolean>>();
-  const st = { jobs: 0, done: 0, results: 0, verified: 0, roots: 0, proofs: 0, bad: 0, failedRows: 0 };
+  const st: { jobs: number; done: number; results: number; verified: number; roots: number; proofs: number; bad: number; failedRows: number; errors: number; firstError?: string } = { jobs: 0, done: 0, results: 0, verified: 0, roots: 0, proofs: 0, bad: 0, failedRows: 0, errors: 0 };
   const latencies: number[] = [];
   const started = performance.now();
   const until = started + o.seconds * 1000;
@@ -94,62 +97,74 @@ export async function batchLoad(
       const { body, rows } = jobRows(c, job);
       st.jobs++;
       const t0 = performance.now();
-      const res = await fetch(`${node.api}/v1/infer/batch`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' }, body, signal: AbortSignal.timeout(120_000) });
-      if (!res.ok || !res.body) throw new Error(`POST /v1/infer/batch on node ${node.index}: ${res.status} ${(await res.text()).slice(0, 200)}`);
-      let pending = Buffer.alloc(0);
-      let resultLines = 0;
-      const rootChecks: Promise<boolean>[] = [];
-      let lastRange = '';
-      let jobOk = true;
-      let finished = false;
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        pending = pending.length ? Buffer.concat([pending, chunk]) : Buffer.from(chunk);
-        let from = 0;
-        for (let nl = pending.indexOf(NL, from); nl >= 0; nl = pending.indexOf(NL, from)) {
-          const line = pending.subarray(from, nl);
-          from = nl + 1;
-          // Lines are parsed only for a new range (its root), every SAMPLE-th result, and control lines.
-          const isResult = line[9] === 0x72 && line.subarray(0, 18).toString() === '{"type":"result","'; // 'r' of "result"
-          if (isResult) {
-            resultLines++;
-            const at = line.indexOf('"rangeId":"');
-            const rangeId = at >= 0 ? line.subarray(at + 11, at + 77).toString() : '';
-            if (rangeId === lastRange && resultLines % SAMPLE !== 0) continue;
-            const l = JSON.parse(line.toString()) as Line;
-            if (rangeId !== lastRange) {
-              lastRange = rangeId;
-              rootChecks.push(checkRoot(l));
-            }
-            if (resultLines % SAMPLE === 0 || resultLines === 1) {
-              st.proofs++;
-              if (!checkFull(l, rows)) {
-                st.bad++;
-                jobOk = false;
-              }
-            }
-            continue;
-          }
-          const l = JSON.parse(line.toString()) as Line;
-          if (l.type === 'failed') st.failedRows += (l as { toRow?: number; fromRow?: number }).toRow! - (l as { fromRow?: number }).fromRow!;
-          if (l.type === 'done') finished = true;
-        }
-        pending = pending.subarray(from);
+      try {
+        await oneJob(node, body, rows, t0);
+      } catch (err) {
+        // A job that fails is counted and named, and the client goes on: the row reports it.
+        const e = err as Error & { cause?: Error };
+        st.errors++;
+        st.firstError ??= `node ${node.index}: ${e.message}${e.cause ? ` (${e.cause.message})` : ''}`.slice(0, 240);
       }
-      const ms = performance.now() - t0;
-      const rootsOk = (await Promise.all(rootChecks)).every(Boolean);
-      st.results += resultLines;
-      if (finished) {
-        st.done++;
-        latencies.push(ms);
-      }
-      if (rootsOk && jobOk) st.verified += resultLines;
     }
+  };
+
+  const oneJob = async (node: ProductNetwork['nodes'][number], body: string, rows: Uint8Array[], t0: number): Promise<void> => {
+    const res = await fetch(`${node.api}/v1/infer/batch`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' }, body, signal: AbortSignal.timeout(120_000) });
+    if (!res.ok || !res.body) throw new Error(`POST /v1/infer/batch: ${res.status} ${(await res.text()).slice(0, 200)}`);
+    let pending = Buffer.alloc(0);
+    let resultLines = 0;
+    const rootChecks: Promise<boolean>[] = [];
+    let lastRange = '';
+    let jobOk = true;
+    let finished = false;
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : Buffer.from(chunk);
+      let from = 0;
+      for (let nl = pending.indexOf(NL, from); nl >= 0; nl = pending.indexOf(NL, from)) {
+        const line = pending.subarray(from, nl);
+        from = nl + 1;
+        // Lines are parsed only for a new range (its root), every SAMPLE-th result, and control lines.
+        const isResult = line[9] === 0x72 && line.subarray(0, 18).toString() === '{"type":"result","'; // 'r' of "result"
+        if (isResult) {
+          resultLines++;
+          const at = line.indexOf('"rangeId":"');
+          const rangeId = at >= 0 ? line.subarray(at + 11, at + 77).toString() : '';
+          if (rangeId === lastRange && resultLines % SAMPLE !== 0) continue;
+          const l = JSON.parse(line.toString()) as Line;
+          if (rangeId !== lastRange) {
+            lastRange = rangeId;
+            rootChecks.push(checkRoot(l));
+          }
+          if (resultLines % SAMPLE === 0 || resultLines === 1) {
+            st.proofs++;
+            if (!checkFull(l, rows)) {
+              st.bad++;
+              jobOk = false;
+            }
+          }
+          continue;
+        }
+        const l = JSON.parse(line.toString()) as Line;
+        if (l.type === 'failed') st.failedRows += (l as { toRow?: number; fromRow?: number }).toRow! - (l as { fromRow?: number }).fromRow!;
+        if (l.type === 'done') finished = true;
+      }
+      pending = pending.subarray(from);
+    }
+    const ms = performance.now() - t0;
+    const rootsOk = (await Promise.all(rootChecks)).every(Boolean);
+    st.results += resultLines;
+    if (finished) {
+      st.done++;
+      latencies.push(ms);
+    }
+    if (rootsOk && jobOk) st.verified += resultLines;
   };
   await Promise.all(Array.from({ length: o.clients }, (_, c) => client(c)));
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   return {
     clients: o.clients, rowsPerJob: o.rows, jobs: st.jobs, jobsDone: st.done, results: st.results, verifiedPerSecond: st.verified / seconds,
-    jobP50: pct(latencies, 50), jobP99: pct(latencies, 99), rootsVerified: st.roots, proofsChecked: st.proofs, bad: st.bad, failedRows: st.failedRows, seconds,
+    jobP50: pct(latencies, 50), jobP99: pct(latencies, 99), rootsVerified: st.roots, proofsChecked: st.proofs, bad: st.bad, failedRows: st.failedRows,
+    errors: st.errors, ...(st.firstError ? { firstError: st.firstError } : {}), seconds,
   };
 }

@@ -1,8 +1,8 @@
 // Chain requests through the product: K requests from the example consumer (RiskLendingMarket →
 // OracleRouter) land in a few consecutive blocks; the node processes' router watchers pick them up, the
 // committee signs, the aggregator process combines and relays. Measured: reports threshold-signed per
-// second (node 1's destra_rounds_total{kind="request",outcome="combined"}, from the first block mined to
-// the K-th signed report), and how the relay landed them (RequestFulfilled events and the selector of the
+// second (node 1's destra_rounds_total{kind="request",outcome="combined"} plus destra_range_rows_total
+// {stage="certified"}, from the first block mined to the K-th signed report), and how the relay landed them (RequestFulfilled events and the selector of the
 // transactions that carried them: one `fulfill` per report, or `fulfillBatch`).
 import { encodeFunctionData, parseAbiItem, toFunctionSelector, type Hex } from 'viem';
 import { oracleRouterAbi, riskLendingMarketAbi } from '@destra/contracts';
@@ -32,7 +32,11 @@ export async function chainRequests(net: ProductNetwork, count: number, o: { sig
   const rpc = (method: string, params: unknown[] = []) => publicClient.request({ method: method as never, params: params as never });
   const [value] = (await publicClient.readContract({ address: chains.market, abi: riskLendingMarketAbi, functionName: 'quote' })) as [bigint, bigint];
   const gasPrice = (await publicClient.getGasPrice()) * 2n;
-  const signedBefore = await net.counter(0, 'destra_rounds_total', { kind: 'request', outcome: 'combined' });
+  // Signed = chain requests answered by a round + rows of certified ranges (the range path; the batch
+  // load, if any, has finished before this step).
+  const signedNow = async (): Promise<number> =>
+    (await net.counter(0, 'destra_rounds_total', { kind: 'request', outcome: 'combined' })) + (await net.counter(0, 'destra_range_rows_total', { stage: 'certified' }));
+  const signedBefore = await signedNow();
   const fromBlock = await publicClient.getBlockNumber();
   // Queue every request, then mine: the nodes see them in a few back-to-back blocks, as a burst.
   await rpc('evm_setAutomine', [false]);
@@ -65,7 +69,7 @@ export async function chainRequests(net: ProductNetwork, count: number, o: { sig
   let signed = 0;
   const deadline = started + o.signTimeoutMs;
   while (performance.now() < deadline) {
-    signed = (await net.counter(0, 'destra_rounds_total', { kind: 'request', outcome: 'combined' })) - signedBefore;
+    signed = (await signedNow()) - signedBefore;
     if (signed > 0 && Number.isNaN(firstSignedS)) firstSignedS = (performance.now() - started) / 1000;
     if (signed >= count) break;
     await sleep(25);

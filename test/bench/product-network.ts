@@ -29,6 +29,8 @@ export interface ProductNetworkOptions {
   n: number;
   model: BenchModel;
   network?: string;
+  /** How nodes sign router requests (chains.ethereum.signing): 'range' (one root per block's requests, fulfillBatch) or 'round'. */
+  chainSigning?: 'range' | 'round';
   /** DKG phase timeout: long enough that node processes coming up seconds apart on 2 loaded cores all make it. */
   dkgPhaseTimeoutMs?: number;
   log?: (line: string) => void;
@@ -97,7 +99,7 @@ export class ProductNetwork {
       // The product's default registry poll (2 s); the router watcher polls every 250 ms (default 1 s) so a
       // burst of chain requests is seen within a quarter second.
       control: { rpcUrl: chains.anvil.rpcUrl, registry, pollIntervalMs: 2000 },
-      chains: { ethereum: { rpcUrl: chains.anvil.rpcUrl, router, pollIntervalMs: 250, models: { [namehash(o.model.model)]: o.model.model } } },
+      chains: { ethereum: { rpcUrl: chains.anvil.rpcUrl, router, pollIntervalMs: 250, models: { [namehash(o.model.model)]: o.model.model }, ...(o.chainSigning ? { signing: o.chainSigning } : {}) } },
     });
     // What an operator writes: a fixed API port (the API address is part of its deployment).
     const apiPorts = await freePorts(o.n);

@@ -13,7 +13,8 @@
 // on failure, and on Ctrl-C. Environment: DESTRA_PRODUCT_BENCH_N (7), DESTRA_PRODUCT_BENCH_SAMPLES (on-demand
 // rounds, 300), DESTRA_PRODUCT_BENCH_CHAIN (chain requests, 1000; 0 skips), DESTRA_PRODUCT_BENCH_DIR (data
 // and logs, default <tmp>/destra-bench-product), DESTRA_PRODUCT_BENCH_ROWS (rows per batch job, 4096),
-// DESTRA_PRODUCT_BENCH_CLIENTS (concurrent batch clients, 2n), DESTRA_PRODUCT_BENCH_BATCH_S (batch load seconds,
+// DESTRA_PRODUCT_BENCH_CLIENTS (concurrent batch clients, 2n), DESTRA_PRODUCT_BENCH_CHAIN_SIGNING (the nodes'
+// chains.ethereum.signing: range (default: ranges relayed with fulfillBatch) or round), DESTRA_PRODUCT_BENCH_BATCH_S (batch load seconds,
 // 20; 0 skips), DESTRA_PRODUCT_BENCH_NODE_FLAGS (extra Node.js flags for the node processes, e.g. --cpu-prof).
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,7 +122,9 @@ export async function run(): Promise<void> {
   const dir = process.env.DESTRA_PRODUCT_BENCH_DIR ?? join(tmpdir(), 'destra-bench-product');
   const rows: BenchRow[] = [];
   const model = await loadBenchModel();
-  const net = new ProductNetwork({ dir, n, model, log });
+  const chainSigning = (process.env.DESTRA_PRODUCT_BENCH_CHAIN_SIGNING ?? 'range') as 'range' | 'round';
+  if (chainSigning !== 'range' && chainSigning !== 'round') throw new Error(`DESTRA_PRODUCT_BENCH_CHAIN_SIGNING must be range or round, got ${JSON.stringify(chainSigning)}`);
+  const net = new ProductNetwork({ dir, n, model, log, chainSigning });
   let timedOut = false;
   const watchdog = setTimeout(() => {
     timedOut = true;
@@ -156,7 +159,7 @@ export async function run(): Promise<void> {
       rows.push({
         measure: `verified results/s, POST /v1/infer/batch at n=${n}, ${b.clients} clients × ${b.rowsPerJob} rows`,
         'results/s': b.verifiedPerSecond, 'p50 ms': b.jobP50, 'p99 ms': b.jobP99,
-        answered: `${b.jobsDone}/${b.jobs} jobs, ${b.results} results in ${b.seconds.toFixed(1)} s${b.failedRows ? `, ${b.failedRows} rows failed` : ''}`,
+        answered: `${b.jobsDone}/${b.jobs} jobs, ${b.results} results in ${b.seconds.toFixed(1)} s${b.failedRows ? `, ${b.failedRows} rows failed` : ''}${b.errors ? `, ${b.errors} jobs failed (first: ${b.firstError})` : ''}`,
         verified: `${b.rootsVerified} roots, ${b.proofsChecked} proofs sampled, ${b.bad} bad`, goal: '≥ 100,000',
       });
       log(`batch done; load ${load()}`);
@@ -166,7 +169,7 @@ export async function run(): Promise<void> {
         throw new Error(`chain requests: ${err.message.split('\n')[0]}`);
       });
       rows.push({
-        measure: `chain requests → reports/s signed at n=${n} (${c.requests} requests in a burst)`,
+        measure: `chain requests → reports/s signed at n=${n} (${c.requests} requests in a burst, signing '${chainSigning}')`,
         'results/s': c.signedPerSecond, answered: `${c.signed}/${c.requests} signed, first after ${c.firstSignedS.toFixed(1)} s, last ${c.lastSignedS.toFixed(1)} s`,
         verified: `${c.fulfilled}/${c.requests} fulfilled on the router within ${c.relayWindowS} s, by ${c.relayedBy}`,
         goal: '≥ 10,000 signed/s (fulfillBatch)',
