@@ -148,9 +148,9 @@ export class RangeLines {
  * root and root signature once. A client rebuilds the tree from the reports (leaf = keccak256(0x00 ‖
  * report)) and checks the root: the proofs follow from the reports.
  */
-export function rangeLine(range: JobRange): string {
+export function rangeLine(range: JobRange): Buffer {
   const r = range.certified!;
-  return `${JSON.stringify({
+  const head = JSON.stringify({
     type: 'range',
     fromRow: range.row,
     count: r.count,
@@ -162,15 +162,22 @@ export function rangeLine(range: JobRange): string {
     signatureEip2537: toHex(g1ToEip2537(r.signature)),
     signers: r.signers,
     epoch: r.epoch,
-    reports: `0x${hex(r.reports)}`,
-  })}\n`;
+  });
+  // The reports' hex goes straight into the line (megabytes per range: never through JSON.stringify).
+  const reportsHex = hex(r.reports);
+  const out = Buffer.allocUnsafe(head.length - 1 + 16 + reportsHex.length + 3);
+  let p = out.write(head.slice(0, -1), 0, 'latin1');
+  p += out.write(',"reports":"0x', p, 'latin1');
+  p += out.write(reportsHex, p, 'latin1');
+  p += out.write('"}\n', p, 'latin1');
+  return out.subarray(0, p);
 }
 
 export type LineFormat = 'results' | 'ranges';
 
 /** The NDJSON of one settled range of a job: its result lines (or one range line), or one line saying which rows failed. */
 export function rangeOutcomeLines(range: JobRange, format: LineFormat = 'results'): Uint8Array {
-  if (range.state === 'certified') return format === 'ranges' ? Buffer.from(rangeLine(range)) : new RangeLines(range.certified!, range.row).all();
+  if (range.state === 'certified') return format === 'ranges' ? rangeLine(range) : new RangeLines(range.certified!, range.row).all();
   return Buffer.from(`${JSON.stringify({ type: 'failed', fromRow: range.row, toRow: range.row + range.count, rangeId: range.id || null, error: range.error ?? 'failed' })}\n`);
 }
 
