@@ -15,7 +15,7 @@ import type { PeerInfo } from '../src/p2p/host.ts';
 import { RangeIntake, RangeMetrics, RangeService, rangeInferencer, type CertifiedRange } from '../src/range/index.ts';
 import { groupKeyVerifier, type ActiveKey } from '../src/round/keys.ts';
 import { NodeStore } from '../src/store/store.ts';
-import { RangeCommitCodec, encodeWire, type RangeProposal } from '../src/wire.ts';
+import { RangeCommitCodec, RangeProposalCodec, encodeWire, type RangeProposal } from '../src/wire.ts';
 import { ArithmeticModel } from './fixtures.ts';
 import { Registry } from 'prom-client';
 
@@ -162,5 +162,37 @@ describe('RangeService across an epoch switch', () => {
     keys.delete(1);
     expect(() => intake.check(p(1), from)).toThrow(/no key share of that epoch/);
     expect(() => intake.check({ ...p(2), timestamp: 1 }, from)).toThrow(/away from local time/);
+  });
+
+  it('one proposer may hold at most a quarter of the backlog; its rows count until their inference is done', async () => {
+    const e1 = await dkg(1);
+    const host = memoryHost();
+    const hasher = await loadFastHasher();
+    const log = pino({ level: 'silent' });
+    const registry = new Registry();
+    const service = new RangeService({ host, batchesTopic: 't', guard: store, keyFor: (e) => (e === 1 ? e1.key : undefined), activeKey: () => e1.key, hasher, keepReports: 100, log });
+    // Inference that waits until the test lets it finish.
+    const gates: (() => void)[] = [];
+    const inner = rangeInferencer(new ArithmeticModel());
+    const slow = { ...inner, run: async (m: string, rows: Uint8Array, len: number) => (await new Promise<void>((r) => gates.push(r)), inner.run(m, rows, len)) };
+    const intake = new RangeIntake({ service, host, domain: new Uint8Array(32), inference: slow, hasher, activeKey: () => e1.key, keyFor: (e) => (e === 1 ? e1.key : undefined), memberIndexOf: (_e, f) => f.index, maxSkewSeconds: 30, maxRangeRows: 100, maxQueuedRows: 16, metrics: new RangeMetrics(registry), log });
+    const peer = (index: number): PeerInfo => ({ peerId: `p${index}`, role: 'member', index, operatorKey: `0x${index.toString(16).padStart(2, '0').repeat(96)}` });
+    const frame = (proposer: number, start: number) =>
+      RangeProposalCodec.encode({ type: 'range-proposal', v: 1, epoch: 1, proposer, job: new Uint8Array(16).fill(proposer), start, model: 'arith', timestamp: Math.floor(Date.now() / 1000), rowLength: 4, rows: new Uint8Array(8).fill(start + 1) });
+    const busy = async () => (await registry.getSingleMetric('destra_range_proposals_total')!.get()).values.find((v) => v.labels.outcome === 'busy')?.value ?? 0;
+    intake.onFrame(frame(2, 0), peer(2));
+    intake.onFrame(frame(2, 2), peer(2)); // 4 rows of peer 2 waiting: its quarter of 16
+    intake.onFrame(frame(2, 4), peer(2));
+    expect(await busy()).toBe(1);
+    intake.onFrame(frame(3, 0), peer(3)); // another proposer still gets in
+    expect(await busy()).toBe(1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(gates.length).toBe(3);
+    gates.splice(0).forEach((g) => g());
+    const committed = async () => (await registry.getSingleMetric('destra_range_proposals_total')!.get()).values.find((v) => v.labels.outcome === 'committed')?.value ?? 0;
+    for (let i = 0; i < 100 && (await committed()) < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await committed()).toBe(3);
+    intake.onFrame(frame(2, 4), peer(2)); // its rows are done: room again
+    expect(await busy()).toBe(1);
   });
 });

@@ -60,6 +60,8 @@ const TWO32 = 2 ** 32;
 export class RangeIntake {
   private readonly streams = new Map<string, StreamState>();
   private queuedRows = 0;
+  /** Rows waiting here per proposing peer: one member may hold at most a quarter of the backlog. */
+  private readonly queuedBy = new Map<string, number>();
 
   constructor(private readonly o: RangeIntakeOptions) {}
 
@@ -79,11 +81,20 @@ export class RangeIntake {
       const stream = this.check(p, from);
       const count = p.rows.length / p.rowLength;
       if (this.queuedRows + count > this.o.maxQueuedRows) throw new ProposalRefused('busy', `${this.queuedRows} rows are waiting here already (max ${this.o.maxQueuedRows})`);
+      const mine = this.queuedBy.get(from.peerId) ?? 0;
+      const share = Math.ceil(this.o.maxQueuedRows / 4);
+      if (mine + count > share) throw new ProposalRefused('busy', `this proposer has ${mine} rows waiting here already (at most ${share}, a quarter of the backlog)`);
       this.queuedRows += count;
+      this.queuedBy.set(from.peerId, mine + count);
       this.accept(p, stream)
         .then(() => this.o.metrics.proposals.inc({ outcome: 'committed' }))
         .catch((err: Error) => this.failed(p, err))
-        .finally(() => (this.queuedRows -= count));
+        .finally(() => {
+          this.queuedRows -= count;
+          const left = (this.queuedBy.get(from.peerId) ?? count) - count;
+          if (left > 0) this.queuedBy.set(from.peerId, left);
+          else this.queuedBy.delete(from.peerId);
+        });
     } catch (err) {
       if (err instanceof ProposalRefused) return this.refused(from, err);
       throw err;
