@@ -14,7 +14,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import {
   checkModelRegistration, claimRewards, committeeRegistryAbi, delegateDsync, delegatedStakingAbi, deployContract, deployProtocol, destraTokenAbi, localClients, namehash,
   oracleRouterAbi, payoutTable, registerOperator, registrationFromManifest, riskLendingMarketAbi, startAnvil, transferDsync,
-  type Anvil, type Clients, type DeployedProtocol,
+  passProposal, type Anvil, type Clients, type DeployedProtocol, type ProposalCall,
 } from '@destra/contracts';
 import { loadModels } from '@destra/models';
 import { LiteSvmTransport, OracleClient, ORACLE_PROGRAM_ID, ORACLE_SO } from '@destra/adapter-solana';
@@ -47,6 +47,11 @@ export interface Chains {
   solAdmin: Keypair;
   ethSink: EthereumRelaySink;
   solSink: SolanaSink;
+  /** The relayer account's clients (the sinks' account) and the Solana payer (feed relays use both). */
+  relayerClients: Clients;
+  solPayer: Keypair;
+  /** Passes a governance proposal with the votes of the first `voters` operators (their self-bonds). */
+  govern(call: ProposalCall, voters: number): Promise<bigint>;
   /**
    * Registers each operator (BLS key + proof of possession), self-bonds DSYNC sent by the deployer and,
    * with `nodeInfo`, publishes what peers need to reach its node. `first` is the anvil account offset
@@ -87,7 +92,13 @@ async function send(c: Clients, address: Address, abi: unknown, functionName: st
   return receipt;
 }
 
-export async function startChains(o: { network: string; n: number; modelName: string; committeeSize?: number; epochLengthSec?: number; handoverGraceSec?: number }): Promise<Chains> {
+export async function startChains(o: {
+  network: string; n: number; modelName: string; committeeSize?: number; epochLengthSec?: number; handoverGraceSec?: number;
+  /** More models registered at deployment (e.g. tx-anomaly for the block feed). */
+  extraModels?: string[];
+  /** Governance voting period and timelock in seconds (default: deployProtocol's days); the devnet's feeds pass proposals in seconds. */
+  governanceSec?: { voting: number; timelock: number };
+}): Promise<Chains> {
   const anvil = await startAnvil({ accounts: Math.max(10, o.n + 4) });
   try {
     const clients = localClients(anvil.rpcUrl, anvil.privateKeys[0]!);
@@ -96,7 +107,8 @@ export async function startChains(o: { network: string; n: number; modelName: st
     const deployed = await deployProtocol(clients, {
       network: o.network,
       committeeSize: o.committeeSize ?? o.n,
-      models: [registrationFromManifest(manifest, o.modelName)],
+      models: [registrationFromManifest(manifest, o.modelName), ...(o.extraModels ?? []).map((m) => registrationFromManifest(loadModels(undefined, [m])[0]!.manifest, m))],
+      ...(o.governanceSec ? { votingPeriodSec: BigInt(o.governanceSec.voting), timelockDelaySec: BigInt(o.governanceSec.timelock) } : {}),
       ...(o.epochLengthSec !== undefined ? { epochLengthSec: BigInt(o.epochLengthSec), handoverGraceSec: BigInt(o.handoverGraceSec ?? 120) } : {}),
     });
     const market = (await deployContract(clients, 'RiskLendingMarket', [deployed.addresses.router, namehash(o.modelName)])).address;
@@ -124,7 +136,8 @@ export async function startChains(o: { network: string; n: number; modelName: st
     svm.airdrop(requester.publicKey, 100_000_000_000n);
 
     return {
-      anvil, clients, deployed, market, svm, solana, solAdmin, ethSink, solSink,
+      anvil, clients, deployed, market, svm, solana, solAdmin, ethSink, solSink, relayerClients, solPayer,
+      govern: (call, voters) => passProposal(Array.from({ length: voters }, (_, i) => operatorClients(i)), deployed.addresses.governor, call),
       async stake(operators, nodeInfo, first = 0) {
         for (const [i, sk] of operators.entries()) {
           const c = operatorClients(first + i);

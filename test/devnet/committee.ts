@@ -25,7 +25,7 @@ export interface LocalCommitteeOptions {
    * Chain-driven: node configs carry only the node's own things plus the registry to follow (no member
    * list); the operators publish their node info on chain (see `nodeInfo`).
    */
-  control?: { rpcUrl: string; registry: string; pollIntervalMs?: number };
+  control?: { rpcUrl: string; registry: string; pollIntervalMs?: number; feedRegistry?: string };
   /** How many aggregators the members send partials to (default 1); each combines and relays alone. */
   aggregators?: number;
 }
@@ -110,7 +110,7 @@ export async function writeLocalCommittee(o: LocalCommitteeOptions): Promise<Loc
     operatorKeystore: join(dirs[m.index]!, 'operator.keystore.json'),
     password: { file: passwordFile },
     ...(o.control
-      ? { control: { rpcUrl: o.control.rpcUrl, registry: o.control.registry, pollIntervalMs: o.control.pollIntervalMs ?? 500 }, aggregators }
+      ? { control: { rpcUrl: o.control.rpcUrl, registry: o.control.registry, pollIntervalMs: o.control.pollIntervalMs ?? 500, ...(o.control.feedRegistry ? { feedRegistry: o.control.feedRegistry } : {}) }, aggregators }
       : { committee: { epoch, threshold: o.t, members, aggregators } }),
     models: o.models ?? {},
     chains: o.chains ?? {},

@@ -25,6 +25,7 @@ import { startChains, type Chains } from './chains.ts';
 import { writeLocalCommittee, type LocalCommittee } from './committee.ts';
 import { spawnNode, writeNodeChainsFile, type NodeProcess } from './processes.ts';
 import { startSvmBridge } from './svm-bridge.ts';
+import { BLOCK_FEED_MODEL, FEED_GOVERNANCE_SEC, devnetFeedRelay, withBlockFeedModel } from './feeds.ts';
 
 export type Step = <T>(title: string, fn: () => Promise<T>) => Promise<T>;
 
@@ -48,6 +49,12 @@ export interface LiveNetworkOptions {
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
   /** The engine and model (loaded, and closed at stop, when absent). */
   model?: BenchModel;
+  /**
+   * Feeds defined on chain: tx-anomaly registered and served too, node configs follow FeedRegistry, the
+   * aggregators relay certified feed batches (FeedStore, BlockScores, Solana feed accounts), governance
+   * passes proposals in seconds. Define feeds with `governFeeds` (test/devnet/feeds.ts).
+   */
+  feeds?: boolean;
   /** Progress output (the devnet prints steps; quiet by default). */
   step?: Step;
   info?: (line: string) => void;
@@ -183,7 +190,10 @@ export class LiveNetwork {
     // n: total + 1 only sizes anvil's accounts (deployer, operators 1..total, the handover relayer at
     // total + 1, delegator, evidence submitter, relayer); the committee size is governance's 16.
     const chains = await step('start anvil, deploy contracts, load the Solana program into LiteSVM', () =>
-      startChains({ network, n: total + 1, modelName: model.model, committeeSize: 16, epochLengthSec: o.epochLengthSec, handoverGraceSec: o.handoverGraceSec ?? 120 }),
+      startChains({
+        network, n: total + 1, modelName: model.model, committeeSize: 16, epochLengthSec: o.epochLengthSec, handoverGraceSec: o.handoverGraceSec ?? 120,
+        ...(o.feeds ? { extraModels: [BLOCK_FEED_MODEL], governanceSec: FEED_GOVERNANCE_SEC } : {}),
+      }),
     );
     this.chains = chains;
     this.cleanups.push(() => chains.stop());
@@ -195,8 +205,8 @@ export class LiveNetwork {
     const pollIntervalMs = o.pollIntervalMs ?? 500;
     this.committee = await step(`create ${total} operators (keystores, libp2p identities, configs without a member list)`, () =>
       writeLocalCommittee({
-        dir, network, n: total, t: thresholdOf(n), models: model.models, logLevel: o.logLevel ?? 'info', dkgPhaseTimeoutMs: o.dkgPhaseTimeoutMs ?? 4000,
-        control: { rpcUrl: chains.anvil.rpcUrl, registry: chains.deployed.addresses.registry, pollIntervalMs },
+        dir, network, n: total, t: thresholdOf(n), models: o.feeds ? withBlockFeedModel(model.models) : model.models, logLevel: o.logLevel ?? 'info', dkgPhaseTimeoutMs: o.dkgPhaseTimeoutMs ?? 4000,
+        control: { rpcUrl: chains.anvil.rpcUrl, registry: chains.deployed.addresses.registry, pollIntervalMs, ...(o.feeds ? { feedRegistry: chains.deployed.addresses.feedRegistry } : {}) },
         aggregators: o.aggregators ?? 1,
       }),
     );
@@ -227,6 +237,8 @@ export class LiveNetwork {
         }
         return relay(h);
       };
+      // One feed relay for every aggregator: a batch both certify is landed once (FeedRelay joins duplicates).
+      const feedRelay = o.feeds ? await devnetFeedRelay(chains, alog) : undefined;
       const list: RunningAggregator[] = [];
       for (const [k, agg] of committee.aggregatorConfigs.entries()) {
         const { committee: fixed, ...base } = agg;
@@ -244,7 +256,7 @@ export class LiveNetwork {
         });
         // In one process the aggregators share the relay sinks (one account, one nonce manager each chain).
         const log = k === 0 ? alog : pino({ level: o.logLevel ?? 'info' }, destination(join(dir, `aggregator${k + 1}.log`)));
-        const a = await startAggregator(cfg, { sinks: [chains.ethSink, chains.solSink], handoverRelay, log });
+        const a = await startAggregator(cfg, { sinks: [chains.ethSink, chains.solSink], handoverRelay, log, ...(feedRelay ? { feedRelay } : {}) });
         this.cleanups.push(() => a.stop());
         list.push(a);
       }

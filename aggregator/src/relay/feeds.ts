@@ -59,6 +59,8 @@ class Permanent extends Error {}
 
 export class FeedRelay extends EventEmitter<{ outcome: [FeedRelayOutcome] }> {
   private readonly inflight = new Set<Promise<void>>();
+  /** Batches relayed in the last minute, by stream and root. */
+  private readonly recent = new Map<string, Promise<FeedRelayOutcome[]>>();
   private stopped = false;
   readonly stats = { landed: 0, stale: 0, failed: 0, retries: 0 };
 
@@ -86,8 +88,22 @@ export class FeedRelay extends EventEmitter<{ outcome: [FeedRelayOutcome] }> {
     return out;
   }
 
-  /** Journals the batch for each chain it goes to and lands it there (resolves when every chain is done). */
-  async relay(b: CertifiedFeedBatch): Promise<FeedRelayOutcome[]> {
+  /**
+   * Journals the batch for each chain it goes to and lands it there (resolves when every chain is done).
+   * The same certified batch handed in again (two aggregators sharing this relay) joins the first relay.
+   */
+  relay(b: CertifiedFeedBatch): Promise<FeedRelayOutcome[]> {
+    const key = `${toHex(b.stream)}:${toHex(b.root)}`;
+    const running = this.recent.get(key);
+    if (running) return running;
+    const p = this.relayOnce(b);
+    this.recent.set(key, p);
+    const forget = () => void setTimeout(() => this.recent.delete(key), 60_000).unref();
+    p.then(forget, forget);
+    return p;
+  }
+
+  private async relayOnce(b: CertifiedFeedBatch): Promise<FeedRelayOutcome[]> {
     const chains = await this.chainsFor(b);
     for (const c of chains) this.o.journal?.add(c, b);
     const stagger = (this.o.rank ?? 0) * (this.o.staggerMs ?? 500);
