@@ -182,16 +182,25 @@ describe('batch jobs on the range protocol', () => {
       expect(r!.row).toBe(i);
       expect(equalBytes(r!.decoded.inputHash, keccak_256(mine[i]!))).toBe(true);
     });
+    // The compact form: one line per range, the tree rebuilt from its reports; same results.
+    const compact = await inferBatch(node2.url, { model: MODEL, rows: mine.slice(0, 700) }, { lines: 'ranges' });
+    expect(compact.verified).toBe(700);
+    compact.results.forEach((r, i) => {
+      expect(equalBytes(r!.decoded.inputHash, keccak_256(mine[i]!))).toBe(true);
+      expect(verifyMerkleProof(reportLeaf(r!.report), r!.proof, r!.root)).toBe(true);
+    });
     // Number rows go as JSON through the node's encoder; group key passed in.
     const nums = await inferBatch(node1.url, { model: MODEL, rows: [features.map((f) => (f.lo + f.hi) / 2)] }, { groupKey: () => groupKey });
     expect(nums.verified).toBe(1);
     // A node (or a man in the middle) that changes one byte of one report, or serves another row's result.
+    /** A fetch that edits the sixth result line (or the second range line) of the batch stream. */
     const tamper = (edit: (line: string) => string): typeof fetch => async (input, init) => {
       const res = await fetch(input, init);
-      if (!String(input).endsWith('/v1/infer/batch')) return res; // the committee's group key passes untouched
+      if (!String(input).includes('/v1/infer/batch')) return res; // the committee's group key passes untouched
       const text = (await res.text()).split('\n');
-      const i = text.findIndex((l) => l.includes('"type":"result"'));
-      text[i + 5] = edit(text[i + 5]!);
+      const at = text.map((l, i) => (l.includes('"type":"result"') || l.includes('"type":"range"') ? i : -1)).filter((i) => i >= 0);
+      const i = at[text[at[0]!]!.includes('"type":"range"') ? 1 : 5]!;
+      text[i] = edit(text[i]!);
       return new Response(text.join('\n'), { status: res.status, headers: res.headers });
     };
     // The last byte of the report is in its output: it still decodes, but no longer leads to the root.
@@ -199,6 +208,8 @@ describe('batch jobs on the range protocol', () => {
     await expect(inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 50) }, { fetch: flip })).rejects.toThrow(/Merkle proof/);
     const swapRow = tamper((l) => l.replace(/"row":(\d+)/, (_, n: string) => `"row":${(Number(n) + 1) % 50}`));
     await expect(inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 50) }, { fetch: swapRow })).rejects.toThrow(/input hash|twice/);
+    const flipRange = tamper((l) => l.replace(/("reports":"0x[0-9a-f]*)([0-9a-f]{2})"/, (_, head: string, b: string) => `${head}${b === 'ff' ? 'fe' : 'ff'}"`));
+    await expect(inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 1200) }, { fetch: flipRange, lines: 'ranges' })).rejects.toThrow(/do not build the signed root/);
     // Without verification the altered result is returned as sent.
     const loose = await inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 50) }, { fetch: flip, verify: false });
     expect(loose.verified).toBe(0);

@@ -7,8 +7,13 @@
 // The node is an external party: every line is size-limited and checked field by field.
 import { bytesToHex, hexToBytes, isHex, type Hex } from 'viem';
 import {
+  MAX_BATCH_SIZE,
   MAX_PROOF_DEPTH,
+  MAX_REPORT_LENGTH,
   ReportKind,
+  buildMerkleTree,
+  merkleProof,
+  rangeId,
   decodeReport,
   encodeBatchBody,
   inputHash,
@@ -36,6 +41,12 @@ export interface BatchInferOptions {
   groupKey?: (epoch: number) => Uint8Array | Hex | Promise<Uint8Array | Hex>;
   /** Whole job (default 10 min). */
   timeoutMs?: number;
+  /**
+   * 'results' (default): one NDJSON line per result, each with its proof. 'ranges': one line per
+   * certified range with its reports; the client rebuilds the tree (proofs follow) and checks the root —
+   * about an eighth of the bytes, and one signature check per range either way.
+   */
+  lines?: 'results' | 'ranges';
   /** Called with each result as it arrives (verified first unless verify is false). */
   onResult?: (r: BatchResult) => void;
   fetch?: typeof fetch;
@@ -74,13 +85,15 @@ export interface BatchInferResponse {
   verified: number;
 }
 
-/** A result line is a few KiB; a longer line is not one. */
+/** A result line is a few KiB; a longer line is not one. A range line holds at most a whole range's reports. */
 const MAX_LINE_BYTES = 256 * 1024;
+const MAX_RANGE_LINE_BYTES = 2 * MAX_BATCH_SIZE * MAX_REPORT_LENGTH + 64 * 1024;
 
 export async function inferBatch(nodeUrl: string, req: BatchInferRequest, opts: BatchInferOptions = {}): Promise<BatchInferResponse> {
   let url: URL;
   try {
     url = new URL('/v1/infer/batch', nodeUrl);
+    if (opts.lines === 'ranges') url.searchParams.set('lines', 'ranges');
   } catch {
     throw new NodeResponseError(`node URL ${JSON.stringify(nodeUrl)} is not a valid URL: use e.g. http://127.0.0.1:8080`);
   }
@@ -118,26 +131,29 @@ export async function inferBatch(nodeUrl: string, req: BatchInferRequest, opts: 
   let done = false;
   const maxLines = 2 * rows + 4;
   let count = 0;
-  for await (const line of ndjsonLines(res.body, url)) {
+  const maxLine = opts.lines === 'ranges' ? MAX_RANGE_LINE_BYTES : MAX_LINE_BYTES;
+  const take = async (r: BatchResult): Promise<void> => {
+    if (out.results[r.row]) throw new NodeResponseError(`node ${url.origin} sent row ${r.row} twice`);
+    if (check) {
+      await check.result(r, out.stream);
+      out.verified++;
+    }
+    out.results[r.row] = r;
+    seen++;
+    opts.onResult?.(r);
+  };
+  for await (const line of ndjsonLines(res.body, url, maxLine)) {
     if (++count > maxLines) throw new NodeResponseError(`node ${url.origin} sent more than ${maxLines} lines for ${rows} rows`);
-    const l = parseLine(line, url);
+    const l = parseLine(line, url, maxLine);
     if (count === 1) {
       if (l.type !== 'job' || typeof l.id !== 'string' || l.rows !== rows) throw new NodeResponseError(`node ${url.origin}: the stream must start with the job line for ${rows} rows`);
       out.jobId = l.id;
       out.stream = hexField(l.stream, 'stream', 32);
       continue;
     }
-    if (l.type === 'result') {
-      const r = parseBatchResultLine(l, rows);
-      if (out.results[r.row]) throw new NodeResponseError(`node ${url.origin} sent row ${r.row} twice`);
-      if (check) {
-        await check.result(r, out.stream);
-        out.verified++;
-      }
-      out.results[r.row] = r;
-      seen++;
-      opts.onResult?.(r);
-    } else if (l.type === 'failed') {
+    if (l.type === 'result') await take(parseBatchResultLine(l, rows));
+    else if (l.type === 'range') for (const r of resultsOfRangeLine(l, rows, out.stream)) await take(r);
+    else if (l.type === 'failed') {
       const fromRow = l.fromRow;
       const toRow = l.toRow;
       if (!Number.isSafeInteger(fromRow) || !Number.isSafeInteger(toRow) || (fromRow as number) < 0 || (toRow as number) > rows || (fromRow as number) >= (toRow as number)) throw new NodeResponseError(`node ${url.origin}: malformed failed line`);
@@ -207,24 +223,32 @@ class ResultChecker {
   }
 }
 
-async function* ndjsonLines(body: ReadableStream<Uint8Array>, url: URL): AsyncGenerator<string> {
+/** Lines of an NDJSON body; a line is searched for its end once (chunks of a long line are kept apart until it ends). */
+async function* ndjsonLines(body: ReadableStream<Uint8Array>, url: URL, maxLine: number): AsyncGenerator<string> {
   const decoder = new TextDecoder();
-  let buf = '';
+  let parts: string[] = [];
+  let partLength = 0;
   for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    buf += decoder.decode(chunk, { stream: true });
+    let text = decoder.decode(chunk, { stream: true });
     let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
+    while ((nl = text.indexOf('\n')) >= 0) {
+      parts.push(text.slice(0, nl));
+      text = text.slice(nl + 1);
+      const line = parts.join('');
+      parts = [];
+      partLength = 0;
       if (line.length > 0) yield line;
     }
-    if (buf.length > MAX_LINE_BYTES) throw new NodeResponseError(`node ${url.origin} sent a line longer than ${MAX_LINE_BYTES} bytes`);
+    parts.push(text);
+    partLength += text.length;
+    if (partLength > maxLine) throw new NodeResponseError(`node ${url.origin} sent a line longer than ${maxLine} bytes`);
   }
-  if (buf.trim().length > 0) yield buf;
+  const rest = parts.join('');
+  if (rest.trim().length > 0) yield rest;
 }
 
-function parseLine(line: string, url: URL): Record<string, unknown> {
-  if (line.length > MAX_LINE_BYTES) throw new NodeResponseError(`node ${url.origin} sent a line longer than ${MAX_LINE_BYTES} bytes`);
+function parseLine(line: string, url: URL, maxLine: number): Record<string, unknown> {
+  if (line.length > maxLine) throw new NodeResponseError(`node ${url.origin} sent a line longer than ${maxLine} bytes`);
   let v: unknown;
   try {
     v = JSON.parse(line);
@@ -248,6 +272,38 @@ const uintField = (v: unknown, field: string, max = Number.MAX_SAFE_INTEGER): nu
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) throw new NodeResponseError(`node response field ${field} must be an integer 0..${max}`);
   return v;
 };
+
+/**
+ * A `range` line (lines: 'ranges'), field by field, as one result per report: the tree is rebuilt from
+ * the reports, so each result's proof leads to the tree's root — which must be the line's signed root.
+ */
+export function resultsOfRangeLine(l: Record<string, unknown>, rows: number, stream: Uint8Array): BatchResult[] {
+  const count = uintField(l.count, 'count', MAX_BATCH_SIZE);
+  const fromRow = uintField(l.fromRow, 'fromRow', rows - 1);
+  const start = uintField(l.start, 'start');
+  const reportLength = uintField(l.reportLength, 'reportLength', MAX_REPORT_LENGTH);
+  if (count < 1 || fromRow + count > rows) throw new NodeResponseError(`node response range of ${count} rows from row ${fromRow} is outside the job's ${rows} rows`);
+  const all = hexField(l.reports, 'reports', count * reportLength);
+  const id = hexField(l.rangeId, 'rangeId', 32);
+  if (!eq(id, rangeId(stream, start, count))) throw new NodeResponseError(`node response rangeId is not the id of range ${start}+${count} of the job stream`);
+  const root = hexField(l.root, 'root', 32);
+  const signature = hexField(l.signature, 'signature', 48);
+  if (!Array.isArray(l.signers) || l.signers.length > 256) throw new NodeResponseError('node response field signers must be an array of member indices');
+  const signers = l.signers.map((s, i) => uintField(s, `signers[${i}]`, 65_535));
+  const epoch = uintField(l.epoch, 'epoch');
+  const reports = Array.from({ length: count }, (_, i) => all.slice(i * reportLength, (i + 1) * reportLength));
+  const tree = buildMerkleTree(reports.map((r) => reportLeaf(r)));
+  if (!eq(tree.root, root)) throw new NodeResponseError(`node response range ${start}+${count}: its reports do not build the signed root`);
+  return reports.map((report, i) => {
+    let decoded: Report;
+    try {
+      decoded = decodeReport(report);
+    } catch (e) {
+      throw new NodeResponseError(`node returned a malformed report: ${(e as Error).message}`, undefined, { cause: e });
+    }
+    return { row: fromRow + i, seq: start + i, rangeId: id, leaf: i, report, decoded, proof: merkleProof(tree, i), root, signature, signers, epoch };
+  });
+}
 
 /** A `result` line, field by field. */
 export function parseBatchResultLine(l: Record<string, unknown>, rows: number): BatchResult {
