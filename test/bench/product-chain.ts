@@ -2,8 +2,9 @@
 // OracleRouter) land in a few consecutive blocks; the node processes' router watchers pick them up, the
 // committee signs, the aggregator process combines and relays. Measured: reports threshold-signed per
 // second (node 1's destra_rounds_total{kind="request",outcome="combined"} plus destra_range_rows_total
-// {stage="certified"}, from the first block mined to the K-th signed report), and how the relay landed them (RequestFulfilled events and the selector of the
-// transactions that carried them: one `fulfill` per report, or `fulfillBatch`).
+// {stage="certified-here"}, from the first block mined to the K-th signed report), and how the relay
+// landed them (RequestFulfilled events and the selector of the transactions that carried them: one
+// `fulfill` per report, or `fulfillBatch`).
 import { encodeFunctionData, parseAbiItem, toFunctionSelector, type Hex } from 'viem';
 import { oracleRouterAbi, riskLendingMarketAbi } from '@destra/contracts';
 import type { ProductNetwork } from './product-network.ts';
@@ -35,7 +36,7 @@ export async function chainRequests(net: ProductNetwork, count: number, o: { sig
   // Signed = chain requests answered by a round + rows of certified ranges (the range path; the batch
   // load, if any, has finished before this step).
   const signedNow = async (): Promise<number> =>
-    (await net.counter(0, 'destra_rounds_total', { kind: 'request', outcome: 'combined' })) + (await net.counter(0, 'destra_range_rows_total', { stage: 'certified' }));
+    (await net.counter(0, 'destra_rounds_total', { kind: 'request', outcome: 'combined' })) + (await net.counter(0, 'destra_range_rows_total', { stage: 'certified-here' }));
   const signedBefore = await signedNow();
   const fromBlock = await publicClient.getBlockNumber();
   // Queue every request, then mine: the nodes see them in a few back-to-back blocks, as a burst.

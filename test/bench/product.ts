@@ -140,8 +140,8 @@ export async function run(): Promise<void> {
     const t0 = performance.now();
     await net.start();
     log(`${n} node processes + aggregator process up, epoch 1 on chain, in ${((performance.now() - t0) / 1000).toFixed(0)} s; logs in ${dir}; load ${load()}`);
-    const od = await onDemand(net, model, samples, 5 * n);
-    rows.push({
+    const od = samples > 0 ? await onDemand(net, model, samples, 5 * n) : undefined;
+    if (od) rows.push({
       measure: `on-demand round, POST /v1/infer at n=${n} (t=${net.threshold}), 1 in flight`,
       'p50 ms': od.p50, 'p99 ms': od.p99, 'max ms': od.max,
       answered: `${od.answered}/${od.samples}`, verified: `${od.verified}/${od.answered} sig+proof, outputs ${od.outputsMatched}/${od.outputsChecked}`,
