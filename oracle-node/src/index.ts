@@ -25,3 +25,6 @@ export { EpochManager } from './epoch/manager.ts';
 export { RegistryChainView, controlSchema, type ControlConfig } from './epoch/chain-control.ts';
 export type { ChainSnapshot, ChainViewReader } from './epoch/chain-view.ts';
 export { committeeThreshold, memberIndexOf, type EpochCommittee, type CommitteeMember } from './epoch/committee.ts';
+export { ModelService, type ModelServiceStatus } from './models/service.ts';
+export { packageCid, packageRegistration, PACKAGE_IMPORT } from './models/package.ts';
+export { ModelStore } from './models/store.ts';

@@ -3,6 +3,7 @@
 // both chains), the model registered from its manifest at deployment (before governance takes over),
 // sample requests from the example consumers, and relay sinks for the aggregator.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeEventLog, maxUint256, parseEther, toHex as vToHex, type Address, type Hex } from 'viem';
 import { Keypair, PublicKey } from '@solana/web3.js';
@@ -16,7 +17,8 @@ import {
   oracleRouterAbi, payoutTable, registerOperator, registrationFromManifest, riskLendingMarketAbi, startAnvil, transferDsync,
   passProposal, type Anvil, type Clients, type DeployedProtocol, type ProposalCall,
 } from '@destra/contracts';
-import { loadModels } from '@destra/models';
+import { MODELS_DIR, loadModels } from '@destra/models';
+import { packageRegistration } from '@destra/oracle-node';
 import { LiteSvmTransport, OracleClient, ORACLE_PROGRAM_ID, ORACLE_SO } from '@destra/adapter-solana';
 import { SolanaSink } from '@destra/aggregator';
 import { EthereumRelaySink } from '@destra/adapter-ethereum';
@@ -107,7 +109,11 @@ export async function startChains(o: {
     const deployed = await deployProtocol(clients, {
       network: o.network,
       committeeSize: o.committeeSize ?? o.n,
-      models: [registrationFromManifest(manifest, o.modelName), ...(o.extraModels ?? []).map((m) => registrationFromManifest(loadModels(undefined, [m])[0]!.manifest, m))],
+      // each with its package (CID + manifest hash): nodes with models.ipfs fetch it from their peers
+      models: [
+        registrationFromManifest(manifest, o.modelName, { package: await packageRegistration(join(MODELS_DIR, o.modelName)) }),
+        ...(await Promise.all((o.extraModels ?? []).map(async (m) => registrationFromManifest(loadModels(undefined, [m])[0]!.manifest, m, { package: await packageRegistration(join(MODELS_DIR, m)) })))),
+      ],
       ...(o.governanceSec ? { votingPeriodSec: BigInt(o.governanceSec.voting), timelockDelaySec: BigInt(o.governanceSec.timelock) } : {}),
       ...(o.epochLengthSec !== undefined ? { epochLengthSec: BigInt(o.epochLengthSec), handoverGraceSec: BigInt(o.handoverGraceSec ?? 120) } : {}),
     });

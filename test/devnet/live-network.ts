@@ -25,6 +25,7 @@ import { startChains, type Chains } from './chains.ts';
 import { writeLocalCommittee, type LocalCommittee } from './committee.ts';
 import { spawnNode, writeNodeChainsFile, type NodeProcess } from './processes.ts';
 import { startSvmBridge } from './svm-bridge.ts';
+import { enableModelsOverIpfs } from './models-ipfs.ts';
 import { BLOCK_FEED_MODEL, FEED_GOVERNANCE_SEC, devnetFeedRelay, withBlockFeedModel } from './feeds.ts';
 
 export type Step = <T>(title: string, fn: () => Promise<T>) => Promise<T>;
@@ -55,6 +56,11 @@ export interface LiveNetworkOptions {
    * passes proposals in seconds. Define feeds with `governFeeds` (test/devnet/feeds.ts).
    */
   feeds?: boolean;
+  /**
+   * Nodes follow ModelRegistry and get registered models by CID from their peers (models.ipfs); the
+   * listed operators' nodes (1-based) start with an empty model store.
+   */
+  modelsOverIpfs?: { emptyStores: number[] };
   /** Progress output (the devnet prints steps; quiet by default). */
   step?: Step;
   info?: (line: string) => void;
@@ -211,6 +217,7 @@ export class LiveNetwork {
       }),
     );
     const committee = this.committee;
+    if (o.modelsOverIpfs) enableModelsOverIpfs(committee.nodeConfigPaths, chains.deployed.addresses.models, pollIntervalMs, o.modelsOverIpfs.emptyStores);
     this.chainsFile = join(dir, 'chains.json');
     writeNodeChainsFile(this.chainsFile, { chains, svmBridgeUrl: bridge.url, modelHash: probe.modelHash, modelName: model.model });
     await step(`register ${n} operators on Ethereum: BLS key + proof of possession, DSYNC self-bond, node info`, () =>

@@ -10,6 +10,7 @@ import { formatEther } from 'viem';
 import { toHex } from '@destra/protocol';
 import { LiveNetwork, type TrackedRequest } from './live-network.ts';
 import { info, step } from './progress.ts';
+import { emptyStoreNode, modelsFetchedOverIpfs, waitModelsServed } from './models-ipfs.ts';
 
 const { values: args } = parseArgs({
   options: { nodes: { type: 'string', default: '4' }, once: { type: 'boolean', default: false }, dir: { type: 'string', default: '.devnet' } },
@@ -45,9 +46,16 @@ type Sample = TrackedRequest;
 async function main(): Promise<void> {
   process.stdout.write(`destra devnet: ${n} operators (+1 joining, 1 leaving), epochs of ${EPOCH_SECONDS} s from CommitteeRegistry, data in ${dir}\n`);
   // chains, bridge, n + 1 operators (n staked), the aggregator, n node processes, genesis: epoch 1
-  const net = new LiveNetwork({ dir, network, n, joiners: 1, aggregators: 2, epochLengthSec: EPOCH_SECONDS, handoverGraceSec: 120, dkgPhaseTimeoutMs: 4000, logLevel: 'info', step, info });
+  const net = new LiveNetwork({ dir, network, n, joiners: 1, aggregators: 2, epochLengthSec: EPOCH_SECONDS, handoverGraceSec: 120, dkgPhaseTimeoutMs: 4000, logLevel: 'info', ...(n >= 2 ? { modelsOverIpfs: { emptyStores: [emptyStoreNode(n)] } } : {}), step, info });
   cleanups.push(() => net.stop());
   await net.start();
+  if (n >= 2) {
+    const k = emptyStoreNode(n);
+    await step(`node ${k} started with an empty model store: it fetches the registered model from its peers by CID, verifies it and answers on demand`, async () => {
+      await waitModelsServed(net.node(k).api, 1, 60_000);
+      await net.onDemand(k, 301);
+    });
+  }
   const { chains, aggregator, latencyOf } = net;
   const delegator = await step('a holder delegates DSYNC to operator 1 (rewards per share, besides the self-bonds)', () => chains.delegate());
   info(`delegator ${delegator}`);
@@ -105,14 +113,17 @@ async function main(): Promise<void> {
   const econ = await step('claim staking rewards (operators and the delegator)', () => chains.economics(n + 1));
   const per = (c: Sample['chain']) => samples.filter((s) => s.chain === c);
   const rounds = [...latencyOf.values()].sort((a, b) => a - b);
+  const modelsFetched = await modelsFetchedOverIpfs(net.running().map((k) => net.node(k).api));
+  const modelsOk = n < 2 || modelsFetched >= 1;
   const econOk = econ.burned > 0n && econ.operatorRewards > 0n && econ.delegatorRewards > 0n;
-  const allOk = samples.every((s) => s.verified) && econOk && rotations >= 2 && lost === 0;
+  const allOk = modelsOk && samples.every((s) => s.verified) && econOk && rotations >= 2 && lost === 0;
   process.stdout.write(
     `\nsummary: ethereum ${per('ethereum').filter((s) => s.verified).length}/${per('ethereum').length}, ` +
       `solana ${per('solana').filter((s) => s.verified).length}/${per('solana').length}, ` +
       `on-demand on both chains ${per('on-demand').filter((s) => s.verified).length}/${per('on-demand').length}; ` +
       `verified: ${allOk ? 'yes' : 'no'}; round latency p50 ${rounds[Math.floor(rounds.length / 2)]?.toFixed(1) ?? '-'} ms\n` +
       `economics: burned ${formatEther(econ.burned)} DSYNC, rewards claimed by operators ${formatEther(econ.operatorRewards)} ETH, delegators ${formatEther(econ.delegatorRewards)} ETH\n` +
+      `models fetched over IPFS: ${modelsFetched}\n` +
       `rotations: ${rotations}, lost requests: ${lost}, verified: ${allOk ? 'yes' : 'no'}\n`,
   );
   if (args.once) await shutdown(allOk ? 0 : 1);

@@ -199,3 +199,9 @@ async function collectBlock(blockstore: Pick<Blockstore, 'get'>, cid: CID, signa
   }
   return (await got) as Uint8Array;
 }
+
+/** What ModelRegistry.setModelPackage takes for a model directory: binary CID and manifest sha256, 0x-hex. */
+export async function packageRegistration(dir: string): Promise<{ cid: `0x${string}`; manifestHash: `0x${string}`; cidString: string }> {
+  const { cid, model } = await packageCid(dir);
+  return { cid: `0x${Buffer.from(cid.bytes).toString('hex')}`, manifestHash: `0x${model.manifestHashHex}`, cidString: cid.toString() };
+}
