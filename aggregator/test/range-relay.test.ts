@@ -179,7 +179,9 @@ describe('RangeRelayer over EthereumRangeSink on anvil', () => {
   const fulfilled = (id: Hex) => f.clients.publicClient.readContract({ address: router(), abi: oracleRouterAbi, functionName: 'isFulfilled', args: [id] });
 
   it('lands a whole range in one fulfillBatch; one already answered by someone else is skipped; a second relay finds nothing open', async () => {
-    const reqs = await newRequests(24, 50_000);
+    // 40 callbacks at a 400k limit plan to 20M gas at worst (over the 15M bound); their real cost is
+    // estimated and fits one transaction
+    const reqs = await newRequests(40, 400_000);
     const range = signedRange(reqs);
     // another aggregator landed request 5 on its own
     await write(f.clients, router(), oracleRouterAbi, 'fulfill', [toHex(range.reports[5]!), f.committee.signRoot(reportLeaf(range.reports[5]!))]);
@@ -194,7 +196,8 @@ describe('RangeRelayer over EthereumRangeSink on anvil', () => {
   it('cuts a range too large for one transaction into chunks with proofs, each verifying the same root', async () => {
     const reqs = await newRequests(12, 400_000);
     const c = f.operators[1]!.clients;
-    const small = new EthereumRangeSink({ publicClient: c.publicClient, walletClient: c.walletClient, router: router(), limits: { maxGasPerTx: 1_500_000 }, retries: 1 });
+    // calldata bound: the whole range does not fit, so the plan (proofs, worst-case callback gas) applies
+    const small = new EthereumRangeSink({ publicClient: c.publicClient, walletClient: c.walletClient, router: router(), limits: { maxGasPerTx: 1_500_000, maxCalldataBytes: 1_200 }, retries: 1 });
     const out = await new RangeRelayer([small], { baseDelayMs: 10 }).relay(signedRange(reqs));
     expect(out.status).toBe('submitted');
     expect(out.status === 'submitted' && out.txs.length).toBeGreaterThan(2);

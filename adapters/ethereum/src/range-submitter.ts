@@ -170,11 +170,15 @@ export class RangeFulfiller {
     if (range.reports.length === 0) throw new AdapterConfigError('a range needs at least one report');
     const signature = toEip2537Signature(range.signature);
     const states = await this.states(range);
-    const chunks = planRange(range.reports, states, this.limits);
     const open = states.filter((s) => s.open).length;
-    if (chunks.length === 0) return { status: 'already-fulfilled', txHashes: [], open: 0, chunks: 0, gasUsed: 0n };
+    if (open === 0) return { status: 'already-fulfilled', txHashes: [], open: 0, chunks: 0, gasUsed: 0n };
     const root = bytesToHex(range.root);
     const hex = range.reports.map((r) => bytesToHex(r));
+    // The worst-case plan counts every callback at its full limit; most use far less. When the whole range
+    // fits the calldata bound, the node's estimate of the real transaction decides instead (one BLS
+    // verification for the range), and the plan applies only when that estimate is over the gas bound.
+    let chunks = planRange(range.reports, states, this.limits);
+    if (chunks.length > 1 && (await this.wholeFits(root, signature, hex))) chunks = [{ indices: range.reports.map((_, i) => i), whole: true, gas: this.limits.maxGasPerTx }];
     const ids = range.reports.map((r, i) => requestIdOf(r, i));
     let tree: MerkleTree | undefined;
     const txHashes: Hex[] = [];
@@ -193,6 +197,18 @@ export class RangeFulfiller {
       gasUsed += r.gasUsed ?? 0n;
     }
     return { status: txHashes.length > 0 ? 'submitted' : 'already-fulfilled', txHashes, open, chunks: chunks.length, gasUsed };
+  }
+
+  /** True when the whole range, in order and without proofs, is within the calldata and (estimated) gas bounds. */
+  private async wholeFits(root: Hex, signature: Hex, reports: Hex[]): Promise<boolean> {
+    const bytes = reports.reduce((a, r) => a + (r.length - 2) / 2 + REPORT_CALLDATA_OVERHEAD, 0);
+    if (bytes > this.limits.maxCalldataBytes) return false;
+    try {
+      const gas = await this.o.publicClient.estimateContractGas({ address: this.o.router, abi: oracleRouterAbi, functionName: 'fulfillBatch', args: [root, signature, reports, []], account: this.o.walletClient.account! });
+      return gas <= BigInt(this.limits.maxGasPerTx);
+    } catch {
+      return false; // the chunked plan is sent (and estimated) instead; a refusal surfaces there
+    }
   }
 
   private async isSettled(id: Hex): Promise<boolean> {

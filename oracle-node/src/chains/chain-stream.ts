@@ -153,7 +153,7 @@ export class ChainRequestStream {
     if (!key) return this.toRounds(range.requests, 'no active key share');
     let reports: (Uint8Array | undefined)[];
     try {
-      reports = await Promise.all(range.requests.map((r) => this.report(r, key.epoch)));
+      reports = await this.reports(range.requests, key.epoch);
     } catch (err) {
       return this.toRounds(range.requests, `inference failed: ${(err as Error).message}`);
     }
@@ -216,35 +216,86 @@ export class ChainRequestStream {
   }
 
   /**
-   * The report for one request, exactly as the round path builds it (same validation, fields and
-   * timestamp — the request's block time), so a request signed both ways is the same report. A request
-   * the committee refuses deterministically (unknown model or model hash, bad input, unrepresentable
-   * output) gets a failure report naming the model hash the chain request names — none when there is no
-   * hash to name (undefined, as the round path records it failed); other errors (not the request's fault)
-   * throw.
+   * The reports of a range's requests, exactly as the round path builds each (same validation, fields,
+   * timestamp — the request's block time), so a request signed both ways is the same report. Valid rows
+   * of one model run in one inference call (the engine's batch path; bit-identical to single rows). A
+   * request the committee refuses deterministically (unknown model or model hash, bad input,
+   * unrepresentable output) gets a failure report naming the model hash the chain request names — none
+   * (undefined) when there is no hash to name, as the round path records it failed. Other errors (not the
+   * request's fault) throw.
    */
-  private async report(r: SequencedRequest, epoch: number): Promise<Uint8Array | undefined> {
-    const { inference } = this.o;
-    let invalid: unknown;
-    try {
-      inference.validate(r.model, r.input);
-      if (r.modelHash && toHex(inference.modelHash(r.model)) !== toHex(r.modelHash)) invalid = new UnknownModelError(toHex(r.modelHash), [r.model]);
-    } catch (err) {
-      invalid = err;
+  private async reports(requests: readonly SequencedRequest[], epoch: number): Promise<(Uint8Array | undefined)[]> {
+    const out: (Uint8Array | undefined)[] = new Array(requests.length);
+    const byModel = new Map<string, number[]>();
+    for (const [i, r] of requests.entries()) {
+      const invalid = this.validationError(r);
+      if (invalid) out[i] = this.failureReport(r, epoch, invalid);
+      else byModel.set(r.model, [...(byModel.get(r.model) ?? []), i]);
     }
-    let inf: InferenceResult;
-    let status: ReportStatus = ReportStatus.Ok;
-    try {
-      if (invalid) throw invalid;
-      inf = await inference.infer(r.model, r.input);
-    } catch (err) {
-      const failed = failureStatus(err);
-      const modelHash = r.modelHash ?? modelHashFromName(r.model) ?? (invalid ? undefined : inference.modelHash(r.model));
-      if (failed === undefined) throw err;
-      if (!modelHash) return undefined;
-      status = failed;
-      inf = { modelHash, inputHash: inputHash(r.input), output: [] };
+    for (const [model, rows] of byModel) {
+      let results: InferenceResult[];
+      try {
+        results = await this.inferRows(model, rows.map((i) => requests[i]!.input));
+      } catch (err) {
+        // A row the batch cannot canonicalise (NaN…): each row alone, so only that one fails.
+        if (failureStatus(err) === undefined) throw err;
+        results = [];
+        for (const i of rows) {
+          const r = requests[i]!;
+          try {
+            results.push(await this.o.inference.infer(r.model, r.input));
+          } catch (e) {
+            results.push({ output: [], modelHash: new Uint8Array(0), inputHash: new Uint8Array(0) });
+            out[i] = this.failureReport(r, epoch, e, true);
+          }
+        }
+      }
+      rows.forEach((i, j) => {
+        if (out[i] === undefined && results[j]!.modelHash.length === 32) out[i] = this.encode(requests[i]!, epoch, ReportStatus.Ok, results[j]!);
+      });
     }
+    return out;
+  }
+
+  /** Rows of one model: one inferBatch call on the node's ONNX engine, row by row on any other Inferencer. */
+  private async inferRows(model: string, inputs: Uint8Array[]): Promise<InferenceResult[]> {
+    const engine = this.o.inference as Inferencer & { inferBatch?: (model: string, input: Uint8Array) => Promise<Uint8Array> };
+    if (typeof engine.inferBatch !== 'function' || inputs.length === 1) return Promise.all(inputs.map((input) => this.o.inference.infer(model, input)));
+    const rowBytes = inputs[0]!.length;
+    const rows = new Uint8Array(rowBytes * inputs.length);
+    inputs.forEach((input, i) => rows.set(input, i * rowBytes));
+    const outputs = await engine.inferBatch(model, rows);
+    const k = outputs.length / 8 / inputs.length;
+    const view = new DataView(outputs.buffer, outputs.byteOffset, outputs.byteLength);
+    const modelHash = this.o.inference.modelHash(model);
+    return inputs.map((input, i) => ({ output: Array.from({ length: k }, (_, j) => view.getBigInt64((i * k + j) * 8)), modelHash, inputHash: inputHash(input) }));
+  }
+
+  /** Why the committee refuses a request before running it (the round path's intake checks), if it does. */
+  private validationError(r: SequencedRequest): unknown {
+    try {
+      this.o.inference.validate(r.model, r.input);
+      if (r.modelHash && toHex(this.o.inference.modelHash(r.model)) !== toHex(r.modelHash)) return new UnknownModelError(toHex(r.modelHash), [r.model]);
+      return undefined;
+    } catch (err) {
+      return err;
+    }
+  }
+
+  /**
+   * The failure report for a refused request; undefined when it has no hash to name; throws when `err` is
+   * not the request's fault. As in the round path: refused before running, the hash the request names;
+   * refused after running (its output), the served model's hash when the request names none.
+   */
+  private failureReport(r: SequencedRequest, epoch: number, err: unknown, ran = false): Uint8Array | undefined {
+    const status = failureStatus(err);
+    if (status === undefined) throw err;
+    const modelHash = r.modelHash ?? modelHashFromName(r.model) ?? (ran ? this.o.inference.modelHash(r.model) : undefined);
+    if (!modelHash) return undefined;
+    return this.encode(r, epoch, status, { modelHash, inputHash: inputHash(r.input), output: [] });
+  }
+
+  private encode(r: SequencedRequest, epoch: number, status: ReportStatus, inf: InferenceResult): Uint8Array {
     return encodeReport({
       kind: ReportKind.Request,
       domain: this.o.domain,
