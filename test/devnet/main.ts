@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { formatEther } from 'viem';
 import { toHex } from '@destra/protocol';
 import { LiveNetwork, type TrackedRequest } from './live-network.ts';
+import { FeedWatch, checkTxScore, devnetFeeds, governFeeds, txScoreOf, type FeedTally } from './feeds.ts';
 import { info, step } from './progress.ts';
 import { emptyStoreNode, modelsFetchedOverIpfs, waitModelsServed } from './models-ipfs.ts';
 
@@ -46,7 +47,7 @@ type Sample = TrackedRequest;
 async function main(): Promise<void> {
   process.stdout.write(`destra devnet: ${n} operators (+1 joining, 1 leaving), epochs of ${EPOCH_SECONDS} s from CommitteeRegistry, data in ${dir}\n`);
   // chains, bridge, n + 1 operators (n staked), the aggregator, n node processes, genesis: epoch 1
-  const net = new LiveNetwork({ dir, network, n, joiners: 1, aggregators: 2, epochLengthSec: EPOCH_SECONDS, handoverGraceSec: 120, dkgPhaseTimeoutMs: 4000, logLevel: 'info', ...(n >= 2 ? { modelsOverIpfs: { emptyStores: [emptyStoreNode(n)] } } : {}), step, info });
+  const net = new LiveNetwork({ dir, network, n, joiners: 1, aggregators: 2, epochLengthSec: EPOCH_SECONDS, handoverGraceSec: 120, dkgPhaseTimeoutMs: 4000, logLevel: 'info', ...(n >= 2 ? { modelsOverIpfs: { emptyStores: [emptyStoreNode(n)] } } : {}), feeds: true, step, info });
   cleanups.push(() => net.stop());
   await net.start();
   if (n >= 2) {
@@ -60,6 +61,14 @@ async function main(): Promise<void> {
   const delegator = await step('a holder delegates DSYNC to operator 1 (rewards per share, besides the self-bonds)', () => chains.delegate());
   info(`delegator ${delegator}`);
   aggregator.service.on('misbehaviour', (e) => info(`member ${e.member} named: ${e.kind} (request ${toHex(e.requestId).slice(0, 18)}…)`));
+
+  // ---- feeds defined on chain: a timed feed to both chains and the tx-anomaly block feed ------------
+  const feeds = devnetFeeds({ modelName: net.model.model, input: net.model.input(0), heartbeatSec: 10, deviationBps: 50, confirmations: 1 });
+  await step(`governance adds feed '${feeds.timed.name}' (heartbeat 10 s, deviation 0.5%, Ethereum + Solana) and block feed '${feeds.block.name}' (tx-anomaly per transaction)`, () =>
+    governFeeds(chains, n, 'add', [feeds.timed, feeds.block]),
+  );
+  const feedWatch = new FeedWatch(chains, feeds).start();
+  cleanups.push(async () => feedWatch.stop());
 
   // ---- sample requests -------------------------------------------------------------------------
   const samples: Sample[] = net.requests;
@@ -99,6 +108,19 @@ async function main(): Promise<void> {
     for (const p of paid) info(`${p.payee.toBase58()}  weight ${p.weight} DSYNC  +${p.lamports} lamports`);
     if (paid.every((p) => p.lamports === 0n)) throw new Error('distribute_fees paid nothing');
   });
+  let tally: FeedTally = { ethereumRounds: 0, solanaRounds: 0, blocksScored: 0, latestBlock: 0n };
+  let feedsOk = false;
+  await step('feeds reached the chains: FeedStore and the Solana feed account, block roots in BlockScores; a transaction score verifies by proof', async () => {
+    tally = await feedWatch.tally();
+    if (tally.ethereumRounds === 0 || tally.solanaRounds === 0 || tally.blocksScored === 0) throw new Error(`feeds did not reach the chains: ${JSON.stringify({ ...tally, latestBlock: String(tally.latestBlock) })}`);
+    const tx = (await chains.clients.publicClient.getBlock({ blockNumber: tally.latestBlock })).transactions[0] as `0x${string}`;
+    const node = net.running()[0]!;
+    const view = await txScoreOf(net.node(node).api, tally.latestBlock, tx);
+    const problem = view ? await checkTxScore(chains, feeds.block.name, view) : `node ${node} does not serve block ${tally.latestBlock}`;
+    if (problem) throw new Error(`transaction ${tx} of block ${tally.latestBlock}: ${problem}`);
+    info(`block ${tally.latestBlock}, tx ${tx.slice(0, 18)}…: anomaly score ${view!.score.join(',')} verified by proof off chain and by BlockScores.verifyTxScore`);
+    feedsOk = true;
+  }).catch((err: Error) => info(`feeds check failed: ${err.message}`));
   process.stdout.write('\nresults\n');
   for (const s of samples) {
     const agg = latencyOf.get(toHex(s.id));
@@ -116,13 +138,14 @@ async function main(): Promise<void> {
   const modelsFetched = await modelsFetchedOverIpfs(net.running().map((k) => net.node(k).api));
   const modelsOk = n < 2 || modelsFetched >= 1;
   const econOk = econ.burned > 0n && econ.operatorRewards > 0n && econ.delegatorRewards > 0n;
-  const allOk = modelsOk && samples.every((s) => s.verified) && econOk && rotations >= 2 && lost === 0;
+  const allOk = modelsOk && samples.every((s) => s.verified) && econOk && rotations >= 2 && lost === 0 && feedsOk;
   process.stdout.write(
     `\nsummary: ethereum ${per('ethereum').filter((s) => s.verified).length}/${per('ethereum').length}, ` +
       `solana ${per('solana').filter((s) => s.verified).length}/${per('solana').length}, ` +
       `on-demand on both chains ${per('on-demand').filter((s) => s.verified).length}/${per('on-demand').length}; ` +
       `verified: ${allOk ? 'yes' : 'no'}; round latency p50 ${rounds[Math.floor(rounds.length / 2)]?.toFixed(1) ?? '-'} ms\n` +
       `economics: burned ${formatEther(econ.burned)} DSYNC, rewards claimed by operators ${formatEther(econ.operatorRewards)} ETH, delegators ${formatEther(econ.delegatorRewards)} ETH\n` +
+      `feeds: ${tally.ethereumRounds} rounds on Ethereum, ${tally.solanaRounds} on Solana, blocks scored: ${tally.blocksScored}\n` +
       `models fetched over IPFS: ${modelsFetched}\n` +
       `rotations: ${rotations}, lost requests: ${lost}, verified: ${allOk ? 'yes' : 'no'}\n`,
   );

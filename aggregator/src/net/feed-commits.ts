@@ -84,7 +84,9 @@ export class FeedCommitService extends EventEmitter<FeedCommitEvents> {
       return this.reject(from, (err as Error).message);
     }
     const v = this.o.epochs.check(msg.epoch, from, msg.index);
-    if (v.status !== 'ready') return this.reject(from, 'reason' in v ? v.reason : `epoch ${msg.epoch} not usable`);
+    // an epoch this aggregator does not know yet (the handover is on its way): the member re-sends its commit
+    if (v.status === 'pending') return this.o.log.debug({ from, epoch: msg.epoch, reason: v.reason }, 'feed commit of an epoch not usable yet (the member re-sends)');
+    if (v.status !== 'ready') return this.reject(from, v.reason);
     // every carried report must be under the root the member signs (checked before anything is kept)
     for (let i = 0; i < msg.reports.length; i++) {
       if (!equalBytes(rootFromProof(reportLeaf(msg.reports[i]!), msg.proofs[i]!), msg.root)) return this.reject(from, `carried report ${i} is not under the committed root`);

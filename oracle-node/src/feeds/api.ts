@@ -14,7 +14,7 @@ export function registerFeedRoutes(app: Hono, feeds: () => FeedService | undefin
     if (!f) return c.json(unavailable.body, 404);
     return c.json(f.view());
   });
-  app.get('/v1/feeds/blocks/:number/tx/:hash', (c) => {
+  app.get('/v1/feeds/blocks/:number/tx/:hash', async (c) => {
     const f = feeds();
     if (!f) return c.json(unavailable.body, 404);
     const number = c.req.param('number');
@@ -23,7 +23,7 @@ export function registerFeedRoutes(app: Hono, feeds: () => FeedService | undefin
     if (!/^0x[0-9a-fA-F]{64}$/.test(hash)) return c.json({ error: 'BAD_TX_HASH', message: 'hash must be 0x followed by 64 hex digits' }, 400);
     const feed = c.req.query('feed');
     if (feed !== undefined && (feed.length === 0 || feed.length > 80)) return c.json({ error: 'BAD_FEED', message: 'feed must be a feed name or id (1..80 characters)' }, 400);
-    const proof = f.txScore(BigInt(number), hash, feed);
+    const proof = await f.txScore(BigInt(number), hash, feed);
     if (!proof) {
       return c.json({ error: 'NOT_FOUND', message: `no scored transaction ${hash} in block ${number} here (blocks are kept for a while after scoring; it may not be confirmed yet, or not be in that block)` }, 404);
     }

@@ -23,6 +23,7 @@ export interface FeedChain {
   snapshot(): Promise<FeedRegistrySnapshot>;
   events(fromBlock: bigint, toBlock: bigint): Promise<FeedRegistryEvent[]>;
   latestRound(feedStore: Address, feedId: Hex): Promise<StoredFeedRound | null>;
+  blockRoot(blockScores: Address, feedId: Hex, block: bigint): Promise<{ root: Hex } | null>;
   model(node: Hex): Promise<{ name: string; modelHash: Hex }>;
   block(number: bigint): Promise<ChainBlock>;
 }
@@ -46,6 +47,7 @@ export async function rpcFeedChain(rpcUrl: string, feedRegistry: Address): Promi
     snapshot: () => reader.snapshot(),
     events: (from, to) => reader.events(from, to),
     latestRound: (store, id) => reader.latestRound(store, id),
+    blockRoot: (bs, id, block) => reader.blockRoot(bs, id, block),
     model: (node) => reader.model(node),
     async block(number) {
       const b = await client.getBlock({ blockNumber: number, includeTransactions: true });

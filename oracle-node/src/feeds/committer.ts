@@ -43,6 +43,8 @@ export type CommitOutcome = 'sent' | 'already-signed' | 'no-key';
 
 export class FeedCommitter {
   private readonly pending = new Map<string, Pending>();
+  /** Batches signed again under a newer epoch, by stream: their old epoch's certificate is still good. */
+  private readonly superseded = new Map<string, Pending>();
   /** Certificates that arrived before this node's own commit (t faster members), bounded. */
   private readonly early = new Map<string, RangeCertificate>();
   private timer: NodeJS.Timeout | undefined;
@@ -127,12 +129,17 @@ export class FeedCommitter {
     }
   }
 
-  /** Pending batches of epochs before `epoch` (the handover came first): for re-signing under the new key. */
+  /**
+   * Pending batches of epochs before `epoch` (the handover came first), for re-signing under the new key.
+   * They stay known: a certificate of the old epoch that still arrives is taken (the first root wins).
+   */
   takeStale(epoch: number): FeedBatch[] {
     const out: FeedBatch[] = [];
     for (const [stream, p] of this.pending) {
       if (p.batch.epoch >= epoch) continue;
       this.pending.delete(stream);
+      this.superseded.set(stream, p);
+      while (this.superseded.size > 256) this.superseded.delete(this.superseded.keys().next().value!);
       out.push(p.batch);
     }
     return out;
@@ -152,7 +159,8 @@ export class FeedCommitter {
   /** A certificate for one of our pending streams: stored once its root matches and the group signed it. */
   onCertificate(c: RangeCertificate): void {
     const stream = toHex(c.stream);
-    const p = this.pending.get(stream);
+    const old = this.superseded.get(stream);
+    const p = old && old.batch.epoch === c.epoch ? old : this.pending.get(stream);
     if (!p) {
       // another stream (a range batch), already certified, or ours before we committed: kept a while
       if (this.early.size >= 256) this.early.delete(this.early.keys().next().value!);
@@ -175,6 +183,7 @@ export class FeedCommitter {
     }
     if (!ok) return reject('its signature is not the group signature over the root');
     this.pending.delete(stream);
+    this.superseded.delete(stream);
     this.stats.certified++;
     this.o.onCertified(p.batch, { epoch: c.epoch, signature: c.signature, signers: c.signers });
   }

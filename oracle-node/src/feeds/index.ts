@@ -10,7 +10,8 @@ import { rpcFeedChain, type FeedChain } from './chain.ts';
 import { FeedCommitter } from './committer.ts';
 import { FeedService } from './service.ts';
 
-export { FeedService, type TxScoreProof } from './service.ts';
+export { FeedService } from './service.ts';
+export { ScoredBlocks, type TxScoreProof } from './scored-blocks.ts';
 export { FeedScheduler, deviates, type FeedDef, type PublishedRound, type SchedulerEvent, type Trigger } from './scheduler.ts';
 export { FeedCommitter, type Certificate } from './committer.ts';
 export { txFeatureRows, rowBytes, log2q, TX_FEATURES, type BlockTx } from './tx-features.ts';

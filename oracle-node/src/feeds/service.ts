@@ -8,7 +8,8 @@ import type { Address, Hex } from 'viem';
 import type { RequestSource } from '../chains/source.ts';
 import type { Inferencer } from '../round/inference.ts';
 import type { NodeStore } from '../store/store.ts';
-import { blockBatch, timedWindowBatch, withProof, type FeedBatch, type ScoredBlock, type TimedEntry } from './batches.ts';
+import { blockBatch, timedWindowBatch, type FeedBatch, type ScoredBlock, type TimedEntry } from './batches.ts';
+import { ScoredBlocks, type TxScoreProof } from './scored-blocks.ts';
 import type { FeedChain, FeedRegistrySnapshot } from './chain.ts';
 import type { ActiveKey } from '../round/keys.ts';
 import type { Certificate, FeedCommitter } from './committer.ts';
@@ -32,31 +33,7 @@ export interface FeedServiceOptions {
   now?: () => number;
 }
 
-interface KeptBlock {
-  feed: { id: string; name: string };
-  block: ScoredBlock;
-  batch: FeedBatch;
-  cert?: Certificate;
-}
-
-/** What GET /v1/feeds/blocks/:number/tx/:hash answers. */
-export interface TxScoreProof {
-  feed: { id: string; name: string };
-  block: string;
-  blockHash: string;
-  txHash: string;
-  txIndex: number;
-  /** The transaction's feature row (canonical input bytes). */
-  input: string;
-  report: string;
-  proof: string[];
-  root: string;
-  epoch: number;
-  /** The committee's signature over the root, once certified (null before). */
-  signature: string | null;
-  signers: number[];
-  score: string[];
-}
+export type { TxScoreProof } from './scored-blocks.ts';
 
 export class FeedService implements RequestSource {
   readonly name = 'feeds';
@@ -69,12 +46,13 @@ export class FeedService implements RequestSource {
   private snapshot: FeedRegistrySnapshot | undefined;
   private blockDestination: Destination | undefined;
   private readonly models = new Map<string, { model: string; modelHash: Uint8Array } | FeedUnavailableError>();
-  private readonly kept = new Map<string, KeptBlock>();
+  private readonly blocks: ScoredBlocks;
   private epoch: number | undefined;
   readonly stats = { windows: 0, timedRounds: 0, blocksScored: 0, blocksEmpty: 0, errors: 0 };
 
   constructor(private readonly o: FeedServiceOptions) {
     this.scheduler = o.scheduler ?? new FeedScheduler();
+    this.blocks = new ScoredBlocks(o.keepBlocks ?? 256);
   }
 
   private get now(): number {
@@ -212,7 +190,7 @@ export class FeedService implements RequestSource {
     const scored: ScoredBlock = { number: n, hash: block.hash, timestamp: block.timestamp, txHashes: block.txs.map((t) => t.hash), rows, outputs: results.map((r) => r.output) };
     const modelHash = results[0]!.modelHash;
     const batch = blockBatch({ domain: this.o.domain, epoch: k.epoch }, feedIdOf(f.name), modelHash, this.blockDestination!, scored);
-    this.keep({ feed: { id: f.id, name: f.name }, block: scored, batch });
+    this.blocks.add({ id: f.id, name: f.name }, scored, batch);
     await this.o.committer.commit(batch, [0]);
     this.stats.blocksScored++;
     this.blockDone(f.id, n);
@@ -226,7 +204,7 @@ export class FeedService implements RequestSource {
   /** A handover came before these blocks were certified: their trees are signed again under the new key. */
   private async resignStale(epoch: number): Promise<void> {
     for (const old of this.o.committer.takeStale(epoch)) {
-      const kept = [...this.kept.values()].find((b) => b.batch === old);
+      const kept = this.blocks.uncertified(old);
       if (!kept) continue; // a timed window: the next window decides again
       const batch = blockBatch({ domain: this.o.domain, epoch }, feedIdOf(kept.feed.name), decodeReport(old.reports[0]!).modelHash, this.blockDestination!, kept.block);
       kept.batch = batch;
@@ -234,18 +212,9 @@ export class FeedService implements RequestSource {
     }
   }
 
-  private keep(b: KeptBlock): void {
-    this.kept.set(`${b.feed.id}:${b.block.number}`, b);
-    while (this.kept.size > (this.o.keepBlocks ?? 256)) this.kept.delete(this.kept.keys().next().value!);
-  }
-
   /** The committer's callback: a window's or a block's root is certified by the committee. */
   onCertified(batch: FeedBatch, cert: Certificate): void {
-    const kept = [...this.kept.values()].find((b) => b.batch === batch);
-    if (kept) {
-      kept.cert = cert;
-      return;
-    }
+    if (this.blocks.certify(batch, cert)) return;
     for (const r of batch.reports) {
       const d = decodeReport(r);
       const round: PublishedRound = { round: d.round, timestamp: d.timestamp, values: d.output };
@@ -253,22 +222,18 @@ export class FeedService implements RequestSource {
     }
   }
 
-  /** A scored transaction with its proof (and the committee's signature once certified). */
-  txScore(block: bigint, txHash: string, feed?: string): TxScoreProof | undefined {
-    const want = txHash.toLowerCase();
-    for (const k of this.kept.values()) {
-      if (k.block.number !== block) continue;
-      if (feed !== undefined && feed !== k.feed.name && feed.toLowerCase() !== k.feed.id) continue;
-      const i = k.block.txHashes.findIndex((h) => toHex(h).toLowerCase() === want);
-      if (i < 0) continue;
-      const { report, proof } = withProof(k.batch, i);
-      return {
-        feed: k.feed, block: block.toString(), blockHash: toHex(k.block.hash), txHash: toHex(k.block.txHashes[i]!), txIndex: i, input: toHex(k.block.rows[i]!),
-        report: toHex(report), proof: proof.map(toHex), root: toHex(k.batch.tree.root), epoch: k.cert?.epoch ?? k.batch.epoch,
-        signature: k.cert ? toHex(k.cert.signature) : null, signers: k.cert?.signers ?? [], score: k.block.outputs[i]!.map(String),
-      };
+  /**
+   * A scored transaction with its proof and the committee's signature once certified; when the block was
+   * certified under two epochs, the tree whose root BlockScores holds.
+   */
+  async txScore(block: bigint, txHash: string, feed?: string): Promise<TxScoreProof | undefined> {
+    const hit = this.blocks.find(block, txHash, feed);
+    if (!hit) return undefined;
+    let chainRoot: string | undefined;
+    if (hit.kept.certified.size > 1 && this.snapshot) {
+      chainRoot = (await this.o.chain.blockRoot(this.snapshot.blockScores, hit.kept.feed.id as Hex, block).catch(() => null))?.root;
     }
-    return undefined;
+    return this.blocks.proof(hit.kept, hit.index, chainRoot);
   }
 
   /** GET /v1/feeds: the feeds this node follows and where they stand. */
