@@ -77,7 +77,7 @@ class Chain {
 
 class Committer implements RangeCommitter {
   commits: { start: number; count: number; reports: Uint8Array[]; epoch?: number }[] = [];
-  private waiting = new Map<string, () => void>();
+  private waiting = new Map<string, (r: unknown) => void>();
   guardNext = 0;
   async commitRange(s: Uint8Array, start: number, reports: Uint8Array, reportLength: number, epoch?: number): Promise<Uint8Array> {
     expect(toHex(s)).toBe(toHex(stream));
@@ -87,13 +87,13 @@ class Committer implements RangeCommitter {
     this.commits.push({ start, count, reports: Array.from({ length: count }, (_, i) => reports.slice(i * reportLength, (i + 1) * reportLength)), ...(epoch !== undefined ? { epoch } : {}) });
     return new Uint8Array(32);
   }
-  onCertified(id: Uint8Array | string, cb: () => void): () => void {
+  onCertified(id: Uint8Array | string, cb: (r: unknown) => void): () => void {
     const key = typeof id === 'string' ? id : toHex(id);
     this.waiting.set(key, cb);
     return () => this.waiting.delete(key);
   }
   certify(start: number, count: number): void {
-    this.waiting.get(toHex(rangeId(stream, start, count)))?.();
+    this.waiting.get(toHex(rangeId(stream, start, count)))?.({ start, count });
   }
   nextSeq(): number {
     return this.guardNext;
