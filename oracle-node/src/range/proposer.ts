@@ -105,44 +105,52 @@ export class BatchProposer {
         rows: rows.subarray(row * rowLength, (row + count) * rowLength),
       };
       const range = this.o.jobs.addRange(job, { row, start: row, count, id: toHex(rangeId(job.stream, row, count)), epoch: k.epoch });
-      this.track(job, range);
       const frame = RangeProposalCodec.encode(p);
-      this.o.intake.proposeLocal(p, job.stream).catch((err: Error) => this.o.jobs.fail(job, range, `this node could not commit the range: ${err.message}`));
+      this.track(job, range, this.o.intake.proposeLocal(p, job.stream));
       await this.broadcast(k.epoch, frame);
     }
   }
 
-  /** Resolves the range when its certificate is stored here, fails it at the timeout; frees its slot either way. */
-  private track(job: Job, range: JobRange): void {
+  /**
+   * Settles the range when its certificate is stored here, or fails it: this node could not commit it, or
+   * no certificate came within rangeTimeoutMs of this node's commit (time spent waiting for inference
+   * here is not the committee's). Frees its slot either way.
+   */
+  private track(job: Job, range: JobRange, committed: Promise<Uint8Array>): void {
     let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    let cancel: (() => void) | undefined;
     const settle = (): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      cancel();
+      cancel?.();
       this.release(range.count);
       if (this.o.jobs.status(job) === 'done') {
         this.o.metrics.jobs.inc({ outcome: 'done' });
         this.o.metrics.runningJobs.set(this.o.jobs.runningJobs);
       }
     };
-    const cancel = this.o.service.onCertified(range.id, (r) => {
+    cancel = this.o.service.onCertified(range.id, (r) => {
       this.o.jobs.certify(job, range, r);
       this.o.metrics.rows.inc({ stage: 'certified' }, range.count);
       settle();
     });
-    const timer = setTimeout(() => {
-      this.o.jobs.fail(job, range, `no certificate within ${this.o.rangeTimeoutMs} ms (fewer than t members committed the same root, or no aggregator reachable)`);
-      settle();
-    }, this.o.rangeTimeoutMs);
-    timer.unref();
-    // A local failure settles the range too (JobTable.fail is a no-op once it has an outcome).
-    const unlisten = this.o.jobs.listen(job, (e) => {
-      if (e.type === 'range' && e.range === range && range.state === 'failed') {
-        unlisten();
+    if (settled) cancel(); // it was certified already
+    committed.then(
+      () => {
+        if (settled) return;
+        timer = setTimeout(() => {
+          this.o.jobs.fail(job, range, `no certificate within ${this.o.rangeTimeoutMs} ms of this node's commit (fewer than t members committed the same root, or no aggregator reachable)`);
+          settle();
+        }, this.o.rangeTimeoutMs);
+        timer.unref();
+      },
+      (err: Error) => {
+        this.o.jobs.fail(job, range, `this node could not commit the range: ${err.message}`);
         settle();
-      }
-    });
+      },
+    );
   }
 
   /** One frame to every connected member of `epoch`'s committee. */
