@@ -2,12 +2,12 @@
 import { hexToBytes, maxUint256, parseEther, parseEventLogs, toHex, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import {
-  ReportKind, anyDestination, buildMerkleTree, encodeHandover, encodeReport, feedId, g1ToEip2537, membersRoot, merkleProof, reportLeaf, rootSigningMessage,
+  ReportKind, anyDestination, buildMerkleTree, encodeHandover, encodeReport, evmDestination, feedId, g1ToEip2537, membersRoot, merkleProof, reportLeaf, rootSigningMessage,
   payoutsRoot, sharesRoot, signPartial,
 } from '@destra/protocol';
 import { printTable, type BenchRow } from '../../scripts/bench-table.ts';
-import { LocalCommittee, delegateDsync, deployContract, localClients, payoutTable, transferDsync } from '../src-ts/index.ts';
-import { committeeRegistryAbi, delegatedStakingAbi, destraTokenAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
+import { FeedSource, LocalCommittee, delegateDsync, deployContract, feedArgs, localClients, payoutTable, transferDsync } from '../src-ts/index.ts';
+import { blockScoresAbi, committeeRegistryAbi, delegatedStakingAbi, destraTokenAbi, feedRegistryAbi, feedStoreAbi, oracleRouterAbi, riskLendingMarketAbi } from '../src-ts/abi.ts';
 import { canonicalInput, memberId, requestReport, setupFixture, write, type Fixture } from '../test/fixture.ts';
 
 async function requestIds(f: Fixture, count: number, salt: number): Promise<{ id: Hex; input: Uint8Array; gasUsed: bigint }[]> {
@@ -141,6 +141,32 @@ export async function run(): Promise<void> {
     rows.push({ operation: 'claim rewards (operator: commission + self-bond)', gas: Number(claimOp.gasUsed), 'per report': '', goal: '' });
     const unbond = await write(d, staking, delegatedStakingAbi, 'requestUnbond', [op.address, parseEther('20')]);
     rows.push({ operation: 'request unbond (delegator)', gas: Number(unbond.gasUsed), 'per report': '', goal: '' });
+
+    // feeds: one window of k timed feeds under one signed root (FeedStore.updateFeeds: one pairing check),
+    // and one block's root in BlockScores (any one of its transaction reports with the proof)
+    const feedStore = f.deployed.addresses.feeds;
+    const windowReports = (k: number, round: bigint) => Array.from({ length: k }, (_, i) => encodeReport({
+      kind: ReportKind.Feed, domain: hexToBytes(f.deployed.domain), epoch: 1n, destination: anyDestination(), id: feedId(`bench-feed-${i}`),
+      modelHash: new Uint8Array(32), inputHash: new Uint8Array(32), timestamp: round, round, output: [BigInt(i + 1)],
+    }));
+    const single = windowReports(1, 10n)[0]!;
+    const upd = await write(f.clients, feedStore, feedStoreAbi, 'updateFeed', [toHex(single), f.committee.signRoot(reportLeaf(single))]);
+    rows.push({ operation: 'feed round (updateFeed, one report)', gas: Number(upd.gasUsed), 'per report': Number(upd.gasUsed), goal: '' });
+    for (const [k, round] of [[4, 20n], [16, 30n]] as const) {
+      const reports = windowReports(k, round);
+      const tree = buildMerkleTree(reports.map(reportLeaf));
+      const rx = await write(f.clients, feedStore, feedStoreAbi, 'updateFeeds', [toHex(tree.root), f.committee.signRoot(tree.root), reports.map((r) => toHex(r)), reports.map((_, i) => merkleProof(tree, i).map((p) => toHex(p)))]);
+      rows.push({ operation: `feed window of ${k} (updateFeeds, one signature)`, gas: Number(rx.gasUsed), 'per report': Math.round(Number(rx.gasUsed) / k), goal: '' });
+    }
+    const gov = await f.governance();
+    await write(gov, f.deployed.addresses.feedRegistry, feedRegistryAbi, 'addFeed', ['bench-blocks', f.modelId, ...feedArgs({ name: 'bench-blocks', model: f.modelId, source: FeedSource.BlockTransactions, confirmations: 2 })]);
+    const txLeaves = Array.from({ length: 150 }, (_, i) => encodeReport({
+      kind: ReportKind.Feed, domain: hexToBytes(f.deployed.domain), epoch: 1n, destination: evmDestination(f.chainId, hexToBytes(f.deployed.addresses.blockScores)), id: feedId('bench-blocks'),
+      modelHash: new Uint8Array(32), inputHash: new Uint8Array(32).fill(i), timestamp: 1n, round: 1_000n, output: [BigInt(i)],
+    }));
+    const blockTree = buildMerkleTree(txLeaves.map(reportLeaf));
+    const scored = await write(f.clients, f.deployed.addresses.blockScores, blockScoresAbi, 'submitRoot', [toHex(blockTree.root), f.committee.signRoot(blockTree.root), toHex(txLeaves[0]!), merkleProof(blockTree, 0).map((p) => toHex(p))]);
+    rows.push({ operation: 'block root (BlockScores.submitRoot, 150 transactions)', gas: Number(scored.gasUsed), 'per report': Math.round(Number(scored.gasUsed) / 150), goal: '' });
 
     // equivocation slash: two partials by one member for one (id, round, epoch, kind)
     const feed = (out: bigint) => encodeReport({
