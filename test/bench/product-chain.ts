@@ -5,7 +5,7 @@
 // {stage="certified-here"}, from the first block mined to the K-th signed report), and how the relay
 // landed them (RequestFulfilled events and the selector of the transactions that carried them: one
 // `fulfill` per report, or `fulfillBatch`).
-import { encodeFunctionData, parseAbiItem, toFunctionSelector, type Hex } from 'viem';
+import { createPublicClient, encodeFunctionData, http, parseAbiItem, toFunctionSelector, type Hex, type PublicClient } from 'viem';
 import { oracleRouterAbi, riskLendingMarketAbi } from '@destra/contracts';
 import type { ProductNetwork } from './product-network.ts';
 
@@ -28,7 +28,9 @@ const fulfilledEvent = parseAbiItem('event RequestFulfilled(bytes32 indexed requ
 
 export async function chainRequests(net: ProductNetwork, count: number, o: { signTimeoutMs: number; relayWindowMs: number; firstVariant: number }): Promise<ChainResult> {
   const { chains } = net;
-  const { publicClient, walletClient } = chains.clients;
+  const { walletClient } = chains.clients;
+  // Mining hundreds of requests per block on a loaded machine takes anvil longer than viem's 10 s default.
+  const publicClient = createPublicClient({ chain: chains.clients.chain, transport: http(chains.anvil.rpcUrl, { timeout: 120_000 }) }) as PublicClient;
   const account = walletClient.account!;
   const rpc = (method: string, params: unknown[] = []) => publicClient.request({ method: method as never, params: params as never });
   const [value] = (await publicClient.readContract({ address: chains.market, abi: riskLendingMarketAbi, functionName: 'quote' })) as [bigint, bigint];
