@@ -9,6 +9,7 @@ const suites: Record<string, { module: string; about: string }> = {
   e2e: { module: '../test/bench/e2e.ts', about: 'round latency and signed results/s over libp2p' },
   epoch: { module: '../test/bench/epoch.ts', about: 'live rotation with node processes: stake → new key active on both chains, DKG attempts, on-demand latency during the handover (DESTRA_EPOCH_BENCH_SIZES, default 7,16)' },
   product: { module: '../test/bench/product.ts', about: "the product at n=7 (DESTRA_PRODUCT_BENCH_N): `destra node start` and `destra aggregator start` processes driven over HTTP and the chain: /v1/infer p50/p99, batch API verified results/s, chain requests signed/s" },
+  'models-fetch': { module: '../test/bench/models-fetch.ts', about: 'fetch + verify a model package by CID from 1 and 3 peers: the largest zoo model and a synthetic DESTRA_MODELS_FETCH_MB MiB package (default 64)' },
   fuzz: { module: '../protocol/bench/fuzz.ts', about: 'decoders on mutated and random inputs: inputs/s and findings (DESTRA_FUZZ_RUNS, default 100000)' },
 };
 

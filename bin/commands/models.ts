@@ -1,7 +1,13 @@
 // `destra models list` and `destra models check`: the model zoo and the proof that every execution
 // configuration yields bit-identical canonical outputs (docs/determinism.md).
+// `destra models publish | fetch | ls`: model packages by content address (docs/models.md).
 import { Command, InvalidArgumentError } from 'commander';
+import { DestraError } from '@destra/protocol';
 import { loadModels, MODELS_DIR } from '@destra/models';
+
+// Loaded when a package command runs: libp2p, Helia and viem stay out of every other `destra` command.
+const ops = () => import('../../oracle-node/src/models/commands.ts');
+const jsonLine = async (v: unknown): Promise<string> => (await import('@destra/adapter-ethereum/cli')).jsonLine(v);
 import { checkAgreement, checkConfigs, configLabel } from '../../oracle-node/src/inference/check.ts';
 import { printTable } from '../../scripts/bench-table.ts';
 
@@ -29,8 +35,108 @@ function metricSummary(metrics: Record<string, unknown>): string {
     .join(' ');
 }
 
+/** The one error style: a line saying what was wrong and what to do on stderr, exit code 1, no stack. */
+function action<A extends unknown[]>(body: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args) => {
+    try {
+      await body(...args);
+    } catch (err) {
+      const code = err instanceof DestraError ? ` [${err.code}]` : '';
+      process.stderr.write(`error${code}: ${(err as Error).message.split('\n')[0]}\n`);
+      process.exitCode = 1;
+    }
+  };
+}
+
+const storeOptions = (c: Command): Command =>
+  c
+    .option('--config <file>', "the node's config (its models.ipfs: store directory, registry, chain)")
+    .option('--store <dir>', 'the model store directory (default: from --config, <dataDir>/ipfs)')
+    .option('--registry <address>', 'ModelRegistry address (default: from --config)')
+    .option('--rpc <url>', 'JSON-RPC URL of the chain holding ModelRegistry (default: from --config)');
+
+/** Submits DestraGovernor.propose(target, data, description) as the account in --key-env/--keystore. */
+async function submitProposal(rpc: string, governor: `0x${string}`, p: { target: `0x${string}`; data: `0x${string}`; description: string }, signer: { keyEnv?: string; keystore?: string; passwordEnv: string }) {
+  const [{ createPublicClient, createWalletClient, decodeEventLog, http }, { destraGovernorAbi }, { loadSigner }, { ModelCommandError }] = await Promise.all([
+    import('viem'), import('@destra/contracts'), import('@destra/adapter-ethereum'), ops(),
+  ]);
+  const source = signer.keystore ? { keystore: signer.keystore, password: { env: signer.passwordEnv } } : signer.keyEnv ? { keyEnv: signer.keyEnv } : undefined;
+  if (!source) throw new ModelCommandError('--propose sends a transaction: give the proposer with --key-env <VAR> or --keystore <file>');
+  const probe = createPublicClient({ transport: http(rpc) });
+  const id = await probe.getChainId();
+  const chain = { id, name: `chain-${id}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpc] } } } as import('viem').Chain;
+  const publicClient = createPublicClient({ chain, transport: http(rpc), pollingInterval: 250 });
+  const wallet = createWalletClient({ chain, transport: http(rpc), account: await loadSigner(source) });
+  const { request } = await publicClient
+    .simulateContract({ address: governor, abi: destraGovernorAbi, functionName: 'propose', args: [p.target, p.data, p.description], account: wallet.account })
+    .catch((e: Error) => {
+      throw new ModelCommandError(`the governor refused the proposal: ${e.message.split('\n')[0]}; the proposer needs voting power (bonded DSYNC)`);
+    });
+  const txHash = await wallet.writeContract(request);
+  const receipt = await publicClient.waitForTransactionReceipt({ hash: txHash });
+  for (const log of receipt.logs) {
+    try {
+      const ev = decodeEventLog({ abi: destraGovernorAbi, data: log.data, topics: log.topics });
+      if (ev.eventName === 'ProposalCreated') return { proposalId: (ev.args as { id: bigint }).id, txHash, voteEnd: (ev.args as { voteEnd: bigint }).voteEnd };
+    } catch {
+      /* another contract's log */
+    }
+  }
+  throw new ModelCommandError(`propose (tx ${txHash}) emitted no ProposalCreated event; check --governor is DestraGovernor`);
+}
+
 export function register(program: Command): void {
-  const models = program.command('models').description('the ONNX model zoo: list models, check cross-configuration determinism');
+  const models = program.command('models').description('the ONNX model zoo: list, check determinism; model packages by CID: publish, fetch, ls');
+
+  storeOptions(models.command('publish <dir>'))
+    .description("add a model directory (manifest.json + its ONNX file) to the node's store as one UnixFS package; print its CID and the governance proposal that registers it")
+    .option('--name <name>', 'registered name, ENS-style (default: the manifest name), e.g. liquidation-risk.destra')
+    .option('--version <n>', 'registration version (default: the registry\'s current version + 1)', intArg('--version', 1, 2 ** 32 - 1))
+    .option('--governor <address>', 'DestraGovernor address (with --propose: submit the proposal)')
+    .option('--propose', 'submit the proposal to the governor (needs --governor, --rpc and a proposer account)')
+    .option('--key-env <name>', "environment variable holding the proposer's private key")
+    .option('--keystore <file>', "the proposer's V3 keystore")
+    .option('--password-env <name>', 'environment variable holding the keystore password', 'DESTRA_ETH_PASSWORD')
+    .action(
+      action(async (dir: string, o: { config?: string; store?: string; registry?: string; rpc?: string; name?: string; version?: number; governor?: `0x${string}`; propose?: boolean; keyEnv?: string; keystore?: string; passwordEnv: string }) => {
+        const { publish, resolve: resolveStore, ModelCommandError } = await ops();
+        const out = await publish(dir, o);
+        let submitted: unknown;
+        if (o.propose) {
+          if (!out.proposal || !o.rpc && !o.config) throw new ModelCommandError('--propose needs the registry and chain: --registry and --rpc (or --config)');
+          if (!o.governor) throw new ModelCommandError('--propose needs --governor <DestraGovernor address>');
+          const rpc = resolveStore(o).rpc!;
+          submitted = await submitProposal(rpc, o.governor, out.proposal, o);
+        }
+        process.stdout.write(`${await jsonLine({ ...out, ...(submitted ? { submitted } : {}) })}\n`);
+        if (!out.proposal) process.stderr.write('note: no --registry given: register the CID with ModelRegistry.setModelPackage through governance (docs/models.md)\n');
+      }),
+    );
+
+  storeOptions(models.command('fetch <nameOrCid>'))
+    .description("make the node's store hold a registered model (by name) or a package (by CID): verified from the store, or fetched from the registered operators as this node (run it while the node is stopped)")
+    .option('--timeout <ms>', 'give up after this long', intArg('--timeout', 1000, 3_600_000), 120_000)
+    .option('--password-env <name>', 'environment variable holding the operator keystore password (default: the config\'s)')
+    .action(
+      action(async (target: string, o: { config?: string; store?: string; registry?: string; rpc?: string; timeout: number; passwordEnv?: string }) => {
+        const out = await (await ops()).fetchModel(target, { ...o, timeoutMs: o.timeout });
+        process.stdout.write(`${await jsonLine(out)}\n`);
+      }),
+    );
+
+  storeOptions(models.command('ls'))
+    .description("registered models (ModelRegistry) beside the store's packages: CID, registered or removed, pinned here or missing")
+    .option('--json', 'print JSON instead of a table')
+    .action(
+      action(async (o: { config?: string; store?: string; registry?: string; rpc?: string; json?: boolean }) => {
+        const rows = await (await ops()).list(o);
+        if (o.json) {
+          process.stdout.write(`${await jsonLine(rows)}\n`);
+          return;
+        }
+        printTable('models', rows.map((r) => ({ name: r.name, version: r.version, cid: r.cid, registry: r.registry, local: r.local, sha256: r.modelHash ? `${r.modelHash.slice(0, 16)}…` : '-' })));
+      }),
+    );
 
   models
     .command('list')

@@ -3,6 +3,7 @@
 // the connected peers). Peers get blocks only of packages this node verified (the served set); packages
 // are fetched block by block (each block checked against its CID by Helia), read back with size limits,
 // and checked against the registry's hashes before they are recorded and served.
+import { setMaxListeners } from 'node:events';
 import { Helia } from '@helia/utils';
 import type { Libp2p, PeerId } from '@libp2p/interface';
 import type { Blockstore } from 'interface-blockstore';
@@ -24,8 +25,9 @@ export interface ExchangeOptions {
 }
 
 export interface FetchExpectations {
-  manifestHash: string;
-  modelHash: string;
+  /** The registry's hashes (hex); absent: only the package's own consistency is checked (fetch by bare CID). */
+  manifestHash?: string;
+  modelHash?: string;
   signal?: AbortSignal;
 }
 
@@ -132,10 +134,13 @@ export class ModelExchange {
    */
   async fetch(root: CID, expect: FetchExpectations): Promise<PackageModel> {
     const store = this.o.store;
+    // one signal spans every block want of the package (many listeners by design)
+    if (expect.signal) setMaxListeners(Infinity, expect.signal);
     const files = await readPackage(this.helia.blockstore as never, root, store.limits, expect.signal ? { signal: expect.signal } : {});
-    const model = loadModelFromBytes(root.toString(), files.manifestBytes, files.onnxBytes, { ...store.limits, manifestHash: expect.manifestHash, modelHash: expect.modelHash }, store.dir);
+    const hashes = { ...(expect.manifestHash ? { manifestHash: expect.manifestHash } : {}), ...(expect.modelHash ? { modelHash: expect.modelHash } : {}) };
+    const model = loadModelFromBytes(root.toString(), files.manifestBytes, files.onnxBytes, { ...store.limits, ...hashes }, store.dir);
     // re-read from disk: what is served is what was written, not what was held in memory
-    const again = await store.readLocal(root, { manifestHash: expect.manifestHash, modelHash: expect.modelHash }, expect.signal);
+    const again = await store.readLocal(root, hashes, expect.signal);
     if (again.hashHex !== model.hashHex) throw new ModelPackageError(root.toString(), 'changed on disk while it was fetched', 'check the store directory is not shared with another writer');
     if (!store.entry(root)) store.record(root, model, 'fetched');
     await this.serve(root);
