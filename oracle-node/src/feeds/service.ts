@@ -14,6 +14,7 @@ import type { FeedChain, FeedRegistrySnapshot } from './chain.ts';
 import type { ActiveKey } from '../round/keys.ts';
 import type { Certificate, FeedCommitter } from './committer.ts';
 import { FeedUnavailableError } from './errors.ts';
+import { ConfigError } from '../errors.ts';
 import { FeedScheduler, type FeedDef, type PublishedRound, type SchedulerEvent } from './scheduler.ts';
 import { rowBytes, txFeatureRows } from './tx-features.ts';
 
@@ -48,6 +49,7 @@ export class FeedService implements RequestSource {
   private readonly models = new Map<string, { model: string; modelHash: Uint8Array } | FeedUnavailableError>();
   private readonly blocks: ScoredBlocks;
   private epoch: number | undefined;
+  private lastErrorLogAt = 0;
   readonly stats = { windows: 0, timedRounds: 0, blocksScored: 0, blocksEmpty: 0, errors: 0 };
 
   constructor(private readonly o: FeedServiceOptions) {
@@ -60,8 +62,13 @@ export class FeedService implements RequestSource {
   }
 
   async start(): Promise<void> {
-    const chainId = await this.o.chain.chainId();
-    await this.reload();
+    let chainId: bigint;
+    try {
+      chainId = await this.o.chain.chainId();
+      await this.reload();
+    } catch (err) {
+      throw new ConfigError(`cannot read FeedRegistry: ${(err as Error).message.split('\n')[0]}; check the address and the RPC endpoint`, 'control.feedRegistry');
+    }
     const bs = this.snapshot!.blockScores;
     this.blockDestination = evmDestination(chainId, new Uint8Array(Buffer.from(bs.slice(2), 'hex')));
     this.o.committer.start();
@@ -140,7 +147,11 @@ export class FeedService implements RequestSource {
       if (k) for (const f of this.scheduler.blockFeeds()) for (const b of this.scheduler.blocksDue(f.id, head)) await this.scoreBlock(f, b, k);
     } catch (err) {
       this.stats.errors++;
-      this.o.log.warn({ err: (err as Error).message }, 'feed step failed (retried on the next tick)');
+      // an unreachable chain fails every tick: say so once per 10 s, not four times a second
+      if (this.now - this.lastErrorLogAt >= 10_000) {
+        this.lastErrorLogAt = this.now;
+        this.o.log.warn({ err: (err as Error).message.split('\n')[0], failedSteps: this.stats.errors }, 'feed step failed (retried on the next tick)');
+      }
     } finally {
       this.busy = false;
     }
