@@ -217,3 +217,41 @@ describe('ChainRequestStream', () => {
     s.stop();
   });
 });
+
+describe('ChainRequestStream with the ONNX engine', () => {
+  it('the batch path (one inferBatch, batch Keccak, template encoding) commits the same bytes as the row-by-row path', async () => {
+    const { createInferenceEngine } = await import('../src/inference/index.ts');
+    const engine = await createInferenceEngine({ models: ['liquidation-risk'], maxBatch: 1024, batchWindowMs: 0.5 });
+    try {
+      const { loadModels } = await import('@destra/models');
+      const features = loadModels(undefined, ['liquidation-risk'])[0]!.manifest.inputs.flatMap((i) => i.features);
+      const input = (v: number) => engine.encodeInput('liquidation-risk', features.map((f, j) => f.min + (f.max - f.min) * (((v + 1) * 0.618 + j * 0.414) % 1)));
+      const run = async (inference: typeof engine | Omit<typeof engine, 'inferBatch'>) => {
+        const chain = new Chain();
+        const committer = new Committer();
+        const rs = chain.mine(40, input);
+        for (const r of rs) {
+          r.model = 'liquidation-risk';
+          r.modelHash = engine.modelHash('liquidation-risk');
+        }
+        const s = new ChainRequestStream({
+          stream, reader: chain.reader, ranges: committer, inference: inference as never, domain: TEST_DOMAIN, activeKey: () => ({ epoch: 1, index: 1, n: 4, t: 3 }) as ActiveKey,
+          host: { sendDirect: async () => undefined, peersWithRole: () => [] }, fallback: () => undefined, log: pino({ level: 'silent' }),
+        });
+        for (const r of rs) s.add(r);
+        await s.synced(1n);
+        return committer.commits;
+      };
+      let batches = 0;
+      const counting = Object.assign(Object.create(engine) as typeof engine, { inferBatch: (m: string, rows: Uint8Array) => (batches++, engine.inferBatch(m, rows)) });
+      const fast = await run(counting);
+      expect(batches).toBe(1);
+      const rowByRow = await run({ validate: (m, i) => engine.validate(m, i), infer: (m, i) => engine.infer(m, i), modelHash: (m) => engine.modelHash(m) } as never);
+      expect(fast).toHaveLength(1);
+      expect(fast[0]!.count).toBe(40);
+      expect(fast[0]!.reports.map((r) => toHex(r))).toEqual(rowByRow[0]!.reports.map((r) => toHex(r)));
+    } finally {
+      await engine.close();
+    }
+  }, 60_000);
+});

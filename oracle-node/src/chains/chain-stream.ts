@@ -6,10 +6,12 @@
 // service (one root signature per range, the aggregators certify it). Members 1..n−t+1 also send the
 // range's report bytes to the aggregators, which relay certified ranges with fulfillBatch. A range that is
 // not certified in time, or that this node cannot commit, goes to the single-request round path.
-import { encodeReport, inputHash, rangeId, ReportKind, ReportStatus, toHex, type Destination } from '@destra/protocol';
+import { encodeReport, inputHash, rangeId, ReportBatchEncoder, ReportKind, ReportStatus, toHex, type Destination } from '@destra/protocol';
 import { encodeRangeReports, PROTOCOL_RANGE_REPORTS } from '@destra/aggregator/range-reports';
+import { loadFastHasher, type FastHasher } from '@destra/aggregator/fast-hash';
 import type { Logger } from 'pino';
 import { UnknownModelError } from '../inference/errors.ts';
+import { rangeInferencer, type RangeInferencer } from '../range/inference.ts';
 import { failureStatus, modelHashFromName } from '../round/failure.ts';
 import type { Inferencer, InferenceResult } from '../round/inference.ts';
 import type { ActiveKey } from '../round/keys.ts';
@@ -54,6 +56,8 @@ export interface ChainRequestStreamOptions {
   certifyTimeoutMs?: number;
   /** A node further behind than this many requests (e.g. back after a long outage) skips ahead. Default 65,536. */
   maxCatchUp?: number;
+  /** Batch Keccak for input hashes (default: loaded on first use; the protocol's hashing without it). */
+  hasher?: FastHasher;
   log: Logger;
 }
 
@@ -78,9 +82,14 @@ export class ChainRequestStream {
   private work: Promise<void> = Promise.resolve();
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopped = false;
+  private readonly rows: RangeInferencer;
+  private hasher: Promise<FastHasher | undefined> | undefined;
   readonly stats: ChainStreamStats = { ranges: 0, requests: 0, certifiedRanges: 0, certifiedRequests: 0, fallbackRequests: 0, gapsRecovered: 0, gapsOpen: 0 };
 
-  constructor(private readonly o: ChainRequestStreamOptions) {}
+  constructor(private readonly o: ChainRequestStreamOptions) {
+    this.rows = rangeInferencer(o.inference);
+    if (o.hasher) this.hasher = Promise.resolve(o.hasher);
+  }
 
   /** A request from the watcher (in any order; duplicates and requests already cut are ignored). */
   add(r: SequencedRequest): void {
@@ -151,6 +160,13 @@ export class ChainRequestStream {
     if (end <= this.committedUpTo) return; // committed before a restart: certified or left to the others
     const key = this.o.activeKey();
     if (!key) return this.toRounds(range.requests, 'no active key share');
+    let fast: { flat: Uint8Array; length: number } | undefined;
+    try {
+      fast = await this.fastReports(range.requests, key.epoch);
+    } catch (err) {
+      return this.toRounds(range.requests, `inference failed: ${(err as Error).message}`);
+    }
+    if (fast) return this.commit(key, range.start, range.requests, fast.flat, fast.length);
     let reports: (Uint8Array | undefined)[];
     try {
       reports = await this.reports(range.requests, key.epoch);
@@ -163,23 +179,76 @@ export class ChainRequestStream {
     if (unsignable.length > 0) this.toRounds(unsignable, 'refused without a model hash to sign a failure report for');
     for (const run of equalLengthRuns(reports.map((r) => r?.length ?? 0))) {
       if (run.length === 0) continue;
-      const start = range.start + run.offset;
-      const requests = range.requests.slice(run.offset, run.offset + run.count);
-      if (start < this.committedUpTo) continue;
       const flat = new Uint8Array(run.count * run.length);
       for (let i = 0; i < run.count; i++) flat.set(reports[run.offset + i]!, i * run.length);
-      try {
-        await this.o.ranges.commitRange(this.o.stream, start, flat, run.length, key.epoch);
-      } catch (err) {
-        this.toRounds(requests, `range not committed: ${(err as Error).message}`);
-        continue;
-      }
-      this.stats.ranges++;
-      this.stats.requests += run.count;
-      this.watchCertification(start, requests);
-      // Members 1..n−t+1 carry the bytes: any t committers include one of them.
-      if (key.index <= key.n - key.t + 1) void this.sendReports(key, start, reports.slice(run.offset, run.offset + run.count) as Uint8Array[]);
+      await this.commit(key, range.start + run.offset, range.requests.slice(run.offset, run.offset + run.count), flat, run.length);
     }
+  }
+
+  /** Commits `requests` (reports back to back in `flat`) as one range; carriers send the bytes; certification is watched. */
+  private async commit(key: ActiveKey, start: number, requests: SequencedRequest[], flat: Uint8Array, length: number): Promise<void> {
+    if (start < this.committedUpTo) return;
+    try {
+      await this.o.ranges.commitRange(this.o.stream, start, flat, length, key.epoch);
+    } catch (err) {
+      return this.toRounds(requests, `range not committed: ${(err as Error).message}`);
+    }
+    this.stats.ranges++;
+    this.stats.requests += requests.length;
+    this.watchCertification(start, requests);
+    // Members 1..n−t+1 carry the bytes: any t committers include one of them.
+    if (key.index <= key.n - key.t + 1) {
+      void this.sendReports(key, start, Array.from({ length: requests.length }, (_, i) => flat.subarray(i * length, (i + 1) * length)));
+    }
+  }
+
+  /**
+   * The common case at speed: every request names the served model (and its hash), one block (one
+   * timestamp), one destination, every row valid — one inferBatch, batch Keccak of the inputs, one
+   * template encode (ReportBatchEncoder: byte-identical to encodeReport). Undefined when the range is not
+   * that case; the general path (reports()) then handles refusals row by row.
+   */
+  private async fastReports(requests: readonly SequencedRequest[], epoch: number): Promise<{ flat: Uint8Array; length: number } | undefined> {
+    const engine = this.o.inference as Inferencer & { inferBatch?: (model: string, input: Uint8Array) => Promise<Uint8Array> };
+    if (typeof engine.inferBatch !== 'function' || requests.length < 2) return undefined;
+    const first = requests[0]!;
+    let served: Uint8Array;
+    try {
+      served = this.o.inference.modelHash(first.model);
+    } catch {
+      return undefined;
+    }
+    const rowBytes = first.input.length;
+    const dest = first.destination;
+    for (const r of requests) {
+      if (r.model !== first.model || r.timestamp !== first.timestamp || r.input.length !== rowBytes) return undefined;
+      if (r.destination !== dest && (r.destination.chainType !== dest.chainType || !sameBytes(r.destination.chainId, dest.chainId) || !sameBytes(r.destination.contract, dest.contract))) return undefined;
+      if (r.modelHash && !sameBytes(r.modelHash, served)) return undefined;
+    }
+    const rows = new Uint8Array(rowBytes * requests.length);
+    const ids = new Uint8Array(32 * requests.length);
+    requests.forEach((r, i) => {
+      rows.set(r.input, i * rowBytes);
+      ids.set(r.requestId, i * 32);
+    });
+    try {
+      this.rows.checkRows(first.model, rows, rowBytes);
+    } catch {
+      return undefined;
+    }
+    let outputs: Uint8Array;
+    try {
+      outputs = await engine.inferBatch(first.model, rows);
+    } catch (err) {
+      if (failureStatus(err) !== undefined) return undefined; // a row's output is refused: row by row
+      throw err;
+    }
+    const k = outputs.length / 8 / requests.length;
+    this.hasher ??= loadFastHasher().catch(() => undefined);
+    const hasher = await this.hasher;
+    const inputHashes = hasher ? hasher.keccakFlat(rows, rowBytes) : concat(requests.map((r) => inputHash(r.input)));
+    const encoder = new ReportBatchEncoder({ kind: ReportKind.Request, domain: this.o.domain, epoch: BigInt(epoch), destination: dest as Destination, modelHash: served, timestamp: BigInt(first.timestamp), round: 0n, outputCount: k });
+    return { flat: encoder.encode(ids, inputHashes, outputs), length: encoder.length };
   }
 
   private watchCertification(start: number, requests: SequencedRequest[]): void {
@@ -310,4 +379,16 @@ export class ChainRequestStream {
       output: inf.output,
     });
   }
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
