@@ -191,13 +191,15 @@ export async function dagBlocks(blockstore: Pick<Blockstore, 'get'>, root: CID, 
 
 async function collectBlock(blockstore: Pick<Blockstore, 'get'>, cid: CID, signal?: AbortSignal): Promise<Uint8Array> {
   const got: unknown = blockstore.get(cid, signal ? { signal } : {});
-  // interface-blockstore 6 returns the bytes (or a promise of them); later versions stream them
-  if (got && typeof (got as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') {
+  // stores stream a block (async or sync generator) or return its bytes (or a promise of them)
+  const v = got instanceof Uint8Array ? got : await (got as Promise<unknown>);
+  if (v instanceof Uint8Array) return v;
+  if (v && (typeof (v as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function' || typeof (v as Iterable<Uint8Array>)[Symbol.iterator] === 'function')) {
     const parts: Uint8Array[] = [];
-    for await (const p of got as AsyncIterable<Uint8Array>) parts.push(p);
+    for await (const p of v as AsyncIterable<Uint8Array>) parts.push(p);
     return Buffer.concat(parts);
   }
-  return (await got) as Uint8Array;
+  throw new ModelPackageError(cid.toString(), 'the blockstore returned no bytes for a block', 'this is a bug: report it');
 }
 
 /** What ModelRegistry.setModelPackage takes for a model directory: binary CID and manifest sha256, 0x-hex. */
