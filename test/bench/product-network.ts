@@ -152,7 +152,7 @@ export class ProductNetwork {
     const flags = (process.env.DESTRA_PRODUCT_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
     const p = this.spawnCli(`node${index}`, ['node', 'start', '--config', configPath], {}, flags);
     const api = `http://127.0.0.1:${port}`;
-    await untilUp(p, `${api}/health`, 120_000);
+    await untilUp(p, `${api}/health`, 240_000); // tsx + onnxruntime start-up on 2 loaded cores
     const node = { ...p, index, api };
     this.nodes.push(node);
     this.nodes.sort((a, b) => a.index - b.index);
