@@ -107,14 +107,23 @@ export class RangeLines {
     this.tail = ascii(`],"root":"${toHex(r.root)}","signature":"${toHex(r.signature)}","signatureEip2537":"${toHex(g1ToEip2537(r.signature))}","signers":${JSON.stringify(r.signers)},"epoch":${r.epoch}}\n`);
   }
 
+  get count(): number {
+    return this.r.count;
+  }
+
   /** All lines of the range, in row order. */
   all(): Buffer {
-    const { count, reportLength, reports } = this.r;
+    return this.lines(0, this.r.count);
+  }
+
+  /** The lines of leaves from..to-1. */
+  lines(from: number, to: number): Buffer {
+    const { reportLength, reports } = this.r;
     const levels = this.r.tree.levels.slice(0, -1);
     const perLine = ROW.length + SEQ.length + this.leaf.length + REPORT.length + 2 * reportLength + PROOF.length + levels.length * (SIB_NEXT.length + 64) + 1 + this.tail.length + 3 * 16;
-    const out = Buffer.allocUnsafe(count * perLine);
+    const out = Buffer.allocUnsafe((to - from) * perLine);
     let p = 0;
-    for (let i = 0; i < count; i++) {
+    for (let i = from; i < to; i++) {
       p = put(out, p, ROW);
       p = putUint(out, p, this.firstRow + i);
       p = put(out, p, SEQ);
@@ -175,10 +184,24 @@ export function rangeLine(range: JobRange): Buffer {
 
 export type LineFormat = 'results' | 'ranges';
 
-/** The NDJSON of one settled range of a job: its result lines (or one range line), or one line saying which rows failed. */
-export function rangeOutcomeLines(range: JobRange, format: LineFormat = 'results'): Uint8Array {
-  if (range.state === 'certified') return format === 'ranges' ? rangeLine(range) : new RangeLines(range.certified!, range.row).all();
-  return Buffer.from(`${JSON.stringify({ type: 'failed', fromRow: range.row, toRow: range.row + range.count, rangeId: range.id || null, error: range.error ?? 'failed' })}\n`);
+/** Result lines generated per stream chunk: a few MB, so one chunk never holds the event loop long. */
+const LINES_PER_CHUNK = 2048;
+
+/**
+ * The NDJSON chunks of one settled range of a job, generated lazily: its result lines in slices of
+ * LINES_PER_CHUNK rows (or one range line), or one line saying which rows failed.
+ */
+export function* rangeOutcomeChunks(range: JobRange, format: LineFormat = 'results'): Generator<Uint8Array> {
+  if (range.state !== 'certified') {
+    yield Buffer.from(`${JSON.stringify({ type: 'failed', fromRow: range.row, toRow: range.row + range.count, rangeId: range.id || null, error: range.error ?? 'failed' })}\n`);
+    return;
+  }
+  if (format === 'ranges') {
+    yield rangeLine(range);
+    return;
+  }
+  const lines = new RangeLines(range.certified!, range.row);
+  for (let i = 0; i < lines.count; i += LINES_PER_CHUNK) yield lines.lines(i, Math.min(lines.count, i + LINES_PER_CHUNK));
 }
 
 export interface JobView {

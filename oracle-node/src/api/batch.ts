@@ -7,10 +7,10 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, Hono } from 'hono';
 import { BatchBodyError, g2ToEip2537, toHex } from '@destra/protocol';
 import type { BatchProposer } from '../range/proposer.ts';
-import type { Job, JobTable } from '../range/jobs.ts';
+import type { Job, JobRange, JobTable } from '../range/jobs.ts';
 import type { RangeService } from '../range/service.ts';
 import { decodeBatchBody, decodeJsonBatch, type BatchBody } from './batch-body.ts';
-import { jobResults, jobView, rangeOutcomeLines, resultView, type LineFormat } from './batch-view.ts';
+import { jobResults, jobView, rangeOutcomeChunks, resultView, type LineFormat } from './batch-view.ts';
 
 export interface BatchApiDeps {
   proposer: BatchProposer;
@@ -65,32 +65,59 @@ function clientOf(c: Context): string {
   }
 }
 
-/** NDJSON of a job: a `job` line, every settled range's lines, then the rest as ranges settle, then `done`. */
+/**
+ * NDJSON of a job: a `job` line, every settled range's lines, then the rest as ranges settle, then
+ * `done`. Pull-based: lines are generated only as the client reads (the HTTP writer waits for the socket
+ * to drain), a slice of rows at a time, so a slow client costs memory for its job's ranges only, and
+ * generating lines never holds the event loop for long.
+ */
 function streamJob(jobs: JobTable, j: Job, format: LineFormat): Response {
-  let unlisten: (() => void) | undefined;
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      const push = (s: string | Uint8Array): void => controller.enqueue(typeof s === 'string' ? Buffer.from(s) : s);
-      const done = (): void => {
-        push(`${JSON.stringify({ type: 'done', id: j.id, rows: j.rows, certified: j.certified, failed: j.failed })}\n`);
-        controller.close();
-      };
-      push(`${JSON.stringify({ type: 'job', id: j.id, model: j.model, rows: j.rows, stream: toHex(j.stream) })}\n`);
-      for (const r of j.ranges) if (r.state !== 'pending') push(rangeOutcomeLines(r, format));
-      if (jobs.status(j) === 'done') return done();
-      unlisten = jobs.listen(j, (e) => {
-        try {
-          if (e.type === 'range') push(rangeOutcomeLines(e.range, format));
-          else done();
-        } catch {
-          unlisten?.(); // the client went away
-        }
+  const settled: JobRange[] = j.ranges.filter((r) => r.state !== 'pending');
+  let finished = jobs.status(j) === 'done';
+  let wake: (() => void) | undefined;
+  const unlisten = finished
+    ? undefined
+    : jobs.listen(j, (e) => {
+        if (e.type === 'range') settled.push(e.range);
+        else finished = true;
+        wake?.();
       });
+  let current: Generator<Uint8Array> | undefined;
+  let headSent = false;
+  let closed = false;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (!headSent) {
+          headSent = true;
+          return controller.enqueue(Buffer.from(`${JSON.stringify({ type: 'job', id: j.id, model: j.model, rows: j.rows, stream: toHex(j.stream) })}\n`));
+        }
+        for (;;) {
+          const next = current?.next();
+          if (next && !next.done) return controller.enqueue(next.value);
+          current = undefined;
+          const range = settled.shift();
+          if (range) {
+            current = rangeOutcomeChunks(range, format);
+            continue;
+          }
+          if (finished) {
+            if (closed) return;
+            closed = true;
+            unlisten?.();
+            controller.enqueue(Buffer.from(`${JSON.stringify({ type: 'done', id: j.id, rows: j.rows, certified: j.certified, failed: j.failed })}\n`));
+            return controller.close();
+          }
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+        }
+      },
+      cancel() {
+        unlisten?.();
+      },
     },
-    cancel() {
-      unlisten?.();
-    },
-  });
+    { highWaterMark: 1 },
+  );
   return new Response(body, { status: 200, headers: { 'content-type': NDJSON, 'x-job-id': j.id, 'cache-control': 'no-store' } });
 }
 
