@@ -156,7 +156,12 @@ describe('FeedRelay on anvil and LiteSVM', () => {
     expect(old.map((o) => o.status)).toEqual(['stale', 'stale']);
     expect((await stored('eth-and-sol')).slice(0, 2)).toEqual([[12n], 1_800_000_010n]);
     expect((await solana.client.fetchResult(feedId('eth-and-sol')))?.round).toBe(1_800_000_010n);
-    expect((await relay.relay(windowBatch(1_800_000_010n, { 'eth-and-sol': 12n, 'eth-only': 23n }))).map((o) => o.status)).toEqual(['stale', 'stale']);
+    // the same certified batch handed in again joins the first relay (two aggregators sharing it) …
+    const same = windowBatch(1_800_000_010n, { 'eth-and-sol': 12n, 'eth-only': 23n });
+    expect((await relay.relay(same)).map((o) => o.status)).toEqual(['landed', 'landed']);
+    // … and another aggregator's relay finds it on chain already: done, nothing sent
+    const other = new FeedRelay({ targets: (relay as any).o.targets, destinations: (relay as any).o.destinations, log: quiet, baseDelayMs: 10 });
+    expect((await other.relay(same)).map((o) => o.status)).toEqual(['stale', 'stale']);
   });
 
   it('a batch the chains refuse (a signature over another root) fails for good without retrying forever', async () => {

@@ -10,8 +10,8 @@ import { FeedRelay, feedTargets } from '@destra/aggregator';
 import type { Chains } from './chains.ts';
 
 export const BLOCK_FEED_MODEL = 'tx-anomaly';
-/** Governance on the devnet: a proposal passes in about 4 s. */
-export const FEED_GOVERNANCE_SEC = { voting: 2, timelock: 1 };
+/** Governance on the devnet: a proposal passes in about 7 s (votes go out together; room for a busy machine). */
+export const FEED_GOVERNANCE_SEC = { voting: 5, timelock: 1 };
 
 /** The node inference config with tx-anomaly loaded as well. */
 export function withBlockFeedModel(models: Record<string, unknown>): Record<string, unknown> {
