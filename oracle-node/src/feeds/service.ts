@@ -13,7 +13,7 @@ import { ScoredBlocks, type TxScoreProof } from './scored-blocks.ts';
 import type { FeedChain, FeedRegistrySnapshot } from './chain.ts';
 import type { ActiveKey } from '../round/keys.ts';
 import type { Certificate, FeedCommitter } from './committer.ts';
-import { FeedUnavailableError } from './errors.ts';
+import { FeedInputError, FeedUnavailableError } from './errors.ts';
 import { ConfigError } from '../errors.ts';
 import { FeedScheduler, type FeedDef, type PublishedRound, type SchedulerEvent } from './scheduler.ts';
 import { rowBytes, txFeatureRows } from './tx-features.ts';
@@ -86,6 +86,7 @@ export class FeedService implements RequestSource {
   async reload(): Promise<SchedulerEvent[]> {
     const snap = await this.o.chain.snapshot();
     this.snapshot = snap;
+    this.models.clear(); // a model's registered version may have moved: resolved again below
     this.lastSnapshotAt = this.now;
     if (this.lastBlock < snap.blockNumber) this.lastBlock = snap.blockNumber;
     const defs: FeedDef[] = [];
@@ -144,7 +145,7 @@ export class FeedService implements RequestSource {
       if (k) this.epoch = k.epoch;
       const w = this.scheduler.nextWindow(this.now / 1000);
       if (w !== undefined && k) await this.runWindow(w, k);
-      if (k) for (const f of this.scheduler.blockFeeds()) for (const b of this.scheduler.blocksDue(f.id, head)) await this.scoreBlock(f, b, k);
+      if (k) for (const f of this.scheduler.blockFeeds()) for (const b of this.scheduler.blocksDue(f.id, head)) await this.scoreBlockOrSkip(f, b, k);
     } catch (err) {
       this.stats.errors++;
       // an unreachable chain fails every tick: say so once per 10 s, not four times a second
@@ -188,6 +189,17 @@ export class FeedService implements RequestSource {
     const batch = timedWindowBatch({ domain: this.o.domain, epoch: k.epoch }, windowStart, entries);
     const outcome = await this.o.committer.commit(batch, batch.reports.map((_, i) => i));
     if (outcome === 'sent') this.stats.timedRounds += entries.length;
+  }
+
+  /** A block whose data can never be scored (too many transactions, malformed) is skipped, not retried forever. */
+  private async scoreBlockOrSkip(f: Extract<FeedDef, { kind: 'block' }>, n: bigint, k: ActiveKey): Promise<void> {
+    try {
+      await this.scoreBlock(f, n, k);
+    } catch (err) {
+      if (!(err instanceof FeedInputError)) throw err;
+      this.o.log.warn({ feed: f.name, block: n.toString(), err: err.message }, 'block cannot be scored: skipped');
+      this.blockDone(f.id, n);
+    }
   }
 
   private async scoreBlock(f: Extract<FeedDef, { kind: 'block' }>, n: bigint, k: ActiveKey): Promise<void> {
