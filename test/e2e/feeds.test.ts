@@ -65,7 +65,7 @@ describe.skipIf(!engine.model)('e2e: feeds defined on chain, run by the nodes, w
     const { LiveNetwork } = await import('../devnet/live-network.ts');
     feeds = await import('../devnet/feeds.ts');
     // no rotation during the test: feeds run in epoch 1
-    net = new LiveNetwork({ dir, network: 'feeds-e2e', n: N, joiners: 0, epochLengthSec: 3600, dkgPhaseTimeoutMs: 3000, logLevel: 'info', model: engine.model!, feeds: true });
+    net = new LiveNetwork({ dir, network: 'feeds-e2e', n: N, joiners: 0, epochLengthSec: 3600, dkgPhaseTimeoutMs: 5000, logLevel: 'info', model: engine.model!, feeds: true });
     await net.start();
     defs = feeds.devnetFeeds({ modelName: net.model.model, input: net.model.input(0), heartbeatSec: 6, deviationBps: 50, confirmations: 1 });
     failed = false;
