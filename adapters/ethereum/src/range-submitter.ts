@@ -67,12 +67,17 @@ const CALLBACK_EXTRA_GAS = 60_000;
 /** Calldata per report besides its bytes (offset, length, padding) and per proof node. */
 const REPORT_CALLDATA_OVERHEAD = 96;
 
-/** Pure: the transactions a range goes out in, given what the router holds for each request. */
-export function planRange(reports: readonly Uint8Array[], states: readonly RangeRequestState[], limits: RangeLimits = DEFAULT_RANGE_LIMITS): RangeChunk[] {
+/**
+ * Pure: the transactions a range goes out in, given what the router holds for each request. Gas per open
+ * report is `measuredGas` when the caller estimated the real cost (a callback's limit still reserved for
+ * the one running), else the worst case: settlement plus the callback's full limit.
+ */
+export function planRange(reports: readonly Uint8Array[], states: readonly RangeRequestState[], limits: RangeLimits = DEFAULT_RANGE_LIMITS, measuredGas?: number): RangeChunk[] {
   if (states.length !== reports.length) throw new AdapterConfigError(`${states.length} request states for ${reports.length} reports`);
   const gasOf = (i: number): number => {
     const s = states[i]!;
     if (!s.open) return SETTLED_REPORT_GAS;
+    if (measuredGas !== undefined) return measuredGas;
     return OPEN_REPORT_GAS + (s.callbackGasLimit > 0 ? Math.ceil((s.callbackGasLimit * 64) / 63) + CALLBACK_EXTRA_GAS : 0);
   };
   const open = states.flatMap((s, i) => (s.open ? [i] : []));
@@ -103,6 +108,11 @@ export function planRange(reports: readonly Uint8Array[], states: readonly Range
     bytes += b;
   }
   chunks.push(cur);
+  if (measuredGas !== undefined) {
+    // the callback running last in a chunk needs its whole limit available (the router's 64/63 check)
+    const headroom = Math.max(0, ...open.map((i) => Math.ceil((states[i]!.callbackGasLimit * 64) / 63)));
+    for (const c of chunks) c.gas += headroom;
+  }
   return chunks;
 }
 
@@ -179,6 +189,7 @@ export class RangeFulfiller {
     // verification for the range), and the plan applies only when that estimate is over the gas bound.
     let chunks = planRange(range.reports, states, this.limits);
     if (chunks.length > 1 && (await this.wholeFits(root, signature, hex))) chunks = [{ indices: range.reports.map((_, i) => i), whole: true, gas: this.limits.maxGasPerTx }];
+    else if (chunks.length > 1) chunks = await this.replanMeasured(range, states, chunks[0]!, root, signature, hex, chunks);
     const ids = range.reports.map((r, i) => requestIdOf(r, i));
     let tree: MerkleTree | undefined;
     const txHashes: Hex[] = [];
@@ -208,6 +219,23 @@ export class RangeFulfiller {
       return gas <= BigInt(this.limits.maxGasPerTx);
     } catch {
       return false; // the chunked plan is sent (and estimated) instead; a refusal surfaces there
+    }
+  }
+
+  /**
+   * Re-plans a chunked range with the real gas per report, measured by estimating its first worst-case
+   * chunk (+25%); keeps the worst-case plan when the estimate fails.
+   */
+  private async replanMeasured(range: SignedRange, states: RangeRequestState[], first: RangeChunk, root: Hex, signature: Hex, hex: Hex[], fallback: RangeChunk[]): Promise<RangeChunk[]> {
+    try {
+      const tree = buildMerkleTree(range.reports.map(reportLeaf));
+      const proofs = first.indices.map((i) => merkleProof(tree, i).map((p) => bytesToHex(p)));
+      const gas = await this.o.publicClient.estimateContractGas({ address: this.o.router, abi: oracleRouterAbi, functionName: 'fulfillBatch', args: [root, signature, first.indices.map((i) => hex[i]!), proofs], account: this.o.walletClient.account! });
+      const perReport = Math.ceil((Math.max(0, Number(gas) - BATCH_BASE_GAS) / first.indices.length) * 1.25);
+      const plan = planRange(range.reports, states, this.limits, Math.max(perReport, SETTLED_REPORT_GAS));
+      return plan.length < fallback.length ? plan : fallback;
+    } catch {
+      return fallback;
     }
   }
 
