@@ -109,9 +109,7 @@ async function relayed(model: BenchModel, count: number): Promise<BenchRow[]> {
       await src.start((r) => node.engine.onChainRequest(r), undefined);
     }
     let lastCertified = 0;
-    let lastRelayed = 0;
-    cluster.aggregator.service.on('range', () => void (lastCertified = performance.now(), process.env.TRACE_STREAM && console.log('TRACE certified', Date.now() % 100000)));
-    cluster.aggregator.rangeRelay!.on('relayed', () => void (lastRelayed = performance.now()));
+    cluster.aggregator.service.on('range', () => void (lastCertified = performance.now()));
     const [value] = (await pub.readContract({ address: chains.market, abi: riskLendingMarketAbi, functionName: 'quote' })) as [bigint, bigint];
     // Send everything first (automine off), then mine: anvil fills each block up to its 30M gas limit
     // (~200 consumer requests); what is timed is mining → signing → relaying.
@@ -124,7 +122,6 @@ async function relayed(model: BenchModel, count: number): Promise<BenchRow[]> {
         hashes.push(await wallet.writeContract({ address: chains.market, abi: riskLendingMarketAbi, functionName: 'requestRiskScore', args: [vToHex(model.input(5000 + i))], value, nonce: nonce++, gas: 700_000n, account: wallet.account!, chain: chains.clients.chain }));
       }
       t0 = performance.now();
-      if (process.env.TRACE_STREAM) console.log('TRACE mining', Date.now() % 100000);
       for (let mined = 0; mined < count; ) {
         await pub.request({ method: 'evm_mine' as never, params: [] as never });
         mined = (await pub.getTransactionCount({ address: wallet.account!.address })) - (nonce - count);
@@ -160,7 +157,6 @@ async function relayed(model: BenchModel, count: number): Promise<BenchRow[]> {
     return [
       { measurement: `chain requests mined → signed in ranges → landed by fulfillBatch (anvil, ${count.toLocaleString('en-US')} consumer requests in ${blocks} blocks, callbacks)`, value: count / seconds, unit: 'requests/s' },
       { measurement: 'of which: first block mined → last range certified', value: lastCertified - t0, unit: 'ms' },
-      { measurement: 'of which: first block mined → last range relay finished', value: lastRelayed - t0, unit: 'ms' },
       { measurement: 'fulfillBatch transactions for them', value: txs.size, unit: 'txs' },
       { measurement: 'fulfillBatch gas per request (incl. the 150k-limit consumer callback)', value: Number(gas / BigInt(count)), unit: 'gas' },
       { measurement: 'requests per block (anvil 30M gas blocks)', value: count / blocks, unit: 'requests' },
