@@ -82,6 +82,9 @@ export async function run(): Promise<void> {
   agg.stop();
   await batched.stop();
   printTable(`oracle node: nodes + aggregator in ONE process on 127.0.0.1, ONNX model ${MODEL}`, rows);
+  // Chain requests signed in ranges (chains.ethereum.signing 'range') and landed by fulfillBatch.
+  const { chainRangeRows } = await import('../../test/bench/chain-ranges.ts');
+  printTable('chain requests in ranges → fulfillBatch: 4 in-process nodes + aggregator, ONNX liquidation-risk', await chainRangeRows());
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();
