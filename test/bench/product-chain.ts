@@ -14,6 +14,8 @@ export interface ChainResult {
   signed: number;
   /** Reports threshold-signed per second, first block mined → last report signed. */
   signedPerSecond: number;
+  /** Seconds to mine the burst (anvil, the blocks back to back). */
+  minedS: number;
   /** Seconds from the first block mined to the first / last report signed. */
   firstSignedS: number;
   lastSignedS: number;
@@ -65,6 +67,7 @@ export async function chainRequests(net: ProductNetwork, count: number, o: { sig
   } finally {
     await rpc('evm_setAutomine', [true]);
   }
+  const minedS = (performance.now() - started) / 1000;
   const receipts = await Promise.all([hashes[0]!, hashes.at(-1)!].map((hash) => publicClient.getTransactionReceipt({ hash })));
   if (receipts.some((r) => r.status !== 'success')) throw new Error('a request transaction reverted');
   hashes = [];
@@ -94,7 +97,7 @@ export async function chainRequests(net: ProductNetwork, count: number, o: { sig
     selectors.set(name, (selectors.get(name) ?? 0) + 1);
   }
   return {
-    requests: count, signed, signedPerSecond: signed / lastSignedS, firstSignedS, lastSignedS,
+    requests: count, signed, signedPerSecond: signed / lastSignedS, minedS, firstSignedS, lastSignedS,
     fulfilled: logs.length, relayedBy: [...selectors].map(([k, v]) => `${k}×${v}`).join(', ') || 'none', relayWindowS: o.relayWindowMs / 1000,
   };
 }
