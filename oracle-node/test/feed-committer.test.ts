@@ -126,4 +126,25 @@ describe('FeedCommitter', () => {
     expect([served.root, served.epoch]).toEqual([toHex(b2.tree.root), 2]);
     expect(blocks.find(42n, `0x${'99'.repeat(32)}`)).toBeUndefined();
   });
+
+  it('a member that signed a block under a newer epoch (it was late to it) takes the certificate the committee made under the older one', async () => {
+    const { shares: s1, sharing: g1 } = dealShares(2, 3);
+    const { shares: s2, sharing: g2 } = dealShares(2, 3);
+    const k1 = await keyOf(1, s1, g1, 2);
+    const k2 = await keyOf(2, s2, g2, 2);
+    const h = harness(new NodeStore(join(dir, 'e.db')), () => k2, new Map([[1, k1], [2, k2]]));
+    const dest = evmDestination(31337n, new Uint8Array(20).fill(0xbb));
+    const scored = { number: 43n, hash: new Uint8Array(32).fill(1), timestamp: 9n, txHashes: [new Uint8Array(32).fill(2)], rows: [rowBytes([0n])], outputs: [[5n]] };
+    const late = blockBatch({ domain, epoch: 2 }, feedId('blocks'), new Uint8Array(32), dest, scored);
+    await h.c.commit(late, [0]);
+    const others = blockBatch({ domain, epoch: 1 }, feedId('blocks'), new Uint8Array(32), dest, scored);
+    // the committee's epoch-1 certificate, but with another score for the transaction: refused
+    const forged = blockBatch({ domain, epoch: 1 }, feedId('blocks'), new Uint8Array(32), dest, { ...scored, outputs: [[6n]] });
+    h.certificate('aggregator', cert(forged, await groupSign(s1, g1, forged.tree.root)));
+    expect(h.certified).toHaveLength(0);
+    h.certificate('aggregator', cert(others, await groupSign(s1, g1, others.tree.root)));
+    expect(h.certified).toHaveLength(1);
+    expect([h.certified[0]!.batch.epoch, toHex(h.certified[0]!.batch.tree.root)]).toEqual([1, toHex(others.tree.root)]);
+    expect(h.c.waiting).toBe(0);
+  });
 });

@@ -68,3 +68,20 @@ export function blockBatch(c: Common, feedId: Uint8Array, modelHash: Uint8Array,
 export function withProof(b: FeedBatch, i: number): { report: Uint8Array; proof: Uint8Array[] } {
   return { report: b.reports[i]!, proof: merkleProof(b.tree, i) };
 }
+
+/**
+ * The same batch as signed under another epoch: every report with its epoch field replaced (the only
+ * field that differs), the tree rebuilt. A member that signed a block under a newer epoch than the
+ * committee certified it in recognises the certificate by this.
+ */
+export function withEpoch(b: FeedBatch, epoch: number): FeedBatch {
+  const reports = b.reports.map((r) => {
+    const copy = r.slice();
+    new DataView(copy.buffer, copy.byteOffset).setBigUint64(REPORT_EPOCH_OFFSET, BigInt(epoch));
+    return copy;
+  });
+  return batch(b.stream, b.round, epoch, reports);
+}
+
+/** Offset of the u64 `epoch` in report bytes (docs/report-format.md §1). */
+const REPORT_EPOCH_OFFSET = 34;

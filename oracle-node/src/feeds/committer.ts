@@ -10,7 +10,7 @@ import type { ActiveKey } from '../round/keys.ts';
 import { verifyGroupSignature } from '../round/keys.ts';
 import type { NodeStore } from '../store/store.ts';
 import { FeedCommitCodec, PROTOCOL_FEED_COMMIT, decodeWire, type RangeCertificate } from '../wire.ts';
-import { withProof, type FeedBatch } from './batches.ts';
+import { withEpoch, withProof, type FeedBatch } from './batches.ts';
 
 export interface Certificate {
   epoch: number;
@@ -172,8 +172,10 @@ export class FeedCommitter {
       this.stats.rejectedCertificates++;
       this.o.log.warn({ stream, epoch: c.epoch }, `feed certificate refused: ${why}`);
     };
-    if (c.epoch !== p.batch.epoch) return reject(`it is for epoch ${c.epoch}, this node committed under epoch ${p.batch.epoch}`);
-    if (toHex(c.root) !== toHex(p.batch.tree.root)) return reject("its root differs from this node's (the committee agreed on other reports)");
+    // certified under another epoch than this node signed it in (it scored the block after a handover the
+    // others had not reached): the same reports under that epoch are what the committee signed
+    const batch = c.epoch === p.batch.epoch ? p.batch : withEpoch(p.batch, c.epoch);
+    if (toHex(c.root) !== toHex(batch.tree.root)) return reject("its root differs from this node's (the committee agreed on other reports)");
     if (!k) return reject(`no key of epoch ${c.epoch} here to check it`);
     let ok = false;
     try {
@@ -185,6 +187,6 @@ export class FeedCommitter {
     this.pending.delete(stream);
     this.superseded.delete(stream);
     this.stats.certified++;
-    this.o.onCertified(p.batch, { epoch: c.epoch, signature: c.signature, signers: c.signers });
+    this.o.onCertified(batch, { epoch: c.epoch, signature: c.signature, signers: c.signers });
   }
 }
