@@ -265,7 +265,10 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
       const rangeSigning = { ranges: range.service, inference, domain: domainTag(config.network), activeKey: () => nodeRef?.currentKey(), host: h };
       node.sources.push(ethereumSource(config.chains.ethereum, store, nodeLog.child({ component: 'ethereum' }), rangeSigning));
     }
-    if (config.chains.solana) node.sources.push(solanaSourceFromConfig(config.chains.solana, nodeLog.child({ component: 'solana' })));
+    if (config.chains.solana) {
+      const rangeSigning = { ranges: range.service, inference, domain: domainTag(config.network), activeKey: () => nodeRef?.currentKey(), host: h };
+      node.sources.push(solanaSourceFromConfig(config.chains.solana, nodeLog.child({ component: 'solana' }), rangeSigning));
+    }
     for (const s of node.sources) {
       await s.start((r) => engine.onChainRequest(r), store.cursor(s.name));
     }

@@ -1,7 +1,8 @@
-// Ethereum requests signed in ranges, end to end: 4 in-process nodes (libp2p, DKG, SQLite, the real ONNX
-// engine) with chains.ethereum.signing 'range', one aggregator relaying certified ranges with
-// fulfillBatch, anvil mining many requests per block. A few hundred requests from the example consumer
-// land with their callbacks. Hostile and faulty parts: member 2 computes wrong outputs (its ranges' roots
+// Chain requests signed in ranges, end to end: 4 in-process nodes (libp2p, DKG, SQLite, the real ONNX
+// engine) signing the router's and the Solana program's request streams in ranges, one aggregator relaying
+// certified ranges with fulfillBatch (anvil mining many requests per block) and verify_root +
+// post_batched_report (LiteSVM). A few hundred Ethereum requests from the example consumer land with
+// their callbacks; Solana requests of one slot land under one verified root. Hostile and faulty parts: member 2 computes wrong outputs (its ranges' roots
 // differ: excluded from every certificate and named by the aggregator; it also carries report bytes,
 // which are never relayed), and member 3 reads the chain through an RPC that drops one request log the
 // first time (its stream finds the gap from the router's counter and re-reads it). Bounded in time.
@@ -13,11 +14,13 @@ import { pino } from 'pino';
 import { decodeEventLog, decodeFunctionData, parseEventLogs, toHex as vToHex, type Hex } from 'viem';
 import { namehash, oracleRouterAbi, riskLendingMarketAbi } from '@destra/contracts';
 import { EthereumRangeSink } from '@destra/adapter-ethereum';
-import { ethereumSource } from '@destra/oracle-node';
+import { ORACLE_PROGRAM_ID } from '@destra/adapter-solana';
+import { PublicKey } from '@solana/web3.js';
+import { ethereumSource, solanaSource } from '@destra/oracle-node';
 import { decodeReport, evmDestination, requestStream, toHex } from '@destra/protocol';
-import type { Evidence } from '@destra/aggregator';
+import { SolanaRangeSink, type Evidence } from '@destra/aggregator';
 import { loadBenchModel, type BenchModel } from '../bench/inference.ts';
-import { startChains, type Chains } from '../devnet/chains.ts';
+import { CLUSTER_ID, startChains, type Chains } from '../devnet/chains.ts';
 import { startLocalCluster, type LocalCluster } from '../devnet/cluster.ts';
 import { testFaultWrongOutput } from './fault.ts';
 
@@ -63,7 +66,7 @@ async function droppingProxy(target: string, dropSeq: bigint): Promise<{ url: st
   return { url: `http://127.0.0.1:${port}`, dropped: () => dropped, close: () => new Promise((r) => server.close(() => r())) };
 }
 
-describe.skipIf(!engineAvailable)('e2e: Ethereum requests signed in ranges and relayed with fulfillBatch', () => {
+describe.skipIf(!engineAvailable)('e2e: chain requests signed in ranges, relayed with fulfillBatch / verify_root + post_batched_report', () => {
   let model: BenchModel;
   let chains: Chains;
   let cluster: LocalCluster;
@@ -81,7 +84,7 @@ describe.skipIf(!engineAvailable)('e2e: Ethereum requests signed in ranges and r
     cluster = await startLocalCluster({
       network, n: 4, t: 3, log, models: model.models,
       inference: (i) => (i === FAULTY ? testFaultWrongOutput(model.inference) : model.inference),
-      sinks: [chains.ethSink], rangeSinks: [rangeSink],
+      sinks: [chains.ethSink, chains.solSink], rangeSinks: [rangeSink, new SolanaRangeSink({ client: chains.solana, payer: chains.solPayer, clusterId: CLUSTER_ID })],
     });
     await chains.stake(cluster.committee.operators.slice(1));
     await chains.genesis(cluster.sharing);
@@ -100,6 +103,14 @@ describe.skipIf(!engineAvailable)('e2e: Ethereum requests signed in ranges and r
       );
       node.sources.push(src); // stopped with the node
       await src.start((r) => node.engine.onChainRequest(r), undefined);
+      // the Solana program's stream: one slot per range (LiteSVM's slot is its clock: the slot as timestamp)
+      const sol = solanaSource({
+        client: chains.solana, clusterId: CLUSTER_ID, slotTime: async (slot) => Number(slot), name: 'solana', intervalMs: 100,
+        models: { [toHex(model.modelHash).toLowerCase()]: model.model }, log: log.child({ node: i, chain: 'solana' }),
+        range: { ranges: node.range!.service, inference: i === FAULTY ? testFaultWrongOutput(model.inference) : model.inference, domain: node.domain, activeKey: () => node.currentKey(), host: node.host, certifyTimeoutMs: 60_000 },
+      });
+      node.sources.push(sol);
+      await sol.start((r) => node.engine.onChainRequest(r), undefined);
     }
   }, 240_000);
   afterAll(async () => {
@@ -164,7 +175,7 @@ describe.skipIf(!engineAvailable)('e2e: Ethereum requests signed in ranges and r
     expect(last.seq).toBe(BigInt(REQUESTS - 1) + requested[0]!.seq);
 
     // ranges, not rounds: the honest members certified (nearly) everything by range
-    const streams = [...cluster.nodes.values()].map((n) => (n.sources.at(-1) as { stream?: { stats: { certifiedRequests: number; gapsRecovered: number; fallbackRequests: number } } }).stream!.stats);
+    const streams = [...cluster.nodes.values()].map((n) => (n.sources.at(-2) as { stream?: { stats: { certifiedRequests: number; gapsRecovered: number; fallbackRequests: number } } }).stream!.stats);
     expect(streams[0]!.certifiedRequests).toBe(REQUESTS);
     expect(streams[0]!.fallbackRequests).toBe(0);
     // member 2's wrong roots: named as conflicting for the ranges, never part of a certificate
@@ -182,4 +193,32 @@ describe.skipIf(!engineAvailable)('e2e: Ethereum requests signed in ranges and r
     expect(signed && decodeReport(signed.report).output[0]).toBe(expected);
     expect(toHex(signed!.root)).toMatch(/^0x/);
   }, 240_000);
+
+  it('answers Solana requests of one slot as one range: one verify_root, a post per request, the committee output in each result', async () => {
+    const svm = chains.svm.svm;
+    const inputs = Array.from({ length: 40 }, (_, i) => model.input(9000 + i));
+    const ids: Uint8Array[] = [];
+    for (const input of inputs) ids.push(await chains.solRequest(model.modelHash, input));
+    const slot = svm.getClock().slot;
+    svm.warpToSlot(slot + 1n); // the slot is over: the nodes may cut it
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const statuses = await Promise.all(ids.map(async (id) => (await chains.solana.fetchRequest(new PublicKey(id)))?.status));
+      if (statuses.every((x) => x === 'fulfilled')) break;
+      if (Date.now() > deadline) throw new Error(`Solana requests not answered: ${statuses.filter((x) => x !== 'fulfilled').length} open`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    for (const [i, id] of ids.entries()) {
+      const expected = (await model.inference.infer(model.model, inputs[i]!)).output;
+      expect((await chains.solana.fetchResult(id))?.output).toEqual(expected);
+    }
+    const solStream = (cluster.nodes.get(1)!.sources.at(-1) as { stream?: { stats: { certifiedRequests: number; fallbackRequests: number } } }).stream!.stats;
+    expect(solStream.certifiedRequests).toBeGreaterThanOrEqual(40);
+    expect(solStream.fallbackRequests).toBe(0);
+    const relayed = cluster.aggregator.rangeRelay!.stats;
+    expect(relayed.rangesRelayed).toBeGreaterThanOrEqual(1);
+    // ORACLE_PROGRAM_ID's stream: requests numbered in the program from 0
+    expect((await chains.solana.fetchConfig())?.requestSeq).toBe(BigInt(ids.length));
+    expect(ORACLE_PROGRAM_ID.toBase58()).toBe(chains.solana.programId.toBase58());
+  }, 120_000);
 });

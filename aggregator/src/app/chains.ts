@@ -14,7 +14,7 @@ import { AggregatorConfigError } from '../errors.ts';
 import type { ChainName, ChainSink } from '../relay/relayer.ts';
 import type { RangeSink } from '../relay/range-relayer.ts';
 import type { EvidenceSink } from '../relay/evidence.ts';
-import { SolanaSink } from '../relay/solana.ts';
+import { SolanaRangeSink, SolanaSink } from '../relay/solana.ts';
 import type { EpochBook } from '../core/epochs.ts';
 import type { AggregatorConfig, EthereumChainConfig, SolanaChainConfig } from './config.ts';
 
@@ -206,6 +206,10 @@ export async function connectChains(config: AggregatorConfig, log?: Logger): Pro
     out.solana = connectSolana(config.chains.solana);
     out.sinks.push(out.solana.sink);
     out.probes.push(out.solana.probe);
+    // Ranges of the program's request stream need its cluster id (the stream's identity), read from its config.
+    const programConfig = await out.solana.client.fetchConfig().catch(() => null);
+    if (programConfig) out.rangeSinks.push(new SolanaRangeSink({ client: out.solana.client, payer: out.solana.payer, clusterId: programConfig.clusterId }));
+    else log?.warn({ programId: config.chains.solana.programId }, 'the Solana program config is not readable now: certified ranges of its request stream are not relayed by this aggregator');
     log?.info({ chain: 'solana', rpcUrl: config.chains.solana.rpcUrl, programId: config.chains.solana.programId, payer: out.solana.payer.publicKey.toBase58() }, 'relaying to Solana');
   }
   return out;

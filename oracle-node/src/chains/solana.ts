@@ -3,12 +3,15 @@
 // RPC getBlockTime on a cluster (`chains.solana` in the node config), or whatever an embedder supplies
 // (`solanaSource` in `overrides.sources`, e.g. the Clock sysvar on LiteSVM).
 import type { InferenceRequestAccount, OracleClient } from '@destra/adapter-solana';
-import { svmDestination } from '@destra/protocol';
+import { requestStream, svmDestination } from '@destra/protocol';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import type { RequestSource } from './source.ts';
 import type { ChainRequest } from '../round/engine.ts';
+import { ChainRequestStream, type ChainRequestStreamOptions } from './chain-stream.ts';
+import type { SequencedRequest } from './request-stream.ts';
+import { solanaStreamReader } from './solana-stream.ts';
 
 const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
 
@@ -40,6 +43,10 @@ export const solanaSourceSchema = z.strictObject({
   pollIntervalMs: z.number().int().min(50).default(1000),
   /** Model hash (bytes32 hex) → model name for the inference engine; unmapped hashes are passed as hex. */
   models: z.record(z.string().regex(/^0x[0-9a-fA-F]{64}$/), z.string().min(1)).default({}),
+  /** 'round': one threshold round per request; 'range': the program's request stream in ranges (one slot each). */
+  signing: z.enum(['round', 'range']).default('round'),
+  maxRangeSize: z.number().int().min(1).max(4096).default(1024),
+  certifyTimeoutMs: z.number().int().min(1000).default(30_000),
 });
 export type SolanaSourceConfig = z.output<typeof solanaSourceSchema>;
 
@@ -54,8 +61,16 @@ export interface SolanaSourceOptions {
   intervalMs?: number;
   /** Model hash (0x-prefixed hex) → model name; unmapped hashes are passed as hex. */
   models?: Record<string, string>;
+  /**
+   * Sign the program's request stream in ranges (one slot per range) through the node's range service
+   * instead of one round per request (docs/node.md "Chain requests in ranges").
+   */
+  range?: Omit<ChainRequestStreamOptions, 'stream' | 'reader' | 'fallback' | 'log'>;
   log: Logger;
 }
+
+/** Range mode: a request still pending this long after it was first seen goes to the round path too (e.g. its range's answer was refused after a handover). */
+const STALE_PENDING_MS = 30_000;
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -95,13 +110,17 @@ export function rpcSlotTime(connection: { getBlockTime(slot: number): Promise<nu
   };
 }
 
-export function solanaSource(o: SolanaSourceOptions): RequestSource {
+export function solanaSource(o: SolanaSourceOptions): RequestSource & { stream?: ChainRequestStream } {
   const name = o.name ?? 'solana';
   const models = Object.fromEntries(Object.entries(o.models ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   let stop: (() => void) | undefined;
-  return {
+  const source: RequestSource & { stream?: ChainRequestStream } = {
     name,
     async start(onRequest, fromCursor) {
+      if (o.range) {
+        stop = await startSolanaStream(o, name, models, onRequest, (s) => (source.stream = s));
+        return;
+      }
       // Every pending request is delivered, also after a restart: listPendingRequests returns only
       // open requests, the engine dedupes by id, and one answered under an older epoch (then refused by
       // the program) must come again to be re-signed. The stored cursor is the highest request slot
@@ -134,7 +153,88 @@ export function solanaSource(o: SolanaSourceOptions): RequestSource {
     },
     async stop() {
       stop?.();
+      source.stream?.stop();
     },
+  };
+  return source;
+}
+
+/**
+ * Range mode: each poll reads the current slot (Clock sysvar), then the pending requests; every slot
+ * before the current one is complete, so the stream may cut up to it (requests answered or refunded
+ * meanwhile are missing from the pending list and re-read by number). A request whose slot has no time
+ * yet holds the cut before its slot. Requests pending for long also go to the round path (it re-signs an
+ * answer the program refused after a handover).
+ */
+async function startSolanaStream(
+  o: SolanaSourceOptions,
+  name: string,
+  models: Record<string, string>,
+  onRequest: (r: ChainRequest) => void,
+  expose: (s: ChainRequestStream) => void,
+): Promise<() => void> {
+  const { SYSVAR_CLOCK_PUBKEY } = await import('@solana/web3.js');
+  const programId = o.client.programId.toBytes();
+  const toRequest = async (r: InferenceRequestAccount): Promise<SequencedRequest> => ({
+    ...chainRequestFromSolana(r, o.clusterId, programId, await o.slotTime(r.createdSlot), name, models),
+    seq: Number(r.seq),
+    block: r.createdSlot,
+  });
+  const stream = new ChainRequestStream({
+    ...o.range!,
+    stream: requestStream(svmDestination(o.clusterId, programId)),
+    reader: solanaStreamReader({ client: o.client, toRequest }),
+    fallback: onRequest,
+    log: o.log.child({ stream: 'solana' }),
+  });
+  expose(stream);
+  const firstSeen = new Map<string, { at: number; last?: number }>();
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const poll = async (): Promise<void> => {
+    const clock = await o.client.transport.getAccount(SYSVAR_CLOCK_PUBKEY);
+    if (!clock) throw new Error('the Clock sysvar is not readable');
+    const slot = Buffer.from(clock.data).readBigUInt64LE(0);
+    const pending = (await o.client.listPendingRequests()).sort((a, b) => (a.seq! < b.seq! ? -1 : 1));
+    let upTo = slot - 1n;
+    const now = Date.now();
+    const live = new Set<string>();
+    for (const r of pending) {
+      const key = r.address.toBase58();
+      live.add(key);
+      let req: SequencedRequest;
+      try {
+        req = await toRequest(r);
+      } catch (err) {
+        if (r.createdSlot - 1n < upTo) upTo = r.createdSlot - 1n;
+        o.log.debug({ request: key, slot: String(r.createdSlot), err: (err as Error).message }, 'no slot time for a solana request yet');
+        continue;
+      }
+      stream.add(req);
+      const seen = firstSeen.get(key) ?? { at: now };
+      firstSeen.set(key, seen);
+      if (now - seen.at >= STALE_PENDING_MS && (seen.last === undefined || now - seen.last >= 10_000)) {
+        seen.last = now;
+        onRequest(req);
+      }
+    }
+    for (const k of firstSeen.keys()) if (!live.has(k)) firstSeen.delete(k);
+    if (upTo >= 0n) await stream.synced(upTo);
+  };
+  const loop = (): void => {
+    if (stopped) return;
+    poll()
+      .catch((err: Error) => o.log.warn({ err: err.message }, 'solana request stream poll failed'))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(loop, o.intervalMs ?? 1000);
+      });
+  };
+  loop();
+  o.log.info({ program: o.client.programId.toBase58(), source: name }, 'solana request stream followed in ranges');
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    stream.stop();
   };
 }
 
@@ -143,13 +243,14 @@ export function solanaSource(o: SolanaSourceOptions): RequestSource {
  * times from getBlockTime. Throws ConfigError naming `chains.solana.<field>`. web3.js and the adapter
  * are loaded at start, so nodes without a Solana watcher never load them.
  */
-export function solanaSourceFromConfig(raw: unknown, log: Logger): RequestSource {
+export function solanaSourceFromConfig(raw: unknown, log: Logger, range?: Omit<NonNullable<SolanaSourceOptions['range']>, 'maxRangeSize' | 'certifyTimeoutMs'>): RequestSource {
   const parsed = solanaSourceSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new ConfigError(issue.message, ['chains', 'solana', ...issue.path.map(String)].join('.'));
   }
   const cfg = parsed.data;
+  if (cfg.signing === 'range' && !range) throw new ConfigError("signing 'range' needs the node's range service", 'chains.solana.signing');
   const clusterId = new Uint8Array(Buffer.from(cfg.clusterId.replace(/^0x/, ''), 'hex'));
   const name = `solana:${hex(clusterId)}`;
   let inner: RequestSource | undefined;
@@ -173,7 +274,10 @@ export function solanaSourceFromConfig(raw: unknown, log: Logger): RequestSource
         log.warn({ rpc: cfg.rpcUrl, err: (err as Error).message }, 'cannot read the solana program config yet; watching anyway');
       }
       if (stopped) return;
-      inner = solanaSource({ client, clusterId, slotTime: rpcSlotTime(connection), name, intervalMs: cfg.pollIntervalMs, models: cfg.models, log });
+      inner = solanaSource({
+        client, clusterId, slotTime: rpcSlotTime(connection), name, intervalMs: cfg.pollIntervalMs, models: cfg.models, log,
+        ...(cfg.signing === 'range' && range ? { range: { ...range, maxRangeSize: cfg.maxRangeSize, certifyTimeoutMs: cfg.certifyTimeoutMs } } : {}),
+      });
       await inner.start(onRequest, fromCursor);
       log.info({ rpc: cfg.rpcUrl, commitment }, 'solana watcher reads over JSON-RPC');
     },
