@@ -1,6 +1,5 @@
 // The Solana request stream as range signing reads it, against the real program in LiteSVM: the position
-// after a slot (binary search over request numbers), and a span of slots' requests read back by number
-// by number.
+// after a slot (binary search over request numbers), and a span of slots' requests read back by number.
 import { describe, expect, it } from 'vitest';
 import { Keypair } from '@solana/web3.js';
 import { domainTag, g2Uncompressed, publicKeyPoint, randomSecretKey } from '@destra/protocol';
