@@ -41,8 +41,8 @@ describe('JobTable', () => {
     expect(t.get(j.id.toUpperCase().replace('0X', '0x'))).toBe(j);
     const events: JobEvent[] = [];
     t.listen(j, (e) => events.push(e));
-    const r0 = t.addRange(j, { row: 0, start: 0, count: 10, id: '0x01', epoch: 1 });
-    const r1 = t.addRange(j, { row: 10, start: 10, count: 10, id: '0x02', epoch: 1 });
+    const r0 = t.addRange(j, { row: 0, start: 0, count: 10, id: '0x01', epoch: 1, stream: stream() });
+    const r1 = t.addRange(j, { row: 10, start: 10, count: 10, id: '0x02', epoch: 1, stream: stream() });
     t.certify(j, r1, fakeCert(10));
     t.fail(j, r1, 'late'); // an outcome is final
     expect(r1.state).toBe('certified');
@@ -65,7 +65,7 @@ describe('JobTable', () => {
     const t = new JobTable(limits, () => now);
     const finish = (rows: number) => {
       const j = t.create('x', 'm', rows, stream);
-      t.certify(j, t.addRange(j, { row: 0, start: 0, count: rows, id: '0x', epoch: 1 }), fakeCert(rows));
+      t.certify(j, t.addRange(j, { row: 0, start: 0, count: rows, id: '0x', epoch: 1, stream: stream() }), fakeCert(rows));
       now += 10;
       return j;
     };

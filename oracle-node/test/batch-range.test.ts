@@ -1,12 +1,13 @@
 // Batch jobs over the range protocol, four real nodes (ONNX liquidation-risk) and the real aggregator:
 // a client posts a few thousand rows to one node and streams the results; every result verifies (proof,
-// group signature, report id on the job stream, input hash of its row); any member serves any result;
+// group signature, report id on the range's stream, which binds the job and the range's rows, input hash
+// of its row); any member serves any result;
 // a hostile client hits every limit; hostile members' proposals (not a member, impersonation, replay,
 // oversized, unknown model, wrong row length) are refused before any work.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { loadModels } from '@destra/models';
-import { ReportKind, decodeReport, encodeBatchBody, fromHex, g1ToEip2537, merkleRoot, reportLeaf, rootSigningMessage, streamRequestId, toHex, verify, verifyMerkleProof } from '@destra/protocol';
+import { ReportKind, decodeReport, encodeBatchBody, fromHex, g1ToEip2537, jobRangeStream, merkleRoot, rangeId, reportLeaf, rootSigningMessage, streamRequestId, toHex, verify, verifyMerkleProof } from '@destra/protocol';
 import type { AggregatorService } from '@destra/aggregator';
 import { NodeResponseError, inferBatch } from '@destra/adapter-ethereum';
 import { encodeInput, planFor } from '../src/inference/codec.ts';
@@ -81,6 +82,8 @@ afterAll(async () => {
 
 let jobId: string;
 let stream: Uint8Array;
+/** The stream of the job's range of `count` rows from `first`: jobRangeStream(job stream, keccak256(rows)). */
+const rangeStreamOf = (first: number, count: number): Uint8Array => jobRangeStream(stream, keccak_256(flat(rows.slice(first, first + count))));
 let results: Line[];
 
 describe('batch jobs on the range protocol', () => {
@@ -106,7 +109,11 @@ describe('batch jobs on the range protocol', () => {
       const d = decodeReport(report);
       expect(d.kind).toBe(ReportKind.OnDemand);
       expect(d.epoch).toBe(BigInt(r.epoch));
-      expect(equalBytes(d.id, streamRequestId(stream, r.seq))).toBe(true);
+      // The range's stream is the job stream and the range's rows; the report id names it and the row.
+      const first = r.row - r.leaf;
+      expect(r.seq).toBe(r.row);
+      expect(r.stream).toBe(toHex(rangeStreamOf(first, Math.min(RANGE_ROWS, 3000 - first))));
+      expect(equalBytes(d.id, streamRequestId(fromHex(r.stream), r.seq))).toBe(true);
       expect(equalBytes(d.inputHash, keccak_256(rows[r.row]!))).toBe(true);
       expect(d.output.length).toBeGreaterThan(0);
       expect(verifyMerkleProof(reportLeaf(report), r.proof.map(fromHex), fromHex(r.root))).toBe(true);
@@ -207,7 +214,7 @@ describe('batch jobs on the range protocol', () => {
     const flip = tamper((l) => l.replace(/("report":"0x[0-9a-f]*)([0-9a-f]{2})"/, (_, head: string, b: string) => `${head}${b === 'ff' ? 'fe' : 'ff'}"`));
     await expect(inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 50) }, { fetch: flip })).rejects.toThrow(/Merkle proof/);
     const swapRow = tamper((l) => l.replace(/"row":(\d+)/, (_, n: string) => `"row":${(Number(n) + 1) % 50}`));
-    await expect(inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 50) }, { fetch: swapRow })).rejects.toThrow(/input hash|twice/);
+    await expect(inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 50) }, { fetch: swapRow })).rejects.toThrow(/sequence number|input hash|twice/);
     const flipRange = tamper((l) => l.replace(/("reports":"0x[0-9a-f]*)([0-9a-f]{2})"/, (_, head: string, b: string) => `${head}${b === 'ff' ? 'fe' : 'ff'}"`));
     await expect(inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 1200) }, { fetch: flipRange, lines: 'ranges' })).rejects.toThrow(/do not build the signed root/);
     // Without verification the altered result is returned as sent.
@@ -266,18 +273,20 @@ describe('batch jobs on the range protocol', () => {
     const job = fromHex(jobId);
     const proposal = (over: Partial<RangeProposal>): Uint8Array =>
       RangeProposalCodec.encode({ type: 'range-proposal', v: 1, epoch: k1.epoch, proposer: k1.index, job, start: 0, model: MODEL, timestamp: Math.floor(Date.now() / 1000), rowLength: 56, rows: flat(makeRows(4)), ...over });
-    const streamHex = `${Buffer.from(stream).toString('hex')}@1`; // the guard position of the job stream in epoch 1
-    const next2 = node2.store.rangeNext(streamHex);
-    expect(next2).toBe(3000);
+    const guardKey = (s: Uint8Array) => `${Buffer.from(s).toString('hex')}@1`; // a stream's position in epoch 1
+    const last = 3000 - (3000 % RANGE_ROWS);
+    const range0 = guardKey(rangeStreamOf(0, RANGE_ROWS));
+    const rangeLast = guardKey(rangeStreamOf(last, 3000 - last));
+    expect([node2.store.rangeNext(range0), node2.store.rangeNext(rangeLast)]).toEqual([RANGE_ROWS, 3000]);
     const counts = async () => Object.fromEntries(await Promise.all(['not-member', 'impersonation', 'replay', 'oversized', 'unknown-model', 'row-length'].map(async (o) => [o, await metric(node2, o)] as const)));
     const before = await counts();
     // A peer that is not a committee member (the aggregator's own admitted host) proposes.
     await cluster.aggHost.sendDirect(node2.host.peerId, PROTOCOL_RANGE_PROPOSAL, proposal({ start: 5000 }));
-    // Member 1 (its real connection) replays a range of its finished job, claims member 3's index, sends
-    // a range over the size limit, an unknown model, rows of the wrong length.
+    // Member 1 (its real connection) replays two ranges of its finished job (same rows, same start), claims
+    // member 3's index, sends a range over the size limit, an unknown model, rows of the wrong length.
     const send = (frame: Uint8Array) => node1.host.sendDirect(node2.host.peerId, PROTOCOL_RANGE_PROPOSAL, frame);
-    await send(proposal({ start: 0 }));
-    await send(proposal({ start: 2999 }));
+    await send(proposal({ start: 0, rows: flat(rows.slice(0, RANGE_ROWS)) }));
+    await send(proposal({ start: last, rows: flat(rows.slice(last)) }));
     await send(proposal({ start: 6000, proposer: 3 }));
     await send(proposal({ start: 7000, rows: flat(makeRows(RANGE_ROWS + 1)) }));
     await send(proposal({ start: 8000, model: 'no-such-model' }));
@@ -289,10 +298,35 @@ describe('batch jobs on the range protocol', () => {
         return Object.entries(want).every(([k, v]) => now[k]! - before[k]! === v);
       }),
     ).toBe(true);
-    // Nothing was committed: the stream's position is where the honest job left it.
-    expect(node2.store.rangeNext(streamHex)).toBe(next2);
-    // The same member proposing honestly on its stream, past the job's end, is accepted and committed.
-    await send(proposal({ start: 3000 }));
-    expect(await until(() => node2.store.rangeNext(streamHex) === 3004)).toBe(true);
+    // Nothing was committed: the streams' positions are where the honest job left them.
+    expect([node2.store.rangeNext(range0), node2.store.rangeNext(rangeLast)]).toEqual([RANGE_ROWS, 3000]);
+    // The same member proposing new rows on its job, past the job's end, is accepted and committed: a new
+    // range on the stream of the job and these rows.
+    const fresh = makeRows(4, 99);
+    await send(proposal({ start: 3000, rows: flat(fresh) }));
+    const freshKey = guardKey(jobRangeStream(stream, keccak_256(flat(fresh))));
+    expect(await until(() => node2.store.rangeNext(freshKey) === 3004)).toBe(true);
   }, 30_000);
+
+  it('a proposer that sends different rows to different members makes different ranges: honest members are never named as conflicting', async () => {
+    const k1 = await node1.ready();
+    const job = fromHex(jobId);
+    const named: number[] = [];
+    agg.on('misbehaviour', (e) => named.push(e.member));
+    const [a, b] = [makeRows(3, 500), makeRows(3, 600)];
+    const frame = (r: Uint8Array[]) => RangeProposalCodec.encode({ type: 'range-proposal', v: 1, epoch: k1.epoch, proposer: k1.index, job, start: 4000, model: MODEL, timestamp: Math.floor(Date.now() / 1000), rowLength: 56, rows: flat(r) });
+    const [node3, node4] = [cluster.nodes[2]!, cluster.nodes[3]!];
+    await node1.host.sendDirect(node2.host.peerId, PROTOCOL_RANGE_PROPOSAL, frame(a));
+    await node1.host.sendDirect(node3.host.peerId, PROTOCOL_RANGE_PROPOSAL, frame(b));
+    await node1.host.sendDirect(node4.host.peerId, PROTOCOL_RANGE_PROPOSAL, frame(b));
+    const streamB = jobRangeStream(stream, keccak_256(flat(b)));
+    await node1.range!.intake.proposeLocal(RangeProposalCodec.decode(frame(b)), streamB); // the proposer signs b too: t = 3 agree on b
+    const key = (r: Uint8Array[]) => `${Buffer.from(jobRangeStream(stream, keccak_256(flat(r)))).toString('hex')}@1`;
+    expect(await until(() => node2.store.rangeNext(key(a)) === 4003 && node3.store.rangeNext(key(b)) === 4003 && node4.store.rangeNext(key(b)) === 4003)).toBe(true);
+    // b certifies (its own range); a is another range with one commit. With one range id for both row
+    // sets, member 2 would be named for committing a root that differs from the certified one.
+    expect(await until(() => node3.range!.service.certifiedRange(rangeId(streamB, 4000, 3)) !== undefined)).toBe(true);
+    await new Promise((r) => setTimeout(r, 300)); // the aggregator has seen every commit
+    expect(named).toEqual([]);
+  });
 });

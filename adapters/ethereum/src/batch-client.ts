@@ -1,9 +1,11 @@
 // Client for a node's batch API (`POST /v1/infer/batch`, docs/api.md "Batch jobs"): posts many rows of
 // one model (binary body for canonical rows, JSON for number rows), reads the NDJSON stream as ranges
 // are certified, and by default verifies every result before returning it: the report decodes and names
-// the result's epoch; its id is keccak256(job stream ‖ seq); its input hash is keccak256 of the row sent
+// the result's epoch; its id is keccak256(range stream ‖ seq); its input hash is keccak256 of the row sent
 // (canonical rows); its Merkle proof leads to the root; the root's group signature verifies under the
 // group key of the result's epoch (passed in, or the node's /v1/committee key for its current epoch).
+// With lines: 'ranges' each range's stream is also checked to be jobRangeStream(job stream, keccak256(the
+// range's rows as sent)), and its id rangeId(that stream, start, count).
 // The node is an external party: every line is size-limited and checked field by field.
 import { bytesToHex, hexToBytes, isHex, type Hex } from 'viem';
 import {
@@ -17,6 +19,7 @@ import {
   decodeReport,
   encodeBatchBody,
   inputHash,
+  jobRangeStream,
   reportLeaf,
   rootSigningMessage,
   streamRequestId,
@@ -54,7 +57,8 @@ export interface BatchInferOptions {
 
 export interface BatchResult {
   row: number;
-  /** Sequence number on the job stream (the report id is keccak256(stream ‖ uint64 seq)). */
+  /** The range's stream and the sequence number on it (the report id is keccak256(stream ‖ uint64 seq)). */
+  stream: Uint8Array;
   seq: number;
   rangeId: Uint8Array;
   /** Leaf index within the range. */
@@ -152,7 +156,11 @@ export async function inferBatch(nodeUrl: string, req: BatchInferRequest, opts: 
       continue;
     }
     if (l.type === 'result') await take(parseBatchResultLine(l, rows));
-    else if (l.type === 'range') for (const r of resultsOfRangeLine(l, rows, out.stream)) await take(r);
+    else if (l.type === 'range') {
+      const results = resultsOfRangeLine(l, rows);
+      check?.rangeStream(results[0]!.stream, out.stream, results[0]!.row, results.length);
+      for (const r of results) await take(r);
+    }
     else if (l.type === 'failed') {
       const fromRow = l.fromRow;
       const toRow = l.toRow;
@@ -183,11 +191,25 @@ class ResultChecker {
     private readonly doFetch: typeof fetch,
   ) {}
 
-  async result(r: BatchResult, stream: Uint8Array): Promise<void> {
+  /** A `range` line's stream must be the job stream and the rows this client sent for the range. */
+  rangeStream(stream: Uint8Array, jobStream: Uint8Array, fromRow: number, count: number): void {
+    if (!this.canonical) return; // number rows: the node encoded them; each report's input hash is what it ran
+    const rows = this.rows.slice(fromRow, fromRow + count) as Uint8Array[];
+    const flat = new Uint8Array(rows.reduce((n, r) => n + r.length, 0));
+    let at = 0;
+    for (const r of rows) {
+      flat.set(r, at);
+      at += r.length;
+    }
+    if (!eq(stream, jobRangeStream(jobStream, inputHash(flat)))) throw new NodeResponseError(`node ${this.url.origin}: range of rows ${fromRow}..${fromRow + count - 1} is not on the stream of this job and these rows`);
+  }
+
+  async result(r: BatchResult, _jobStream: Uint8Array): Promise<void> {
     const where = `node ${this.url.origin}, row ${r.row}`;
     if (r.decoded.epoch !== BigInt(r.epoch)) throw new NodeResponseError(`${where}: the report names epoch ${r.decoded.epoch}, the result ${r.epoch}`);
     if (r.decoded.kind !== ReportKind.OnDemand) throw new NodeResponseError(`${where}: report kind ${r.decoded.kind} is not on-demand`);
-    if (!eq(r.decoded.id, streamRequestId(stream, r.seq))) throw new NodeResponseError(`${where}: report id is not keccak256(job stream ‖ seq ${r.seq})`);
+    if (!eq(r.decoded.id, streamRequestId(r.stream, r.seq))) throw new NodeResponseError(`${where}: report id is not keccak256(range stream ‖ seq ${r.seq})`);
+    if (r.seq !== r.row) throw new NodeResponseError(`${where}: sequence number ${r.seq} is not the row's position in the job`);
     if (this.canonical && !eq(r.decoded.inputHash, inputHash(this.rows[r.row] as Uint8Array))) throw new NodeResponseError(`${where}: report input hash is not keccak256 of the row sent`);
     if (!verifyMerkleProof(reportLeaf(r.report), r.proof, r.root)) throw new NodeResponseError(`${where}: Merkle proof does not lead to the root`);
     const k = `${bytesToHex(r.root)}:${bytesToHex(r.signature)}:${r.epoch}`;
@@ -277,15 +299,16 @@ const uintField = (v: unknown, field: string, max = Number.MAX_SAFE_INTEGER): nu
  * A `range` line (lines: 'ranges'), field by field, as one result per report: the tree is rebuilt from
  * the reports, so each result's proof leads to the tree's root — which must be the line's signed root.
  */
-export function resultsOfRangeLine(l: Record<string, unknown>, rows: number, stream: Uint8Array): BatchResult[] {
+export function resultsOfRangeLine(l: Record<string, unknown>, rows: number): BatchResult[] {
   const count = uintField(l.count, 'count', MAX_BATCH_SIZE);
   const fromRow = uintField(l.fromRow, 'fromRow', rows - 1);
   const start = uintField(l.start, 'start');
   const reportLength = uintField(l.reportLength, 'reportLength', MAX_REPORT_LENGTH);
   if (count < 1 || fromRow + count > rows) throw new NodeResponseError(`node response range of ${count} rows from row ${fromRow} is outside the job's ${rows} rows`);
   const all = hexField(l.reports, 'reports', count * reportLength);
+  const stream = hexField(l.stream, 'stream', 32);
   const id = hexField(l.rangeId, 'rangeId', 32);
-  if (!eq(id, rangeId(stream, start, count))) throw new NodeResponseError(`node response rangeId is not the id of range ${start}+${count} of the job stream`);
+  if (!eq(id, rangeId(stream, start, count))) throw new NodeResponseError(`node response rangeId is not the id of range ${start}+${count} of its stream`);
   const root = hexField(l.root, 'root', 32);
   const signature = hexField(l.signature, 'signature', 48);
   if (!Array.isArray(l.signers) || l.signers.length > 256) throw new NodeResponseError('node response field signers must be an array of member indices');
@@ -301,7 +324,7 @@ export function resultsOfRangeLine(l: Record<string, unknown>, rows: number, str
     } catch (e) {
       throw new NodeResponseError(`node returned a malformed report: ${(e as Error).message}`, undefined, { cause: e });
     }
-    return { row: fromRow + i, seq: start + i, rangeId: id, leaf: i, report, decoded, proof: merkleProof(tree, i), root, signature, signers, epoch };
+    return { row: fromRow + i, stream, seq: start + i, rangeId: id, leaf: i, report, decoded, proof: merkleProof(tree, i), root, signature, signers, epoch };
   });
 }
 
@@ -318,6 +341,7 @@ export function parseBatchResultLine(l: Record<string, unknown>, rows: number): 
   if (!Array.isArray(l.signers) || l.signers.length > 256) throw new NodeResponseError('node response field signers must be an array of member indices');
   return {
     row: uintField(l.row, 'row', rows - 1),
+    stream: hexField(l.stream, 'stream', 32),
     seq: uintField(l.seq, 'seq'),
     rangeId: hexField(l.rangeId, 'rangeId', 32),
     leaf: uintField(l.leaf, 'leaf'),

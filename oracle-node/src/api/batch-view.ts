@@ -9,7 +9,8 @@ export interface ResultView {
   type: 'result';
   /** Row of the job (absent when looked up by range). */
   row?: number;
-  /** Sequence number on the job stream: the report id is keccak256(stream ‖ uint64 seq). */
+  /** The range's stream (jobRangeStream) and the sequence number on it: the report id is keccak256(stream ‖ uint64 seq). */
+  stream: string;
   seq: number;
   rangeId: string;
   /** Leaf index within the range. */
@@ -38,6 +39,7 @@ export function resultView(r: CertifiedRange, i: number, row?: number): ResultVi
   return {
     type: 'result',
     ...(row === undefined ? {} : { row }),
+    stream: toHex(r.stream),
     seq: r.start + i,
     rangeId: toHex(r.id),
     leaf: i,
@@ -103,7 +105,7 @@ export class RangeLines {
     private readonly r: CertifiedRange,
     private readonly firstRow: number,
   ) {
-    this.leaf = ascii(`,"rangeId":"${toHex(r.id)}","leaf":`);
+    this.leaf = ascii(`,"stream":"${toHex(r.stream)}","rangeId":"${toHex(r.id)}","leaf":`);
     this.tail = ascii(`],"root":"${toHex(r.root)}","signature":"${toHex(r.signature)}","signatureEip2537":"${toHex(g1ToEip2537(r.signature))}","signers":${JSON.stringify(r.signers)},"epoch":${r.epoch}}\n`);
   }
 
@@ -164,6 +166,7 @@ export function rangeLine(range: JobRange): Buffer {
     fromRow: range.row,
     count: r.count,
     start: r.start,
+    stream: toHex(r.stream),
     rangeId: toHex(r.id),
     reportLength: r.reportLength,
     root: toHex(r.root),
@@ -215,7 +218,7 @@ export interface JobView {
   createdAt: number;
   finishedAt: number | null;
   stream: string;
-  ranges: { rangeId: string | null; fromRow: number; count: number; start: number; epoch: number | null; state: string; error?: string }[];
+  ranges: { rangeId: string | null; stream: string | null; fromRow: number; count: number; start: number; epoch: number | null; state: string; error?: string }[];
 }
 
 export function jobView(jobs: JobTable, j: Job): JobView {
@@ -230,7 +233,7 @@ export function jobView(jobs: JobTable, j: Job): JobView {
     createdAt: j.createdAt,
     finishedAt: j.finishedAt ?? null,
     stream: toHex(j.stream),
-    ranges: j.ranges.map((r) => ({ rangeId: r.id || null, fromRow: r.row, count: r.count, start: r.start, epoch: r.epoch >= 0 ? r.epoch : null, state: r.state, ...(r.error ? { error: r.error } : {}) })),
+    ranges: j.ranges.map((r) => ({ rangeId: r.id || null, stream: r.stream.length ? toHex(r.stream) : null, fromRow: r.row, count: r.count, start: r.start, epoch: r.epoch >= 0 ? r.epoch : null, state: r.state, ...(r.error ? { error: r.error } : {}) })),
   };
 }
 

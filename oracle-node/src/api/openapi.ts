@@ -205,11 +205,12 @@ export function openApiDocument(version = '0.1.0'): Record<string, unknown> {
         Status: { type: 'object', required: ['status', 'epoch', 'index'], properties: { status: { enum: ['ok', 'starting', 'degraded'] }, epoch: { type: 'integer' }, index: { type: 'integer' } } },
         BatchResult: {
           type: 'object',
-          required: ['type', 'seq', 'rangeId', 'leaf', 'report', 'proof', 'root', 'signature', 'signatureEip2537', 'signers', 'epoch'],
+          required: ['type', 'stream', 'seq', 'rangeId', 'leaf', 'report', 'proof', 'root', 'signature', 'signatureEip2537', 'signers', 'epoch'],
           properties: {
             type: { const: 'result' },
             row: { type: 'integer', description: 'Row of the job (in job streams and pages)' },
-            seq: { type: 'integer', description: 'Sequence number on the job stream; the report id is keccak256(stream ‖ uint64 seq)' },
+            stream: { ...hex, description: "The range's stream: keccak256(jobStream ‖ keccak256(the range's rows))" },
+            seq: { type: 'integer', description: 'Sequence number on the range stream (the row of the job); the report id is keccak256(stream ‖ uint64 seq)' },
             rangeId: hex,
             leaf: { type: 'integer', description: 'Leaf index within the range' },
             report: hex,

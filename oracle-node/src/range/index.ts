@@ -96,6 +96,7 @@ export async function startRangeProtocol(o: RangeProtocolOptions): Promise<Range
     host: o.host,
     jobs,
     inference,
+    hasher,
     domain: o.domain,
     operatorKey: o.operatorKey,
     activeKey: o.activeKey,

@@ -16,10 +16,12 @@ export interface JobLimits {
 }
 
 export interface JobRange {
-  /** First row of the job in this range, and the range's first sequence number on the job stream. */
+  /** First row of the job in this range, and the range's first sequence number (the same). */
   row: number;
   start: number;
   count: number;
+  /** The range's stream: jobRangeStream(job stream, keccak256(its rows)). Empty for rows that never got a range. */
+  stream: Uint8Array;
   /** rangeId(stream, start, count), hex with 0x. */
   id: string;
   epoch: number;
@@ -117,7 +119,7 @@ export class JobTable {
   /** Rows that will never get a range (e.g. the key went away mid-job) fail as one pseudo-range. */
   failRest(j: Job, fromRow: number, error: string): void {
     if (fromRow >= j.rows) return;
-    const range: JobRange = { row: fromRow, start: -1, count: j.rows - fromRow, id: '', epoch: -1, state: 'pending' };
+    const range: JobRange = { row: fromRow, start: -1, count: j.rows - fromRow, stream: new Uint8Array(0), id: '', epoch: -1, state: 'pending' };
     j.ranges.push(range);
     this.fail(j, range, error);
   }

@@ -1,11 +1,13 @@
 // The receiving node's side of a batch job: rows checked once up front, the job made (limits), then its
-// rows proposed as ranges on the job's stream (jobStream: this node's operator key ‖ job id) — one
+// rows proposed as ranges, each on its own stream bound to this node and the range's rows
+// (jobRangeStream(jobStream(domain, operator key, job id), keccak256(rows))) — one
 // RangeProposal frame per range to every member of the active epoch's committee, and the same range
 // computed here. Each range is signed under the epoch active when it is proposed. A range counts as
 // certified when the committee's certificate for this node's own commit arrives, and as failed when
 // this node could not compute it or no certificate came within rangeTimeoutMs. Ranges in flight are
 // bounded (maxInflightRows) so members' queues stay short.
-import { MAX_BATCH_SIZE, jobStream, rangeId, toHex } from '@destra/protocol';
+import { MAX_BATCH_SIZE, jobRangeStream, jobStream, rangeId, toHex } from '@destra/protocol';
+import type { FastHasher } from '@destra/aggregator/fast-hash';
 import type { Logger } from 'pino';
 import { RoundError } from '../errors.ts';
 import type { PeerInfo } from '../p2p/host.ts';
@@ -23,6 +25,7 @@ export interface BatchProposerOptions {
   host: RangeHost;
   jobs: JobTable;
   inference: RangeInferencer;
+  hasher: FastHasher;
   domain: Uint8Array;
   /** This node's operator key (compressed G2): names its job streams. */
   operatorKey: Uint8Array;
@@ -104,9 +107,10 @@ export class BatchProposer {
         rowLength,
         rows: rows.subarray(row * rowLength, (row + count) * rowLength),
       };
-      const range = this.o.jobs.addRange(job, { row, start: row, count, id: toHex(rangeId(job.stream, row, count)), epoch: k.epoch });
+      const stream = jobRangeStream(job.stream, this.o.hasher.keccak(p.rows));
+      const range = this.o.jobs.addRange(job, { row, start: row, count, stream, id: toHex(rangeId(stream, row, count)), epoch: k.epoch });
       const frame = RangeProposalCodec.encode(p);
-      this.track(job, range, this.o.intake.proposeLocal(p, job.stream));
+      this.track(job, range, this.o.intake.proposeLocal(p, stream));
       await this.broadcast(k.epoch, frame);
     }
   }

@@ -70,3 +70,18 @@ export function requestStream(destination: Destination): Uint8Array {
   buf.set(destination.contract, 34);
   return keccak_256(buf);
 }
+
+/**
+ * The stream of one range of a batch job: keccak256(jobStream ‖ keccak256(rows)), rows being the range's
+ * canonical inputs back to back. The range id then commits to its rows: a proposer that sends different
+ * rows to different members makes different ranges (nothing certifies), never two roots for one range
+ * that would name honest members as conflicting. Sequence numbers stay the rows' positions in the job.
+ */
+export function jobRangeStream(jobStream: Uint8Array, rowsHash: Uint8Array): Uint8Array {
+  if (jobStream.length !== 32) throw new ReportFormatError('jobStream', `expected 32 bytes, got ${jobStream.length}`);
+  if (rowsHash.length !== 32) throw new ReportFormatError('rowsHash', `expected 32 bytes, got ${rowsHash.length}`);
+  const buf = new Uint8Array(64);
+  buf.set(jobStream, 0);
+  buf.set(rowsHash, 32);
+  return keccak_256(buf);
+}
