@@ -27,7 +27,7 @@ export interface RangeSink {
   readonly stream: Uint8Array;
   /** How many requests of the range can still land (0: nothing left to do). */
   openCount(range: SignedRange): Promise<number>;
-  /** Lands every open request of the range; resolves with the transaction ids (empty when nothing was open). */
+  /** Lands every open request of the range (it reads which are open); resolves with the transaction ids (empty when nothing was open). */
   submitRange(range: SignedRange): Promise<string[]>;
   /** Until when (unix ms) an open request of the range can still land; null when none is open. */
   deadlineOf(range: SignedRange): Promise<number | null>;
@@ -139,7 +139,7 @@ export class RangeRelayer {
       landed.length > 0 ? { chain: sink.chain, status: 'submitted', txs: landed, attempts } : { chain: sink.chain, status: 'already-fulfilled', attempts };
     for (let attempt = 1; ; attempt++) {
       try {
-        if ((await sink.openCount(range)) === 0) return done(attempt);
+        // submitRange reads what is open itself and sends nothing when nothing is
         landed.push(...(await sink.submitRange(range)));
         if ((await sink.openCount(range)) === 0) return done(attempt);
         lastError = new RelayError(sink.chain, 'requests of the range are still open after the submission');
