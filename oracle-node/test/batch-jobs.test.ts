@@ -2,7 +2,7 @@
 // pure helpers of the range path (rows per range, the flat seq messages behind report ids).
 import { describe, expect, it } from 'vitest';
 import { keccak_256 } from '@noble/hashes/sha3.js';
-import { MAX_BATCH_SIZE, jobStream, streamRequestId } from '@destra/protocol';
+import { MAX_BATCH_SIZE, jobRangeStream, jobStream, streamRequestId } from '@destra/protocol';
 import { RoundError } from '../src/errors.ts';
 import { JobTable, rowsPerRange, seqMessages, type CertifiedRange, type JobEvent } from '../src/range/index.ts';
 import { MAX_RANGE_ROWS_BYTES } from '../src/wire.ts';
@@ -107,5 +107,17 @@ describe('range helpers', () => {
     expect(jobStream(d, new Uint8Array(96).fill(4), j)).not.toEqual(base);
     expect(jobStream(d, k, new Uint8Array(16).fill(4))).not.toEqual(base);
     expect(() => jobStream(d, k, new Uint8Array(15))).toThrow(/16 bytes/);
+  });
+
+  it('a range stream fixes everything its reports hold: model, timestamp, epoch, row length and rows', () => {
+    const js = new Uint8Array(32).fill(5);
+    const c = { model: 'm', timestamp: 1_700_000_000, epoch: 3, rowLength: 56, rowsHash: new Uint8Array(32).fill(6) };
+    const base = jobRangeStream(js, c);
+    expect(jobRangeStream(js, { ...c })).toEqual(base);
+    for (const other of [{ model: 'n' }, { timestamp: c.timestamp + 1 }, { epoch: 4 }, { rowLength: 8 }, { rowsHash: new Uint8Array(32).fill(7) }]) {
+      expect(jobRangeStream(js, { ...c, ...other })).not.toEqual(base);
+    }
+    expect(jobRangeStream(new Uint8Array(32).fill(8), c)).not.toEqual(base);
+    expect(() => jobRangeStream(js, { ...c, epoch: -1 })).toThrow(/epoch/);
   });
 });

@@ -66,7 +66,7 @@ const until = async (cond: () => boolean | Promise<boolean>, ms = 10_000): Promi
 beforeAll(async () => {
   cluster = await startCluster(4, 3, {
     onnxModels: [MODEL],
-    configure: (c) => ({ ...c, batch: { rangeRows: RANGE_ROWS, maxRowsPerJob: 10_000, maxBodyBytes: 1024 * 1024, maxJobsPerClient: 1, maxInflightRows: 2048, rangeTimeoutMs: 20_000 } }),
+    configure: (c) => ({ ...c, rounds: { maxSkewSeconds: 600, timeoutMs: 20_000 }, batch: { rangeRows: RANGE_ROWS, maxRowsPerJob: 10_000, maxBodyBytes: 1024 * 1024, maxJobsPerClient: 1, maxInflightRows: 2048, rangeTimeoutMs: 20_000 } }),
   });
   agg = await startClusterAggregator(cluster);
   [node1, node2] = cluster.nodes as [OracleNode, OracleNode];
@@ -82,8 +82,10 @@ afterAll(async () => {
 
 let jobId: string;
 let stream: Uint8Array;
-/** The stream of the job's range of `count` rows from `first`: jobRangeStream(job stream, keccak256(rows)). */
-const rangeStreamOf = (first: number, count: number): Uint8Array => jobRangeStream(stream, keccak_256(flat(rows.slice(first, first + count))));
+/** The stream of a range of the job: the job stream and the range's content (model, timestamp, epoch, rows). */
+const streamOf = (r: Uint8Array[], timestamp: number, epoch = 1): Uint8Array => jobRangeStream(stream, { model: MODEL, timestamp, epoch, rowLength: 56, rowsHash: keccak_256(flat(r)) });
+/** Report timestamp of the range holding `row` (all reports of a range share it). */
+const timestampOf = (row: number): number => Number(decodeReport(fromHex(results.find((x) => x.row === row)!.report)).timestamp);
 let results: Line[];
 
 describe('batch jobs on the range protocol', () => {
@@ -112,7 +114,7 @@ describe('batch jobs on the range protocol', () => {
       // The range's stream is the job stream and the range's rows; the report id names it and the row.
       const first = r.row - r.leaf;
       expect(r.seq).toBe(r.row);
-      expect(r.stream).toBe(toHex(rangeStreamOf(first, Math.min(RANGE_ROWS, 3000 - first))));
+      expect(r.stream).toBe(toHex(streamOf(rows.slice(first, first + Math.min(RANGE_ROWS, 3000 - first)), Number(d.timestamp), r.epoch)));
       expect(equalBytes(d.id, streamRequestId(fromHex(r.stream), r.seq))).toBe(true);
       expect(equalBytes(d.inputHash, keccak_256(rows[r.row]!))).toBe(true);
       expect(d.output.length).toBeGreaterThan(0);
@@ -275,8 +277,8 @@ describe('batch jobs on the range protocol', () => {
       RangeProposalCodec.encode({ type: 'range-proposal', v: 1, epoch: k1.epoch, proposer: k1.index, job, start: 0, model: MODEL, timestamp: Math.floor(Date.now() / 1000), rowLength: 56, rows: flat(makeRows(4)), ...over });
     const guardKey = (s: Uint8Array) => `${Buffer.from(s).toString('hex')}@1`; // a stream's position in epoch 1
     const last = 3000 - (3000 % RANGE_ROWS);
-    const range0 = guardKey(rangeStreamOf(0, RANGE_ROWS));
-    const rangeLast = guardKey(rangeStreamOf(last, 3000 - last));
+    const range0 = guardKey(streamOf(rows.slice(0, RANGE_ROWS), timestampOf(0)));
+    const rangeLast = guardKey(streamOf(rows.slice(last), timestampOf(last)));
     expect([node2.store.rangeNext(range0), node2.store.rangeNext(rangeLast)]).toEqual([RANGE_ROWS, 3000]);
     const counts = async () => Object.fromEntries(await Promise.all(['not-member', 'impersonation', 'replay', 'oversized', 'unknown-model', 'row-length'].map(async (o) => [o, await metric(node2, o)] as const)));
     const before = await counts();
@@ -285,8 +287,8 @@ describe('batch jobs on the range protocol', () => {
     // Member 1 (its real connection) replays two ranges of its finished job (same rows, same start), claims
     // member 3's index, sends a range over the size limit, an unknown model, rows of the wrong length.
     const send = (frame: Uint8Array) => node1.host.sendDirect(node2.host.peerId, PROTOCOL_RANGE_PROPOSAL, frame);
-    await send(proposal({ start: 0, rows: flat(rows.slice(0, RANGE_ROWS)) }));
-    await send(proposal({ start: last, rows: flat(rows.slice(last)) }));
+    await send(proposal({ start: 0, rows: flat(rows.slice(0, RANGE_ROWS)), timestamp: timestampOf(0) }));
+    await send(proposal({ start: last, rows: flat(rows.slice(last)), timestamp: timestampOf(last) }));
     await send(proposal({ start: 6000, proposer: 3 }));
     await send(proposal({ start: 7000, rows: flat(makeRows(RANGE_ROWS + 1)) }));
     await send(proposal({ start: 8000, model: 'no-such-model' }));
@@ -303,8 +305,9 @@ describe('batch jobs on the range protocol', () => {
     // The same member proposing new rows on its job, past the job's end, is accepted and committed: a new
     // range on the stream of the job and these rows.
     const fresh = makeRows(4, 99);
-    await send(proposal({ start: 3000, rows: flat(fresh) }));
-    const freshKey = guardKey(jobRangeStream(stream, keccak_256(flat(fresh))));
+    const now = Math.floor(Date.now() / 1000);
+    await send(proposal({ start: 3000, rows: flat(fresh), timestamp: now }));
+    const freshKey = guardKey(streamOf(fresh, now));
     expect(await until(() => node2.store.rangeNext(freshKey) === 3004)).toBe(true);
   }, 30_000);
 
@@ -314,14 +317,15 @@ describe('batch jobs on the range protocol', () => {
     const named: number[] = [];
     agg.on('misbehaviour', (e) => named.push(e.member));
     const [a, b] = [makeRows(3, 500), makeRows(3, 600)];
-    const frame = (r: Uint8Array[]) => RangeProposalCodec.encode({ type: 'range-proposal', v: 1, epoch: k1.epoch, proposer: k1.index, job, start: 4000, model: MODEL, timestamp: Math.floor(Date.now() / 1000), rowLength: 56, rows: flat(r) });
+    const timestamp = Math.floor(Date.now() / 1000);
+    const frame = (r: Uint8Array[], ts = timestamp) => RangeProposalCodec.encode({ type: 'range-proposal', v: 1, epoch: k1.epoch, proposer: k1.index, job, start: 4000, model: MODEL, timestamp: ts, rowLength: 56, rows: flat(r) });
     const [node3, node4] = [cluster.nodes[2]!, cluster.nodes[3]!];
     await node1.host.sendDirect(node2.host.peerId, PROTOCOL_RANGE_PROPOSAL, frame(a));
     await node1.host.sendDirect(node3.host.peerId, PROTOCOL_RANGE_PROPOSAL, frame(b));
     await node1.host.sendDirect(node4.host.peerId, PROTOCOL_RANGE_PROPOSAL, frame(b));
-    const streamB = jobRangeStream(stream, keccak_256(flat(b)));
+    const streamB = streamOf(b, timestamp);
     await node1.range!.intake.proposeLocal(RangeProposalCodec.decode(frame(b)), streamB); // the proposer signs b too: t = 3 agree on b
-    const key = (r: Uint8Array[]) => `${Buffer.from(jobRangeStream(stream, keccak_256(flat(r)))).toString('hex')}@1`;
+    const key = (r: Uint8Array[]) => `${Buffer.from(streamOf(r, timestamp)).toString('hex')}@1`;
     expect(await until(() => node2.store.rangeNext(key(a)) === 4003 && node3.store.rangeNext(key(b)) === 4003 && node4.store.rangeNext(key(b)) === 4003)).toBe(true);
     // b certifies (its own range); a is another range with one commit. With one range id for both row
     // sets, member 2 would be named for committing a root that differs from the certified one.

@@ -4,8 +4,8 @@
 // the result's epoch; its id is keccak256(range stream ‖ seq); its input hash is keccak256 of the row sent
 // (canonical rows); its Merkle proof leads to the root; the root's group signature verifies under the
 // group key of the result's epoch (passed in, or the node's /v1/committee key for its current epoch).
-// With lines: 'ranges' each range's stream is also checked to be jobRangeStream(job stream, keccak256(the
-// range's rows as sent)), and its id rangeId(that stream, start, count).
+// With lines: 'ranges' each range's stream is also checked to be jobRangeStream(job stream, the range's
+// content: model, report timestamp, epoch, the rows as sent), and its id rangeId(that stream, start, count).
 // The node is an external party: every line is size-limited and checked field by field.
 import { bytesToHex, hexToBytes, isHex, type Hex } from 'viem';
 import {
@@ -128,7 +128,7 @@ export async function inferBatch(nodeUrl: string, req: BatchInferRequest, opts: 
     throw new NodeResponseError(`node ${url.origin} answered ${res.status} ${String(b.error ?? '')}: ${String(b.message ?? text.slice(0, 200))}`, res.status);
   }
   if (!res.body) throw new NodeResponseError(`node ${url.origin} sent no body`, res.status);
-  const check = opts.verify === false ? undefined : new ResultChecker(url, req.rows, canonical, opts, doFetch);
+  const check = opts.verify === false ? undefined : new ResultChecker(url, req.rows, req.model, canonical, opts, doFetch);
   const rows = req.rows.length;
   const out: BatchInferResponse = { jobId: '', stream: new Uint8Array(0), results: new Array(rows), failed: [], verified: 0 };
   let seen = 0;
@@ -158,7 +158,7 @@ export async function inferBatch(nodeUrl: string, req: BatchInferRequest, opts: 
     if (l.type === 'result') await take(parseBatchResultLine(l, rows));
     else if (l.type === 'range') {
       const results = resultsOfRangeLine(l, rows);
-      check?.rangeStream(results[0]!.stream, out.stream, results[0]!.row, results.length);
+      check?.rangeStream(results[0]!, out.stream, results.length);
       for (const r of results) await take(r);
     }
     else if (l.type === 'failed') {
@@ -186,14 +186,16 @@ class ResultChecker {
   constructor(
     private readonly url: URL,
     private readonly rows: BatchInferRequest['rows'],
+    private readonly model: string,
     private readonly canonical: boolean,
     private readonly opts: BatchInferOptions,
     private readonly doFetch: typeof fetch,
   ) {}
 
-  /** A `range` line's stream must be the job stream and the rows this client sent for the range. */
-  rangeStream(stream: Uint8Array, jobStream: Uint8Array, fromRow: number, count: number): void {
+  /** A `range` line's stream must be the job stream and this range's content (the rows this client sent). */
+  rangeStream(first: BatchResult, jobStream: Uint8Array, count: number): void {
     if (!this.canonical) return; // number rows: the node encoded them; each report's input hash is what it ran
+    const fromRow = first.row;
     const rows = this.rows.slice(fromRow, fromRow + count) as Uint8Array[];
     const flat = new Uint8Array(rows.reduce((n, r) => n + r.length, 0));
     let at = 0;
@@ -201,7 +203,8 @@ class ResultChecker {
       flat.set(r, at);
       at += r.length;
     }
-    if (!eq(stream, jobRangeStream(jobStream, inputHash(flat)))) throw new NodeResponseError(`node ${this.url.origin}: range of rows ${fromRow}..${fromRow + count - 1} is not on the stream of this job and these rows`);
+    const content = { model: this.model, timestamp: Number(first.decoded.timestamp), epoch: first.epoch, rowLength: rows[0]!.length, rowsHash: inputHash(flat) };
+    if (!eq(first.stream, jobRangeStream(jobStream, content))) throw new NodeResponseError(`node ${this.url.origin}: range of rows ${fromRow}..${fromRow + count - 1} is not on the stream of this job and these rows`);
   }
 
   async result(r: BatchResult, _jobStream: Uint8Array): Promise<void> {

@@ -19,6 +19,7 @@ import { RangeService, type RangeServiceOptions } from './service.ts';
 export { RangeService, resultOf, rangeIdHex, type RangeHost, type RangeServiceOptions, type SignedResult, type CertifiedRange, type RangeSignedReport } from './service.ts';
 export { RangeIntake, ProposalRefused, seqMessages } from './intake.ts';
 export { BatchProposer, rowsPerRange } from './proposer.ts';
+export { rangeStreamOf } from './streams.ts';
 export { JobTable, type Job, type JobRange, type JobEvent, type JobLimits } from './jobs.ts';
 export { rangeInferencer, RowInputError, type RangeInferencer } from './inference.ts';
 export { batchConfigSchema, DEFAULT_BATCH_CONFIG, type BatchConfig } from './config.ts';

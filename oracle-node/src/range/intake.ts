@@ -6,7 +6,7 @@
 // range runs in one inference call, its reports are encoded into one buffer and committed (RangeService:
 // guard in SQLite, one root signature). Ranges of one stream are computed in parallel but committed in
 // order (the guard refuses a range below the stream's position).
-import { ReportBatchEncoder, ReportKind, anyDestination, fromHex, jobRangeStream, jobStream, toHex } from '@destra/protocol';
+import { ReportBatchEncoder, ReportKind, anyDestination, fromHex, jobStream, toHex } from '@destra/protocol';
 import type { FastHasher } from '@destra/aggregator/fast-hash';
 import type { Logger } from 'pino';
 import type { PeerInfo } from '../p2p/host.ts';
@@ -15,6 +15,7 @@ import { PROTOCOL_RANGE_PROPOSAL, RangeProposalCodec, type RangeProposal } from 
 import type { RangeInferencer } from './inference.ts';
 import type { RangeMetrics } from './metrics.ts';
 import type { RangeHost, RangeService } from './service.ts';
+import { rangeStreamOf } from './streams.ts';
 
 export interface RangeIntakeOptions {
   service: RangeService;
@@ -131,9 +132,9 @@ export class RangeIntake {
     if (rowLength !== undefined && rowLength !== p.rowLength) throw new ProposalRefused('row-length', `model '${p.model}' takes ${rowLength}-byte rows, the proposal has ${p.rowLength}`);
     const count = p.rows.length / p.rowLength;
     if (count > this.o.maxRangeRows) throw new ProposalRefused('oversized', `range of ${count} rows, limit ${this.o.maxRangeRows}`);
-    // The range's own stream: the sender's job stream and these rows (a proposer cannot put two row sets
-    // under one range id, and cannot propose on another member's streams).
-    return jobRangeStream(jobStream(this.o.domain, fromHex(from.operatorKey), p.job), this.o.hasher.keccak(p.rows));
+    // The range's own stream: the sender's job stream and everything the reports hold (a proposer cannot
+    // put two contents under one range id, nor propose on another member's streams).
+    return rangeStreamOf(jobStream(this.o.domain, fromHex(from.operatorKey), p.job), p, this.o.hasher);
   }
 
   /** Replay check, then inference at once and the commit in stream order. */

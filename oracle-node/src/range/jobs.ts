@@ -20,7 +20,7 @@ export interface JobRange {
   row: number;
   start: number;
   count: number;
-  /** The range's stream: jobRangeStream(job stream, keccak256(its rows)). Empty for rows that never got a range. */
+  /** The range's stream (jobRangeStream: the job stream and the range's content). Empty for rows that never got a range. */
   stream: Uint8Array;
   /** rangeId(stream, start, count), hex with 0x. */
   id: string;

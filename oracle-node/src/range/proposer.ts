@@ -1,12 +1,12 @@
 // The receiving node's side of a batch job: rows checked once up front, the job made (limits), then its
-// rows proposed as ranges, each on its own stream bound to this node and the range's rows
-// (jobRangeStream(jobStream(domain, operator key, job id), keccak256(rows))) — one
+// rows proposed as ranges, each on its own stream bound to this node and to everything in the range's
+// reports (jobRangeStream(jobStream(domain, operator key, job id), model, timestamp, epoch, rows)) — one
 // RangeProposal frame per range to every member of the active epoch's committee, and the same range
 // computed here. Each range is signed under the epoch active when it is proposed. A range counts as
 // certified when the committee's certificate for this node's own commit arrives, and as failed when
 // this node could not compute it or no certificate came within rangeTimeoutMs. Ranges in flight are
 // bounded (maxInflightRows) so members' queues stay short.
-import { MAX_BATCH_SIZE, jobRangeStream, jobStream, rangeId, toHex } from '@destra/protocol';
+import { MAX_BATCH_SIZE, jobStream, rangeId, toHex } from '@destra/protocol';
 import type { FastHasher } from '@destra/aggregator/fast-hash';
 import type { Logger } from 'pino';
 import { RoundError } from '../errors.ts';
@@ -18,6 +18,7 @@ import type { RangeIntake } from './intake.ts';
 import type { Job, JobRange, JobTable } from './jobs.ts';
 import type { RangeMetrics } from './metrics.ts';
 import type { RangeHost, RangeService } from './service.ts';
+import { rangeStreamOf } from './streams.ts';
 
 export interface BatchProposerOptions {
   service: RangeService;
@@ -107,7 +108,7 @@ export class BatchProposer {
         rowLength,
         rows: rows.subarray(row * rowLength, (row + count) * rowLength),
       };
-      const stream = jobRangeStream(job.stream, this.o.hasher.keccak(p.rows));
+      const stream = rangeStreamOf(job.stream, p, this.o.hasher);
       const range = this.o.jobs.addRange(job, { row, start: row, count, stream, id: toHex(rangeId(stream, row, count)), epoch: k.epoch });
       const frame = RangeProposalCodec.encode(p);
       this.track(job, range, this.o.intake.proposeLocal(p, stream));

@@ -71,17 +71,39 @@ export function requestStream(destination: Destination): Uint8Array {
   return keccak_256(buf);
 }
 
+/** What one range of a batch job commits to besides the job: everything that goes into its reports. */
+export interface JobRangeContent {
+  /** Model name as proposed. */
+  model: string;
+  /** Report timestamp (unix seconds). */
+  timestamp: number;
+  epoch: number;
+  rowLength: number;
+  /** keccak256 of the range's canonical rows, back to back. */
+  rowsHash: Uint8Array;
+}
+
 /**
- * The stream of one range of a batch job: keccak256(jobStream ‖ keccak256(rows)), rows being the range's
- * canonical inputs back to back. The range id then commits to its rows: a proposer that sends different
- * rows to different members makes different ranges (nothing certifies), never two roots for one range
- * that would name honest members as conflicting. Sequence numbers stay the rows' positions in the job.
+ * The stream of one range of a batch job: keccak256(jobStream ‖ keccak256(model) ‖ uint64 timestamp ‖
+ * uint64 epoch ‖ uint32 rowLength ‖ rowsHash). The range id then fixes every byte of the range's reports
+ * (inference is deterministic): a proposer that sends different rows, model, timestamp or epoch to
+ * different members makes different ranges (nothing certifies), never two roots under one range id that
+ * would name honest members as conflicting; signing a range id twice can only sign the same root.
+ * Sequence numbers stay the rows' positions in the job.
  */
-export function jobRangeStream(jobStream: Uint8Array, rowsHash: Uint8Array): Uint8Array {
+export function jobRangeStream(jobStream: Uint8Array, c: JobRangeContent): Uint8Array {
   if (jobStream.length !== 32) throw new ReportFormatError('jobStream', `expected 32 bytes, got ${jobStream.length}`);
-  if (rowsHash.length !== 32) throw new ReportFormatError('rowsHash', `expected 32 bytes, got ${rowsHash.length}`);
-  const buf = new Uint8Array(64);
+  if (c.rowsHash.length !== 32) throw new ReportFormatError('rowsHash', `expected 32 bytes, got ${c.rowsHash.length}`);
+  for (const [field, v, max] of [['timestamp', c.timestamp, Number.MAX_SAFE_INTEGER], ['epoch', c.epoch, Number.MAX_SAFE_INTEGER], ['rowLength', c.rowLength, 0xffffffff]] as const) {
+    if (!Number.isSafeInteger(v) || v < 0 || v > max) throw new ReportFormatError(field, `expected an integer 0..${max}`);
+  }
+  const buf = new Uint8Array(32 + 32 + 8 + 8 + 4 + 32);
+  const view = new DataView(buf.buffer);
   buf.set(jobStream, 0);
-  buf.set(rowsHash, 32);
+  buf.set(keccak_256(new TextEncoder().encode(c.model)), 32);
+  view.setBigUint64(64, BigInt(c.timestamp));
+  view.setBigUint64(72, BigInt(c.epoch));
+  view.setUint32(80, c.rowLength);
+  buf.set(c.rowsHash, 84);
   return keccak_256(buf);
 }
