@@ -130,6 +130,19 @@ describe('RangeService across an epoch switch', () => {
     await expect(service.commitRange(stream, 20, reportsOf(2, 4), 100, 3)).rejects.toThrow(/no key share of epoch 3/);
   });
 
+  it('a position reserved without fsync (batch-job ranges) still refuses going back, also after a reopen', () => {
+    const path = join(dir, 'fast.db');
+    let s = new NodeStore(path);
+    s.reserveRange('aa@1', 0, 10, false);
+    expect(() => s.reserveRange('aa@1', 5, 12, false)).toThrow(DoubleSignError);
+    s.close();
+    s = new NodeStore(path);
+    expect(s.rangeNext('aa@1')).toBe(10);
+    expect(() => s.reserveRange('aa@1', 9, 12, false)).toThrow(DoubleSignError);
+    s.reserveRange('aa@1', 10, 12, false);
+    s.close();
+  });
+
   it('follows proposers of the epoch before / after only while it holds that share', async () => {
     const [e1, e2] = [await dkg(1), await dkg(2)];
     const keys = new Map<number, ActiveKey>([

@@ -41,10 +41,14 @@ export interface RangeMemberOptions {
   subscribe?: boolean;
 }
 
-/** Per-stream commit position: `reserve` must persist before returning and throw below the position. */
+/**
+ * Per-stream commit position: `reserve` must persist before returning and throw below the position.
+ * `durable: false` (commit({ durable: false })) may skip the fsync: the caller's range ids fix every
+ * byte of the reports, so the position only refuses replays.
+ */
 export interface RangeGuard {
   rangeNext(stream: string): number;
-  reserveRange(stream: string, start: number, end: number): void;
+  reserveRange(stream: string, start: number, end: number, durable?: boolean): void;
 }
 
 class MemoryRangeGuard implements RangeGuard {
@@ -139,7 +143,7 @@ export class RangeMember {
    * Commits to this member's reports for requests start..start+count-1 of `stream` (`reports`: count
    * reports of `reportLength` bytes back to back, in sequence order). Returns the signed root.
    */
-  async commit(stream: Uint8Array, start: number, reports: Uint8Array, reportLength: number): Promise<Uint8Array> {
+  async commit(stream: Uint8Array, start: number, reports: Uint8Array, reportLength: number, opts: { durable?: boolean } = {}): Promise<Uint8Array> {
     if (!Number.isSafeInteger(start) || start < 0) throw new RangeCommitError(`range start ${start} is not a non-negative integer`);
     const leaves = this.opts.hasher.leavesFlat(reports, reportLength);
     const tree = this.opts.hasher.flatTree(leaves);
@@ -149,7 +153,7 @@ export class RangeMember {
     // Ranges of a stream are committed once and in order, so no sequence number is ever signed under two
     // roots — even after its range was dropped from memory. A commit that did not get through is sent
     // again with resend(), never signed again.
-    this.guard.reserveRange(hexKey(stream), start, start + count);
+    this.guard.reserveRange(hexKey(stream), start, start + count, opts.durable ?? true);
     const signature = signPartial(this.opts.share, signingMessage(SigningPurpose.ReportRoot, tree.root)).signature;
     const frame = encodeWire({ type: 'range-commit', v: 1, epoch: this.opts.epoch, index: this.opts.share.index, stream, start, count, root: tree.root, signature });
     const range: KeptRange = { id, stream, start, count, reports, reportLength, tree, frame };

@@ -91,11 +91,12 @@ export class RangeService extends EventEmitter<RangeServiceEvents> {
    * Commits this node's reports for `start..start+count-1` of `stream` (count = reports.length /
    * reportLength) under `epoch`'s key (default: the active key's epoch). Throws DoubleSignError /
    * RangeCommitError when the stream was already committed at or beyond `start` (nothing is signed), and
-   * RoundError NO_KEY_SHARE when this node holds no key of that epoch.
+   * RoundError NO_KEY_SHARE when this node holds no key of that epoch. `durable: false` skips the fsync
+   * of the position (only for streams whose range id fixes every byte of the reports: batch-job ranges).
    */
-  async commitRange(stream: Uint8Array, start: number, reports: Uint8Array, reportLength: number, epoch?: number): Promise<Uint8Array> {
+  async commitRange(stream: Uint8Array, start: number, reports: Uint8Array, reportLength: number, epoch?: number, opts: { durable?: boolean } = {}): Promise<Uint8Array> {
     const member = this.memberFor(epoch ?? this.o.activeKey()?.epoch);
-    return member.commit(stream, start, reports, reportLength);
+    return member.commit(stream, start, reports, reportLength, opts);
   }
 
   /** Sends a committed range's signed commit again (aggregators were away); false when it is no longer kept. */
@@ -219,7 +220,7 @@ export const guardKey = (streamHex: string, epoch: number): string => `${streamH
 function epochGuard(guard: RangeGuard, epoch: number): RangeGuard {
   return {
     rangeNext: (stream) => guard.rangeNext(guardKey(stream, epoch)),
-    reserveRange: (stream, start, end) => guard.reserveRange(guardKey(stream, epoch), start, end),
+    reserveRange: (stream, start, end, durable) => guard.reserveRange(guardKey(stream, epoch), start, end, durable),
   };
 }
 

@@ -182,13 +182,18 @@ export class NodeStore {
   /**
    * Records, durably and before signing, that this node commits to `stream` up to `end` (exclusive).
    * Throws DoubleSignError when `start` lies below what was already committed: a range is signed once.
+   * `durable: false` commits without the fsync (a killed process still keeps it, a power loss may not):
+   * for streams whose range id fixes every byte of the reports, where signing a range again can only
+   * sign the same root (batch-job ranges, see jobRangeStream) and the position only refuses replays.
    */
-  reserveRange(stream: string, start: number, end: number): void {
-    this.durable(() => {
+  reserveRange(stream: string, start: number, end: number, durable = true): void {
+    const reserve = (): void => {
       const next = this.rangeNext(stream);
       if (start < next) throw new DoubleSignError(`refusing to commit range ${start}..${end - 1} of stream ${stream}: already committed up to ${next}`);
       this.setMeta(`range-next:${stream}`, String(end));
-    });
+    };
+    if (durable) this.durable(reserve);
+    else this.db.transaction(reserve).immediate();
   }
 
   // ---- requests ------------------------------------------------------------------------------------
