@@ -246,7 +246,7 @@ describe('ChainRequestStream with the ONNX engine', () => {
       const counting = Object.assign(Object.create(engine) as typeof engine, { inferBatch: (m: string, rows: Uint8Array) => (batches++, engine.inferBatch(m, rows)) });
       const fast = await run(counting);
       expect(batches).toBe(1);
-      const rowByRow = await run({ validate: (m, i) => engine.validate(m, i), infer: (m, i) => engine.infer(m, i), modelHash: (m) => engine.modelHash(m) } as never);
+      const rowByRow = await run({ validate: (m: string, i: Uint8Array) => engine.validate(m, i), infer: (m: string, i: Uint8Array) => engine.infer(m, i), modelHash: (m: string) => engine.modelHash(m) } as never);
       expect(fast).toHaveLength(1);
       expect(fast[0]!.count).toBe(40);
       expect(fast[0]!.reports.map((r) => toHex(r))).toEqual(rowByRow[0]!.reports.map((r) => toHex(r)));
