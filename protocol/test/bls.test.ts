@@ -87,7 +87,7 @@ describe('signatures and encodings', () => {
     const enc = g2ToEip2537(publicKeyOf(randomSecretKey()));
     expect(g2FromEip2537(Uint8Array.from(enc))).toBe(g2FromEip2537(Uint8Array.from(enc)));
     const notOnCurve = Uint8Array.from(enc);
-    notOnCurve[255] ^= 1;
+    notOnCurve[255] = notOnCurve[255]! ^ 1;
     expect(() => g2FromEip2537(notOnCurve)).toThrow(InvalidPointError);
     expect(() => g2FromEip2537(notOnCurve)).toThrow(InvalidPointError);
   });
