@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,24 +75,30 @@ describe('node config', () => {
 
 describe('destra node CLI', () => {
   const runner = fileURLToPath(new URL('./cli-runner.ts', import.meta.url));
-  const cli = (args: string[], env: Record<string, string> = {}) =>
-    spawnSync(process.execPath, ['--import', 'tsx', runner, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', cwd: fileURLToPath(new URL('../..', import.meta.url)) });
+  // Asynchronous: several synchronous CLI runs in one test blocked the vitest worker's event loop past
+  // its 60 s RPC timeout on a loaded 2-core machine.
+  const cli = (args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', runner, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', cwd: fileURLToPath(new URL('../..', import.meta.url)) }, (error, stdout, stderr) => {
+        resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+      });
+    });
 
-  it('init creates a keystore and libp2p identity whose registration matches', () => {
-    const out = cli(['node', 'init', '--dir', join(dir, 'op'), '--scrypt-n', '1024'], { DESTRA_PASSWORD: 'pw' });
+  it('init creates a keystore and libp2p identity whose registration matches', async () => {
+    const out = await cli(['node', 'init', '--dir', join(dir, 'op'), '--scrypt-n', '1024'], { DESTRA_PASSWORD: 'pw' });
     expect(out.status, out.stderr).toBe(0);
     const { keystore, registration } = JSON.parse(out.stdout) as { keystore: string; registration: Record<string, string> };
     const sk = secretKeyFromBytes(decryptKeystore(readFileSync(keystore, 'utf8'), 'pw'));
     expect(publicKeyOf(sk)).toEqual(fromHex(registration.operatorKey!));
     expect(dkgEncryptionKeyPair(sk).publicKey).toEqual(fromHex(registration.encryptionKey!));
     expect(registration.peerId).toMatch(/^12D3KooW/);
-    expect(cli(['node', 'init', '--dir', join(dir, 'op')], { DESTRA_PASSWORD: 'pw' }).stderr).toMatch(/already exists/);
+    expect((await cli(['node', 'init', '--dir', join(dir, 'op')], { DESTRA_PASSWORD: 'pw' })).stderr).toMatch(/already exists/);
     // Only the operator can read its keystore.
     expect(statSync(keystore).mode & 0o777).toBe(0o600);
   }, 60_000);
 
-  it('init refuses an empty password and writes nothing', () => {
-    const out = cli(['node', 'init', '--dir', join(dir, 'empty-pw'), '--scrypt-n', '1024'], { DESTRA_PASSWORD: '' });
+  it('init refuses an empty password and writes nothing', async () => {
+    const out = await cli(['node', 'init', '--dir', join(dir, 'empty-pw'), '--scrypt-n', '1024'], { DESTRA_PASSWORD: '' });
     expect(out.status).toBe(1);
     expect(out.stderr).toMatch(/password is empty/);
     expect(existsSync(join(dir, 'empty-pw', 'operator.json'))).toBe(false);
@@ -104,7 +110,7 @@ describe('destra node CLI', () => {
     chmodSync(cfg.operatorKeystore, 0o644);
     const cfgPath = join(dir, 'perm', 'node1.json');
     writeFileSync(cfgPath, JSON.stringify(cfg));
-    const out = cli(['node', 'start', '--config', cfgPath], { DESTRA_TEST_PASSWORD: PASSWORD });
+    const out = await cli(['node', 'start', '--config', cfgPath], { DESTRA_TEST_PASSWORD: PASSWORD });
     expect(out.status).toBe(1);
     expect(out.stderr).toContain(`run: chmod 600 ${cfg.operatorKeystore}`);
   }, 60_000);
@@ -157,13 +163,13 @@ describe('destra node CLI', () => {
     }
   }, 90_000);
 
-  it('check-config and start report the bad field and exit non-zero', () => {
+  it('check-config and start report the bad field and exit non-zero', async () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ ...base(), committee: { ...base().committee, threshold: 0 } }));
-    const out = cli(['node', 'check-config', '--config', bad]);
+    const out = await cli(['node', 'check-config', '--config', bad]);
     expect(out.status).toBe(1);
     expect(out.stderr).toMatch(/config field 'committee.threshold'/);
-    const start = cli(['node', 'start', '--config', join(dir, 'missing.json')]);
+    const start = await cli(['node', 'start', '--config', join(dir, 'missing.json')]);
     expect(start.status).toBe(1);
     expect(start.stderr).toMatch(/cannot read config file/);
   }, 60_000);
