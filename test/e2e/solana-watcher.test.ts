@@ -4,7 +4,7 @@
 // `solana:<cluster id>`, timestamp = the request slot's getBlockTime, model mapped from its hash).
 // Also: the bridge's JSON-RPC surface (read-only) and config validation, in-process and through
 // `destra node check-config`.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,13 @@ import { BridgeTransport, startSvmBridge } from '../devnet/svm-bridge.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const runner = fileURLToPath(new URL('../../oracle-node/test/cli-runner.ts', import.meta.url));
-const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', runner, ...args], { env: { ...process.env }, encoding: 'utf8', cwd: repoRoot });
+// Asynchronous so a CLI run never blocks the vitest worker's event loop (its RPC times out after 60 s).
+const cli = (args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', runner, ...args], { env: { ...process.env }, encoding: 'utf8', cwd: repoRoot }, (error, stdout, stderr) => {
+      resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+    });
+  });
 
 const CLUSTER_ID = Uint8Array.from(Buffer.from('destra-test-litesvm-cluster-id'.padEnd(32, '\0')));
 const CLUSTER_HEX = toHex(CLUSTER_ID);
@@ -163,16 +169,16 @@ describe('node config chains.solana', () => {
     expect(fieldOf({ ...good(), surprise: 1 })).toBe('chains.solana');
   });
 
-  it('destra node check-config says Solana is watched, and rejects a bad programId naming the field', () => {
+  it('destra node check-config says Solana is watched, and rejects a bad programId naming the field', async () => {
     const ok = join(dir, 'ok.json');
     writeFileSync(ok, JSON.stringify(base(good())));
-    const out = cli(['node', 'check-config', '--config', ok]);
+    const out = await cli(['node', 'check-config', '--config', ok]);
     expect(out.status, out.stderr).toBe(0);
     expect(out.stdout).toMatch(/^config ok: network testnet/);
     expect(out.stdout).toContain(`chain watchers: solana (program ${ORACLE_PROGRAM_ID.toBase58()}, cluster ${CLUSTER_HEX} at ${bridge.rpcUrl})`);
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify(base(good({ programId: 'not-a-program-0OIl' }))));
-    const no = cli(['node', 'check-config', '--config', bad]);
+    const no = await cli(['node', 'check-config', '--config', bad]);
     expect(no.status).toBe(1);
     expect(no.stderr).toMatch(/config field 'chains\.solana\.programId'/);
   }, 60_000);
