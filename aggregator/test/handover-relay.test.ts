@@ -107,7 +107,9 @@ describe('HandoverRelay', () => {
     expect(err).toBeInstanceOf(HandoverRelayError);
     const failures = (err as HandoverRelayError).failures;
     // Ethereum refuses it; Solana is then not even asked (it follows what Ethereum installs)
-    expect(failures.map((x) => [x.chain, x.permanent])).toEqual([['ethereum', true], ['solana', false]]);
+    // ... for good: Ethereum's refusal is final, so is Solana's copy (republished copies are not relayed again)
+    expect(failures.map((x) => [x.chain, x.permanent])).toEqual([['ethereum', true], ['solana', true]]);
+    expect((err as HandoverRelayError).permanent).toBe(true);
     expect(failures[0]!.message).toMatch(/BadSignature/);
     expect(failures[1]!.message).toMatch(/Ethereum did not take this handover/);
     expect((await sol.client.fetchConfig())!.epoch).toBe(3n);
@@ -144,7 +146,9 @@ describe('HandoverRelay', () => {
     expect(err).toBeInstanceOf(HandoverRelayError);
     expect(err.failures[0]).toMatchObject({ chain: 'ethereum', permanent: true });
     expect(err.failures[0]!.message).toMatch(/HandoverWrongCommittee/);
-    expect(err.failures[1]).toMatchObject({ chain: 'solana', permanent: false });
+    expect(err.failures[1]).toMatchObject({ chain: 'solana', permanent: true });
+    // final: the aggregator keeps this handover's copies out of its queue, so the re-run DKG's handover is not starved behind them
+    expect(err.permanent).toBe(true);
     // Solana, which cannot check the committee, stays where Ethereum is
     expect((await sol.client.fetchConfig())!.epoch).toBe(solBefore);
     expect(await reader.currentEpoch()).toBe(solBefore);

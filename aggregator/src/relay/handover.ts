@@ -118,7 +118,11 @@ export class HandoverRelay {
         landed.ethereum = await this.relayTo('ethereum', h, newEpoch, deadline);
       } catch (err) {
         const failures = [...(err as HandoverRelayError).failures];
-        if (this.o.solana) failures.push({ chain: 'solana', permanent: false, message: 'not relayed: Ethereum did not take this handover (Solana follows what Ethereum installs)' });
+        // Solana only ever gets what Ethereum installs: when Ethereum refused this handover for good (e.g. a
+        // stake changed the committee since the DKG), so is Solana's copy. Calling that transient made every
+        // republished copy of a stale handover relay again and starve the newer one queued behind them.
+        const refusedForGood = failures.every((f) => f.permanent);
+        if (this.o.solana) failures.push({ chain: 'solana', permanent: refusedForGood, message: 'not relayed: Ethereum did not take this handover (Solana follows what Ethereum installs)' });
         throw new HandoverRelayError(failures, landed);
       }
       if (landed.ethereum === ALREADY_APPLIED && this.o.solana && !(await ethereum.installed(h.handover))) {
