@@ -453,11 +453,11 @@ export class DestraHost extends EventEmitter<DestraHostEvents> {
   /** Sends to every subscriber of the topic; resolves to the number of peers that took the message. */
   async publish(topic: string, data: Uint8Array): Promise<number> {
     if (!this.isFanout(topic)) return (await this.libp2p.services.pubsub.publish(topic, data)).recipients.length;
+    if (data.length > FANOUT_MAX_BYTES) throw new DestraNodeError('P2P_SIZE', `message of ${data.length} bytes exceeds the ${FANOUT_MAX_BYTES}-byte topic limit`);
     // The gossip copy of a dual topic is best effort: the direct copy is the one counted on.
     const gossip: Promise<string[]> = this.isGossip(topic)
       ? this.libp2p.services.pubsub.publish(topic, data).then((r) => r.recipients.map((p) => p.toString()), () => [])
       : Promise.resolve([]);
-    if (data.length > FANOUT_MAX_BYTES) throw new DestraNodeError('P2P_SIZE', `message of ${data.length} bytes exceeds the ${FANOUT_MAX_BYTES}-byte topic limit`);
     const protocol = fanoutProtocol(topic);
     const now = Date.now();
     const sent = await Promise.all(
