@@ -21,9 +21,11 @@
 // for its peers and one for their deals, so node processes that come up up to ~a minute apart on 2 loaded
 // cores all make the genesis DKG; phases end as soon as every member's message is in, so a long timeout
 // costs nothing unless a ceremony fails, when the retry window is 5 phase timeouts + 10 s),
-// DESTRA_EPOCH_BENCH_DIR (data and logs, default <tmp>/destra-bench-epoch/n<n>), DESTRA_BENCH_VERBOSE=1
-// (the network's start-up steps). A network whose node process took more than 60 s to come up (a loaded
-// machine) is started again, up to 3 times; any other failure gives a "failed" row with the reason.
+// DESTRA_EPOCH_BENCH_STARTUP_MS (each node process's start-up limit, default max(60 s, n × 10 s); the
+// genesis DKG may take that plus 5 phase timeouts), DESTRA_EPOCH_BENCH_DIR (data and logs, default
+// <tmp>/destra-bench-epoch/n<n>), DESTRA_BENCH_VERBOSE=1 (the network's start-up steps). A network whose node
+// process missed its start-up limit (a loaded machine) is started again, up to 3 times; any other failure
+// gives a "failed" row with the reason.
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -195,6 +197,7 @@ async function measure(n: number, model: BenchModel, epochLengthSec: number, tri
   const dir = process.env.DESTRA_EPOCH_BENCH_DIR ? join(process.env.DESTRA_EPOCH_BENCH_DIR, `n${n}`) : join(tmpdir(), 'destra-bench-epoch', `n${n}`);
   const phaseMs = Number(process.env.DESTRA_EPOCH_BENCH_PHASE_MS ?? 30_000);
   const startLimit = Number(process.env.DESTRA_EPOCH_BENCH_START_LIMIT ?? 16);
+  const startupMs = Number(process.env.DESTRA_EPOCH_BENCH_STARTUP_MS ?? Math.max(60_000, n * 10_000));
   const verbose = process.env.DESTRA_BENCH_VERBOSE === '1';
   const joiner = n + 1;
   const step: Step = async (title, fn) => {
@@ -205,6 +208,8 @@ async function measure(n: number, model: BenchModel, epochLengthSec: number, tri
   };
   const net = new BenchNetwork({
     dir, n, joiners: 1, epochLengthSec, dkgPhaseTimeoutMs: phaseMs, pollIntervalMs: 500, logLevel: 'info', model, step,
+    // 16 processes loading the model and dialing each other on 2 cores take minutes, not the devnet's 60 s
+    startTimeoutMs: startupMs, genesisTimeoutMs: startupMs + 5 * phaseMs,
     ...(verbose ? { info: progressInfo } : {}),
   }, startLimit);
   stopOnSignal = () => net.stop();
