@@ -4,8 +4,12 @@
 // registry's key of the result's epoch), and a sample of results is checked in full: Merkle proof from
 // keccak(0x00 ‖ report) to the root, the report's input hash against the row sent. A result counts as
 // verified once its range's root signature verified and every sampled proof of the job held.
+// Bodies: binary (what the SDK sends for canonical rows) or JSON hex rows. Lines: one per result (default),
+// or `?lines=ranges`: one line per range with all its reports; the client rebuilds the tree from them
+// (every leaf checked against the signed root) and checks a sample of input hashes.
 import { keccak_256 } from '@noble/hashes/sha3.js';
-import { decodeReport, fromHex, reportLeaf, rootFromProof, rootSigningMessage, verify, type G2Point } from '@destra/protocol';
+import { decodeReport, encodeBatchBody, fromHex, reportLeaf, rootFromProof, rootSigningMessage, verify, type G2Point } from '@destra/protocol';
+import { loadFastHasher } from '@destra/aggregator/fast-hash';
 import type { BenchModel } from './inference.ts';
 import type { ProductNetwork } from './product-network.ts';
 
@@ -35,6 +39,10 @@ export interface BatchResult {
   errors: number;
   firstError?: string;
   seconds: number;
+  /** Results counted as verified (results/s × seconds). */
+  verified: number;
+  body: 'binary' | 'json';
+  lines: 'results' | 'ranges';
 }
 
 /** Every SAMPLE-th result line is parsed and checked in full; the others are counted (a client that trusts the root). */
@@ -53,17 +61,25 @@ interface Line {
   rangeId?: string;
   certified?: number;
   failed?: number;
+  fromRow?: number;
+  count?: number;
+  reportLength?: number;
+  reports?: string;
 }
 
 export async function batchLoad(
   net: ProductNetwork,
   model: BenchModel,
-  o: { rows: number; clients: number; seconds: number; keyOf: (epoch: number) => Promise<G2Point> },
+  o: { rows: number; clients: number; seconds: number; keyOf: (epoch: number) => Promise<G2Point>; body?: 'binary' | 'json'; lines?: 'results' | 'ranges' },
 ): Promise<BatchResult> {
   const rowLength = model.input(0).length;
+  const bodyFormat = o.body ?? 'binary';
+  const lineFormat = o.lines ?? 'results';
+  const hasher = await loadFastHasher();
   // One set of rows per client (inputs differ per client and job: no result is a replay).
-  const jobRows = (client: number, job: number): { body: string; rows: Uint8Array[] } => {
+  const jobRows = (client: number, job: number): { body: string | Uint8Array; rows: Uint8Array[] } => {
     const rows = Array.from({ length: o.rows }, (_, i) => model.input(1_000_000 * (client + 1) + job * o.rows + i));
+    if (bodyFormat === 'binary') return { body: encodeBatchBody(model.model, rows), rows };
     return { body: JSON.stringify({ model: model.model, rows: rows.map((r) => `0x${Buffer.from(r).toString('hex')}`) }), rows };
   };
   const verifiedRoots = new Map<string, Promise<boolean>>();
@@ -90,6 +106,20 @@ export async function batchLoad(
     const sameInput = Buffer.compare(Buffer.from(d.inputHash), Buffer.from(keccak_256(rows[l.row!]!))) === 0;
     return sameRoot && sameInput && Number(d.epoch) === l.epoch && rows[l.row!]!.length === rowLength;
   };
+  /** A range line: the tree rebuilt from its reports must give the signed root; sampled input hashes match the rows sent. */
+  const checkRange = (l: Line, rows: Uint8Array[]): boolean => {
+    const reports = fromHex(l.reports!);
+    const len = l.reportLength!;
+    if (reports.length !== l.count! * len) return false;
+    const tree = hasher.flatTree(hasher.leavesFlat(reports, len));
+    if (Buffer.compare(Buffer.from(tree.root), Buffer.from(fromHex(l.root!))) !== 0) return false;
+    for (let i = 0; i < l.count!; i += SAMPLE) {
+      const d = decodeReport(reports.subarray(i * len, (i + 1) * len));
+      if (Buffer.compare(Buffer.from(d.inputHash), Buffer.from(keccak_256(rows[l.fromRow! + i]!))) !== 0 || Number(d.epoch) !== l.epoch) return false;
+      st.proofs++;
+    }
+    return true;
+  };
 
   const client = async (c: number): Promise<void> => {
     const node = net.nodes[c % net.nodes.length]!;
@@ -108,20 +138,24 @@ export async function batchLoad(
     }
   };
 
-  const oneJob = async (node: ProductNetwork['nodes'][number], body: string, rows: Uint8Array[], t0: number): Promise<void> => {
-    const res = await fetch(`${node.api}/v1/infer/batch`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' }, body, signal: AbortSignal.timeout(120_000) });
+  const oneJob = async (node: ProductNetwork['nodes'][number], body: string | Uint8Array, rows: Uint8Array[], t0: number): Promise<void> => {
+    const url = `${node.api}/v1/infer/batch${lineFormat === 'ranges' ? '?lines=ranges' : ''}`;
+    const contentType = typeof body === 'string' ? 'application/json' : 'application/octet-stream';
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': contentType, accept: 'application/x-ndjson' }, body, signal: AbortSignal.timeout(120_000) });
     if (!res.ok || !res.body) throw new Error(`POST /v1/infer/batch: ${res.status} ${(await res.text()).slice(0, 200)}`);
-    let pending = Buffer.alloc(0);
+    // Bytes of the line being read, across chunks (a range line is megabytes: joined once, at its newline).
+    let parts: Buffer[] = [];
     let resultLines = 0;
     const rootChecks: Promise<boolean>[] = [];
     let lastRange = '';
     let jobOk = true;
     let finished = false;
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : Buffer.from(chunk);
+      const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       let from = 0;
-      for (let nl = pending.indexOf(NL, from); nl >= 0; nl = pending.indexOf(NL, from)) {
-        const line = pending.subarray(from, nl);
+      for (let nl = buf.indexOf(NL, from); nl >= 0; nl = buf.indexOf(NL, from)) {
+        const line = parts.length ? Buffer.concat([...parts, buf.subarray(from, nl)]) : buf.subarray(from, nl);
+        parts = [];
         from = nl + 1;
         // Lines are parsed only for a new range (its root), every SAMPLE-th result, and control lines.
         const isResult = line[9] === 0x72 && line.subarray(0, 18).toString() === '{"type":"result","'; // 'r' of "result"
@@ -145,10 +179,18 @@ export async function batchLoad(
           continue;
         }
         const l = JSON.parse(line.toString()) as Line;
+        if (l.type === 'range') {
+          resultLines += l.count!;
+          rootChecks.push(checkRoot(l));
+          if (!checkRange(l, rows)) {
+            st.bad++;
+            jobOk = false;
+          }
+        }
         if (l.type === 'failed') st.failedRows += (l as { toRow?: number; fromRow?: number }).toRow! - (l as { fromRow?: number }).fromRow!;
         if (l.type === 'done') finished = true;
       }
-      pending = pending.subarray(from);
+      if (from < buf.length) parts.push(buf.subarray(from));
     }
     const ms = performance.now() - t0;
     const rootsOk = (await Promise.all(rootChecks)).every(Boolean);
@@ -165,6 +207,6 @@ export async function batchLoad(
   return {
     clients: o.clients, rowsPerJob: o.rows, jobs: st.jobs, jobsDone: st.done, results: st.results, verifiedPerSecond: st.verified / seconds,
     jobP50: pct(latencies, 50), jobP99: pct(latencies, 99), rootsVerified: st.roots, proofsChecked: st.proofs, bad: st.bad, failedRows: st.failedRows,
-    errors: st.errors, ...(st.firstError ? { firstError: st.firstError } : {}), seconds,
+    errors: st.errors, ...(st.firstError ? { firstError: st.firstError } : {}), seconds, verified: st.verified, body: bodyFormat, lines: lineFormat,
   };
 }

@@ -8,6 +8,7 @@
 import { createPublicClient, encodeFunctionData, http, parseAbiItem, toFunctionSelector, type Hex, type PublicClient } from 'viem';
 import { oracleRouterAbi, riskLendingMarketAbi } from '@destra/contracts';
 import type { ProductNetwork } from './product-network.ts';
+import { cpuWindow, type CpuWindow } from './product-cpu.ts';
 
 export interface ChainResult {
   requests: number;
@@ -23,12 +24,14 @@ export interface ChainResult {
   fulfilled: number;
   relayedBy: string;
   relayWindowS: number;
+  /** CPU seconds from the first block mined to the last report signed. */
+  cpu: CpuWindow;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fulfilledEvent = parseAbiItem('event RequestFulfilled(bytes32 indexed requestId, bool callbackSucceeded)');
 
-export async function chainRequests(net: ProductNetwork, count: number, o: { signTimeoutMs: number; relayWindowMs: number; firstVariant: number }): Promise<ChainResult> {
+export async function chainRequests(net: ProductNetwork, count: number, o: { signTimeoutMs: number; relayWindowMs: number; firstVariant: number; pids: { nodes: number[]; aggregator: number } }): Promise<ChainResult> {
   const { chains } = net;
   const { walletClient } = chains.clients;
   // Mining hundreds of requests per block on a loaded machine takes anvil longer than viem's 10 s default.
@@ -58,6 +61,7 @@ export async function chainRequests(net: ProductNetwork, count: number, o: { sig
     throw err;
   }
   const started = performance.now();
+  const window = cpuWindow(o.pids);
   try {
     for (let b = 0; b < 100; b++) {
       await rpc('evm_mine');
@@ -81,6 +85,7 @@ export async function chainRequests(net: ProductNetwork, count: number, o: { sig
     await sleep(25);
   }
   const lastSignedS = (performance.now() - started) / 1000;
+  const cpu = window.end();
   // The relay: RequestFulfilled events since the burst, and the router function of the carrying transactions.
   const relayDeadline = performance.now() + o.relayWindowMs;
   let logs: Awaited<ReturnType<typeof publicClient.getLogs<typeof fulfilledEvent>>> = [];
@@ -98,7 +103,7 @@ export async function chainRequests(net: ProductNetwork, count: number, o: { sig
   }
   return {
     requests: count, signed, signedPerSecond: signed / lastSignedS, minedS, firstSignedS, lastSignedS,
-    fulfilled: logs.length, relayedBy: [...selectors].map(([k, v]) => `${k}×${v}`).join(', ') || 'none', relayWindowS: o.relayWindowMs / 1000,
+    fulfilled: logs.length, relayedBy: [...selectors].map(([k, v]) => `${k}×${v}`).join(', ') || 'none', relayWindowS: o.relayWindowMs / 1000, cpu,
   };
 }
 

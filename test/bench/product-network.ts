@@ -214,6 +214,11 @@ export class ProductNetwork {
     process.removeListener('exit', this.killOnExit);
   }
 
+  /** Process ids of the node processes and the aggregator process (CPU accounting). */
+  pids(): { nodes: number[]; aggregator: number } {
+    return { nodes: this.nodes.map((x) => x.child.pid!), aggregator: this.aggregator.child.pid! };
+  }
+
   /** Processes still running (none after stop()). */
   alive(): ProductProcess[] {
     return this.processes.filter((p) => p.child.exitCode === null && p.child.signalCode === null);

@@ -15,13 +15,18 @@
 // and logs, default <tmp>/destra-bench-product), DESTRA_PRODUCT_BENCH_ROWS (rows per batch job, 4096),
 // DESTRA_PRODUCT_BENCH_CLIENTS (concurrent batch clients, 2n), DESTRA_PRODUCT_BENCH_CHAIN_SIGNING (the nodes'
 // chains.ethereum.signing: range (default: ranges relayed with fulfillBatch) or round), DESTRA_PRODUCT_BENCH_BATCH_S (batch load seconds,
-// 20; 0 skips), DESTRA_PRODUCT_BENCH_NODE_FLAGS (extra Node.js flags for the node processes, e.g. --cpu-prof).
+// 20; 0 skips), DESTRA_PRODUCT_BENCH_NODE_FLAGS (extra Node.js flags for the node processes, e.g. --cpu-prof),
+// DESTRA_PRODUCT_BENCH_BODY (binary (default: what the SDK sends for canonical rows) or json),
+// DESTRA_PRODUCT_BENCH_LINES (results (default: one line per result with its proof) or ranges).
+// Each measured step also reports the CPU seconds the node and aggregator processes spent per 1,000
+// results (/proc/<pid>/stat), a figure that holds on a machine shared with other work.
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeReport, fromHex, reportLeaf, rootFromProof, rootSigningMessage, verify, decodeG2, type G2Point } from '@destra/protocol';
 import { printTable, type BenchRow } from '../../scripts/bench-table.ts';
 import { batchLoad, batchRoute } from './product-batch.ts';
 import { chainRequests } from './product-chain.ts';
+import { cpuPer, cpuWindow, type CpuWindow } from './product-cpu.ts';
 import { ProductNetwork } from './product-network.ts';
 import { loadBenchModel, type BenchModel } from './inference.ts';
 
@@ -31,6 +36,16 @@ const env = (name: string, dflt: number): number => {
   const x = Number(v);
   if (!Number.isFinite(x) || x < 0) throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(v)}`);
   return x;
+};
+const bodyFormat = (): 'binary' | 'json' => {
+  const v = process.env.DESTRA_PRODUCT_BENCH_BODY || 'binary';
+  if (v !== 'binary' && v !== 'json') throw new Error(`DESTRA_PRODUCT_BENCH_BODY must be binary or json, got ${JSON.stringify(v)}`);
+  return v;
+};
+const lineFormat = (): 'results' | 'ranges' => {
+  const v = process.env.DESTRA_PRODUCT_BENCH_LINES || 'results';
+  if (v !== 'results' && v !== 'ranges') throw new Error(`DESTRA_PRODUCT_BENCH_LINES must be results or ranges, got ${JSON.stringify(v)}`);
+  return v;
 };
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const log = (line: string): void => void process.stdout.write(`  · ${line}\n`);
@@ -53,6 +68,8 @@ export interface OnDemandResult {
   verified: number;
   outputsChecked: number;
   outputsMatched: number;
+  /** CPU seconds of the sampled rounds (not the warm-up, not the verification after). */
+  cpu: CpuWindow;
 }
 
 /** Group keys by epoch, read from the registry (what a verifier trusts, not what a node says). */
@@ -96,7 +113,9 @@ async function onDemand(net: ProductNetwork, model: BenchModel, samples: number,
     }
   };
   for (let i = 0; i < warmup; i++) await one(i, false); // JIT, first inference, connection set-up
+  const window = cpuWindow(net.pids());
   for (let i = 0; i < samples; i++) await one(warmup + i, true);
+  const cpu = window.end();
   const keyOf = keysFrom(net);
   let verified = 0;
   for (const a of answers) if (a.body && (await verifyAnswer(a.body, keyOf).catch(() => false))) verified++;
@@ -111,7 +130,7 @@ async function onDemand(net: ProductNetwork, model: BenchModel, samples: number,
   const ms = ok.map((a) => a.ms).sort((x, y) => x - y);
   const errors = answers.filter((a) => a.error);
   if (errors.length) log(`on-demand failures: ${errors.length}, first: ${errors[0]!.error}`);
-  return { samples, answered: ok.length, failed: errors.length, p50: pct(ms, 50), p99: pct(ms, 99), max: ms.at(-1) ?? NaN, verified, outputsChecked: sample.length, outputsMatched: matched };
+  return { samples, answered: ok.length, failed: errors.length, p50: pct(ms, 50), p99: pct(ms, 99), max: ms.at(-1) ?? NaN, verified, outputsChecked: sample.length, outputsMatched: matched, cpu };
 }
 
 export async function run(): Promise<void> {
@@ -147,25 +166,39 @@ export async function run(): Promise<void> {
       answered: `${od.answered}/${od.samples}`, verified: `${od.verified}/${od.answered} sig+proof, outputs ${od.outputsMatched}/${od.outputsChecked}`,
       goal: 'p50 ≤ 25, p99 ≤ 100',
     });
+    if (od) rows.push({ measure: '  CPU-s per 1,000 answered rounds (node processes + aggregator process)', 'CPU-s/1k': cpuPer(od.cpu, od.answered).product, answered: cpuPer(od.cpu, od.answered).text });
     log(`on-demand done; load ${load()}`);
     const batchSeconds = env('DESTRA_PRODUCT_BENCH_BATCH_S', 20);
     const route = batchSeconds > 0 ? await batchRoute(net.nodes[0]!.api) : { present: false as const, why: 'skipped: DESTRA_PRODUCT_BENCH_BATCH_S=0' };
     if (!route.present) {
       rows.push({ measure: `verified results/s, POST /v1/infer/batch at n=${n}`, 'results/s': `n/a (${route.why})`, goal: '≥ 100,000' });
     } else {
+      const window = cpuWindow(net.pids());
       const b = await batchLoad(net, model, {
         rows: env('DESTRA_PRODUCT_BENCH_ROWS', 4096), clients: env('DESTRA_PRODUCT_BENCH_CLIENTS', 2 * n), seconds: batchSeconds, keyOf: keysFrom(net),
+        body: bodyFormat(), lines: lineFormat(),
       });
+      const cpu = window.end();
       rows.push({
         measure: `verified results/s, POST /v1/infer/batch at n=${n}, ${b.clients} clients × ${b.rowsPerJob} rows`,
         'results/s': b.verifiedPerSecond, 'p50 ms': b.jobP50, 'p99 ms': b.jobP99,
         answered: `${b.jobsDone}/${b.jobs} jobs, ${b.results} results in ${b.seconds.toFixed(1)} s${b.failedRows ? `, ${b.failedRows} rows failed` : ''}${b.errors ? `, ${b.errors} jobs failed (first: ${b.firstError})` : ''}`,
-        verified: `${b.rootsVerified} roots, ${b.proofsChecked} proofs sampled, ${b.bad} bad`, goal: '≥ 100,000',
+        verified: `${b.rootsVerified} roots, ${b.proofsChecked} ${b.lines === 'ranges' ? 'ranges rebuilt (every leaf)' : 'proofs sampled'}, ${b.bad} bad; ${b.body} bodies, ${b.lines} lines`, goal: '≥ 100,000',
+      });
+      const per = cpuPer(cpu, b.verified);
+      rows.push({ measure: '  CPU-s per 1,000 verified results (node processes + aggregator process)', 'CPU-s/1k': per.product, answered: per.text });
+      // What the same product would do with 2 idle cores to itself (clients and anvil elsewhere): CPU per
+      // result is what the product spends; throughput then is the cores over it.
+      rows.push({
+        measure: '  projected verified results/s, 2 idle cores for nodes + aggregator only',
+        'results/s': per.product > 0 ? 2 / (per.product / 1000) : NaN,
+        answered: `2 cores / ${per.product.toFixed(3)} CPU-s per 1k; assumes CPU-bound, clients and anvil on other cores, no other load`,
+        goal: '≥ 100,000',
       });
       log(`batch done; load ${load()}`);
     }
     if (chainCount > 0) {
-      const c = await chainRequests(net, chainCount, { signTimeoutMs: 180_000, relayWindowMs: 60_000, firstVariant: 50_000 }).catch((err: Error) => {
+      const c = await chainRequests(net, chainCount, { signTimeoutMs: 180_000, relayWindowMs: 60_000, firstVariant: 50_000, pids: net.pids() }).catch((err: Error) => {
         throw new Error(`chain requests: ${err.message.split('\n')[0]}`);
       });
       rows.push({
@@ -174,6 +207,8 @@ export async function run(): Promise<void> {
         verified: `${c.fulfilled}/${c.requests} fulfilled on the router within ${c.relayWindowS} s, by ${c.relayedBy}`,
         goal: '≥ 10,000 signed/s (fulfillBatch)',
       });
+      const per = cpuPer(c.cpu, c.signed);
+      rows.push({ measure: '  CPU-s per 1,000 signed chain reports (first block → last signed)', 'CPU-s/1k': per.product, answered: per.text });
     }
   } catch (err) {
     failure = timedOut ? `time budget of ${budgetS} s spent (${(err as Error).message})` : (err as Error).message;
