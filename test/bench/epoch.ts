@@ -262,7 +262,7 @@ async function measure(n: number, model: BenchModel, epochLengthSec: number, tri
       while (ethAt === undefined || solAt === undefined) {
         const v = await net.epochsOf(1);
         if (v?.dkg?.epoch === 2) maxAttempt = Math.max(maxAttempt, v.dkg.attempt);
-        if (v?.dkgResult?.epoch === 2) winning = v.dkgResult.attempt;
+        if (v?.dkgResult?.epoch === 2) winning = Math.max(winning ?? -1, v.dkgResult.attempt); // a later attempt replaces an earlier one
         await sleep(500);
       }
     })();
