@@ -10,6 +10,9 @@ import { ConfigError } from '../errors.ts';
 import { EngineClosedError, InferenceInputError, InferenceOutputError, InferenceRuntimeError, UnknownModelError } from './errors.ts';
 import { createSession, type Logger, type SessionSettings } from './session.ts';
 import { checkSignature } from './signature.ts';
+import { hardwareFamily, type HardwareFamily } from './hardware.ts';
+import { loadReferenceVectors } from './reference.ts';
+import { exactnessOf, familyAllows, runSelfCheck, type Exactness, type ReferenceVectors, type SelfCheckResult } from './selfcheck.ts';
 
 export const engineOptionsSchema = z.strictObject({
   /** Directory of model subdirectories (default: the shipped zoo in models/). */
@@ -30,6 +33,11 @@ export const engineOptionsSchema = z.strictObject({
    * whose summation order differs (docs/determinism.md).
    */
   rowQuantum: z.number().int().min(1).max(4096).default(16),
+  /**
+   * Self-check before serving (selfcheck.ts): 'require' refuses a model without reference vectors too,
+   * 'if-present' checks the models that ship them, 'off' skips it (tools that compare configurations).
+   */
+  selfCheck: z.enum(['require', 'if-present', 'off']).default('off'),
 });
 export type EngineOptions = z.input<typeof engineOptionsSchema> & { log?: Logger };
 type Settings = z.output<typeof engineOptionsSchema>;
@@ -58,7 +66,13 @@ export interface ModelInfo {
   inputScale: number[];
   outputScale: number[];
   metrics: Record<string, unknown>;
+  exactness: Exactness;
+  /** The hardware family this model runs on here (cpu:<isa>:<vendor> or cuda:<gpu>). */
+  family: string;
 }
+
+/** Reference vectors for a loaded model (default: its directory's vectors.json). */
+export type VectorSource = (model: LoadedModel, plan: ModelPlan) => ReferenceVectors | undefined;
 
 /** Overwrites rows `rows..padded-1` of `a` with copies of row `rows-1`. */
 function fillPadding(a: InputArray, rows: number, padded: number, width: number): void {
@@ -134,9 +148,11 @@ class Model {
 export class InferenceEngine {
   private closed = false;
   private readonly byKey = new Map<string, Model>();
+  /** Self-check outcomes of this engine's load, refused models included (they are not served). */
+  readonly selfChecks: SelfCheckResult[] = [];
 
   private constructor(
-    private readonly list: Model[],
+    private list: Model[],
     readonly settings: Readonly<Settings>,
   ) {
     for (const m of list) {
@@ -158,7 +174,7 @@ export class InferenceEngine {
   }
 
   /** An engine over models already loaded and verified by the caller (e.g. packages fetched by CID). */
-  static async fromLoaded(loaded: readonly LoadedModel[], opts: Omit<EngineOptions, 'dir' | 'models' | 'log'> = {}, log?: Logger): Promise<InferenceEngine> {
+  static async fromLoaded(loaded: readonly LoadedModel[], opts: Omit<EngineOptions, 'dir' | 'models' | 'log'> = {}, log?: Logger, vectors: VectorSource = loadReferenceVectors): Promise<InferenceEngine> {
     const parsed = engineOptionsSchema.safeParse(opts);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -177,8 +193,49 @@ export class InferenceEngine {
       }
       models.push(new Model(l, s, provider, settings));
     }
-    log?.info({ models: models.map((m) => m.manifest.name), intraOpThreads: settings.intraOpThreads, graphOptimization: settings.graphOptimization, providers: [...new Set(models.map((m) => m.provider))] }, 'inference engine ready');
-    return new InferenceEngine(models, settings);
+    const engine = new InferenceEngine(models, settings);
+    if (settings.selfCheck !== 'off') await engine.selfCheckAll(vectors, settings.selfCheck === 'require', log);
+    log?.info({ models: engine.list.map((m) => m.manifest.name), intraOpThreads: settings.intraOpThreads, graphOptimization: settings.graphOptimization, providers: [...new Set(models.map((m) => m.provider))] }, 'inference engine ready');
+    return engine;
+  }
+
+  /**
+   * Recomputes every model's reference vectors through the serving paths; a model that differs by one
+   * bit, lacks vectors (when required) or is pinned to another hardware family stops being served.
+   */
+  private async selfCheckAll(vectors: VectorSource, require: boolean, log?: Logger): Promise<void> {
+    for (const m of [...this.list]) {
+      const name = m.manifest.name;
+      const family = hardwareFamily(m.provider);
+      const base = { model: name, exactness: exactnessOf(m.manifest), family: family.id, rows: 0 };
+      let r: SelfCheckResult;
+      const allowed = familyAllows(m.manifest, family);
+      if (!allowed.ok) r = { ...base, ok: false, reason: allowed.reason };
+      else {
+        let v: ReferenceVectors | undefined;
+        try {
+          v = vectors(m.loaded, m.plan);
+        } catch (e) {
+          r = { ...base, ok: false, reason: (e as Error).message };
+        }
+        if (v) r = await runSelfCheck(this, name, m.manifest, family, v);
+        else r ??= require ? { ...base, ok: false, reason: 'no reference vectors: the node cannot show it computes the publisher\'s bits' } : { ...base, ok: true, reason: 'no reference vectors (not checked)' };
+      }
+      this.selfChecks.push(r);
+      if (r.ok) {
+        log?.info({ model: name, rows: r.rows, family: r.family, exactness: r.exactness }, 'model self-check passed');
+        continue;
+      }
+      log?.warn({ model: name, family: r.family, exactness: r.exactness, ...(r.mismatch ?? {}), reason: r.reason }, `model ${name} refused: self-check failed (${r.reason}); it is not served`);
+      await this.remove(m);
+    }
+  }
+
+  private async remove(m: Model): Promise<void> {
+    this.list = this.list.filter((x) => x !== m);
+    for (const [k, v] of [...this.byKey]) if (v === m) this.byKey.delete(k);
+    await m.batcher.idle();
+    await m.session.release();
   }
 
   models(): ModelInfo[] {
@@ -194,6 +251,8 @@ export class InferenceEngine {
       inputScale: m.manifest.inputs.map((i) => i.scale),
       outputScale: m.manifest.outputs.map((o) => o.scale),
       metrics: m.manifest.metrics,
+      exactness: exactnessOf(m.manifest),
+      family: hardwareFamily(m.provider).id,
     }));
   }
 
@@ -290,5 +349,6 @@ export class InferenceEngine {
 export async function createInferenceEngine(opts: unknown = {}, log?: Logger): Promise<InferenceEngine> {
   const o = (opts ?? {}) as Record<string, unknown>;
   if (typeof o !== 'object' || Array.isArray(o)) throw new ConfigError('must be an object of inference engine options', 'models');
-  return InferenceEngine.load(undefined, { ...(o as EngineOptions), ...(log ? { log } : {}) });
+  // A node checks every model against its reference vectors before serving it (docs/determinism.md).
+  return InferenceEngine.load(undefined, { selfCheck: 'require', ...(o as EngineOptions), ...(log ? { log } : {}) });
 }
