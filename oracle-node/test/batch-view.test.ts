@@ -26,6 +26,8 @@ describe('RangeLines', () => {
     [1, 5],
     [2, 40],
     [7, 213],
+    [9, 50],
+    [17, 10],
     [33, 230],
     [1000, 97],
   ])('%i leaves of %i-byte reports: every line equals resultView of its row', async (count, reportLength) => {

@@ -53,25 +53,25 @@ export function resultView(r: CertifiedRange, i: number, row?: number): ResultVi
   };
 }
 
-/** ASCII bytes of a string (the fixed parts of a line). */
-const ascii = (s: string): Buffer => Buffer.from(s, 'latin1');
+/** ASCII bytes of a string (the fixed parts of a line), as a plain Uint8Array (cheap views). */
+const ascii = (s: string): Uint8Array => {
+  const b = Buffer.from(s, 'latin1');
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+};
 /** Lowercase hex of `b` as ASCII bytes (one native pass). */
-const hexBytes = (b: Uint8Array): Buffer => Buffer.from(hex(b), 'latin1');
+const hexBytes = (b: Uint8Array): Uint8Array => ascii(hex(b));
 const ROW = ascii('{"type":"result","row":');
 const SEQ = ascii(',"seq":');
 const REPORT = ascii(',"report":"0x');
 const PROOF = ascii('","proof":[');
 const SIB_OPEN = ascii('"0x');
-const SIB_NEXT = ascii('","0x');
+const SIB_NEXT = ascii(',"0x');
 
-// Pieces up to a few dozen bytes go through a plain loop (a JIT-compiled loop beats a native call there);
-// longer ones (hex of a report, a sibling, the range's tail) are one native copy each.
-const SHORT = 48;
-function put(out: Buffer, p: number, src: Uint8Array, from = 0, to = src.length): number {
-  if (to - from > SHORT) {
-    out.set(src.subarray(from, to), p);
-    return p + to - from;
-  }
+function put(out: Uint8Array, p: number, src: Uint8Array): number {
+  for (let j = 0; j < src.length; j++) out[p++] = src[j]!;
+  return p;
+}
+function putSlice(out: Uint8Array, p: number, src: Uint8Array, from: number, to: number): number {
   for (let j = from; j < to; j++) out[p++] = src[j]!;
   return p;
 }
@@ -86,17 +86,25 @@ function putUint(out: Uint8Array, p: number, n: number): number {
   return p + len;
 }
 
+/** Proof levels written per line; the siblings above them are the same for 2^LOW consecutive leaves. */
+const LOW = 3;
+const COMMA = 0x2c;
+const QUOTE = 0x22;
+
 /**
  * NDJSON lines of a certified range (same fields as ResultView, one object per line), written straight
- * into one buffer: the range's reports and tree levels are hex-encoded once (natively) when the first
- * lines are asked for, its fixed parts encoded once, so a line is a handful of copies. No string per
- * line: this runs at up to 100k results/s on the node that took the job.
+ * into one buffer. The range's reports and tree levels are hex-encoded once (natively) on first use;
+ * the siblings above the lowest LOW levels and the line's tail (root, signatures, signers, epoch) are
+ * the same for 2^LOW consecutive leaves, so they are assembled once per such block and copied whole
+ * (one native copy) into each of its lines. Short pieces go through plain loops (a view per piece would
+ * be an allocation per piece and line). No string per line: this runs at up to 100k results/s on the
+ * node that took the job.
  */
 export class RangeLines {
   private readonly leaf: Uint8Array;
   private readonly tail: Uint8Array;
   /** Hex (ASCII) of the reports and of each tree level below the root, made on first use. */
-  private hexed?: { reports: Buffer; levels: Buffer[] };
+  private hexed?: { reports: Uint8Array; levels: Uint8Array[] };
 
   constructor(
     private readonly r: CertifiedRange,
@@ -120,36 +128,73 @@ export class RangeLines {
     const { reportLength } = this.r;
     this.hexed ??= { reports: hexBytes(this.r.reports), levels: this.r.tree.levels.slice(0, -1).map(hexBytes) };
     const { reports, levels } = this.hexed;
-    const perLine = ROW.length + SEQ.length + this.leaf.length + REPORT.length + 2 * reportLength + PROOF.length + levels.length * (SIB_NEXT.length + 64) + 1 + this.tail.length + 3 * 16;
-    const out = Buffer.allocUnsafe((to - from) * perLine);
+    const sibling = SIB_NEXT.length + 64 + 1;
+    const perLine = ROW.length + SEQ.length + this.leaf.length + REPORT.length + 2 * reportLength + PROOF.length + levels.length * sibling + this.tail.length + 3 * 16;
+    const buf = Buffer.allocUnsafe((to - from) * perLine);
+    const out = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     const hexLen = 2 * reportLength;
+    // The block's part after the low siblings: `,"0x<sibling>"` per level from LOW up, then the tail.
+    const upper = new Uint8Array(Math.max(0, levels.length - LOW) * sibling + this.tail.length);
+    let upperLen = 0;
+    let whole = upper; // upper[0, upperLen), and the same without its leading comma
+    let noComma = upper;
+    let block = -1;
     let p = 0;
     for (let i = from; i < to; i++) {
+      if (i >> LOW !== block) {
+        block = i >> LOW;
+        upperLen = 0;
+        let upperSiblings = false;
+        let idx = block;
+        for (let l = LOW; l < levels.length; l++) {
+          const sib = idx ^ 1;
+          const level = levels[l]!;
+          if (sib * 64 < level.length) {
+            upper[upperLen++] = COMMA;
+            upper[upperLen++] = QUOTE;
+            upperLen = putSlice(upper, upperLen, SIB_OPEN, 1, 3); // 0x
+            upperLen = putSlice(upper, upperLen, level, sib * 64, sib * 64 + 64);
+            upper[upperLen++] = QUOTE;
+            upperSiblings = true;
+          }
+          idx >>= 1;
+        }
+        upper.set(this.tail, upperLen);
+        upperLen += this.tail.length;
+        whole = upper.subarray(0, upperLen);
+        noComma = upperSiblings ? upper.subarray(1, upperLen) : whole;
+      }
       p = put(out, p, ROW);
       p = putUint(out, p, this.firstRow + i);
       p = put(out, p, SEQ);
       p = putUint(out, p, this.r.start + i);
-      p = put(out, p, this.leaf);
+      out.set(this.leaf, p);
+      p += this.leaf.length;
       p = putUint(out, p, i);
       p = put(out, p, REPORT);
-      p = put(out, p, reports, i * hexLen, (i + 1) * hexLen);
+      out.set(reports.subarray(i * hexLen, (i + 1) * hexLen), p);
+      p += hexLen;
       p = put(out, p, PROOF);
       let idx = i;
       let first = true;
-      for (let l = 0; l < levels.length; l++) {
+      for (let l = 0; l < LOW && l < levels.length; l++) {
         const sib = idx ^ 1;
         const level = levels[l]!;
         if (sib * 64 < level.length) {
-          p = put(out, p, first ? SIB_OPEN : SIB_NEXT);
-          p = put(out, p, level, sib * 64, sib * 64 + 64);
+          if (!first) out[p++] = COMMA;
+          p = put(out, p, SIB_OPEN);
+          p = putSlice(out, p, level, sib * 64, sib * 64 + 64);
+          out[p++] = QUOTE;
           first = false;
         }
         idx >>= 1;
       }
-      if (!first) out[p++] = 0x22; // closing quote of the last sibling
-      p = put(out, p, this.tail);
+      // No sibling written yet: the first upper sibling goes without its comma.
+      const rest = first ? noComma : whole;
+      out.set(rest, p);
+      p += rest.length;
     }
-    return out.subarray(0, p);
+    return buf.subarray(0, p);
   }
 }
 
