@@ -17,7 +17,8 @@
 // chains.ethereum.signing: range (default: ranges relayed with fulfillBatch) or round), DESTRA_PRODUCT_BENCH_BATCH_S (batch load seconds,
 // 20; 0 skips), DESTRA_PRODUCT_BENCH_NODE_FLAGS (extra Node.js flags for the node processes, e.g. --cpu-prof),
 // DESTRA_PRODUCT_BENCH_BODY (binary (default: what the SDK sends for canonical rows) or json),
-// DESTRA_PRODUCT_BENCH_LINES (results (default: one line per result with its proof) or ranges).
+// DESTRA_PRODUCT_BENCH_LINES (results (default: one line per result with its proof) or ranges),
+// DESTRA_PRODUCT_BENCH_IDLE_S (seconds of background CPU measured before any request, 5; 0 skips).
 // Each measured step also reports the CPU seconds the node and aggregator processes spent per 1,000
 // results (/proc/<pid>/stat), a figure that holds on a machine shared with other work.
 import { loadavg, tmpdir } from 'node:os';
@@ -159,6 +160,15 @@ export async function run(): Promise<void> {
     const t0 = performance.now();
     await net.start();
     log(`${n} node processes + aggregator process up, epoch 1 on chain, in ${((performance.now() - t0) / 1000).toFixed(0)} s; logs in ${dir}; load ${load()}`);
+    // Background: what the processes spend with no requests at all (registry and router polls, gossip,
+    // re-published DKG results, metrics), to tell per-result cost from fixed cost.
+    const idleS = env('DESTRA_PRODUCT_BENCH_IDLE_S', 5);
+    if (idleS > 0) {
+      const w = cpuWindow(net.pids());
+      await new Promise((r) => setTimeout(r, idleS * 1000));
+      const idle = w.end();
+      rows.push({ measure: `  idle: CPU-s per second with no requests (${idleS} s)`, answered: `nodes ${(idle.nodes / idle.wall).toFixed(3)} + aggregator ${(idle.aggregator / idle.wall).toFixed(3)} CPU-s/s (anvil ${(idle.chain / idle.wall).toFixed(3)})` });
+    }
     const od = samples > 0 ? await onDemand(net, model, samples, 5 * n) : undefined;
     if (od) rows.push({
       measure: `on-demand round, POST /v1/infer at n=${n} (t=${net.threshold}), 1 in flight`,
