@@ -44,7 +44,7 @@ export RUSTC RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$HERE/target"
 export RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -C linker=$LINKER -C target-cpu=v2 -C link-arg=--arch=v0 -C link-arg=--llvm-args=--bpf-stack-size=4096"
 for crate in destra_oracle destra_consumer; do
   [ -f "$HERE/${crate#destra_}/Cargo.toml" ] || continue
-  nice "$CARGO" build --release --target bpfel-unknown-none -Zbuild-std=core,alloc -p "$crate" -j 2
+  nice "$CARGO" build --release --target bpfel-unknown-none -Zbuild-std=core,alloc -p "$crate" -j "${CARGO_JOBS:-2}"
 done
 mkdir -p "$HERE/target/deploy"
 for crate in destra_oracle destra_consumer; do

@@ -1,7 +1,8 @@
 //! Example consumer of the Destra oracle: a lending pool whose collateral factor follows a risk-score feed.
-//! `apply_result` reads a ReportResult account (owner must be the configured oracle program, id must be
-//! the pool's feed, round must advance, report not older than max_age); `request_risk` asks the oracle for
-//! an on-demand inference through CPI, paying its fee.
+//! `apply_result` reads a ReportResult account with destra_client::read_feed (owner must be the configured
+//! oracle program, id must be the pool's feed, report not older than max_age) and checks the round
+//! advances; `request_risk` asks the oracle for an on-demand inference through CPI (destra_client's
+//! RequestInference), paying its fee.
 #![cfg_attr(target_arch = "bpf", no_std)]
 // on the host only the pure helpers are exercised (unit tests); the entrypoint is SBF-only
 #![cfg_attr(not(target_arch = "bpf"), allow(dead_code, unused_imports))]
@@ -9,6 +10,7 @@
 mod constants;
 
 use constants::*;
+use destra_client::{read_feed, Freshness, ReadError, RequestInference, REQUEST_INFERENCE_MAX_DATA};
 use destra_sbf::entry::{create_pda, invoke, parse_input, Account, Cpi, CpiAccount, Input, NewPda, Pubkey, SYSTEM_PROGRAM_ID};
 use destra_sbf::syscalls::{clock, find_program_address};
 use destra_sbf::SbfError;
@@ -40,6 +42,17 @@ impl From<SbfError> for ConsumerError {
     }
 }
 
+impl From<ReadError> for ConsumerError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::WrongOwner => ConsumerError::WrongOracle,
+            ReadError::WrongId => ConsumerError::WrongFeed,
+            ReadError::Stale => ConsumerError::TooOld,
+            ReadError::NotAResult | ReadError::WrongKind | ReadError::Failed | ReadError::NoOutputs => ConsumerError::NotAReport,
+        }
+    }
+}
+
 type R<T> = Result<T, ConsumerError>;
 
 /// LendingPool layout (Anchor: discriminator + Borsh fields).
@@ -56,20 +69,6 @@ mod pool {
     pub const LEN: usize = 139;
 }
 
-/// Oracle ReportResult offsets (programs/oracle/src/state.rs).
-mod result {
-    pub const ID: usize = 8;
-    pub const KIND: usize = 40;
-    pub const TIMESTAMP: usize = 113;
-    pub const ROUND: usize = 121;
-    pub const OUTPUT_COUNT: usize = 129;
-    pub const OUTPUTS: usize = 131;
-    /// report status (0 ok); feeds are never failures, checked anyway
-    pub const STATUS: usize = 684;
-    pub const LEN: usize = 685;
-}
-
-const KIND_FEED: u8 = 2;
 /// Risk scores are fixed-point with 6 decimals in [0, 1]: 0 → 90% collateral factor, 1 → 10%.
 const RISK_SCALE: i64 = 1_000_000;
 const SEED_POOL: &[u8] = b"pool";
@@ -145,13 +144,10 @@ fn request_risk(input: &Input, args: &[u8]) -> R<()> {
     if &d[pool::ORACLE..pool::ORACLE + 32] != oracle.key() {
         return Err(ConsumerError::WrongOracle);
     }
-    // args are exactly the oracle's request_inference args (nonce, model_hash, input): pass them through
-    let mut data = [0u8; 8 + 8 + 32 + 4 + 512];
-    if args.len() > data.len() - 8 {
-        return Err(ConsumerError::InvalidInstruction);
-    }
-    data[..8].copy_from_slice(&ORACLE_DISC_IX_REQUEST_INFERENCE);
-    data[8..8 + args.len()].copy_from_slice(args);
+    // args are the oracle's request_inference args (nonce, model_hash, input): checked, then re-encoded
+    let req = RequestInference::decode_args(args).map_err(|_| ConsumerError::InvalidInstruction)?;
+    let mut buf = [0u8; REQUEST_INFERENCE_MAX_DATA];
+    let data = req.encode(&mut buf).map_err(|_| ConsumerError::InvalidInstruction)?;
     invoke(&Cpi {
         program_id: oracle.key(),
         accounts: &[
@@ -161,7 +157,7 @@ fn request_risk(input: &Input, args: &[u8]) -> R<()> {
             CpiAccount { account: vault, signer: false, writable: true },
             CpiAccount { account: system, signer: false, writable: false },
         ],
-        data: &data[..8 + args.len()],
+        data,
         seeds: &[],
     })?;
     Ok(())
@@ -171,30 +167,17 @@ fn apply_result(input: &Input) -> R<()> {
     let pool_acc = input.account(0)?;
     let res = input.account(1)?;
     let d = load_pool(&pool_acc, input.program_id)?;
-    if &d[pool::ORACLE..pool::ORACLE + 32] != res.owner() {
-        return Err(ConsumerError::WrongOracle);
-    }
-    let r = res.data();
-    if r.len() != result::LEN || r[..8] != ORACLE_DISC_ACC_REPORT_RESULT || r[result::KIND] != KIND_FEED {
-        return Err(ConsumerError::NotAReport);
-    }
-    if r[result::ID..result::ID + 32] != d[pool::FEED_ID..pool::FEED_ID + 32] {
-        return Err(ConsumerError::WrongFeed);
-    }
-    let round = u64_at(r, result::ROUND);
+    let oracle: [u8; 32] = d[pool::ORACLE..pool::ORACLE + 32].try_into().unwrap();
+    let feed: [u8; 32] = d[pool::FEED_ID..pool::FEED_ID + 32].try_into().unwrap();
+    let max_age = u64_at(d, pool::MAX_AGE);
+    let fresh = if max_age == 0 { Freshness::Any } else { Freshness::Seconds { now_unix: clock().1.max(0) as u64, max_age_secs: max_age } };
+    let r = read_feed(res.owner(), res.data(), &oracle, &feed, fresh)?;
+    let round = r.round();
     if round <= u64_at(d, pool::LAST_ROUND) {
         return Err(ConsumerError::StaleRound);
     }
-    let ts = u64_at(r, result::TIMESTAMP);
-    let max_age = u64_at(d, pool::MAX_AGE);
-    let now = clock().1.max(0) as u64;
-    if max_age > 0 && now > ts && now - ts > max_age {
-        return Err(ConsumerError::TooOld);
-    }
-    if r[result::STATUS] != 0 || u16::from_le_bytes([r[result::OUTPUT_COUNT], r[result::OUTPUT_COUNT + 1]]) == 0 {
-        return Err(ConsumerError::NotAReport);
-    }
-    let risk = u64_at(r, result::OUTPUTS) as i64;
+    let ts = r.timestamp();
+    let risk = r.output(0).ok_or(ConsumerError::NotAReport)?;
     d[pool::CF_BPS..pool::CF_BPS + 2].copy_from_slice(&cf_from_risk(risk).to_le_bytes());
     d[pool::LAST_ROUND..pool::LAST_ROUND + 8].copy_from_slice(&round.to_le_bytes());
     d[pool::LAST_TS..pool::LAST_TS + 8].copy_from_slice(&ts.to_le_bytes());

@@ -239,3 +239,22 @@ fn loader_id_is_the_upgradeable_loader() {
     // base58 "BPFLoaderUpgradeab1e11111111111111111111111"
     assert_eq!(hex::encode(crate::constants::BPF_LOADER_UPGRADEABLE_ID), "02a8f6914e88a1b0e210153ef763ae2b00c2b93d16c124d2c0537a1004800000");
 }
+
+#[test]
+fn the_client_crate_reads_this_programs_layout() {
+    // destra_client (what consumer programs depend on) must read the offsets this program writes
+    use crate::state::{config, request, result};
+    use destra_client::layout as c;
+    let r = [result::ID, result::KIND, result::EPOCH, result::MODEL_HASH, result::INPUT_HASH, result::TIMESTAMP, result::ROUND, result::OUTPUT_COUNT, result::OUTPUTS, result::POSTED_SLOT, result::REPORT_LEAF, result::BUMP, result::STATUS, result::LEN];
+    let rc = [c::result::ID, c::result::KIND, c::result::EPOCH, c::result::MODEL_HASH, c::result::INPUT_HASH, c::result::TIMESTAMP, c::result::ROUND, c::result::OUTPUT_COUNT, c::result::OUTPUTS, c::result::POSTED_SLOT, c::result::REPORT_LEAF, c::result::BUMP, c::result::STATUS, c::result::LEN];
+    assert_eq!(r, rc);
+    let q = [request::REQUESTER, request::NONCE, request::MODEL_HASH, request::INPUT_HASH, request::FEE, request::STATUS, request::CREATED_SLOT, request::INPUT_LEN, request::INPUT, request::MAX_INPUT, request::BUMP, request::DEADLINE_SLOT, request::SEQ, request::LEN];
+    let qc = [c::request::REQUESTER, c::request::NONCE, c::request::MODEL_HASH, c::request::INPUT_HASH, c::request::FEE, c::request::STATUS, c::request::CREATED_SLOT, c::request::INPUT_LEN, c::request::INPUT, c::request::MAX_INPUT, c::request::BUMP, c::request::DEADLINE_SLOT, c::request::SEQ, c::request::LEN];
+    assert_eq!(q, qc);
+    assert_eq!([config::EPOCH, config::REQUEST_FEE, config::REQUEST_SEQ, config::LEN], [c::config::EPOCH, c::config::REQUEST_FEE, c::config::REQUEST_SEQ, c::config::LEN]);
+    assert_eq!(result::DISC, destra_client::ORACLE_DISC_ACC_REPORT_RESULT);
+    assert_eq!(request::DISC, destra_client::ORACLE_DISC_ACC_INFERENCE_REQUEST);
+    assert_eq!(config::DISC, destra_client::ORACLE_DISC_ACC_ORACLE_CONFIG);
+    assert_eq!(crate::constants::DISC_IX_REQUEST_INFERENCE, destra_client::ORACLE_DISC_IX_REQUEST_INFERENCE);
+    assert_eq!((crate::state::SEED_RESULT, crate::state::SEED_REQUEST), (c::SEED_RESULT, c::SEED_REQUEST));
+}
