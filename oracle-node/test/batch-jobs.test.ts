@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { MAX_BATCH_SIZE, jobRangeStream, jobStream, streamRequestId } from '@destra/protocol';
 import { RoundError } from '../src/errors.ts';
-import { JobTable, rowsPerRange, seqMessages, type CertifiedRange, type JobEvent } from '../src/range/index.ts';
+import { loadFastHasher } from '@destra/aggregator/fast-hash';
+import { JobTable, rangeStreamOf, rowsPerRange, seqMessages, type CertifiedRange, type JobEvent } from '../src/range/index.ts';
 import { MAX_RANGE_ROWS_BYTES } from '../src/wire.ts';
 
 const limits = { maxRowsPerJob: 100, maxJobsPerClient: 2, maxJobs: 3, jobRetentionMs: 1000, maxRetainedRows: 150 };
@@ -119,5 +120,16 @@ describe('range helpers', () => {
     }
     expect(jobRangeStream(new Uint8Array(32).fill(8), c)).not.toEqual(base);
     expect(() => jobRangeStream(js, { ...c, epoch: -1 })).toThrow(/epoch/);
+  });
+
+  it('rangeStreamOf hashes the rows as one Keccak-256 message, the same with the native and the wasm hasher', async () => {
+    const js = new Uint8Array(32).fill(5);
+    const rows = new Uint8Array(56 * 1000).map((_, i) => (i * 31) & 0xff);
+    const p = { type: 'range-proposal', v: 1, epoch: 2, proposer: 1, job: new Uint8Array(16), start: 0, model: 'm', timestamp: 1_700_000_000, rowLength: 56, rows } as const;
+    const want = jobRangeStream(js, { model: 'm', timestamp: 1_700_000_000, epoch: 2, rowLength: 56, rowsHash: keccak_256(rows) });
+    expect(rangeStreamOf(js, p, await loadFastHasher())).toEqual(want);
+    expect(rangeStreamOf(js, p, await loadFastHasher({ native: false }))).toEqual(want);
+    rows[55_999] ^= 1;
+    expect(rangeStreamOf(js, p, await loadFastHasher())).not.toEqual(want);
   });
 });
