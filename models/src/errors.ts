@@ -48,3 +48,13 @@ export class ModelPackageError extends DestraError {
     this.where = where;
   }
 }
+
+/** A reference-vector file that is missing, malformed, or disagrees with its manifest (models/src/reference.ts). */
+export class ReferenceVectorError extends DestraError {
+  readonly source: string;
+  constructor(source: string, problem: string, remedy: string) {
+    super('MODEL_REFERENCE', `reference vectors ${source}: ${problem}; ${remedy}`);
+    this.name = 'ReferenceVectorError';
+    this.source = source;
+  }
+}

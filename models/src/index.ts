@@ -11,6 +11,7 @@ import { verifyModelBytes, type PackageExpectations } from './package.ts';
 
 export * from './errors.ts';
 export * from './manifest.ts';
+export * from './reference.ts';
 export { MAX_MANIFEST_BYTES, type PackageExpectations, type VerifiedModelBytes } from './package.ts';
 
 /** The shipped zoo (this package's directory). */

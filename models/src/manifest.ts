@@ -42,6 +42,33 @@ const outputSchema = z.strictObject({
   labels: z.array(z.string().min(1).max(128)).optional(),
 });
 
+/**
+ * How far a model's outputs can be trusted to agree across machines (docs/models.md, docs/determinism.md):
+ * - `any-hardware`: every op between input and signed output is integer (int8 weights/activations, int32/int64
+ *   accumulation, integer requantisation), or a tree ensemble whose comparisons and dyadic leaf sums are exact.
+ *   Any CPU vendor or GPU gives the same bytes; a node must match every reference row exactly.
+ * - `same-family`: a float graph. Nodes agree when they run the same onnxruntime build on the same CPU family;
+ *   a different kernel (another vendor, a GPU, unpadded batches) can move an output by one unit on rare rows.
+ */
+export const EXACTNESS = ['any-hardware', 'same-family'] as const;
+export type Exactness = (typeof EXACTNESS)[number];
+
+/** Fewest rows a reference-vector file holds (the node self-check replays all of them). */
+export const MIN_REFERENCE_ROWS = 4096;
+/** Most rows a reference-vector file may declare (keeps a hostile manifest from sizing a huge read). */
+export const MAX_REFERENCE_ROWS = 1 << 20;
+
+/**
+ * The model's reference vectors: canonical inputs and the canonical outputs its publisher computed, in a
+ * gzip-compressed binary file beside the manifest (format: docs/models.md "Reference vectors",
+ * reader/writer: reference.ts). `sha256` is over the decompressed bytes, so the manifest commits to them.
+ */
+const referenceSchema = z.strictObject({
+  file: z.string().regex(/^[A-Za-z0-9._-]+\.bin\.gz$/, 'a file name inside the model directory ending in .bin.gz'),
+  rows: z.number().int().min(MIN_REFERENCE_ROWS).max(MAX_REFERENCE_ROWS),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex characters'),
+});
+
 export const manifestSchema = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lower-case letters, digits, ".", "_" or "-", at most 64 characters'),
@@ -53,6 +80,12 @@ export const manifestSchema = z
     sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex characters'),
     inputs: z.array(inputSchema).min(1).max(16),
     outputs: z.array(outputSchema).min(1).max(MAX_OUTPUT_VALUES),
+    /** Which hardware is guaranteed to reproduce the outputs bit for bit (EXACTNESS above). */
+    exactness: z.enum(EXACTNESS, { message: `one of ${EXACTNESS.map((e) => `"${e}"`).join(', ')}: "any-hardware" only for integer-only graphs or exact tree ensembles` }),
+    /** Number of learned weights: graph initializer elements, or a tree ensemble's thresholds plus leaf weights. */
+    parameters: z.number({ message: 'the number of learned weights (a non-negative integer)' }).int().min(0).max(Number.MAX_SAFE_INTEGER),
+    /** Reference vectors (every zoo model ships ≥ MIN_REFERENCE_ROWS of them). Optional for third-party models. */
+    reference: referenceSchema.optional(),
     metrics: z.record(z.string(), z.unknown()).default({}),
     training: z.record(z.string(), z.unknown()).optional(),
   })
@@ -63,6 +96,7 @@ export const manifestSchema = z
 export type ModelManifest = z.infer<typeof manifestSchema>;
 export type ManifestInput = ModelManifest['inputs'][number];
 export type ManifestOutput = ModelManifest['outputs'][number];
+export type ManifestReference = NonNullable<ModelManifest['reference']>;
 
 /** Number of canonical input values (int64 each) a request carries. */
 export function inputValueCount(m: ModelManifest): number {

@@ -119,16 +119,16 @@ def train_volatility(rng):
     ridge = make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(xtr, ytr)
     m = export(ridge, x.shape[1], "volatility-forecast", "Ridge regression: next-5-day realised volatility (% daily) from GARCH features", False)
     pred = run_onnx(m.SerializeToString(), {"features": xte})[0][:, 0]
-    write_model("volatility-forecast", version="1.0.0", description="Linear (ridge) forecast of next-5-day realised volatility in daily percent.", model=m, outputs=out,
-                metrics={"mae": round(float(mean_absolute_error(yte, pred)), 5), "r2": round(float(r2_score(yte, pred)), 5), "baselineEwmaMae": round(float(baseline), 5), "heldOutRows": int(len(yte))}, training=training, vectors=xte[:16], **common)
+    write_model("volatility-forecast", exactness="same-family", version="1.0.0", description="Linear (ridge) forecast of next-5-day realised volatility in daily percent.", model=m, outputs=out,
+                metrics={"mae": round(float(mean_absolute_error(yte, pred)), 5), "r2": round(float(r2_score(yte, pred)), 5), "baselineEwmaMae": round(float(baseline), 5), "heldOutRows": int(len(yte))}, training=training, reference=xte, **common)
 
     # 40 depth-3 trees at learning rate 0.2: the same held-out MAE as 80 trees at 0.1 (0.3687 vs 0.3686) at
     # half the per-row cost, which keeps the tree model above 700k rows/s on one core.
     gbr = GradientBoostingRegressor(n_estimators=40, max_depth=3, learning_rate=0.2, subsample=0.8, random_state=7).fit(xtr, ytr)
     m = dyadic_leaves(export(gbr, x.shape[1], "volatility-gbt", "Gradient-boosted trees: next-5-day realised volatility (% daily)", False), 14)
     pred = run_onnx(m.SerializeToString(), {"features": xte})[0][:, 0]
-    write_model("volatility-gbt", version="1.0.0", description="Gradient-boosted tree ensemble (ONNX-ML TreeEnsembleRegressor) forecasting next-5-day realised volatility.", model=m, outputs=out,
-                metrics={"mae": round(float(mean_absolute_error(yte, pred)), 5), "r2": round(float(r2_score(yte, pred)), 5), "baselineEwmaMae": round(float(baseline), 5), "heldOutRows": int(len(yte))}, training=training, vectors=xte[:16], **common)
+    write_model("volatility-gbt", exactness="any-hardware", version="1.0.0", description="Gradient-boosted tree ensemble (ONNX-ML TreeEnsembleRegressor) forecasting next-5-day realised volatility.", model=m, outputs=out,
+                metrics={"mae": round(float(mean_absolute_error(yte, pred)), 5), "r2": round(float(r2_score(yte, pred)), 5), "baselineEwmaMae": round(float(baseline), 5), "heldOutRows": int(len(yte))}, training=training, reference=xte, **common)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -178,12 +178,12 @@ def train_direction(rng):
     clf = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(16,), alpha=1e-3, max_iter=300, random_state=3)).fit(xtr, ytr)
     m = export(clf, x.shape[1], "price-direction", "MLP: probability that the next 5 days' return is positive", True)
     label, prob = run_onnx(m.SerializeToString(), {"features": xte})
-    write_model("price-direction", version="1.0.0", task="binary-classification", domain="trading",
+    write_model("price-direction", exactness="same-family", version="1.0.0", task="binary-classification", domain="trading",
                 description="MLP (16 ReLU units) probability that the next five days' cumulative return is positive (Markov-switching trend generator).",
                 model=m, input_name="features", input_dtype="float32", input_scale=FLOAT_SCALE, features=DIR_FEATURES,
                 outputs=[OutputSpec("probabilities", "float32", [1], PROB_SCALE, ["p_up"])],
                 metrics={"accuracy": round(float(accuracy_score(yte, label)), 5), "auc": round(float(roc_auc_score(yte, prob[:, 1])), 5), "baseRate": round(float(yte.mean()), 5), "heldOutRows": int(len(yte))},
-                vectors=xte[:16], training={"script": "models/train/train_all.py", "generator": "2-state Markov trend + AR(1) returns, volume tied to regime", "rows": int(len(x)), "seed": 20260102})
+                reference=xte, training={"script": "models/train/train_all.py", "generator": "2-state Markov trend + AR(1) returns, volume tied to regime", "rows": int(len(x)), "seed": 20260102})
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -226,13 +226,13 @@ def train_liquidation(rng):
     m = export(clf, x.shape[1], "liquidation-risk", "MLP: probability of liquidation within the horizon", True)
     label, prob = run_onnx(m.SerializeToString(), {"features": xte})
     lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(xtr, ytr)
-    write_model("liquidation-risk", version="1.0.0", task="binary-classification", domain="trading",
+    write_model("liquidation-risk", exactness="same-family", version="1.0.0", task="binary-classification", domain="trading",
                 description="MLP (24 ReLU units) probability that a lending position is liquidated within the horizon (GBM first-passage generator with slippage and hedging).",
                 model=m, input_name="features", input_dtype="float32", input_scale=FLOAT_SCALE, features=LIQ_FEATURES,
                 outputs=[OutputSpec("probabilities", "float32", [1], PROB_SCALE, ["p_liquidation"])],
                 metrics={"accuracy": round(float(accuracy_score(yte, label)), 5), "auc": round(float(roc_auc_score(yte, prob[:, 1])), 5),
                          "baselineLogisticAuc": round(float(roc_auc_score(yte, lr.predict_proba(xte)[:, 1])), 5), "baseRate": round(float(yte.mean()), 5), "heldOutRows": int(len(yte))},
-                vectors=xte[:16], training={"script": "models/train/train_all.py", "generator": "GBM first-passage probability of the liquidation barrier", "rows": int(len(x)), "seed": 20260103})
+                reference=xte, training={"script": "models/train/train_all.py", "generator": "GBM first-passage probability of the liquidation barrier", "rows": int(len(x)), "seed": 20260103})
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -324,24 +324,24 @@ def train_tx(rng):
     m = export(clf, x.shape[1], "tx-anomaly", "MLP: probability that a transaction is anomalous", True)
     label, prob = run_onnx(m.SerializeToString(), {"features": xte})
     float_auc = float(roc_auc_score(yte, prob[:, 1]))
-    write_model("tx-anomaly", version="1.0.0", task="binary-classification", domain="audit",
+    write_model("tx-anomaly", exactness="same-family", version="1.0.0", task="binary-classification", domain="audit",
                 description="MLP (16 ReLU units) probability that a transaction is anomalous for its sender (drain, phishing approval, bot burst, front-run).",
                 model=m, input_name="features", input_dtype="float32", input_scale=TX_SCALE, features=TX_FEATURES,
                 outputs=[OutputSpec("probabilities", "float32", [1], PROB_SCALE, ["p_anomalous"])],
                 metrics={"accuracy": round(float(accuracy_score(yte, label)), 5), "auc": round(float_auc, 5), "f1": round(float(f1_score(yte, label)), 5), "baseRate": round(float(yte.mean()), 5), "heldOutRows": int(len(yte))},
-                training=training, vectors=xte[:16])
+                training=training, reference=xte)
 
     q, out_scale = build_int8_mlp(clf, "tx-anomaly-int8")
     codes = np.round(xte * TX_SCALE).astype(np.int8)
     logit = run_onnx(q.SerializeToString(), {"features": codes})[0][:, 0]
     qlabel = (logit > 0).astype(int)
-    write_model("tx-anomaly-int8", version="1.0.0", task="binary-classification", domain="audit",
+    write_model("tx-anomaly-int8", exactness="any-hardware", version="1.0.0", task="binary-classification", domain="audit",
                 description="Integer-only int8 quantisation of tx-anomaly: MatMulInteger/Add/Max/int64 MatMul; bit-exact on every backend. Output is the logit as an integer (logit = value / outputScale; anomalous when > 0).",
                 model=q, input_name="features", input_dtype="int8", input_scale=TX_SCALE, features=TX_FEATURES,
                 outputs=[OutputSpec("logit", "int64", [0], round(out_scale, 6), ["logit_anomalous"])],
                 metrics={"accuracy": round(float(accuracy_score(yte, qlabel)), 5), "auc": round(float(roc_auc_score(yte, logit)), 5), "f1": round(float(f1_score(yte, qlabel)), 5),
                          "floatModelAuc": round(float_auc, 5), "labelAgreementWithFloat": round(float((qlabel == label).mean()), 5), "heldOutRows": int(len(yte))},
-                vectors=xte[:16], training={**training, "quantization": "symmetric per-tensor int8 weights, int32 hidden accumulators, int64 output layer"})
+                reference=xte, training={**training, "quantization": "symmetric per-tensor int8 weights, int32 hidden accumulators, int64 output layer"})
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -388,12 +388,12 @@ def train_bytecode(rng):
     clf = RandomForestClassifier(n_estimators=30, max_depth=8, min_samples_leaf=5, random_state=10, n_jobs=1).fit(xtr, ytr)
     m = dyadic_leaves(export(clf, x.shape[1], "bytecode-risk", "Random forest: probability that contract bytecode is malicious", True), 20)
     label, prob = run_onnx(m.SerializeToString(), {"features": xte})
-    write_model("bytecode-risk", version="1.0.0", task="binary-classification", domain="audit",
+    write_model("bytecode-risk", exactness="any-hardware", version="1.0.0", task="binary-classification", domain="audit",
                 description="Random forest (ONNX-ML TreeEnsembleClassifier, 30 trees) probability that a contract is malicious from its opcode-group histogram.",
                 model=m, input_name="features", input_dtype="float32", input_scale=FLOAT_SCALE, features=BYTECODE_FEATURES,
                 outputs=[OutputSpec("probabilities", "float32", [1], PROB_SCALE, ["p_malicious"])],
                 metrics={"accuracy": round(float(accuracy_score(yte, label)), 5), "auc": round(float(roc_auc_score(yte, prob[:, 1])), 5), "f1": round(float(f1_score(yte, label)), 5), "baseRate": round(float(yte.mean()), 5), "heldOutRows": int(len(yte))},
-                vectors=xte[:16], training={"script": "models/train/train_all.py", "generator": "Dirichlet opcode histograms over 7 overlapping archetypes (token, dex, proxy, wallet, drainer, honeypot, rugpull)", "rows": int(len(x)), "seed": 20260105})
+                reference=xte, training={"script": "models/train/train_all.py", "generator": "Dirichlet opcode histograms over 7 overlapping archetypes (token, dex, proxy, wallet, drainer, honeypot, rugpull)", "rows": int(len(x)), "seed": 20260105})
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -429,12 +429,12 @@ def train_governance(rng):
     clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=0.5)).fit(xtr, ytr)
     m = export(clf, x.shape[1], "proposal-classifier", "Multinomial logistic regression over bag-of-words counts", True)
     label, prob = run_onnx(m.SerializeToString(), {"features": xte})
-    write_model("proposal-classifier", version="1.0.0", task="multiclass-classification", domain="governance",
+    write_model("proposal-classifier", exactness="same-family", version="1.0.0", task="multiclass-classification", domain="governance",
                 description="Multinomial logistic regression classifying a DAO proposal (treasury, parameter, upgrade, grant, election) from word counts over a 40-word vocabulary.",
                 model=m, input_name="features", input_dtype="float32", input_scale=1, features=GOV_FEATURES,
                 outputs=[OutputSpec("probabilities", "float32", list(range(5)), PROB_SCALE, [f"p_{c}" for c in CLASSES])],
                 metrics={"accuracy": round(float(accuracy_score(yte, label)), 5), "macroF1": round(float(f1_score(yte, label, average="macro")), 5), "classes": CLASSES, "heldOutRows": int(len(yte))},
-                vectors=xte[:16], training={"script": "models/train/train_all.py", "generator": "topic mixture: class topic + background words, multinomial counts", "rows": int(len(x)), "seed": 20260106})
+                reference=xte, training={"script": "models/train/train_all.py", "generator": "topic mixture: class topic + background words, multinomial counts", "rows": int(len(x)), "seed": 20260106})
 
 
 def write_noise_fixture():
@@ -454,7 +454,7 @@ def write_noise_fixture():
     manifest = {"name": "random-noise", "version": "1.0.0", "task": "regression", "domain": "test", "description": "nondeterministic fixture for the determinism checker's tests",
                 "file": "model.onnx", "sha256": hashlib.sha256(data).hexdigest(),
                 "inputs": [{"name": "features", "dtype": "float32", "shape": [-1, 2], "scale": 1000, "features": [{"name": "a", "min": -1, "max": 1}, {"name": "b", "min": -1, "max": 1}]}],
-                "outputs": [{"name": "out", "dtype": "float32", "columns": [0, 1], "scale": 1000000}], "metrics": {}}
+                "outputs": [{"name": "out", "dtype": "float32", "columns": [0, 1], "scale": 1000000}], "exactness": "same-family", "parameters": 0, "metrics": {}}
     json.dump(manifest, open(os.path.join(d, "manifest.json"), "w"), indent=2)
 
 
