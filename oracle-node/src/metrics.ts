@@ -26,4 +26,12 @@ export class NodeMetrics {
   readonly connectionsDropped = new Counter({ name: 'destra_api_connections_dropped_total', help: 'HTTP connections closed at the connection cap (evicted idle, or refused when all were busy)', labelNames: ['why'] as const, registers: [this.registry] });
   readonly unhandledRejections = new Counter({ name: 'destra_unhandled_rejections_total', help: 'Promise rejections nothing handled (logged, never fatal); any is a bug to report', registers: [this.registry] });
   readonly dkgRuns = new Counter({ name: 'destra_dkg_runs_total', help: 'DKG ceremonies by outcome', labelNames: ['outcome'] as const, registers: [this.registry] });
+  /** A model refused because this node did not reproduce its reference vectors bit for bit (docs/determinism.md). */
+  readonly modelSelfCheckFailures = modelSelfCheckCounter(this.registry);
+}
+
+/** destra_model_selfcheck_failures_total{model}, created once per registry (the node and its model service share it). */
+export function modelSelfCheckCounter(registry: Registry): Counter<'model'> {
+  const name = 'destra_model_selfcheck_failures_total';
+  return (registry.getSingleMetric(name) as Counter<'model'> | undefined) ?? new Counter({ name, help: 'Models refused at load: reference vectors not reproduced bit for bit, missing, or pinned to another hardware family', labelNames: ['model'] as const, registers: [registry] });
 }

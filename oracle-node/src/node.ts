@@ -24,6 +24,7 @@ import { Registry } from './p2p/registry.ts';
 import { startRangeProtocol } from './range/index.ts';
 import { RoundEngine } from './round/engine.ts';
 import type { Inferencer } from './round/inference.ts';
+import type { ModelsHealth } from './inference/selfcheck.ts';
 import { NodeStore } from './store/store.ts';
 import { DkgEnvelopeCodec, topics as wireTopics } from './wire.ts';
 import { OracleNode } from './oracle-node.ts';
@@ -49,7 +50,7 @@ const eq = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a
 
 /** The models engineer's ONNX engine (oracle-node/src/inference), loaded lazily: processes that inject
  *  their own inference (or only reuse the libp2p host) never load onnxruntime. */
-async function defaultInference(config: NodeConfig, log: Logger): Promise<Inferencer & { encodeInput(model: string, values: readonly number[]): Uint8Array; close(): Promise<void> }> {
+async function defaultInference(config: NodeConfig, log: Logger): Promise<Inferencer & { encodeInput(model: string, values: readonly number[]): Uint8Array; close(): Promise<void>; health(): ModelsHealth }> {
   const { createInferenceEngine } = await import('./inference/index.ts');
   return createInferenceEngine(config.models, log);
 }
@@ -113,6 +114,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
     const modelsIpfs = overrides.inference ? undefined : nodeModelsConfig(config);
     const engine0 = overrides.inference || modelsIpfs ? undefined : await defaultInference(config, nodeLog.child({ component: 'inference' }));
     if (engine0) closers.push(() => engine0.close());
+    for (const r of engine0?.health().refused ?? []) metrics.modelSelfCheckFailures.inc({ model: r.model });
     host = await DestraHost.create({
       domain: domainTag(config.network),
       privateKey: await loadOrCreateLibp2pKey(join(config.dataDir, 'libp2p.key')),
@@ -191,6 +193,7 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
         ...(encodeInput ? { encodeInput } : {}),
         batch: () => range.api,
         feeds: () => feedService,
+        ...(engine0 || modelService ? { models: () => (engine0 ?? modelService!).health() } : {}),
       }),
       config.api.port,
       { maxConnections: config.api.maxConnections, headersTimeoutMs: config.api.headersTimeoutMs, requestTimeoutMs: config.api.requestTimeoutMs },

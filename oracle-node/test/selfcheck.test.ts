@@ -3,7 +3,9 @@
 // or hardware that computes other bits) is refused and named, while untampered models stay served; a
 // same-family model pinned to another hardware family is not served; hardware family detection.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MODELS_DIR, loadModels, type ModelManifest } from '@destra/models';
@@ -38,13 +40,27 @@ describe('self-check before serving', () => {
     }
   });
 
-  it('refuses a model whose reference output differs by one byte and keeps serving the others', async () => {
-    const path = join(dir, INT8, 'vectors.json');
-    const original = readFileSync(path, 'utf8');
-    const v = JSON.parse(original) as { output: string[][] };
-    const expected = BigInt(v.output[5]![0]!);
-    v.output[5]![0] = String(expected ^ 1n); // the lowest bit of row 5's only output
-    writeFileSync(path, JSON.stringify(v));
+  /** Flips the lowest bit of reference row `row`'s first output in `model`'s file; `rehash` updates the manifest's sha256 to match. */
+  function tamper(model: string, row: number, rehash: boolean): { expected: bigint; restore: () => void } {
+    const mpath = join(dir, model, 'manifest.json');
+    const manifestText = readFileSync(mpath, 'utf8');
+    const manifest = JSON.parse(manifestText) as ModelManifest;
+    const fpath = join(dir, model, manifest.reference!.file);
+    const fileBytes = readFileSync(fpath);
+    const raw = gunzipSync(fileBytes);
+    const rows = raw.readUInt32BE(4);
+    const f = raw.readUInt32BE(8);
+    const k = raw.readUInt32BE(12);
+    const at = 16 + rows * f * 8 + row * k * 8;
+    const expected = raw.readBigInt64BE(at);
+    raw[at + 7]! ^= 1;
+    writeFileSync(fpath, gzipSync(raw));
+    if (rehash) writeFileSync(mpath, JSON.stringify({ ...manifest, reference: { ...manifest.reference!, sha256: createHash('sha256').update(raw).digest('hex') } }));
+    return { expected, restore: () => (writeFileSync(fpath, fileBytes), writeFileSync(mpath, manifestText)) };
+  }
+
+  it('refuses a model whose reference output differs by one bit and keeps serving the others', async () => {
+    const t = tamper(INT8, 5, true);
     const { lines, log } = captureLog();
     try {
       const e = await InferenceEngine.load(dir, { selfCheck: 'require', log });
@@ -53,24 +69,39 @@ describe('self-check before serving', () => {
         const r = e.selfChecks.find((x) => x.model === INT8)!;
         expect(r.ok).toBe(false);
         expect(r.mismatch).toMatchObject({ row: 5, path: 'single' });
-        expect(BigInt.asIntN(64, BigInt(`0x${r.mismatch!.expected}`))).toBe(expected ^ 1n);
-        expect(BigInt.asIntN(64, BigInt(`0x${r.mismatch!.actual}`))).toBe(expected);
+        expect(BigInt.asIntN(64, BigInt(`0x${r.mismatch!.expected}`))).toBe(t.expected ^ 1n);
+        expect(BigInt.asIntN(64, BigInt(`0x${r.mismatch!.actual}`))).toBe(t.expected);
         const line = lines.find((l) => l.obj.model === INT8)!;
         expect(line.msg).toMatch(/tx-anomaly-int8 refused: self-check failed \(output of reference row 5/);
-        await expect(e.infer(INT8, new Uint8Array(80))).rejects.toThrow(/unknown model|not/i);
+        expect(e.health().refused).toEqual([expect.objectContaining({ model: INT8, exactness: 'any-hardware' })]);
+        expect(e.health().served.map((m) => m.model).sort()).toEqual([FLOAT, 'volatility-gbt']);
+        await expect(e.infer(INT8, new Uint8Array(80))).rejects.toThrow(/tx-anomaly-int8/);
         expect((await e.inferBatch(FLOAT, sampleInputs(e.plan(FLOAT), 2))).length).toBe(2 * e.plan(FLOAT).k * 8);
       } finally {
         await e.close();
       }
     } finally {
-      writeFileSync(path, original);
+      t.restore();
     }
   });
 
-  it("'require' refuses a model that ships no reference vectors; 'if-present' serves it unchecked", async () => {
-    const path = join(dir, 'volatility-gbt', 'vectors.json');
-    const original = readFileSync(path, 'utf8');
-    rmSync(path);
+  it('refuses a model whose reference file was altered behind its manifest (sha256), naming the file', async () => {
+    const t = tamper(FLOAT, 0, false);
+    try {
+      const e = await InferenceEngine.load(dir, { selfCheck: 'require' });
+      expect(e.models().map((m) => m.name)).not.toContain(FLOAT);
+      expect(e.selfChecks.find((r) => r.model === FLOAT)!.reason).toMatch(/sha256 of the decompressed bytes/);
+      await e.close();
+    } finally {
+      t.restore();
+    }
+  });
+
+  it("'require' refuses a model whose manifest declares no reference vectors; 'if-present' serves it unchecked", async () => {
+    const mpath = join(dir, 'volatility-gbt', 'manifest.json');
+    const original = readFileSync(mpath, 'utf8');
+    const { reference: _r, ...rest } = JSON.parse(original) as ModelManifest;
+    writeFileSync(mpath, JSON.stringify(rest));
     try {
       const strict = await InferenceEngine.load(dir, { selfCheck: 'require' });
       expect(strict.models().map((m) => m.name)).not.toContain('volatility-gbt');
@@ -80,21 +111,7 @@ describe('self-check before serving', () => {
       expect(lax.models().map((m) => m.name)).toContain('volatility-gbt');
       await lax.close();
     } finally {
-      writeFileSync(path, original);
-    }
-  });
-
-  it('refuses malformed reference vectors with the reason', async () => {
-    const path = join(dir, FLOAT, 'vectors.json');
-    const original = readFileSync(path, 'utf8');
-    writeFileSync(path, JSON.stringify({ input: [['1', '2']], output: [['3']] }));
-    try {
-      const e = await InferenceEngine.load(dir, { selfCheck: 'require' });
-      expect(e.models().map((m) => m.name)).not.toContain(FLOAT);
-      expect(e.selfChecks.find((r) => r.model === FLOAT)!.reason).toMatch(/input row 0 must hold 7 values/);
-      await e.close();
-    } finally {
-      writeFileSync(path, original);
+      writeFileSync(mpath, original);
     }
   });
 });

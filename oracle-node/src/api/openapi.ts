@@ -202,7 +202,16 @@ export function openApiDocument(version = '0.1.0'): Record<string, unknown> {
     components: {
       schemas: {
         Error: error,
-        Status: { type: 'object', required: ['status', 'epoch', 'index'], properties: { status: { enum: ['ok', 'starting', 'degraded'] }, epoch: { type: 'integer' }, index: { type: 'integer' } } },
+        Status: { type: 'object', required: ['status', 'epoch', 'index'], properties: {
+            status: { enum: ['ok', 'starting', 'degraded'] },
+            epoch: { type: 'integer' },
+            index: { type: 'integer' },
+            models: {
+              type: 'object',
+              description: "This node's hardware family, the models it serves (exactness, family) and the models its self-check refused, with the reason (docs/determinism.md)",
+              properties: { family: { type: 'string' }, served: { type: 'array', items: { type: 'object' } }, refused: { type: 'array', items: { type: 'object' } } },
+            },
+          } },
         BatchResult: {
           type: 'object',
           required: ['type', 'stream', 'seq', 'rangeId', 'leaf', 'report', 'proof', 'root', 'signature', 'signatureEip2537', 'signers', 'epoch'],

@@ -1,4 +1,5 @@
 // HTTP API of the node (hono on @hono/node-server, bound to 127.0.0.1 only).
+import type { ModelsHealth } from '../inference/selfcheck.ts';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
@@ -35,6 +36,8 @@ export interface ApiDeps {
   batch?(): BatchApiDeps | undefined;
   /** Feeds defined on chain (GET /v1/feeds, /v1/feeds/blocks/...); 404 without. */
   feeds?(): FeedService | undefined;
+  /** /health `models`: hardware family, served models, models refused by the self-check. */
+  models?(): ModelsHealth;
 }
 
 const inferBody = z.strictObject({
@@ -90,7 +93,8 @@ export function buildApi(deps: ApiDeps): Hono {
   app.get('/', (c) => c.html(renderDashboard(dashboardData(deps, 20))));
   app.get('/health', (c) => {
     const s = deps.status();
-    return c.json(s, s.status === 'ok' ? 200 : 503);
+    const models = deps.models?.();
+    return c.json(models ? { ...s, models } : s, s.status === 'ok' ? 200 : 503);
   });
   app.get('/metrics', async (c) => {
     const body = await deps.metrics.registry.metrics();

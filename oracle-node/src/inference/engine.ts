@@ -12,7 +12,7 @@ import { createSession, type Logger, type SessionSettings } from './session.ts';
 import { checkSignature } from './signature.ts';
 import { hardwareFamily, type HardwareFamily } from './hardware.ts';
 import { loadReferenceVectors } from './reference.ts';
-import { exactnessOf, familyAllows, runSelfCheck, type Exactness, type ReferenceVectors, type SelfCheckResult } from './selfcheck.ts';
+import { exactnessOf, familyAllows, runSelfCheck, type Exactness, type ModelsHealth, type ReferenceVectors, type SelfCheckResult } from './selfcheck.ts';
 
 export const engineOptionsSchema = z.strictObject({
   /** Directory of model subdirectories (default: the shipped zoo in models/). */
@@ -72,7 +72,7 @@ export interface ModelInfo {
 }
 
 /** Reference vectors for a loaded model (default: its directory's vectors.json). */
-export type VectorSource = (model: LoadedModel, plan: ModelPlan) => ReferenceVectors | undefined;
+export type VectorSource = (model: LoadedModel) => ReferenceVectors | undefined;
 
 /** Overwrites rows `rows..padded-1` of `a` with copies of row `rows-1`. */
 function fillPadding(a: InputArray, rows: number, padded: number, width: number): void {
@@ -214,7 +214,7 @@ export class InferenceEngine {
       else {
         let v: ReferenceVectors | undefined;
         try {
-          v = vectors(m.loaded, m.plan);
+          v = vectors(m.loaded);
         } catch (e) {
           r = { ...base, ok: false, reason: (e as Error).message };
         }
@@ -258,6 +258,12 @@ export class InferenceEngine {
 
   manifest(model: string): ModelManifest {
     return this.get(model).manifest;
+  }
+
+  /** /health detail: this node's family, served models, and the models the self-check refused. */
+  health(): ModelsHealth {
+    const refused = this.selfChecks.filter((r) => !r.ok).map((r) => ({ model: r.model, exactness: r.exactness, family: r.family, reason: r.reason ?? '' }));
+    return { family: hardwareFamily('cpu').id, served: this.models().map((m) => ({ model: m.name, exactness: m.exactness, family: m.family })), refused };
   }
 
   plan(model: string): ModelPlan {

@@ -73,3 +73,14 @@ export class EngineClosedError extends DestraError {
     this.name = 'EngineClosedError';
   }
 }
+
+/** A model this node will not serve: its self-check failed (selfcheck.ts); `reason` says why. */
+export class ModelRefusedError extends DestraError {
+  constructor(
+    readonly model: string,
+    readonly reason: string,
+  ) {
+    super('MODEL_REFUSED', `model '${model}' is not served: ${reason}`);
+    this.name = 'ModelRefusedError';
+  }
+}

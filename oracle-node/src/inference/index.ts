@@ -10,3 +10,8 @@ export type { GraphOptimization, ProviderChoice, SessionSettings, Logger } from 
 export * from './errors.ts';
 export { checkAgreement, checkConfigs, sampleInputs } from './check.ts';
 export type { CheckConfig, AgreementResult } from './check.ts';
+export { hardwareFamily, cpuFamily, familyId, x86Level, gpuModel } from './hardware.ts';
+export type { HardwareFamily } from './hardware.ts';
+export { runSelfCheck, familyAllows, exactnessOf, pinnedFamily } from './selfcheck.ts';
+export type { SelfCheckResult, ReferenceVectors, Exactness, ModelsHealth } from './selfcheck.ts';
+export { loadReferenceVectors, referenceFromBytes } from './reference.ts';

@@ -3,7 +3,7 @@
 // single-request path and the batch path — and refuses the model when one byte differs
 // (docs/determinism.md, "Self-check"). The result names the first differing row and both byte strings so
 // an operator can see what their hardware computed.
-import type { ModelManifest } from '@destra/models';
+import type { Exactness, ModelManifest } from '@destra/models';
 import type { ModelPlan } from './codec.ts';
 import type { HardwareFamily } from './hardware.ts';
 
@@ -16,7 +16,8 @@ export interface ReferenceVectors {
   source: string;
 }
 
-export type Exactness = 'any-hardware' | 'same-family';
+
+export type { Exactness };
 
 export interface SelfCheckResult {
   model: string;
@@ -38,11 +39,9 @@ export interface CheckTarget {
   inferBatch(model: string, input: Uint8Array, chunkRows?: number): Promise<Uint8Array>;
 }
 
-/** A manifest's declared exactness; manifests from before the field are float unless integer-only. */
+/** A manifest's declared exactness (@destra/models validates it). */
 export function exactnessOf(m: ModelManifest): Exactness {
-  const declared = (m as { exactness?: unknown }).exactness;
-  if (declared === 'any-hardware' || declared === 'same-family') return declared;
-  return 'same-family';
+  return m.exactness;
 }
 
 /** The hardware family a same-family model is pinned to by its manifest, if any. */
@@ -109,4 +108,12 @@ export async function runSelfCheck(target: CheckTarget, model: string, manifest:
     return { ...base, ok: false, reason: `output of reference row ${row} (${path} path) differs: expected 0x${expected}, computed 0x${got}`, mismatch: { row, path, expected, actual: got } };
   }
   return { ...base, ok: true };
+}
+
+/** The /health detail on models: this node's family, what it serves and what it refused and why. */
+export interface ModelsHealth {
+  /** This node's CPU family (a model served on CUDA shows its own family in `served`). */
+  family: string;
+  served: { model: string; exactness: Exactness; family: string }[];
+  refused: { model: string; exactness: Exactness; family: string; reason: string }[];
 }

@@ -5,7 +5,9 @@
 import type { LoadedModel, ModelManifest } from '@destra/models';
 import type { Logger } from 'pino';
 import { InferenceEngine, type EngineOptions, type InferenceOutput, type ModelInfo } from '../inference/engine.ts';
-import { UnknownModelError } from '../inference/errors.ts';
+import { ModelRefusedError, UnknownModelError } from '../inference/errors.ts';
+import { hardwareFamily } from '../inference/hardware.ts';
+import type { ModelsHealth, SelfCheckResult } from '../inference/selfcheck.ts';
 import type { ModelPlan } from '../inference/codec.ts';
 import type { Inferencer } from '../round/inference.ts';
 
@@ -33,6 +35,8 @@ const norm = (k: string): string => {
 export class ModelCatalog implements Inferencer {
   private readonly byName = new Map<string, Installed>();
   private readonly byKey = new Map<string, Installed>();
+  /** The latest self-check of each registered name (refused ones included). */
+  private readonly checks = new Map<string, SelfCheckResult>();
   private closed = false;
 
   constructor(
@@ -40,10 +44,20 @@ export class ModelCatalog implements Inferencer {
     private readonly log?: Logger,
   ) {}
 
-  /** Serves `e` (replacing an earlier version of the same name once its session exists). */
+  /**
+   * Serves `e` (replacing an earlier version of the same name once its session exists) once it passed
+   * its self-check; throws ModelRefusedError (and serves nothing new) when it did not.
+   */
   async install(e: CatalogEntry): Promise<void> {
     if (this.closed) return;
-    const engine = await InferenceEngine.fromLoaded([e.model], this.engineOptions, this.log);
+    // Packages carry manifest + ONNX only so far: check the ones whose vectors this node has.
+    const engine = await InferenceEngine.fromLoaded([e.model], { selfCheck: 'if-present', ...this.engineOptions }, this.log);
+    const check = engine.selfChecks[0];
+    if (check) this.checks.set(e.name, check);
+    if (check && !check.ok) {
+      await engine.close();
+      throw new ModelRefusedError(e.name, check.reason ?? 'self-check failed');
+    }
     if (this.closed) {
       await engine.close();
       return;
@@ -62,6 +76,7 @@ export class ModelCatalog implements Inferencer {
 
   /** Stops serving a registered name; requests in progress finish first. */
   async uninstall(name: string): Promise<void> {
+    this.checks.delete(name);
     const inst = this.byName.get(name);
     if (!inst) return;
     this.drop(inst);
@@ -76,6 +91,13 @@ export class ModelCatalog implements Inferencer {
   /** What is served now, by registered name. */
   entries(): (Omit<CatalogEntry, 'model'> & { modelHash: string; manifestName: string })[] {
     return [...this.byName.values()].map((i) => ({ name: i.name, node: i.node, cid: i.cid, version: i.version, modelHash: i.model.hashHex, manifestName: i.model.manifest.name }));
+  }
+
+  /** /health detail: served models with their exactness and family, refused ones with the reason. */
+  health(): ModelsHealth {
+    const served = [...this.byName.values()].flatMap((i) => i.engine.models().map((m) => ({ model: i.name, exactness: m.exactness, family: m.family })));
+    const refused = [...this.checks].filter(([name, c]) => !c.ok && !this.byName.has(name)).map(([name, c]) => ({ model: name, exactness: c.exactness, family: c.family, reason: c.reason ?? '' }));
+    return { family: hardwareFamily('cpu').id, served, refused };
   }
 
   has(name: string): boolean {

@@ -11,6 +11,9 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { MODELS_DIR } from '@destra/models';
 import type { DestraHost } from '../p2p/host.ts';
+import { ModelRefusedError } from '../inference/errors.ts';
+import type { ModelsHealth } from '../inference/selfcheck.ts';
+import { modelSelfCheckCounter } from '../metrics.ts';
 import { ModelCatalog } from './catalog.ts';
 import type { ModelsIpfsConfig } from './config.ts';
 import type { ModelExchange } from './exchange.ts';
@@ -49,6 +52,9 @@ export class ModelService {
   private wanted = new Map<string, WantedModel>();
   private readonly pending = new Map<string, { key: string; attempts: number; lastError: string | null; timer?: NodeJS.Timeout }>();
   private installed = new Map<string, string>();
+  /** Registered names whose package (this key) failed its self-check here. */
+  private readonly refused = new Map<string, string>();
+  private readonly selfCheckFailures: ReturnType<typeof modelSelfCheckCounter> | undefined;
   /** Package CIDs whose blocks this node offers to peers. */
   private readonly servedCids = new Set<string>();
   private fetchedFromPeers = 0;
@@ -69,6 +75,7 @@ export class ModelService {
           served: new Gauge({ name: 'destra_models_served', help: 'Registered models this node serves', registers: [o.metrics] }),
         }
       : undefined;
+    this.selfCheckFailures = o.metrics ? modelSelfCheckCounter(o.metrics) : undefined;
   }
 
   /**
@@ -111,6 +118,10 @@ export class ModelService {
       if (p.timer) clearTimeout(p.timer);
       this.pending.delete(name);
     }
+    for (const [name, k] of [...this.refused]) {
+      const w = next.get(name);
+      if (!w || key(w) !== k) this.refused.delete(name);
+    }
     this.wanted = next;
     // blocks stay servable only for packages some registered model still names
     const cids = new Set(list.map((w) => w.cid));
@@ -120,7 +131,7 @@ export class ModelService {
       this.servedCids.delete(c);
     }
     this.m?.served.set(this.installed.size);
-    await Promise.all(list.filter((w) => this.installed.get(w.name) !== key(w) && !this.pending.has(w.name)).map((w) => this.obtain(w)));
+    await Promise.all(list.filter((w) => this.installed.get(w.name) !== key(w) && !this.pending.has(w.name) && this.refused.get(w.name) !== key(w)).map((w) => this.obtain(w)));
   }
 
   /**
@@ -174,7 +185,18 @@ export class ModelService {
     // still wanted as it was when this began?
     const now = this.wanted.get(w.name);
     if (this.stopped || now === undefined || key(now) !== k) return;
-    await this.catalog.install({ name: w.name, node: w.node, cid: w.cid, version: w.version, model });
+    try {
+      await this.catalog.install({ name: w.name, node: w.node, cid: w.cid, version: w.version, model });
+    } catch (err) {
+      if (!(err instanceof ModelRefusedError)) throw err;
+      // Deterministic on this node: not retried until the registry entry changes (reconcile).
+      this.pending.delete(w.name);
+      this.refused.set(w.name, k);
+      this.selfCheckFailures?.inc({ model: w.name });
+      this.o.log.error({ model: w.name, cid: w.cid, version: w.version, reason: err.reason }, `model ${w.name} refused: self-check failed; not served`);
+      return;
+    }
+    this.refused.delete(w.name);
     this.pending.delete(w.name);
     this.installed.set(w.name, k);
     if (from === 'peers') this.fetchedFromPeers++;
@@ -191,6 +213,11 @@ export class ModelService {
       fetchedFromPeers: this.fetchedFromPeers,
       refusedPeers: [...this.exchange.refused].map(([peer, reason]) => ({ peer, reason })),
     };
+  }
+
+  /** /health detail: this node's family, the models it serves and those it refused (self-check). */
+  health(): ModelsHealth {
+    return this.catalog.health();
   }
 
   /** Resolves once `names` are all served (tests, devnet), or throws with what is pending. */
