@@ -65,9 +65,26 @@ export interface LiveNetworkOptions {
    * listed operators' nodes (1-based) start with an empty model store.
    */
   modelsOverIpfs?: { emptyStores: number[] };
+  /** Where node processes run (test/chaos: each in its own network namespace); default 127.0.0.1 here. */
+  placement?: NodePlacement;
   /** Progress output (the devnet prints steps; quiet by default). */
   step?: Step;
   info?: (line: string) => void;
+}
+
+/** Runs node processes somewhere else than this network stack (test/chaos/chaos-network.ts). */
+export interface NodePlacement {
+  /**
+   * Called once the operators' configs and the chains file are written, before anything is published on
+   * chain or started: may rewrite the addresses nodes listen on and reach the chains and aggregators at
+   * (the config files and `committee.nodeConfigs`, `committee.nodeInfo`, `committee.aggregatorConfigs`,
+   * the chains file).
+   */
+  place(o: { committee: LocalCommittee; chainsFile: string }): Promise<void>;
+  /** The command prefix and extra environment of node process k, asked at every start. */
+  command(k: number): { prefix: string[]; env: Record<string, string> };
+  /** Where this process reaches node k's API (default: the address the node reports). */
+  apiUrl?(k: number, reported: string): string;
 }
 
 /** GET /v1/epochs of a node process. */
@@ -224,6 +241,7 @@ export class LiveNetwork {
     if (o.modelsOverIpfs) enableModelsOverIpfs(committee.nodeConfigPaths, chains.deployed.addresses.models, pollIntervalMs, o.modelsOverIpfs.emptyStores);
     this.chainsFile = join(dir, 'chains.json');
     writeNodeChainsFile(this.chainsFile, { chains, svmBridgeUrl: bridge.url, modelHash: probe.modelHash, modelName: model.model });
+    await o.placement?.place({ committee, chainsFile: this.chainsFile });
     await step(`register ${n} operators on Ethereum: BLS key + proof of possession, DSYNC self-bond, node info`, () =>
       this.ethTx(() => chains.stake(committee.operators.slice(1, n + 1), committee.nodeInfo.slice(0, n))),
     );
@@ -363,7 +381,9 @@ export class LiveNetwork {
       this.restarts.set(k, i);
       renameSync(log, join(this.dir, `node${k}.${i}.log`));
     }
-    const p = await spawnNode(k, this.committee.nodeConfigPaths[k - 1]!, this.chainsFile, this.dir, this.o.startTimeoutMs);
+    const at = this.o.placement?.command(k);
+    const p = await spawnNode(k, this.committee.nodeConfigPaths[k - 1]!, this.chainsFile, this.dir, this.o.startTimeoutMs, at?.env, at?.prefix);
+    if (this.o.placement?.apiUrl) p.api = this.o.placement.apiUrl(k, p.api);
     this.nodes.set(k, p);
     return p;
   }

@@ -6,6 +6,7 @@ import { PublicKey } from '@solana/web3.js';
 import { installRejectionPolicy, loadNodeConfig, startNode, type NodeConfigInput } from '@destra/oracle-node';
 import { EthereumRequestSource, SolanaRequestSource } from './sources.ts';
 import { installDoubleSignFault } from './faults.ts';
+import { installByzantine } from '../chaos/byzantine.ts';
 import { BridgeTransport } from './svm-bridge.ts';
 
 export interface DevnetChainsFile {
@@ -52,6 +53,8 @@ const node = await startNode(config, { sources });
 installRejectionPolicy(node.log, () => node.metrics.unhandledRejections.inc());
 // TEST FAULT INJECTION ONLY (fault tests set it; never an operator): a member that double-signs.
 if (process.env.DESTRA_TEST_FAULT === 'double-sign') installDoubleSignFault(node);
+// The chaos tests' Byzantine members (test/chaos/byzantine.ts); an unknown mode stops the process.
+else if (process.env.DESTRA_TEST_FAULT) installByzantine(node, process.env.DESTRA_TEST_FAULT);
 // One line on stdout the devnet parses to learn the API address.
 process.stdout.write(`${JSON.stringify({ devnet: 'node-started', index: node.index, api: node.url, peerId: node.host.peerId })}\n`);
 const stop = (): void => void node.stop().then(() => process.exit(0), () => process.exit(1));

@@ -19,10 +19,15 @@ export interface NodeProcess {
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
 
-export function spawnNode(index: number, configPath: string, chainsPath: string | undefined, logDir: string, timeoutMs = 60_000, env: Record<string, string> = {}): Promise<NodeProcess> {
+/**
+ * Starts node process `index`. `prefix` runs it under another command (test/chaos: `ip netns exec <ns>`,
+ * which execs node in place, so the child's pid is node's and kill -9 reaches it).
+ */
+export function spawnNode(index: number, configPath: string, chainsPath: string | undefined, logDir: string, timeoutMs = 60_000, env: Record<string, string> = {}, prefix: readonly string[] = []): Promise<NodeProcess> {
   const logFile = join(logDir, `node${index}.log`);
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/devnet/node-main.ts'), '--config', configPath, ...(chainsPath ? ['--chains', chainsPath] : [])], {
+  const [cmd, ...pre] = prefix.length > 0 ? [...prefix, process.execPath] : [process.execPath];
+  const child = spawn(cmd!, [...pre, '--import', 'tsx', join(repoRoot, 'test/devnet/node-main.ts'), '--config', configPath, ...(chainsPath ? ['--chains', chainsPath] : [])], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
