@@ -2,7 +2,7 @@
 // once per checkpoint position. eth_getLogs over bounded block ranges is the source of truth (it is what
 // makes restarts resumable); a WebSocket subscription, when given, only wakes the watcher up at once, and
 // polling covers for it when the socket fails or no socket is configured.
-import { getAbiItem, type Address, type Hex, type Log, type PublicClient } from 'viem';
+import { formatLog, getAbiItem, numberToHex, toEventSelector, type Address, type Hex, type Log, type PublicClient, type RpcLog } from 'viem';
 import { oracleRouterAbi } from '@destra/contracts';
 import { blockRanges } from './block-ranges.ts';
 import { MemoryCheckpointStore, isProcessed, type Checkpoint, type CheckpointStore } from './checkpoint.ts';
@@ -58,6 +58,7 @@ export class DeepReorgError extends EthereumAdapterError {
 }
 
 const requestedEvent = getAbiItem({ abi: oracleRouterAbi, name: 'InferenceRequested' });
+const requestedTopic = toEventSelector(requestedEvent);
 
 export type WatcherMode = 'stopped' | 'websocket' | 'polling';
 
@@ -205,7 +206,12 @@ export class RequestWatcher {
     const timestamps = new Map<bigint, bigint>();
     for (const range of blockRanges(this.nextBlock, safe, this.o.maxBlockRange)) {
       if (this.modeValue === 'stopped') break;
-      const logs = (await this.o.client.getLogs({ address: this.o.router, event: requestedEvent, fromBlock: range.fromBlock, toBlock: range.toBlock, strict: true })) as Log[];
+      // Raw logs, decoded once by parseRequestLog (getLogs with `event` would decode each one as well).
+      const raw = (await this.o.client.request({
+        method: 'eth_getLogs',
+        params: [{ address: this.o.router, topics: [requestedTopic], fromBlock: numberToHex(range.fromBlock), toBlock: numberToHex(range.toBlock) }],
+      })) as RpcLog[];
+      const logs = raw.map((l) => formatLog(l)) as Log[];
       logs.sort((a, b) => (a.blockNumber === b.blockNumber ? (a.logIndex ?? 0) - (b.logIndex ?? 0) : a.blockNumber! < b.blockNumber! ? -1 : 1));
       for (const log of logs) {
         if (log.removed || log.blockNumber === null || log.logIndex === null || log.blockHash === null) continue;
@@ -225,12 +231,22 @@ export class RequestWatcher {
         // nonce rolls back too) for a different transaction is a new request and is emitted.
         const key = request && `${request.requestId}:${request.transactionHash}`;
         if (request && key && !this.seen.has(key)) {
-          await this.o.onRequest(request); // a throw leaves the checkpoint before this log: retried next sync
+          try {
+            await this.o.onRequest(request);
+          } catch (err) {
+            // The checkpoint stays before this log (retried next sync), and is stored as far as it got.
+            await this.persist();
+            throw err;
+          }
           this.seen.add(key);
           this.emittedCount++;
           emitted++;
         }
-        await this.advance({ blockNumber: log.blockNumber, blockHash: log.blockHash, logIndex: log.logIndex });
+        // In memory per log; stored once per block range below (a burst of thousands of requests is
+        // thousands of store writes otherwise). A crash mid-range re-emits that range's requests after the
+        // restart: consumers take requests at least once (range signing by stream position, rounds by
+        // the signing guard).
+        this.move({ blockNumber: log.blockNumber, blockHash: log.blockHash, logIndex: log.logIndex });
       }
       const end = await this.o.client.getBlock({ blockNumber: range.toBlock });
       await this.advance({ blockNumber: range.toBlock, blockHash: end.hash, logIndex: null });
@@ -240,9 +256,17 @@ export class RequestWatcher {
   }
 
   private async advance(cp: Checkpoint): Promise<void> {
+    this.move(cp);
+    await this.persist();
+  }
+
+  private move(cp: Checkpoint): void {
     this.checkpoint = cp;
     this.nextBlock = cp.logIndex === null ? cp.blockNumber + 1n : cp.blockNumber;
-    await this.o.checkpointStore.save(this.key, cp);
+  }
+
+  private async persist(): Promise<void> {
+    if (this.checkpoint) await this.o.checkpointStore.save(this.key, this.checkpoint);
   }
 
   /** A checkpointed block that is no longer canonical means a reorg deeper than `confirmations`. */

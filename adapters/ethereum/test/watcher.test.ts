@@ -179,6 +179,48 @@ describe('RequestWatcher', () => {
     expect(got).toHaveLength(2);
   });
 
+  it('stores its checkpoint once per scanned block range, not per request; a failing handler stores it as far as it got', async () => {
+    class CountingStore extends MemoryCheckpointStore {
+      saves = 0;
+      override async save(key: string, cp: Parameters<MemoryCheckpointStore['save']>[1]): Promise<void> {
+        this.saves++;
+        return super.save(key, cp);
+      }
+    }
+    const start = (await f.clients.publicClient.getBlockNumber()) + 1n;
+    const ids: Hex[] = [];
+    for (let i = 0n; i < 5n; i++) ids.push(await send(60n + i));
+    const store = new CountingStore();
+    const got: Hex[] = [];
+    const opts = { client: f.clients.publicClient, router: f.deployed.addresses.router, startBlock: start, pollIntervalMs: 60_000, checkpointKey: 'burst' };
+    const w = new RequestWatcher({ ...opts, checkpointStore: store, onRequest: (r) => void got.push(r.requestId) });
+    await w.start();
+    await w.stop();
+    expect(got).toEqual(ids);
+    expect(store.saves).toBe(1); // one range of five blocks: one write (it was one per request and block)
+    // A handler that fails on the third request: the stored checkpoint is just after the second, and a
+    // new watcher on that store resumes with the third.
+    const failing = new CountingStore();
+    const seen: Hex[] = [];
+    const errors: Error[] = [];
+    const w2 = new RequestWatcher({
+      ...opts, checkpointStore: failing, onError: (e) => void errors.push(e),
+      onRequest: (r) => {
+        if (seen.length === 2) throw new Error('handler down');
+        seen.push(r.requestId);
+      },
+    });
+    await w2.start();
+    await w2.stop();
+    expect(seen).toEqual(ids.slice(0, 2));
+    expect(errors.map((e) => e.message)).toContain('handler down');
+    const resumed: Hex[] = [];
+    const w3 = new RequestWatcher({ ...opts, checkpointStore: failing, onRequest: (r) => void resumed.push(r.requestId) });
+    await w3.start();
+    await w3.stop();
+    expect(resumed).toEqual(ids.slice(2));
+  });
+
   it('waits for confirmations before emitting', async () => {
     const test = createTestClient({ mode: 'anvil', chain: f.clients.chain, transport: http(f.anvil.rpcUrl) });
     const store = new MemoryCheckpointStore();
