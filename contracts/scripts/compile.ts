@@ -18,7 +18,7 @@ const outDir = join(root, 'out');
 const sourceDirs = [join(root, 'src'), join(root, 'test', 'harness')];
 const abiFile = join(root, 'src-ts', 'abi.ts');
 /** Contracts whose ABIs the TypeScript side uses (harnesses stay out of the public ABI module). */
-const PUBLIC = ['OracleRouter', 'FeedStore', 'FeedRegistry', 'BlockScores', 'CommitteeRegistry', 'DelegatedStaking', 'DestraToken', 'ModelRegistry', 'DestraGovernor', 'RiskLendingMarket', 'IDestraConsumer'];
+const PUBLIC = ['OracleRouter', 'FeedStore', 'FeedRegistry', 'BlockScores', 'CommitteeRegistry', 'DelegatedStaking', 'DestraToken', 'ModelRegistry', 'DestraGovernor', 'RiskLendingMarket', 'IDestraConsumer', 'IOracleRouter', 'DestraConsumer'];
 
 function solFiles(): string[] {
   return sourceDirs.filter(existsSync).flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.sol')).map((f) => join(d, f))).sort();

@@ -10,6 +10,8 @@ import {CommitteeRegistry} from "./CommitteeRegistry.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
 import {DelegatedStaking} from "./DelegatedStaking.sol";
 import {IDestraConsumer} from "./IDestraConsumer.sol";
+import {IOracleRouter} from "./IOracleRouter.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 /// @title Inference requests with ETH fees and DSYNC burns, fulfilled by committee-signed reports verified on chain.
 /// @notice request() charges the model's prices from the ModelRegistry: it burns the model's DSYNC amount
@@ -22,65 +24,7 @@ import {IDestraConsumer} from "./IDestraConsumer.sol";
 ///         limit, pay the relayer (msg.sender) for the gas the callback used at min(tx.gasprice, the
 ///         price prepaid), and leave the rest of the prepayment to the requester (refund(id)). A failing
 ///         callback never blocks fulfilment. Unanswered requests are refundable in full.
-contract OracleRouter is ReentrancyGuard {
-    error NotGovernance();
-    error FeeTooLow(uint256 sent, uint256 required);
-    error InputTooLarge(uint256 length, uint256 max);
-    error CallbackGasTooHigh(uint32 requested, uint32 max);
-    error WrongDomain();
-    error WrongKind(uint8 kind);
-    error WrongChain();
-    error WrongContract();
-    error WrongEpoch(uint64 reportEpoch, uint64 batchEpoch);
-    /// Reverted by CommitteeRegistry.reportKey (declared here so the router's ABI decodes it).
-    error EpochRetired(uint64 epoch, uint64 currentEpoch, uint64 graceEndedAt);
-    error UnknownEpoch(uint64 epoch);
-    /// Reverted by ModelRegistry.modelHashOf when request() names an unregistered model (declared here so
-    /// the router's ABI decodes it).
-    error UnknownModel(bytes32 node);
-    error UnknownRequest(bytes32 id);
-    error AlreadyFulfilled(bytes32 id);
-    error InputMismatch(bytes32 id);
-    error ModelMismatch(bytes32 id);
-    error BadSignature();
-    error InsufficientGasForCallback(uint256 available, uint256 needed);
-    error NotExpired(uint64 deadline);
-    error LengthMismatch();
-    error TransferFailed();
-    error NotStaking();
-    error NotRequester(address caller, address requester);
-    /// The request was answered and its callback gas prepayment is spent or already refunded.
-    error NothingToRefund(bytes32 id);
-    /// Reverted by DSYNC's burnFrom when the requester has not approved the router for the model's burn
-    /// (declared here so the router's ABI decodes it): approve `needed` or use requestWithPermit.
-    error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed);
-    /// Reverted by DSYNC's burnFrom when the requester holds less DSYNC than the model's burn.
-    error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed);
-
-    event InferenceRequested(
-        bytes32 indexed requestId,
-        address indexed requester,
-        bytes32 indexed modelId,
-        bytes32 modelHash,
-        bytes input,
-        uint32 callbackGasLimit,
-        uint256 fee,
-        uint64 deadline,
-        uint64 seq
-    );
-    event RequestFulfilled(bytes32 indexed requestId, bool callbackSucceeded);
-    event RequestRefunded(bytes32 indexed requestId, uint256 amount);
-    /// A failure report closed the request (status: docs/report-format.md §1.1); the fee less the
-    /// processing fee, and the whole callback gas prepayment, were credited to the requester (withdrawRefund).
-    event RequestFailed(bytes32 indexed requestId, uint8 status);
-    event FailureFeeChanged(uint16 failureFeeBps);
-    event DsyncBurned(bytes32 indexed requestId, address indexed payer, uint256 amount);
-    /// A callback's gas settled: `gasUsed` (measured + CALLBACK_GAS_OVERHEAD) paid to the relayer at
-    /// min(tx.gasprice, prepaid price) = `reimbursed`; `refundable` is left to the requester.
-    event CallbackGasSettled(bytes32 indexed requestId, address indexed relayer, uint256 gasUsed, uint256 reimbursed, uint256 refundable);
-    event FeesCollected(uint256 amount);
-    event ParamsChanged(uint64 timeout, uint32 maxCallbackGas, uint64 callbackGasPrice);
-
+contract OracleRouter is ReentrancyGuard, IOracleRouter {
     /// Two slots per request. `commitment` binds the model and input while pending, then becomes a
     /// sentinel (FULFILLED / REFUNDED): rewriting one warm non-zero slot is the cheapest replay guard.
     struct Request {
@@ -113,7 +57,7 @@ contract OracleRouter is ReentrancyGuard {
     CommitteeRegistry public immutable registry;
     ModelRegistry public immutable models;
     DelegatedStaking public immutable staking; // fee recipient: operators' commission and their delegators
-    ERC20Burnable public immutable token; // DSYNC, burned per request
+    IERC20 public immutable token; // DSYNC, burned per request (ERC20Burnable)
     address public governance;
     uint64 public requestTimeout;
     uint32 public maxCallbackGas;
@@ -141,7 +85,7 @@ contract OracleRouter is ReentrancyGuard {
         registry = registry_;
         models = models_;
         staking = registry_.staking();
-        token = ERC20Burnable(address(staking.token()));
+        token = IERC20(address(staking.token()));
         governance = governance_;
         requestTimeout = timeout_;
         maxCallbackGas = 2_000_000;
@@ -214,7 +158,7 @@ contract OracleRouter is ReentrancyGuard {
         requests[requestId] = Request(msg.sender, callbackGasLimit, deadline, _commitment(modelHash, keccak256(input)), uint88(msg.value), callbackGasLimit != 0);
         if (prepay != 0) callbackGasPriceOf[requestId] = price;
         if (burn != 0) {
-            token.burnFrom(msg.sender, burn); // DSYNC's totalSupply falls now
+            ERC20Burnable(address(token)).burnFrom(msg.sender, burn); // DSYNC's totalSupply falls now
             emit DsyncBurned(requestId, msg.sender, burn);
         }
         emit InferenceRequested(requestId, msg.sender, modelId, modelHash, input, callbackGasLimit, msg.value - prepay, deadline, uint64(seq));
