@@ -6,12 +6,14 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManifestError, ModelHashMismatchError, ModelRegistryError } from './errors.ts';
+import { anyHardwareViolations } from './exactness.ts';
 import { manifestSchema, type ModelManifest } from './manifest.ts';
 import { verifyModelBytes, type PackageExpectations } from './package.ts';
 
 export * from './errors.ts';
 export * from './manifest.ts';
 export * from './reference.ts';
+export { anyHardwareViolations, exactTreeViolations, integerOnlyViolations } from './exactness.ts';
 export { MAX_MANIFEST_BYTES, type PackageExpectations, type VerifiedModelBytes } from './package.ts';
 
 /** The shipped zoo (this package's directory). */
@@ -44,6 +46,13 @@ export function parseManifest(raw: unknown, where: string): ModelManifest {
   return r.data;
 }
 
+/** Refuses an `exactness: "any-hardware"` claim the graph does not back (exactness.ts). */
+export function checkExactnessClaim(manifest: ModelManifest, bytes: Uint8Array, where: string = manifest.name): void {
+  if (manifest.exactness !== 'any-hardware') return;
+  const why = anyHardwareViolations(bytes);
+  if (why.length) throw new ManifestError(where, `"any-hardware" needs an integer-only graph or an exact tree ensemble, but ${why[0]}${why.length > 1 ? ` (and ${why.length - 1} more)` : ''}; declare "same-family" or quantise the model`, 'exactness');
+}
+
 /** Reads one model directory: manifest, schema, then the ONNX bytes checked against the manifest hash. */
 export function loadModel(dir: string): LoadedModel {
   const where = dir.split(/[\\/]/).pop() ?? dir;
@@ -63,6 +72,7 @@ export function loadModel(dir: string): LoadedModel {
   const bytes = new Uint8Array(readFileSync(file));
   const actual = sha256Hex(bytes);
   if (actual !== manifest.sha256) throw new ModelHashMismatchError(manifest.name, manifest.sha256, actual);
+  checkExactnessClaim(manifest, bytes, where);
   return { manifest, bytes, hash: Uint8Array.from(Buffer.from(actual, 'hex')), hashHex: actual, dir };
 }
 
@@ -94,5 +104,6 @@ export function loadModels(dir: string = MODELS_DIR, only?: readonly string[]): 
  */
 export function loadModelFromBytes(where: string, manifestBytes: Uint8Array, bytes: Uint8Array, expect: PackageExpectations = {}, dir = ''): LoadedModel & { manifestHashHex: string } {
   const v = verifyModelBytes(where, manifestBytes, bytes, parseManifest, { maxModelBytes: MAX_MODEL_BYTES, ...expect });
+  checkExactnessClaim(v.manifest, v.bytes, where);
   return { manifest: v.manifest, bytes: v.bytes, hash: v.hash, hashHex: v.hashHex, dir, manifestHashHex: v.manifestHashHex };
 }
