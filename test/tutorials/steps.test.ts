@@ -3,11 +3,11 @@
 // tutorial and step — a command exiting non-zero, an expected line missing, a shown file differing
 // from the repo's, a step hanging. Exports and the working directory carry across steps as in a shell.
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extractSteps, TutorialFormatError } from './extract.ts';
-import { TutorialSession, TutorialStepError } from './run-steps.ts';
+import { TutorialSession, TutorialStepError, repoRoot } from './run-steps.ts';
 
 const fence = '```';
 const md = (...blocks: string[]) => blocks.join('\n\nSome prose.\n\n');
@@ -67,5 +67,22 @@ describe('TutorialSession', () => {
     expect(absent!.message).toMatch(/does not exist/);
     const hang = await failing(`${fence}bash tutorial timeout=1\nsleep 30\n${fence}`);
     expect(hang!.message).toMatch(/did not finish within 1 s/);
+  });
+});
+
+// Without a network: every tutorial has runnable steps, is run by tutorials.test.ts, and every source
+// file it shows is byte for byte the one under examples/ (the live test checks it again in order).
+describe('docs/tutorials', () => {
+  const dir = join(repoRoot, 'docs/tutorials');
+  const tutorials = readdirSync(dir).filter((f) => f.endsWith('.md') && f !== 'README.md');
+  const live = readFileSync(join(repoRoot, 'test/tutorials/tutorials.test.ts'), 'utf8');
+  const index = readFileSync(join(dir, 'README.md'), 'utf8');
+
+  it.each(tutorials)('%s: runnable, run by the live test, listed in the index, shown files equal examples/', (f) => {
+    const steps = extractSteps(readFileSync(join(dir, f), 'utf8'), f);
+    expect(steps.filter((s) => s.kind === 'shell').length).toBeGreaterThan(0);
+    expect(live).toContain(`'docs/tutorials/${f}'`);
+    expect(index).toContain(`(${f})`);
+    for (const s of steps) if (s.kind === 'file') expect(readFileSync(join(repoRoot, s.path), 'utf8').trimEnd(), `${f} step ${s.n}: ${s.path}`).toBe(s.content.trimEnd());
   });
 });
