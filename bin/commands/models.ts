@@ -9,6 +9,7 @@ import { loadModels, MODELS_DIR } from '@destra/models';
 const ops = () => import('../../oracle-node/src/models/commands.ts');
 const jsonLine = async (v: unknown): Promise<string> => (await import('@destra/adapter-ethereum/cli')).jsonLine(v);
 import { checkAgreement, checkConfigs, configLabel } from '../../oracle-node/src/inference/check.ts';
+import { gpuPresent } from '../../oracle-node/src/inference/session.ts';
 import { printTable } from '../../scripts/bench-table.ts';
 
 function intList(name: string, min: number, max: number) {
@@ -17,6 +18,12 @@ function intList(name: string, min: number, max: number) {
     if (xs.length === 0 || xs.some((n) => !Number.isInteger(n) || n < min || n > max)) throw new InvalidArgumentError(`${name} must be a comma-separated list of integers in ${min}..${max}`);
     return xs;
   };
+}
+
+function backendList(v: string): ('cpu' | 'cuda')[] {
+  const xs = v.split(',').map((s) => s.trim().toLowerCase());
+  if (xs.length === 0 || xs.some((x) => x !== 'cpu' && x !== 'cuda')) throw new InvalidArgumentError('--backends must be a comma-separated list of cpu, cuda');
+  return xs as ('cpu' | 'cuda')[];
 }
 
 function intArg(name: string, min: number, max: number) {
@@ -140,13 +147,13 @@ export function register(program: Command): void {
 
   models
     .command('list')
-    .description('every model with its task, domain, sha256 (the report modelHash) and held-out metrics')
+    .description('every model with its task, domain, exactness (any-hardware | same-family), parameters, reference rows, sha256 (the report modelHash) and held-out metrics')
     .option('--dir <dir>', 'models directory', MODELS_DIR)
     .option('--json', 'print JSON instead of a table')
     .action((o: { dir: string; json?: boolean }) => {
       const list = loadModels(o.dir);
       if (o.json) {
-        console.log(JSON.stringify(list.map((m) => ({ name: m.manifest.name, version: m.manifest.version, task: m.manifest.task, domain: m.manifest.domain, sha256: m.hashHex, bytes: m.bytes.length, metrics: m.manifest.metrics })), null, 2));
+        console.log(JSON.stringify(list.map((m) => ({ name: m.manifest.name, version: m.manifest.version, task: m.manifest.task, domain: m.manifest.domain, exactness: m.manifest.exactness, parameters: m.manifest.parameters, referenceRows: m.manifest.reference?.rows ?? 0, sha256: m.hashHex, bytes: m.bytes.length, metrics: m.manifest.metrics })), null, 2));
         return;
       }
       printTable(`models in ${o.dir}`, list.map((m) => ({
@@ -154,6 +161,9 @@ export function register(program: Command): void {
         version: m.manifest.version,
         domain: m.manifest.domain,
         task: m.manifest.task,
+        exactness: m.manifest.exactness,
+        parameters: m.manifest.parameters,
+        'ref rows': m.manifest.reference?.rows ?? 0,
         inputs: m.manifest.inputs.map((i) => `${i.dtype}[${i.shape[1]}]`).join(' '),
         k: m.manifest.outputs.reduce((n, x) => n + x.columns.length, 0),
         sha256: `${m.hashHex.slice(0, 16)}…`,
@@ -163,16 +173,25 @@ export function register(program: Command): void {
 
   models
     .command('check')
-    .description('run every model under intra-op threads × batch sizes × graph optimisation (× CUDA when a GPU exists) and compare canonical outputs bit for bit; exits 1 on any disagreement')
+    .description('run every model under intra-op threads × batch sizes × graph optimisation per backend (CPU, and CUDA when a GPU exists) and compare canonical outputs bit for bit with the CPU reference configuration and with the model\'s reference vectors; exits 1 on any disagreement')
     .option('--model <name>', 'check one model only')
     .option('--dir <dir>', 'models directory', MODELS_DIR)
     .option('--rows <n>', 'input rows per model (first two are the all-min and all-max rows)', intArg('--rows', 2, 1 << 20), 8192)
     .option('--threads <list>', 'intra-op thread counts', intList('--threads', 1, 64), [1, 2])
     .option('--batches <list>', 'batch sizes', intList('--batches', 1, 1 << 20), [1, 64, 8192])
+    .option('--backends <list>', 'execution providers to compare: cpu, cuda (default: cpu, plus cuda when a GPU exists)', backendList)
     .option('--seed <n>', 'input generator seed', intArg('--seed', 0, 2 ** 31), 1)
     .option('--row-quantum <n>', 'pad every run to a multiple of n rows (the engine default is 16; 1 shows the raw GEMV effect)', intArg('--row-quantum', 1, 4096))
-    .action(async (o: { model?: string; dir: string; rows: number; threads: number[]; batches: number[]; seed: number; rowQuantum?: number }) => {
-      const configs = checkConfigs({ threads: o.threads, batches: o.batches });
+    .action(async (o: { model?: string; dir: string; rows: number; threads: number[]; batches: number[]; backends?: ('cpu' | 'cuda')[]; seed: number; rowQuantum?: number }) => {
+      let providers = o.backends ?? (gpuPresent() ? ['cpu', 'cuda'] : ['cpu']);
+      if (providers.includes('cuda') && !gpuPresent()) {
+        console.log('note: no GPU on this machine (no /dev/nvidiactl or /dev/nvidia0): the cuda backend is skipped; CPU configurations only');
+        providers = providers.filter((p) => p !== 'cuda');
+        if (providers.length === 0) providers = ['cpu'];
+      }
+      // the reference configuration is always CPU: the other backends are compared with it
+      if (!providers.includes('cpu')) providers = ['cpu', ...providers];
+      const configs = checkConfigs({ threads: o.threads, batches: o.batches, providers: [...new Set(providers)].sort() as ('cpu' | 'cuda')[] });
       const started = performance.now();
       const r = await checkAgreement({
         dir: o.dir,
@@ -183,24 +202,45 @@ export function register(program: Command): void {
         engineOptions: o.rowQuantum ? { rowQuantum: o.rowQuantum } : {},
       });
       const secs = (performance.now() - started) / 1000;
+      const pct = (same: number, all: number, diff?: number): string => (same === all ? '100%' : `${((100 * same) / all).toFixed(2)}%${diff === undefined ? '' : ` Δ${diff}`}`);
       printTable(
         `agreement with "${configLabel(configs[0]!)}" (${o.rows} rows per model, ${secs.toFixed(1)} s)`,
         r.models.map((m) => {
-          const row: Record<string, string | number> = { model: m.model };
+          const row: Record<string, string | number> = { model: m.model, exactness: m.exactness, reference: m.reference ? pct(m.reference.identical, m.reference.rows) : '-' };
           configs.forEach((c, i) => {
-            const same = m.identical[i]!;
-            row[configLabel(c)] = same === m.rows ? '100%' : `${((100 * same) / m.rows).toFixed(2)}% Δ${m.maxDiff[i]}`;
+            row[configLabel(c)] = r.fellBack.includes(configLabel(c)) ? 'no CUDA EP' : pct(m.identical[i]!, m.rows, m.maxDiff[i]);
           });
+          return row;
+        }),
+      );
+      // per backend: agreement with the CPU reference over all its configurations, and its best rows/s
+      const backends = [...new Set(configs.map((c) => c.provider))];
+      printTable(
+        'per backend (agreement over all its configurations; rows/s at its fastest configuration)',
+        r.models.map((m) => {
+          const row: Record<string, string | number> = { model: m.model, exactness: m.exactness, parameters: m.parameters };
+          for (const b of backends) {
+            const idx = configs.map((c, i) => (c.provider === b && !r.fellBack.includes(configLabel(c)) ? i : -1)).filter((i) => i >= 0);
+            if (idx.length === 0) {
+              row[`${b} agree`] = 'not run';
+              row[`${b} rows/s`] = '-';
+              continue;
+            }
+            row[`${b} agree`] = pct(Math.min(...idx.map((i) => m.identical[i]!)), m.rows);
+            row[`${b} rows/s`] = Math.round(Math.max(...idx.map((i) => m.rows / Math.max(m.seconds[i]!, 1e-9))));
+          }
           return row;
         }),
       );
       for (const n of r.notes) console.log(`note: ${n}`);
       const bad = r.models.filter((m) => m.identical.some((n) => n !== m.rows));
-      if (bad.length) {
-        console.log(`\nDISAGREEMENT in ${bad.map((m) => m.model).join(', ')}: canonical outputs differ between configurations (Δ = largest difference in output units). See docs/determinism.md.`);
+      const badRef = r.models.filter((m) => m.reference && m.reference.identical !== m.reference.rows);
+      if (bad.length || badRef.length) {
+        if (bad.length) console.log(`\nDISAGREEMENT in ${bad.map((m) => `${m.model} (${m.exactness})`).join(', ')}: canonical outputs differ between configurations (Δ = largest difference in output units). See docs/determinism.md.`);
+        if (badRef.length) console.log(`\nREFERENCE MISMATCH in ${badRef.map((m) => m.model).join(', ')}: this machine does not reproduce the published reference vectors; a node here refuses these models.`);
         process.exitCode = 1;
       } else {
-        console.log(`\nall ${r.models.length} model(s) bit-identical across ${configs.length} configurations`);
+        console.log(`\nall ${r.models.length} model(s) bit-identical across ${configs.length} configurations${r.models.some((m) => m.reference) ? ' and with their reference vectors' : ''}`);
       }
     });
 }

@@ -4,6 +4,8 @@
 import { InferenceEngine, type EngineOptions } from './engine.ts';
 import { roundHalfEven, writeInt64, readInt64, type ModelPlan } from './codec.ts';
 import { gpuPresent, type GraphOptimization } from './session.ts';
+import { loadReferenceVectors } from './reference.ts';
+import type { Exactness } from './selfcheck.ts';
 
 export interface CheckConfig {
   threads: number;
@@ -16,9 +18,12 @@ export function configLabel(c: CheckConfig): string {
   return `${c.provider} t${c.threads} b${c.batch} opt:${c.optimization === 'disabled' ? 'off' : c.optimization}`;
 }
 
-/** The default matrix: threads 1/2 × batch 1/64/8192 × optimisation off/all, × CUDA when a GPU exists. */
-export function checkConfigs(opts: { threads?: number[]; batches?: number[]; optimizations?: GraphOptimization[]; cuda?: boolean } = {}): CheckConfig[] {
-  const providers: ('cpu' | 'cuda')[] = (opts.cuda ?? gpuPresent()) ? ['cpu', 'cuda'] : ['cpu'];
+/**
+ * The default matrix: threads 1/2 × batch 1/64/8192 × optimisation off/all, per backend (CPU, and CUDA
+ * when a GPU exists; `providers` chooses them explicitly).
+ */
+export function checkConfigs(opts: { threads?: number[]; batches?: number[]; optimizations?: GraphOptimization[]; cuda?: boolean; providers?: ('cpu' | 'cuda')[] } = {}): CheckConfig[] {
+  const providers: ('cpu' | 'cuda')[] = opts.providers ?? ((opts.cuda ?? gpuPresent()) ? ['cpu', 'cuda'] : ['cpu']);
   const out: CheckConfig[] = [];
   for (const provider of providers)
     for (const optimization of opts.optimizations ?? (['disabled', 'all'] as GraphOptimization[]))
@@ -74,6 +79,15 @@ export interface ModelAgreement {
   identical: number[];
   /** Per config: largest absolute difference of any canonical value from the reference (0 = identical). */
   maxDiff: number[];
+  /** Per config: seconds the batch run took (rows / seconds = throughput of that configuration). */
+  seconds: number[];
+  exactness: Exactness;
+  parameters: number;
+  /**
+   * The model's reference vectors replayed under the first configuration: rows that equal the
+   * publisher's bytes, of `rows` (undefined when the manifest ships none).
+   */
+  reference?: { rows: number; identical: number };
 }
 
 export interface AgreementResult {
@@ -83,6 +97,8 @@ export interface AgreementResult {
   allAgree: boolean;
   /** Configurations that did not run as labelled (CUDA requested, CPU used because the EP is missing). */
   notes: string[];
+  /** Labels of the CUDA configurations that ran on CPU: their agreement says nothing about CUDA. */
+  fellBack: string[];
 }
 
 export async function checkAgreement(opts: {
@@ -119,7 +135,13 @@ export async function checkAgreement(opts: {
       const plan = first.plan(info.name);
       const input = sampleInputs(plan, rows, opts.seed ?? 1);
       const outputs: Uint8Array[] = [];
-      for (const c of configs) outputs.push(await (await engineFor(c)).inferBatch(info.name, input, c.batch));
+      const seconds: number[] = [];
+      for (const c of configs) {
+        const e = await engineFor(c);
+        const t0 = performance.now();
+        outputs.push(await e.inferBatch(info.name, input, c.batch));
+        seconds.push((performance.now() - t0) / 1000);
+      }
       const ref = outputs[0]!;
       const rowBytes = plan.k * 8;
       const identical: number[] = [];
@@ -142,15 +164,29 @@ export async function checkAgreement(opts: {
         identical.push(same);
         maxDiff.push(diff);
       }
-      models.push({ model: info.name, rows, identical, maxDiff });
+      const loaded = first.loadedModel(info.name);
+      const vectors = loadReferenceVectors(loaded);
+      let reference: ModelAgreement['reference'];
+      if (vectors) {
+        const got = await first.inferBatch(info.name, vectors.input);
+        let same = 0;
+        for (let r = 0; r < vectors.rows; r++) if (Buffer.compare(got.subarray(r * rowBytes, (r + 1) * rowBytes), vectors.output.subarray(r * rowBytes, (r + 1) * rowBytes)) === 0) same++;
+        reference = { rows: vectors.rows, identical: same };
+      }
+      models.push({ model: info.name, rows, identical, maxDiff, seconds, exactness: info.exactness, parameters: loaded.manifest.parameters, ...(reference ? { reference } : {}) });
     }
     const notes: string[] = [];
+    const fellBack = new Set<string>();
     for (const c of configs) {
       if (c.provider !== 'cuda') continue;
       const used = (await engineFor(c)).models().filter((m) => m.provider !== 'cuda');
-      if (used.length) notes.push(`${configLabel(c)}: CUDA execution provider unavailable, ran on CPU for ${used.map((m) => m.name).join(', ')}`);
+      if (used.length) {
+        fellBack.add(configLabel(c));
+        notes.push(`${configLabel(c)}: CUDA execution provider unavailable, ran on CPU for ${used.map((m) => m.name).join(', ')} (install it with scripts/install-cuda-ep.sh)`);
+      }
     }
-    return { configs, models, allAgree: models.every((m) => m.identical.every((n) => n === m.rows)), notes: [...new Set(notes)] };
+    const allAgree = models.every((m) => m.identical.every((n) => n === m.rows) && (!m.reference || m.reference.identical === m.reference.rows));
+    return { configs, models, allAgree, notes: [...new Set(notes)], fellBack: [...fellBack] };
   } finally {
     for (const e of engines.values()) await e.close();
   }

@@ -260,6 +260,11 @@ export class InferenceEngine {
     return this.get(model).manifest;
   }
 
+  /** The verified model (manifest, ONNX bytes, directory) serving `model`. */
+  loadedModel(model: string): LoadedModel {
+    return this.get(model).loaded;
+  }
+
   /** /health detail: this node's family, served models, and the models the self-check refused. */
   health(): ModelsHealth {
     const refused = this.selfChecks.filter((r) => !r.ok).map((r) => ({ model: r.model, exactness: r.exactness, family: r.family, reason: r.reason ?? '' }));
