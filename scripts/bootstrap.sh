@@ -50,4 +50,9 @@ if [ $with_test = 1 ] && [ ! -x /usr/bin/chromium ]; then
   step "installing Debian chromium for the dashboard test"
   apt_install chromium
 fi
+# 6. onnxruntime's CUDA execution provider from PyPI wheels, only where a GPU exists (cached)
+if command -v nvidia-smi >/dev/null 2>&1 && [ -f scripts/install-cuda-ep.sh ]; then
+  step "installing the CUDA execution provider (GPU found)"
+  bash scripts/install-cuda-ep.sh || echo "[bootstrap] CUDA execution provider not installed; the node runs on CPU" >&2
+fi
 step "ready"
