@@ -86,6 +86,11 @@ export const manifestSchema = z
     parameters: z.number({ message: 'the number of learned weights (a non-negative integer)' }).int().min(0).max(Number.MAX_SAFE_INTEGER),
     /** Reference vectors (every zoo model ships ≥ MIN_REFERENCE_ROWS of them). Optional for third-party models. */
     reference: referenceSchema.optional(),
+    /**
+     * Hardware family a same-family model is pinned to (`cpu:<x86-64 level>:<vendor>` or `cuda:<GPU model>`,
+     * docs/determinism.md): nodes of another family do not serve it. Ignored for any-hardware models.
+     */
+    family: z.string().regex(/^(cpu|cuda):[\x20-\x7e]{1,126}$/, '"cpu:<isa>:<vendor>" or "cuda:<GPU model>"').optional(),
     metrics: z.record(z.string(), z.unknown()).default({}),
     training: z.record(z.string(), z.unknown()).optional(),
   })

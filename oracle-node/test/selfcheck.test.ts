@@ -116,6 +116,28 @@ describe('self-check before serving', () => {
   });
 });
 
+describe('family pin in the manifest', () => {
+  it('a same-family model pinned to another family is refused at load; pinned to this family it is served', async () => {
+    const mpath = join(dir, FLOAT, 'manifest.json');
+    const original = readFileSync(mpath, 'utf8');
+    const here = hardwareFamily('cpu').id;
+    try {
+      writeFileSync(mpath, JSON.stringify({ ...JSON.parse(original), family: 'cuda:Some Other GPU' }));
+      const other = await InferenceEngine.load(dir, { selfCheck: 'require' });
+      expect(other.models().map((m) => m.name)).not.toContain(FLOAT);
+      expect(other.health().refused).toEqual([expect.objectContaining({ model: FLOAT, exactness: 'same-family', family: here, reason: expect.stringMatching(/pinned to hardware family 'cuda:Some Other GPU'/) })]);
+      await other.close();
+      writeFileSync(mpath, JSON.stringify({ ...JSON.parse(original), family: here }));
+      const same = await InferenceEngine.load(dir, { selfCheck: 'require' });
+      expect(same.models().map((m) => m.name)).toContain(FLOAT);
+      expect(same.health().refused).toEqual([]);
+      await same.close();
+    } finally {
+      writeFileSync(mpath, original);
+    }
+  });
+});
+
 describe('hardware family', () => {
   const flags = (s: string) => new Set(s.split(' '));
   const v2 = 'cx16 lahf_lm popcnt pni sse4_1 sse4_2 ssse3';

@@ -46,8 +46,7 @@ export function exactnessOf(m: ModelManifest): Exactness {
 
 /** The hardware family a same-family model is pinned to by its manifest, if any. */
 export function pinnedFamily(m: ModelManifest): string | undefined {
-  const f = (m as { family?: unknown }).family;
-  return typeof f === 'string' && f.length > 0 ? f : undefined;
+  return m.family;
 }
 
 /**
