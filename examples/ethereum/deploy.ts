@@ -1,7 +1,7 @@
 // Compiles RiskConsumer.sol with solc-js (npm `solc`, offline) and deploys it with the account in
 // DESTRA_ETH_PRIVATE_KEY; sends it DSYNC for the per-request burns. Prints {"consumer": "0x…"}.
 // Environment: DESTRA_RPC_URL, DESTRA_ROUTER, DESTRA_MODEL, DESTRA_ETH_PRIVATE_KEY.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createPublicClient, createWalletClient, erc20Abi, http, parseEther, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -15,8 +15,12 @@ const input = {
   sources: { 'examples/ethereum/RiskConsumer.sol': { content: readFileSync('examples/ethereum/RiskConsumer.sol', 'utf8') } },
   settings: { evmVersion: 'prague', outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
 };
-// Imports resolve from the repo root (contracts/src/IDestraConsumer.sol).
-const out = JSON.parse(solc.compile(JSON.stringify(input), { import: (p) => { try { return { contents: readFileSync(p, 'utf8') }; } catch { return { error: `not found: ${p}` }; } } }));
+// Imports resolve from the repo root (contracts/src/…) or node_modules (@openzeppelin/…).
+const findImport = (p: string) => {
+  for (const path of [p, `node_modules/${p}`]) if (existsSync(path)) return { contents: readFileSync(path, 'utf8') };
+  return { error: `not found: ${p}` };
+};
+const out = JSON.parse(solc.compile(JSON.stringify(input), { import: findImport }));
 const errors = (out.errors ?? []).filter((e: { severity: string }) => e.severity === 'error');
 if (errors.length) throw new Error(errors.map((e: { formattedMessage: string }) => e.formattedMessage).join('\n'));
 const { abi, evm } = out.contracts['examples/ethereum/RiskConsumer.sol'].RiskConsumer;
