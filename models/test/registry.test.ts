@@ -59,6 +59,27 @@ describe('model zoo', () => {
     expect(by['proposal-classifier']!.accuracy).toBeGreaterThan(0.8);
     expect(by['price-direction']!.auc).toBeGreaterThan(0.52);
     for (const v of ['volatility-forecast', 'volatility-gbt']) expect(by[v]!.mae).toBeLessThan(by[v]!.baselineEwmaMae!);
+    // The sequence model beats "the next 16 steps look like the last 16" on held-out assets.
+    expect(by['volatility-regime']!.accuracy).toBeGreaterThan(by['volatility-regime']!.baselineTrailingVolAccuracy! + 0.015);
+  });
+
+  it('every float graph has an integer-only -int8 sibling that loses little held-out quality', () => {
+    const by = new Map(models.map((m) => [m.manifest.name, m.manifest]));
+    const float = models.filter((m) => m.manifest.exactness === 'same-family');
+    expect(float.length).toBeGreaterThanOrEqual(6);
+    for (const f of float) {
+      const q = by.get(`${f.manifest.name}-int8`);
+      expect(q, `${f.manifest.name}-int8`).toBeDefined();
+      expect(q!.exactness).toBe('any-hardware');
+      expect(q!.inputs.map((i) => i.features.map((x) => x.name))).toEqual(f.manifest.inputs.map((i) => i.features.map((x) => x.name)));
+      const m = q!.metrics as Record<string, number>;
+      const fm = f.manifest.metrics as Record<string, number>;
+      if (m.auc !== undefined) expect(m.auc).toBeGreaterThan(fm.auc! - 0.01);
+      if (m.accuracy !== undefined) expect(m.accuracy).toBeGreaterThan(fm.accuracy! - 0.015);
+      if (m.mae !== undefined) expect(m.mae).toBeLessThan(fm.mae! * 1.05);
+      if (m.labelAgreementWithFloat !== undefined) expect(m.labelAgreementWithFloat).toBeGreaterThan(0.95);
+    }
+    expect(Math.max(...models.map((m) => m.manifest.parameters))).toBeGreaterThanOrEqual(1_000_000);
   });
 });
 

@@ -30,9 +30,10 @@ def write_int8_variant(
     description: str,
     training: dict,
     input_dtype: str = "int64",
+    calibration_rows: int = CALIBRATION_ROWS,
 ) -> dict:
     name = f"{base}-int8"
-    q = quantize_stack(layers, xtr[:CALIBRATION_ROWS], name=name, doc=f"integer-only int8 quantisation of {base}", input_name="features",
+    q = quantize_stack(layers, xtr[:calibration_rows], name=name, doc=f"integer-only int8 quantisation of {base}", input_name="features",
                        input_dtype=input_dtype, input_scale=input_scale, output_name=output_name, output_scale=output_scale)
     ints = canonical_inputs(xte, input_scale, features)
     out = run_onnx(q.SerializeToString(), {"features": ints.astype(input_dtype)})[0].astype(np.float64) / output_scale
@@ -62,6 +63,6 @@ def write_int8_variant(
                 outputs=[OutputSpec(output_name, "int64", list(range(out.shape[1])), output_scale, labels)],
                 metrics=metrics, reference=xte,
                 training={**training, "quantization": f"static int8: {how}; per-output-channel symmetric int8 weights, int32 accumulation, "
-                          f"activations calibrated on {min(len(xtr), CALIBRATION_ROWS)} training rows (99.99th percentile), requantised by integer multiply and "
+                          f"activations calibrated on {min(len(xtr), calibration_rows)} training rows (99.99th percentile), requantised by integer multiply and "
                           "power-of-two division with round-half-up (models/train/int8.py)"})
     return metrics

@@ -19,6 +19,9 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from int8 import fold_standardiser, linear_layer, mlp_layers
+from int8_variants import write_int8_variant
+from volatility_regime import train_volatility_regime
 from common import OPSET, ML_OPSET, Feature, OutputSpec, clip_to, quantize_like_canonical, run_onnx, strip_doc, write_model
 
 FLOAT_SCALE = 1_000_000  # canonical input scale for float models: 6 decimals
@@ -121,6 +124,10 @@ def train_volatility(rng):
     pred = run_onnx(m.SerializeToString(), {"features": xte})[0][:, 0]
     write_model("volatility-forecast", exactness="same-family", version="1.0.0", description="Linear (ridge) forecast of next-5-day realised volatility in daily percent.", model=m, outputs=out,
                 metrics={"mae": round(float(mean_absolute_error(yte, pred)), 5), "r2": round(float(r2_score(yte, pred)), 5), "baselineEwmaMae": round(float(baseline), 5), "heldOutRows": int(len(yte))}, training=training, reference=xte, **common)
+    write_int8_variant("volatility-forecast", kind="regression", layers=fold_standardiser(linear_layer(ridge[-1].coef_, np.atleast_1d(ridge[-1].intercept_)), ridge[0].mean_, ridge[0].scale_),
+                       xtr=xtr, xte=xte, yte=yte, float_out=pred, features=VOL_FEATURES, input_scale=FLOAT_SCALE, output_scale=VOL_SCALE, output_name="volatility",
+                       labels=["next_5d_realized_vol_pct"], task="regression", domain="trading", training=training,
+                       description="Integer-only int8 quantisation of volatility-forecast (ridge): the same canonical inputs, the forecast in daily percent at scale 10^4; bit-exact on every backend.")
 
     # 40 depth-3 trees at learning rate 0.2: the same held-out MAE as 80 trees at 0.1 (0.3687 vs 0.3686) at
     # half the per-row cost, which keeps the tree model above 700k rows/s on one core.
@@ -184,6 +191,10 @@ def train_direction(rng):
                 outputs=[OutputSpec("probabilities", "float32", [1], PROB_SCALE, ["p_up"])],
                 metrics={"accuracy": round(float(accuracy_score(yte, label)), 5), "auc": round(float(roc_auc_score(yte, prob[:, 1])), 5), "baseRate": round(float(yte.mean()), 5), "heldOutRows": int(len(yte))},
                 reference=xte, training={"script": "models/train/train_all.py", "generator": "2-state Markov trend + AR(1) returns, volume tied to regime", "rows": int(len(x)), "seed": 20260102})
+    write_int8_variant("price-direction", kind="binary", layers=fold_standardiser(mlp_layers(clf[-1]), clf[0].mean_, clf[0].scale_),
+                       xtr=xtr, xte=xte, yte=yte, float_out=prob[:, 1], features=DIR_FEATURES, input_scale=FLOAT_SCALE, output_scale=PROB_SCALE, output_name="logit",
+                       labels=["logit_up"], task="binary-classification", domain="trading", training={"script": "models/train/train_all.py", "seed": 20260102},
+                       description="Integer-only int8 quantisation of price-direction (MLP, 16 ReLU): the same canonical inputs; output is the logit at scale 10^4 (up when > 0); bit-exact on every backend.")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -232,6 +243,26 @@ def train_liquidation(rng):
                 outputs=[OutputSpec("probabilities", "float32", [1], PROB_SCALE, ["p_liquidation"])],
                 metrics={"accuracy": round(float(accuracy_score(yte, label)), 5), "auc": round(float(roc_auc_score(yte, prob[:, 1])), 5),
                          "baselineLogisticAuc": round(float(roc_auc_score(yte, lr.predict_proba(xte)[:, 1])), 5), "baseRate": round(float(yte.mean()), 5), "heldOutRows": int(len(yte))},
+                reference=xte, training={"script": "models/train/train_all.py", "generator": "GBM first-passage probability of the liquidation barrier", "rows": int(len(x)), "seed": 20260103})
+    write_int8_variant("liquidation-risk", kind="binary", layers=fold_standardiser(mlp_layers(clf[-1]), clf[0].mean_, clf[0].scale_),
+                       xtr=xtr, xte=xte, yte=yte, float_out=prob[:, 1], features=LIQ_FEATURES, input_scale=FLOAT_SCALE, output_scale=PROB_SCALE, output_name="logit",
+                       labels=["logit_liquidation"], task="binary-classification", domain="trading", training={"script": "models/train/train_all.py", "seed": 20260103},
+                       description="Integer-only int8 quantisation of liquidation-risk (MLP, 24 ReLU): the same canonical inputs; output is the logit at scale 10^4 (liquidated when > 0); bit-exact on every backend.")
+
+
+def train_liquidation_forest(rng):
+    """The liquidation task as a random forest: tree comparisons on float32 inputs are exact and the dyadic leaf
+    weights sum exactly in float32, so this model is any-hardware without quantisation (same data and split)."""
+    x, y = liquidation_dataset(rng)
+    xtr, xte, ytr, yte = train_test_split(x, y, test_size=0.25, random_state=4)
+    clf = RandomForestClassifier(n_estimators=24, max_depth=9, min_samples_leaf=20, random_state=12, n_jobs=1).fit(xtr, ytr)
+    m = dyadic_leaves(export(clf, x.shape[1], "liquidation-forest", "Random forest: probability of liquidation within the horizon", True), 20)
+    label, prob = run_onnx(m.SerializeToString(), {"features": xte})
+    write_model("liquidation-forest", exactness="any-hardware", version="1.0.0", task="binary-classification", domain="trading",
+                description="Random forest (ONNX-ML TreeEnsembleClassifier, 24 trees of depth <= 9, dyadic leaves) probability that a lending position is liquidated within the horizon; exact on every backend.",
+                model=m, input_name="features", input_dtype="float32", input_scale=FLOAT_SCALE, features=LIQ_FEATURES,
+                outputs=[OutputSpec("probabilities", "float32", [1], PROB_SCALE, ["p_liquidation"])],
+                metrics={"accuracy": round(float(accuracy_score(yte, label)), 5), "auc": round(float(roc_auc_score(yte, prob[:, 1])), 5), "baseRate": round(float(yte.mean()), 5), "heldOutRows": int(len(yte))},
                 reference=xte, training={"script": "models/train/train_all.py", "generator": "GBM first-passage probability of the liquidation barrier", "rows": int(len(x)), "seed": 20260103})
 
 
@@ -435,6 +466,10 @@ def train_governance(rng):
                 outputs=[OutputSpec("probabilities", "float32", list(range(5)), PROB_SCALE, [f"p_{c}" for c in CLASSES])],
                 metrics={"accuracy": round(float(accuracy_score(yte, label)), 5), "macroF1": round(float(f1_score(yte, label, average="macro")), 5), "classes": CLASSES, "heldOutRows": int(len(yte))},
                 reference=xte, training={"script": "models/train/train_all.py", "generator": "topic mixture: class topic + background words, multinomial counts", "rows": int(len(x)), "seed": 20260106})
+    write_int8_variant("proposal-classifier", kind="multiclass", layers=fold_standardiser(linear_layer(clf[-1].coef_, clf[-1].intercept_), clf[0].mean_, clf[0].scale_),
+                       xtr=xtr, xte=xte, yte=yte, float_out=prob, features=GOV_FEATURES, input_scale=1, output_scale=PROB_SCALE, output_name="logits",
+                       labels=[f"logit_{c}" for c in CLASSES], task="multiclass-classification", domain="governance", training={"script": "models/train/train_all.py", "seed": 20260106},
+                       description="Integer-only int8 quantisation of proposal-classifier (multinomial logistic regression): the same canonical inputs; outputs are the five class logits at scale 10^4 (the class is the largest); bit-exact on every backend.")
 
 
 def write_noise_fixture():
@@ -463,6 +498,8 @@ if __name__ == "__main__":
     train_volatility(np.random.default_rng(20260101))
     train_direction(np.random.default_rng(20260102))
     train_liquidation(np.random.default_rng(20260103))
+    train_liquidation_forest(np.random.default_rng(20260103))
     train_tx(np.random.default_rng(20260104))
     train_bytecode(np.random.default_rng(20260105))
     train_governance(np.random.default_rng(20260106))
+    train_volatility_regime(np.random.default_rng(20260107))

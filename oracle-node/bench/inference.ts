@@ -4,6 +4,7 @@
 import { InferenceEngine } from '../src/inference/engine.ts';
 import { sampleInputs } from '../src/inference/check.ts';
 import os from 'node:os';
+import { loadModels } from '@destra/models';
 import { printTable } from '../../scripts/bench-table.ts';
 
 const BATCHES = [1, 64, 1024, 8192];
@@ -53,11 +54,13 @@ export async function run(): Promise<void> {
   const only = process.env.BENCH_MODELS?.split(',');
   const rows: Record<string, string | number>[] = [];
   const lat: Record<string, string | number>[] = [];
+  const manifests = new Map(loadModels(undefined, only).map((m) => [m.manifest.name, m.manifest]));
   for (const threads of THREADS) {
     // Default batch window (0: same event-loop turn) for the throughput rows and the first latency rows.
     const engine = await InferenceEngine.load(undefined, { intraOpThreads: threads, ...(only ? { models: only } : {}) });
     for (const info of engine.models()) {
-      const row: Record<string, string | number> = { model: info.name, threads };
+      const m = manifests.get(info.name);
+      const row: Record<string, string | number> = { model: info.name, exactness: m?.exactness ?? '?', parameters: m?.parameters ?? '?', threads };
       for (const b of BATCHES) row[`rows/s b${b}`] = Math.round(await rowsPerSecond(engine, info.name, b));
       rows.push(row);
     }
