@@ -23,7 +23,9 @@ stamp=node_modules/.destra-lock-stamp
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
   step "installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  # the CUDA EP binaries are a NuGet download this environment cannot reach (onnxruntime-node bundles its
+  # CPU runtime); a GPU host with access sets ONNXRUNTIME_NODE_INSTALL=cuda12 (see .npmrc)
+  ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL:-skip}" npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_sum" > "$stamp"
 fi
 

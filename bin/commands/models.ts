@@ -2,7 +2,6 @@
 // configuration yields bit-identical canonical outputs (docs/determinism.md).
 // `destra models publish | fetch | ls`: model packages by content address (docs/models.md).
 import { Command, InvalidArgumentError } from 'commander';
-import { DestraError } from '@destra/protocol';
 import { loadModels, MODELS_DIR } from '@destra/models';
 
 // Loaded when a package command runs: libp2p, Helia and viem stay out of every other `destra` command.
@@ -11,6 +10,8 @@ const jsonLine = async (v: unknown): Promise<string> => (await import('@destra/a
 import { checkAgreement, checkConfigs, configLabel } from '../../oracle-node/src/inference/check.ts';
 import { gpuPresent } from '../../oracle-node/src/inference/session.ts';
 import { printTable } from '../../scripts/bench-table.ts';
+import { cliAction } from '../errors.ts';
+import { registerEncode } from './models-encode.ts';
 
 function intList(name: string, min: number, max: number) {
   return (v: string): number[] => {
@@ -42,17 +43,9 @@ function metricSummary(metrics: Record<string, unknown>): string {
     .join(' ');
 }
 
-/** The one error style: a line saying what was wrong and what to do on stderr, exit code 1, no stack. */
+/** The one error style (bin/errors.ts): `destra models <cmd>: what was wrong. what to do`, exit code 1. */
 function action<A extends unknown[]>(body: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args) => {
-    try {
-      await body(...args);
-    } catch (err) {
-      const code = err instanceof DestraError ? ` [${err.code}]` : '';
-      process.stderr.write(`error${code}: ${(err as Error).message.split('\n')[0]}\n`);
-      process.exitCode = 1;
-    }
-  };
+  return cliAction(body);
 }
 
 const storeOptions = (c: Command): Command =>
@@ -94,6 +87,7 @@ async function submitProposal(rpc: string, governor: `0x${string}`, p: { target:
 
 export function register(program: Command): void {
   const models = program.command('models').description('the ONNX model zoo: list, check determinism; model packages by CID: publish, fetch, ls');
+  registerEncode(models);
 
   storeOptions(models.command('publish <dir>'))
     .description("add a model directory (manifest.json + its ONNX file) to the node's store as one UnixFS package; print its CID and the governance proposal that registers it")

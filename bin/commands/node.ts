@@ -1,13 +1,12 @@
 // `destra node ...`: run an oracle node (`start`), create an operator identity (`init`), validate a config.
 import { Command } from 'commander';
-import { DestraError } from '@destra/protocol';
 import { installRejectionPolicy, loadNodeConfig, startNode } from '@destra/oracle-node';
 import { initKeys, initOptions, type InitOpts } from './init-keys.ts';
+import { reportCliError } from '../errors.ts';
 
-function fatal(err: unknown): never {
-  const e = err as Error;
-  const line = err instanceof DestraError ? `${e.name} [${err.code}]: ${e.message}` : `error: ${e.message}`;
-  process.stderr.write(`${line}\n`);
+/** Start-up failures end the process (a half-started node holds sockets open). */
+function fatal(err: unknown, command = 'destra node'): never {
+  reportCliError(command, err);
   process.exit(1);
 }
 
@@ -23,7 +22,7 @@ export function register(program: Command): void {
       try {
         running = await startNode(loadNodeConfig(o.config));
       } catch (err) {
-        fatal(err);
+        fatal(err, 'destra node start');
       }
       installRejectionPolicy(running.log, () => running.metrics.unhandledRejections.inc());
       let stopping = false;
@@ -46,7 +45,7 @@ export function register(program: Command): void {
         const { keystore, registration } = await initKeys(o);
         process.stdout.write(`${JSON.stringify({ keystore, registration }, null, 2)}\n`);
       } catch (err) {
-        fatal(err);
+        fatal(err, 'destra node init');
       }
     });
 
@@ -68,7 +67,7 @@ export function register(program: Command): void {
         ];
         process.stdout.write(`chain watchers: ${watched.length ? watched.join('; ') : 'none (requests only from feeds and /v1/infer)'}\n`);
       } catch (err) {
-        fatal(err);
+        fatal(err, 'destra node check-config');
       }
     });
 }

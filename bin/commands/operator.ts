@@ -4,7 +4,7 @@
 // prints one JSON line on success and, on failure, one line saying what was wrong and what to do, exit 1.
 import { Command, InvalidArgumentError } from 'commander';
 import { createPublicClient, createWalletClient, formatEther, http, isAddress, type Address, type Chain, type Hex, type PublicClient } from 'viem';
-import { DestraError, decryptKeystore, g2ToEip2537, publicKeyOf, secretKeyFromBytes, toHex, type SecretKey } from '@destra/protocol';
+import { decryptKeystore, g2ToEip2537, publicKeyOf, secretKeyFromBytes, toHex, type SecretKey } from '@destra/protocol';
 import {
   CommitteeReader, StakingClient, checkNodeInfo, formatDsync, formatSolanaAddress, loadSigner, parseDsync, parseSolanaAddress, type SignerSource, type SubmissionResult,
 } from '@destra/adapter-ethereum';
@@ -13,6 +13,7 @@ import { checkMultiaddr, checkPrivateFile, dkgEncryptionKeyPair, peerIdBytes, pe
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { initKeys, initOptions, type InitOpts } from './init-keys.ts';
+import { isVerbose, reportCliError } from '../errors.ts';
 
 const addressArg = (v: string): Address => {
   if (!isAddress(v)) throw new InvalidArgumentError('expected a 20-byte 0x address');
@@ -71,18 +72,14 @@ function unlockBls(path: string, passwordEnv: string): SecretKey {
   return secretKeyFromBytes(decryptKeystore(readFileSync(path, 'utf8'), readPassword({ env: passwordEnv })));
 }
 
-/** Runs a command body with the one error style: a line on stderr, exit code 1, the stack with --verbose. */
-function action<T extends { verbose?: boolean }>(body: (o: T) => Promise<unknown>): (o: T) => Promise<void> {
-  return async (o) => {
+/** Runs a command body, printing its result as a JSON line; a failure in the one error style (bin/errors.ts). */
+function action<T extends { verbose?: boolean }>(body: (o: T) => Promise<unknown>): (o: T, cmd?: Command) => Promise<void> {
+  return async (o, cmd) => {
     try {
       const out = await body(o);
       process.stdout.write(`${jsonLine(out)}\n`);
     } catch (err) {
-      const e = err as Error;
-      const code = err instanceof DestraError ? ` [${err.code}]` : '';
-      process.stderr.write(`error${code}: ${e.message}\n`);
-      if (o.verbose && e.stack) process.stderr.write(`${e.stack}\n`);
-      process.exitCode = 1;
+      reportCliError(cmd ?? 'destra operator', err, Boolean(o.verbose) || isVerbose(cmd));
     }
   };
 }

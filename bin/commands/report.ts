@@ -117,6 +117,9 @@ function printText(r: Outcome): void {
   if (r.note) lines.push(`note:        ${r.note}`);
   if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
   if (r.valid) process.stdout.write(`valid: ${r.message}\n`);
+  // nothing was checked: a usage problem, in the one CLI error style (bin/errors.ts)
+  else if (r.failure === 'unreadable') process.stderr.write(`destra report verify: ${r.message.replace(/\.$/, '')}. Check the path, or give '-' to read stdin.\n`);
+  else if (r.failure === 'key-source') process.stderr.write(`destra report verify: ${r.message}\n`);
   else process.stderr.write(`invalid (${r.failure}): ${r.message}\n`);
 }
 

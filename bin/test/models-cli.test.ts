@@ -90,7 +90,7 @@ describe('destra models publish | fetch | ls', () => {
     for (const sub of readdirSync(blocks)) for (const file of readdirSync(join(blocks, sub))) writeFileSync(join(blocks, sub, file), 'altered');
     const bad = await cli(['models', 'fetch', 'volatility-forecast.destra', '--store', store, ...chain]);
     expect(bad.code).toBe(1);
-    expect(bad.err).toMatch(/^error \[MODEL_PACKAGE\]: .*does not hash to its CID .*; remove the package/);
+    expect(bad.err).toMatch(/^destra models \S+: .*does not hash to its CID .*; remove the package.*\[MODEL_PACKAGE\]$/);
     expect(bad.err.split('\n')).toHaveLength(1);
   }, 300_000);
 

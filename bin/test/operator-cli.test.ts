@@ -46,7 +46,7 @@ describe('destra operator', () => {
   it('stake registers the operator key and self-bonds; delegate bonds a staker to it; status shows both', async () => {
     const notYet = await cli(['operator', 'stake', ...asOperator(), '--amount', '1500'], opEnv);
     expect(notYet.code).toBe(1);
-    expect(notYet.err).toMatch(/^error.*not a registered operator yet.*--operator-keystore/);
+    expect(notYet.err).toMatch(/^destra operator stake: .*not a registered operator yet.*--operator-keystore/);
     const staked = await cli(['operator', 'stake', ...asOperator(), '--amount', '1_500', '--operator-keystore', join(dir, 'operator.json')], opEnv);
     expect(staked.code, staked.err).toBe(0);
     expect(json(staked.out)).toMatchObject({ operator, bonded: '1500', registered: { status: 'submitted' }, tx: { status: 'submitted' } });
@@ -69,7 +69,7 @@ describe('destra operator', () => {
     // a staker that is not an operator, and an address that is not a Solana key, are refused in one line
     const notOperator = await inProcess(['operator', 'set-solana-payout', ...chain(), '--key-env', 'K', '--address', wallet.toBase58()], { K: anvil.privateKeys[2]! });
     expect(notOperator.code).toBe(1);
-    expect(notOperator.err).toMatch(/^error \[ETH_CONFIG\]: 0x[0-9a-fA-F]{40} is not a registered operator: register and stake first/);
+    expect(notOperator.err).toMatch(/^destra operator \S+: 0x[0-9a-fA-F]{40} is not a registered operator: register and stake first.* \[ETH_CONFIG\]$/);
     for (const bad of ['0xabc', wallet.toBase58().slice(0, 20)]) {
       const b = await inProcess(['operator', 'set-solana-payout', ...asOperator(), '--address', bad], opEnv);
       expect(b.code, bad).toBe(1);
@@ -95,7 +95,7 @@ describe('destra operator', () => {
     expect(json(unbond.out)).toMatchObject({ unbonding: '200' });
     const early = await cli(['operator', 'withdraw', ...chain(), '--key-env', 'STAKER_KEY', '--operator', operator], { STAKER_KEY: anvil.privateKeys[2]! });
     expect(early.code).toBe(1);
-    expect(early.err).toMatch(/^error.*StillUnbonding/);
+    expect(early.err).toMatch(/^destra operator withdraw: .*StillUnbonding/);
     expect(early.err).not.toMatch(/\n\s+at /); // no stack trace without --verbose
     await admin.publicClient.request({ method: 'evm_increaseTime' as never, params: [8 * 86_400] as never });
     await admin.publicClient.request({ method: 'evm_mine' as never, params: [] as never });
@@ -107,7 +107,7 @@ describe('destra operator', () => {
   it('says what is wrong, in one line, with exit code 1 (the process itself: no stack trace, no help dump)', async () => {
     const r = await cli(['operator', 'delegate', ...chain(), '--key-env', 'K', '--operator', delegator, '--amount', '1'], { K: anvil.privateKeys[3]! });
     expect(r).toMatchObject({ code: 1, out: '' });
-    expect(r.err).toMatch(/^error \[ETH_CONFIG\]: 0x[0-9a-fA-F]{40} is not a registered operator$/);
+    expect(r.err).toMatch(/^destra operator delegate: 0x[0-9a-fA-F]{40} is not a registered operator \[ETH_CONFIG\]$/);
   }, 60_000);
 
   it('says what is wrong, in one line, with exit code 1', async () => {

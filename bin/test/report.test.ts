@@ -216,14 +216,14 @@ describe('destra report verify with a given key', () => {
       expect(r.err, String(want)).toMatch(/^invalid \(malformed\): /);
       expect(r.err).toMatch(want);
     }
-    expect((await run([join(dir, 'missing.json'), '--group-key', key])).err).toMatch(/^invalid \(unreadable\): cannot read .*missing\.json/);
+    expect((await run([join(dir, 'missing.json'), '--group-key', key])).err).toMatch(/^destra report verify: cannot read .*missing\.json/);
   });
 
   it('key sources: none, two at once, a bad --group-key; the embedded key only on request and says so', async () => {
     const p = save(single(sk));
-    expect((await run([p])).err).toMatch(/invalid \(key-source\): no group key source: give --rpc URL --registry ADDR/);
+    expect((await run([p])).err).toMatch(/^destra report verify: no group key source: give --rpc URL --registry ADDR/);
     expect((await run([p, '--group-key', key, '--node', 'http://127.0.0.1:1'])).err).toMatch(/give one group key source, not --node and --group-key/);
-    expect((await run([p, '--group-key', `0x${'00'.repeat(96)}`])).err).toMatch(/invalid \(key-source\): --group-key is not a valid G2 group key/);
+    expect((await run([p, '--group-key', `0x${'00'.repeat(96)}`])).err).toMatch(/^destra report verify: --group-key is not a valid G2 group key/);
     const t = await run([p, '--trust-embedded-key']);
     expect(t.code).toBe(0);
     expect(t.out).toMatch(/note: +the key came from the file: this shows only/);
@@ -273,10 +273,10 @@ describe('destra report verify with the key from a node (/v1/committee, /v1/epoc
 
   it('a node that answers garbage or nothing is named', async () => {
     committee = { epoch: 'x' };
-    expect((await run([save(single(sk1)), '--node', url])).err).toMatch(/invalid \(key-source\): node .* \/v1\/committee has no valid 'epoch'/);
+    expect((await run([save(single(sk1)), '--node', url])).err).toMatch(/^destra report verify: node .* \/v1\/committee has no valid 'epoch'/);
     committee = { epoch: 1, groupKey: '0x1234' };
-    expect((await run([save(single(sk1)), '--node', url])).err).toMatch(/invalid \(key-source\): node .* groupKey is not a valid G2 group key/);
-    expect((await run([save(single(sk1)), '--node', 'http://127.0.0.1:1'])).err).toMatch(/invalid \(key-source\): cannot reach node http:\/\/127\.0\.0\.1:1/);
+    expect((await run([save(single(sk1)), '--node', url])).err).toMatch(/^destra report verify: node .* groupKey is not a valid G2 group key/);
+    expect((await run([save(single(sk1)), '--node', 'http://127.0.0.1:1'])).err).toMatch(/^destra report verify: cannot reach node http:\/\/127\.0\.0\.1:1/);
   });
 });
 
@@ -351,8 +351,8 @@ describe('destra report verify with the key from CommitteeRegistry (anvil)', () 
 
   it('an unreachable RPC or a registry that is not one is named; the environment variables are the default', async () => {
     const p = save(signedBy(next, 2n));
-    expect((await run([p, '--rpc', 'http://127.0.0.1:1', '--registry', registry])).err).toMatch(/invalid \(key-source\): cannot read CommitteeRegistry .* at http:\/\/127\.0\.0\.1:1: .*check --rpc and --registry/);
-    expect((await run([p, '--rpc', rpc, '--registry', `0x${'12'.repeat(20)}`])).err).toMatch(/invalid \(key-source\): cannot read CommitteeRegistry/);
+    expect((await run([p, '--rpc', 'http://127.0.0.1:1', '--registry', registry])).err).toMatch(/^destra report verify: cannot read CommitteeRegistry .* at http:\/\/127\.0\.0\.1:1: .*check --rpc and --registry/);
+    expect((await run([p, '--rpc', rpc, '--registry', `0x${'12'.repeat(20)}`])).err).toMatch(/^destra report verify: cannot read CommitteeRegistry/);
     expect((await run([p, '--rpc', rpc])).err).toMatch(/needs both --rpc and --registry/);
     process.env.DESTRA_RPC_URL = rpc;
     process.env.DESTRA_REGISTRY = registry;
