@@ -124,14 +124,17 @@ def train(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, epochs: int = 
 
 
 def float_graph(params, name: str) -> onnx.ModelProto:
+    """Every layer is a 2-D Gemm (patches become rows: [N,256] -> [32N,8] -> [16N,256] -> [N,1024]), so there is
+    no MatMul + Add pair for onnxruntime's optimiser to fuse: the float graph computes the same bits with graph
+    optimisation on or off (a fused bias is added before the products, an unfused one after)."""
     nodes, inits, h = [], [], "features"
     for i, ((w, b), shape) in enumerate(zip(params, RESHAPES)):
         if shape:
-            inits.append(numpy_helper.from_array(np.array(shape, np.int64), f"l{i}_shape"))
+            inits.append(numpy_helper.from_array(np.array([-1, shape[-1]], np.int64), f"l{i}_shape"))
             nodes.append(helper.make_node("Reshape", [h, f"l{i}_shape"], [f"l{i}_in"]))
             h = f"l{i}_in"
         inits += [numpy_helper.from_array(w, f"l{i}_w"), numpy_helper.from_array(b, f"l{i}_b")]
-        nodes += [helper.make_node("MatMul", [h, f"l{i}_w"], [f"l{i}_mm"]), helper.make_node("Add", [f"l{i}_mm", f"l{i}_b"], [f"l{i}_z"])]
+        nodes.append(helper.make_node("Gemm", [h, f"l{i}_w", f"l{i}_b"], [f"l{i}_z"]))
         h = f"l{i}_z"
         if i < len(params) - 1:
             nodes.append(helper.make_node("Relu", [h], [f"l{i}_h"]))
@@ -144,12 +147,14 @@ def float_graph(params, name: str) -> onnx.ModelProto:
     return strip_doc(model, name, "1-D CNN: next-16-step volatility regime from 128 steps of returns and volume")
 
 
-def train_volatility_regime(rng: np.random.Generator) -> None:
+def train_volatility_regime(rng: np.random.Generator, params=None) -> None:
+    """`params`: already-trained weights (export only; the data are regenerated from `rng` all the same)."""
     xtr, ftr, _ = windows(rng, 100)
     xte, fte, trail_te = windows(rng, 30)
     cuts = np.quantile(ftr, [1 / 3, 2 / 3])  # class boundaries from the training windows only
     ytr, yte = np.digitize(ftr, cuts), np.digitize(fte, cuts)
-    params = train(rng, xtr, ytr)
+    if params is None:
+        params = train(rng, xtr, ytr)
     name = "volatility-regime"
     m = float_graph(params, name)
     prob = run_onnx(m.SerializeToString(), {"features": xte})[0]
