@@ -10,7 +10,7 @@ import { unixfs } from '@helia/unixfs';
 import { MemoryBlockstore } from 'blockstore-core/memory';
 import { CID } from 'multiformats/cid';
 import { MODELS_DIR, ModelPackageError } from '@destra/models';
-import { DEFAULT_PACKAGE_LIMITS, dagBlocks, importPackage, packageCid, readModelDir, readPackage } from '../src/models/package.ts';
+import { DEFAULT_PACKAGE_LIMITS, dagBlocks, importPackage, packageCid, packageModel, readModelDir, readPackage } from '../src/models/package.ts';
 import { ModelStore } from '../src/models/store.ts';
 
 const dirs: string[] = [];
@@ -23,14 +23,14 @@ const tmp = () => {
 const cidOf = (c: unknown): CID => CID.decode((c as CID).bytes);
 
 describe('model packages', () => {
-  it('the CID is a fixed function of manifest.json and the ONNX file (docs/models.md vectors)', async () => {
-    expect((await packageCid(join(MODELS_DIR, 'liquidation-risk'))).cid.toString()).toBe('bafybeibjwlqm5l7ntmsuceepnsjldx6gsg5awcjolkupy2zqfstcbpgkri');
-    expect((await packageCid(join(MODELS_DIR, 'bytecode-risk'))).cid.toString()).toBe('bafybeigxykabof2eocsf4lb7zgscvz47edhdwmdr5gzvqoyxfog3ha2m54');
+  it('the CID is a fixed function of manifest.json, the ONNX file and the reference file (docs/models.md vectors)', async () => {
+    expect((await packageCid(join(MODELS_DIR, 'liquidation-risk'))).cid.toString()).toBe('bafybeidpydvxj57lin4ymmwosnioq34m4y7znv7jk6yvzxwmee5vciemei');
+    expect((await packageCid(join(MODELS_DIR, 'bytecode-risk'))).cid.toString()).toBe('bafybeicrgmugl7sb7cn4lo4omae32bnct6276dtlgzejwwvaxyjmjf552a');
     // a multi-chunk file (1 MiB chunks, raw leaves): dag-pb file node over raw leaves, all walked
     const bs = new MemoryBlockstore();
     const { files } = readModelDir(join(MODELS_DIR, 'liquidation-risk'));
     const big = await importPackage(bs, { ...files, onnxBytes: Uint8Array.from({ length: 2_500_000 }, (_, i) => (i * 7919) % 251) });
-    expect((await dagBlocks(bs, big)).length).toBe(1 /* dir */ + 1 /* manifest raw */ + 1 /* file node */ + 3 /* leaves */);
+    expect((await dagBlocks(bs, big)).length).toBe(1 /* dir */ + 1 /* manifest raw */ + 1 /* file node */ + 3 /* leaves */ + 1 /* reference.bin.gz raw */);
   });
 
   it('reading back refuses packages of the wrong shape or size', async () => {
@@ -45,7 +45,13 @@ describe('model packages', () => {
     const limits = DEFAULT_PACKAGE_LIMITS;
     const read = (cid: CID, l = limits) => readPackage(bs, cid, l, { offline: true });
     const three = await add([{ path: 'manifest.json', content: files.manifestBytes }, { path: 'model.onnx', content: files.onnxBytes }, { path: 'extra.onnx', content: files.onnxBytes }]);
-    await expect(read(three)).rejects.toThrow(/holds \[extra.onnx, manifest.json, model.onnx, …\]; a package is exactly manifest.json and one .onnx file/);
+    await expect(read(three)).rejects.toThrow(/holds \[extra.onnx, manifest.json, model.onnx\]; a package is exactly manifest.json, one .onnx file and at most one .bin.gz reference file/);
+    const four = await add([{ path: 'manifest.json', content: files.manifestBytes }, { path: 'model.onnx', content: files.onnxBytes }, { path: 'a.bin.gz', content: files.reference!.bytes }, { path: 'b.bin.gz', content: files.reference!.bytes }]);
+    await expect(read(four)).rejects.toThrow(/holds \[a.bin.gz, b.bin.gz, manifest.json, model.onnx, …\]/);
+    // a reference file other than the one the manifest names: read back, then refused as a model
+    const renamed = await add([{ path: 'manifest.json', content: files.manifestBytes }, { path: 'model.onnx', content: files.onnxBytes }, { path: 'other.bin.gz', content: files.reference!.bytes }]);
+    expect(() => packageModel(renamed.toString(), { ...files, reference: { file: 'other.bin.gz', bytes: files.reference!.bytes } }, {}, '')).toThrow(/carries other.bin.gz, but its manifest names reference.bin.gz/);
+    expect((await read(renamed)).reference!.file).toBe('other.bin.gz');
     const noOnnx = await add([{ path: 'manifest.json', content: files.manifestBytes }, { path: 'model.bin', content: files.onnxBytes }]);
     await expect(read(noOnnx)).rejects.toThrow(ModelPackageError);
     const nested = await add([{ path: 'manifest.json', content: files.manifestBytes }, { path: 'x.onnx/inner', content: files.onnxBytes }]);
@@ -56,6 +62,9 @@ describe('model packages', () => {
     await expect(read(good, { ...limits, maxModelBytes: 1000 })).rejects.toThrow(/model.onnx is 2234 bytes, above the 1000-byte limit; raise models.ipfs.maxModelBytes/);
     await expect(read(good, { ...limits, maxManifestBytes: 100 })).rejects.toThrow(/manifest.json is \d+ bytes, above the 100-byte limit/);
     expect(Buffer.from((await read(good)).onnxBytes).equals(Buffer.from(files.onnxBytes))).toBe(true);
+    // the reference vectors travel with the package, byte for byte
+    expect(files.reference!.file).toBe('reference.bin.gz');
+    expect(Buffer.from((await read(good)).reference!.bytes).equals(Buffer.from(files.reference!.bytes))).toBe(true);
   });
 
   it('a store whose blocks were altered on disk refuses them when read back', async () => {

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { InferenceEngine, type EngineOptions, type InferenceOutput, type ModelInfo } from '../inference/engine.ts';
 import { ModelRefusedError, UnknownModelError } from '../inference/errors.ts';
 import { hardwareFamily } from '../inference/hardware.ts';
+import { referenceFromBytes } from '../inference/reference.ts';
 import type { ModelsHealth, SelfCheckResult } from '../inference/selfcheck.ts';
 import type { ModelPlan } from '../inference/codec.ts';
 import type { Inferencer } from '../round/inference.ts';
@@ -19,7 +20,8 @@ export interface CatalogEntry {
   /** Package CID. */
   cid: string;
   version: number;
-  model: LoadedModel;
+  /** The verified model; `referenceBytes`: the reference file its package carried. */
+  model: LoadedModel & { referenceBytes?: Uint8Array };
 }
 
 interface Installed extends CatalogEntry {
@@ -50,8 +52,10 @@ export class ModelCatalog implements Inferencer {
    */
   async install(e: CatalogEntry): Promise<void> {
     if (this.closed) return;
-    // Packages carry manifest + ONNX only so far: check the ones whose vectors this node has.
-    const engine = await InferenceEngine.fromLoaded([e.model], { selfCheck: 'if-present', ...this.engineOptions }, this.log);
+    // the reference vectors come with the package (a model whose manifest names none is refused under 'require')
+    const ref = e.model.manifest.reference;
+    const vectors = (m: LoadedModel) => (e.model.referenceBytes && ref ? referenceFromBytes(m, e.model.referenceBytes, `${e.cid}/${ref.file}`) : undefined);
+    const engine = await InferenceEngine.fromLoaded([e.model], { selfCheck: 'require', ...this.engineOptions }, this.log, vectors);
     const check = engine.selfChecks[0];
     if (check) this.checks.set(e.name, check);
     if (check && !check.ok) {

@@ -9,9 +9,9 @@ import type { Libp2p, PeerId } from '@libp2p/interface';
 import type { Blockstore } from 'interface-blockstore';
 import type { CID } from 'multiformats/cid';
 import type { Logger } from 'pino';
-import { loadModelFromBytes, ModelPackageError } from '@destra/models';
+import { ModelPackageError } from '@destra/models';
 import { ModelBlockBroker, type BrokerComponents } from './bitswap-broker.ts';
-import { dagBlocks, readPackage, type PackageModel } from './package.ts';
+import { dagBlocks, packageModel, readPackage, type PackageModel } from './package.ts';
 import { gatePeers, type PeerGate } from './peer-gate.ts';
 import { checkBlock, type ModelStore } from './store.ts';
 
@@ -138,7 +138,7 @@ export class ModelExchange {
     if (expect.signal) setMaxListeners(Infinity, expect.signal);
     const files = await readPackage(this.helia.blockstore as never, root, store.limits, expect.signal ? { signal: expect.signal } : {});
     const hashes = { ...(expect.manifestHash ? { manifestHash: expect.manifestHash } : {}), ...(expect.modelHash ? { modelHash: expect.modelHash } : {}) };
-    const model = loadModelFromBytes(root.toString(), files.manifestBytes, files.onnxBytes, { ...store.limits, ...hashes }, store.dir);
+    const model = packageModel(root.toString(), files, { ...store.limits, ...hashes }, store.dir);
     // re-read from disk: what is served is what was written, not what was held in memory
     const again = await store.readLocal(root, hashes, expect.signal);
     if (again.hashHex !== model.hashHex) throw new ModelPackageError(root.toString(), 'changed on disk while it was fetched', 'check the store directory is not shared with another writer');

@@ -15,7 +15,7 @@ import { balanced } from 'ipfs-unixfs-importer/layout';
 import { CID } from 'multiformats/cid';
 import * as raw from 'multiformats/codecs/raw';
 import { MemoryBlockstore } from 'blockstore-core/memory';
-import { loadModelFromBytes, MAX_MANIFEST_BYTES, MAX_MODEL_BYTES, ModelPackageError, type LoadedModel } from '@destra/models';
+import { loadModelFromBytes, MAX_MANIFEST_BYTES, MAX_MODEL_BYTES, MAX_REFERENCE_FILE_BYTES, ModelPackageError, type LoadedModel, type PackageExpectations } from '@destra/models';
 
 export const MANIFEST_FILE = 'manifest.json';
 
@@ -42,9 +42,27 @@ export interface PackageFiles {
   /** The ONNX file's name inside the package (the manifest's `file`). */
   file: string;
   onnxBytes: Uint8Array;
+  /** The reference vectors the manifest names (`reference.file`, gzip), carried so a fetching node can self-check. */
+  reference?: { file: string; bytes: Uint8Array };
 }
 
-export type PackageModel = LoadedModel & { manifestHashHex: string };
+/** A verified package model; `referenceBytes` is the reference file it carried (checked against the manifest by the self-check). */
+export type PackageModel = LoadedModel & { manifestHashHex: string; referenceBytes?: Uint8Array };
+
+const REFERENCE_NAME = /^[A-Za-z0-9._-]+\.bin\.gz$/;
+
+/**
+ * The model in a package's files: every check loadModelFromBytes makes, plus that a carried reference file
+ * is the one the manifest names (its content is checked against the manifest's sha256 when decoded).
+ */
+export function packageModel(where: string, files: PackageFiles, expect: PackageExpectations, dir: string): PackageModel {
+  const model = loadModelFromBytes(where, files.manifestBytes, files.onnxBytes, expect, dir);
+  if (!files.reference) return model;
+  if (files.reference.file !== model.manifest.reference?.file) {
+    throw new ModelPackageError(where, `carries ${files.reference.file}, but its manifest names ${model.manifest.reference ? model.manifest.reference.file : 'no reference file'}`, 'a package holds the manifest, its ONNX file and the reference file the manifest names');
+  }
+  return { ...model, referenceBytes: files.reference.bytes };
+}
 
 type Store = Pick<Blockstore, 'get' | 'put' | 'has'>;
 
@@ -79,18 +97,33 @@ export function readModelDir(dir: string, limits: PackageLimits = DEFAULT_PACKAG
   }
   // schema, sizes and the ONNX sha256 against the manifest (a bad "file" fails the schema here)
   const model = loadModelFromBytes(dir, manifestBytes, onnxBytes, limits, dir);
-  return { files: { manifestBytes, file: model.manifest.file, onnxBytes }, model };
+  const ref = model.manifest.reference?.file;
+  let reference: PackageFiles['reference'];
+  if (ref) {
+    try {
+      const size = statSync(join(dir, ref)).size;
+      if (size > MAX_REFERENCE_FILE_BYTES) throw new ModelPackageError(dir, `${ref} is ${size} bytes, above the ${MAX_REFERENCE_FILE_BYTES}-byte limit`, 'ship fewer reference rows');
+      reference = { file: ref, bytes: new Uint8Array(readFileSync(join(dir, ref))) };
+    } catch (e) {
+      if (e instanceof ModelPackageError) throw e;
+      throw new ModelPackageError(dir, `cannot read the reference file ${join(dir, ref)} (${(e as Error).message})`, 'the manifest\'s reference.file must name a file next to it');
+    }
+  }
+  const files: PackageFiles = { manifestBytes, file: model.manifest.file, onnxBytes, ...(reference ? { reference } : {}) };
+  return { files, model: { ...model, ...(reference ? { referenceBytes: reference.bytes } : {}) } };
 }
 
 /** Imports the package into `blockstore` with PACKAGE_IMPORT and returns the directory's CID. */
 export async function importPackage(blockstore: Store, files: PackageFiles): Promise<CID> {
   if (files.file === MANIFEST_FILE) throw new ModelPackageError(files.file, 'the ONNX file cannot be called manifest.json', 'rename the model file');
+  if (files.reference && !REFERENCE_NAME.test(files.reference.file)) throw new ModelPackageError(files.reference.file, 'a reference file name must end in .bin.gz', 'rename it (and the manifest\'s reference.file)');
   const fs = unixfs({ blockstore });
   let root: CID | undefined;
   for await (const entry of fs.addAll(
     [
       { path: MANIFEST_FILE, content: files.manifestBytes },
       { path: files.file, content: files.onnxBytes },
+      ...(files.reference ? [{ path: files.reference.file, content: files.reference.bytes }] : []),
     ],
     {
       profile: PACKAGE_IMPORT.profile,
@@ -142,17 +175,18 @@ export async function readPackage(blockstore: Store, cid: CID, limits: PackageLi
   const where = cid.toString();
   const opts = { ...(o.signal ? { signal: o.signal } : {}), ...(o.offline ? { offline: true } : {}) };
   if (cid.code !== dagPb.code) throw new ModelPackageError(where, 'is not a UnixFS directory (dag-pb)', 'register the CID of the package directory, not of a file');
-  const shape = `a package is exactly ${MANIFEST_FILE} and one .onnx file`;
+  const shape = `a package is exactly ${MANIFEST_FILE}, one .onnx file and at most one .bin.gz reference file`;
   const dir = await exporter(where, blockstore as never, opts);
   if (dir.type !== 'directory') throw new ModelPackageError(where, `is a UnixFS ${dir.type}, not a directory`, shape);
   const names: string[] = [];
   for await (const entry of dir.entries(opts)) {
     names.push(entry.name);
-    if (names.length > 2) break;
+    if (names.length > 3) break;
   }
-  const onnx = names.filter((n) => n !== MANIFEST_FILE);
-  if (names.length !== 2 || !names.includes(MANIFEST_FILE) || onnx.length !== 1 || !/^[A-Za-z0-9._-]+\.onnx$/.test(onnx[0]!)) {
-    throw new ModelPackageError(where, `holds [${names.join(', ')}${names.length > 2 ? ', …' : ''}]`, shape);
+  const onnx = names.filter((n) => /^[A-Za-z0-9._-]+\.onnx$/.test(n));
+  const refs = names.filter((n) => REFERENCE_NAME.test(n));
+  if (names.length > 3 || !names.includes(MANIFEST_FILE) || onnx.length !== 1 || refs.length > 1 || names.length !== 2 + refs.length) {
+    throw new ModelPackageError(where, `holds [${names.join(', ')}${names.length > 3 ? ', …' : ''}]`, shape);
   }
   const file = onnx[0]!;
   const sized = async (name: string, max: number): Promise<Uint8Array> => {
@@ -165,7 +199,8 @@ export async function readPackage(blockstore: Store, cid: CID, limits: PackageLi
   };
   const manifestBytes = await sized(MANIFEST_FILE, limits.maxManifestBytes);
   const onnxBytes = await sized(file, limits.maxModelBytes);
-  return { manifestBytes, file, onnxBytes };
+  const reference = refs[0] ? { file: refs[0], bytes: await sized(refs[0], MAX_REFERENCE_FILE_BYTES) } : undefined;
+  return { manifestBytes, file, onnxBytes, ...(reference ? { reference } : {}) };
 }
 
 /** Every block CID of the DAG under `root` (dag-pb links followed, raw leaves), from `blockstore` offline. */

@@ -8,7 +8,7 @@ import { FsBlockstore } from 'blockstore-fs';
 import { FsDatastore } from 'datastore-fs';
 import { CID } from 'multiformats/cid';
 import { ModelPackageError } from '@destra/models';
-import { importPackage, readModelDir, readPackage, DEFAULT_PACKAGE_LIMITS, type PackageLimits, type PackageModel } from './package.ts';
+import { importPackage, packageModel, readModelDir, readPackage, DEFAULT_PACKAGE_LIMITS, type PackageLimits, type PackageModel } from './package.ts';
 import { loadModelFromBytes } from '@destra/models';
 
 /** What the index says about a package kept in the store. */
@@ -104,7 +104,7 @@ export class ModelStore {
    */
   async readLocal(cid: CID, expect: { manifestHash?: string; modelHash?: string } = {}, signal?: AbortSignal): Promise<PackageModel> {
     const files = await readPackage(new VerifyingBlockstore(this.blockstore), cid, this.limits, { offline: true, ...(signal ? { signal } : {}) });
-    return loadModelFromBytes(cid.toString(), files.manifestBytes, files.onnxBytes, { ...this.limits, ...expect }, this.dir);
+    return packageModel(cid.toString(), files, { ...this.limits, ...expect }, this.dir);
   }
 
   async close(): Promise<void> {
