@@ -51,7 +51,13 @@ export function unavailableReason(): string | undefined {
 }
 
 /** Whether the kernel has the netem qdisc (delay, jitter, reordering); many VM kernels leave it out. */
+let netem: boolean | undefined;
 export function netemAvailable(): boolean {
+  netem ??= probeNetem();
+  return netem;
+}
+
+function probeNetem(): boolean {
   const probe = `dchaos-probe-${process.pid}`;
   try {
     sh('ip', ['netns', 'add', probe]);
