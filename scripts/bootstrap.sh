@@ -57,4 +57,9 @@ if command -v nvidia-smi >/dev/null 2>&1 && [ -f scripts/install-cuda-ep.sh ]; t
   step "installing the CUDA execution provider (GPU found)"
   bash scripts/install-cuda-ep.sh || echo "[bootstrap] CUDA execution provider not installed; the node runs on CPU" >&2
 fi
+# 6. Network namespace tools for the chaos tests (test/chaos: ip netns, tc, nftables)
+if [ $with_test = 1 ] && { ! command -v ip >/dev/null || ! command -v tc >/dev/null || ! command -v nft >/dev/null; }; then
+  step "installing iproute2 and nftables for the chaos tests"
+  apt_install iproute2 nftables
+fi
 step "ready"
