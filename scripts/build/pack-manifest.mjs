@@ -80,7 +80,8 @@ function build() {
   const current = inputsHash();
   if (current && existsSync(stamp) && readFileSync(stamp, 'utf8') === current) return;
   const tsup = join(repo, 'node_modules', '.bin', 'tsup');
-  const r = spawnSync(tsup, [], { cwd: pkgDir, stdio: 'inherit' });
+  // tsup's progress goes to stderr: `npm pack --json` owns stdout
+  const r = spawnSync(tsup, [], { cwd: pkgDir, stdio: ['ignore', 2, 2] });
   if (r.status !== 0) throw new PackError(`tsup failed in ${relative(repo, pkgDir)} (exit ${r.status ?? r.signal}): fix the build before packing`);
   const built = inputsHash();
   if (!built) throw new PackError(`tsup wrote no dist/metafile-esm.json in ${relative(repo, pkgDir)}: is metafile on in scripts/build/tsup-package.ts?`);
