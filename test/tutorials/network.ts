@@ -11,28 +11,32 @@ import { parseEther } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { toHex } from '@destra/protocol';
 import { ORACLE_PROGRAM_ID } from '@destra/adapter-solana';
-import { transferDsync } from '@destra/contracts';
+import { namehash, transferDsync } from '@destra/contracts';
 import { LiveNetwork } from '../devnet/live-network.ts';
 import { devnetFeeds, governFeeds } from '../devnet/feeds.ts';
 import type { DevnetChainsFile } from '../devnet/node-main.ts';
 import { readFileSync } from 'node:fs';
 
-/** The env.json the tutorials read. */
+/**
+ * The env.json the tutorials read. Field names follow the devnet's hand-off (test/devnet/env-file.ts,
+ * landing with `npm run devnet`) so the same jq paths work on both; this network adds what the
+ * tutorials need beyond it: `feeds`, `solana.answeredRequests`, each aggregator's `operatorKey` (a node
+ * config's `aggregators` entry needs it), and DSYNC on the free accounts.
+ */
 export interface TutorialEnv {
   network: string;
   ethereum: {
     rpcUrl: string;
     chainId: number;
-    router: string; registry: string; staking: string; token: string; models: string; feedStore: string; feedRegistry: string;
+    contracts: { router: string; registry: string; staking: string; token: string; models: string; feeds: string; feedRegistry: string };
+    /** [0] for the consumer tutorials, [1] for the runbook's operator: ETH and DSYNC, used by no devnet process. */
+    freeAccounts: { index: number; address: string; privateKey: string }[];
   };
-  solana: { rpcUrl: string; programId: string; clusterId: string; answeredRequests: string[] };
-  models: string[];
+  solana: { rpcUrl: string; oracleProgramId: string; clusterId: string; answeredRequests: string[] };
+  models: { name: string; modelId: string }[];
   feeds: { name: string; model: string; chains: string[] }[];
-  nodes: { index: number; api: string }[];
-  /** What a node config's `aggregators` holds (the devnet's aggregator). */
-  aggregators: unknown[];
-  /** Free anvil accounts funded with ETH and DSYNC: `user` for the consumer tutorials, `operator` for the runbook. */
-  keys: { user: { address: string; privateKey: string }; operator: { address: string; privateKey: string } };
+  nodes: { index: number; api: string; infer: string }[];
+  aggregators: { index: number; operatorKey: string; peerId: string; addrs: string[] }[];
 }
 
 export interface TutorialNetwork {
@@ -60,24 +64,28 @@ export async function startTutorialNetwork(o: { dir: string; n?: number; epochLe
     const sol = await Promise.all([net.solRequest(200), net.solRequest(201)]);
     await net.verify(sol, 90_000);
     if (!sol.every((s) => s.verified)) throw new Error(`Solana sample requests not verified: ${sol.map((s) => s.detail).join('; ')}`);
-    // Free accounts: operator = the prepared joiner's account (n+1), user = the first one no role uses.
-    const keyOf = (i: number) => ({ privateKey: chains.anvil.privateKeys[i]!, address: privateKeyToAccount(chains.anvil.privateKeys[i]!).address });
-    const operator = keyOf(n + 1);
-    const user = keyOf(n + 3);
-    for (const k of [operator, user]) await transferDsync(chains.clients, a, k.address, FUNDED_DSYNC);
+    // Free accounts: the first one no role uses (user), then the prepared joiner's (n+1; LiveNetwork never
+    // starts its node, the runbook's operator uses it with keys of its own).
+    const keyOf = (index: number) => ({ index, privateKey: chains.anvil.privateKeys[index]!, address: privateKeyToAccount(chains.anvil.privateKeys[index]!).address });
+    const free = [keyOf(n + 3), keyOf(n + 1)];
+    for (const k of free) await transferDsync(chains.clients, a, k.address, FUNDED_DSYNC);
     const chainsFile = JSON.parse(readFileSync(net.chainsFile, 'utf8')) as DevnetChainsFile;
+    const aggregators = (net.committee.nodeConfigs[0] as { aggregators?: TutorialEnv['aggregators'] }).aggregators ?? [];
     const env: TutorialEnv = {
       network: net.network,
-      ethereum: { rpcUrl: chains.anvil.rpcUrl, chainId: chains.anvil.chainId, router: a.router, registry: a.registry, staking: a.staking, token: a.token, models: a.models, feedStore: a.feeds, feedRegistry: a.feedRegistry },
-      solana: { rpcUrl: `${chainsFile.svmBridgeUrl}/`, programId: ORACLE_PROGRAM_ID.toBase58(), clusterId: chainsFile.clusterId, answeredRequests: sol.map((s) => toHex(s.id)) },
-      models: [net.model.model],
+      ethereum: {
+        rpcUrl: chains.anvil.rpcUrl, chainId: chains.anvil.chainId,
+        contracts: { router: a.router, registry: a.registry, staking: a.staking, token: a.token, models: a.models, feeds: a.feeds, feedRegistry: a.feedRegistry },
+        freeAccounts: free,
+      },
+      solana: { rpcUrl: `${chainsFile.svmBridgeUrl}/`, oracleProgramId: ORACLE_PROGRAM_ID.toBase58(), clusterId: chainsFile.clusterId, answeredRequests: sol.map((s) => toHex(s.id)) },
+      models: [{ name: net.model.model, modelId: namehash(net.model.model) }],
       feeds: [{ name: feeds.timed.name, model: net.model.model, chains: ['ethereum', 'solana'] }],
-      nodes: net.running().map((k) => ({ index: k, api: net.node(k).api })),
-      aggregators: (net.committee.nodeConfigs[0] as { aggregators?: unknown[] }).aggregators ?? [],
-      keys: { user, operator },
+      nodes: net.running().map((k) => ({ index: k, api: net.node(k).api, infer: `${net.node(k).api}/v1/infer` })),
+      aggregators: aggregators.map((g) => ({ index: g.index, operatorKey: g.operatorKey, peerId: g.peerId, addrs: g.addrs })),
     };
     const envPath = join(o.dir, 'env.json');
-    writeFileSync(envPath, `${JSON.stringify(env, null, 2)}\n`);
+    writeFileSync(envPath, `${JSON.stringify(env, null, 2)}\n`, { mode: 0o600 }); // local test keys
     return { net, env, envPath, stop: () => net.stop() };
   } catch (err) {
     await net.stop();

@@ -40,12 +40,12 @@ export class TutorialSession {
   constructor(private readonly env: Record<string, string> = {}, private readonly cwd = repoRoot) {}
 
   /** Runs every step of the markdown file at `path` (repo-relative), in order; throws TutorialStepError on the first failure. */
-  async runFile(path: string, o: { onStep?: (r: StepResult) => void; until?: number } = {}): Promise<TutorialRun> {
+  async runFile(path: string, o: { onStep?: (r: StepResult) => void; only?: Set<number> } = {}): Promise<TutorialRun> {
     const md = readFileSync(join(this.cwd, path), 'utf8');
     return this.run(path, md, o);
   }
 
-  async run(name: string, markdown: string, o: { onStep?: (r: StepResult) => void; until?: number } = {}): Promise<TutorialRun> {
+  async run(name: string, markdown: string, o: { onStep?: (r: StepResult) => void; only?: Set<number> } = {}): Promise<TutorialRun> {
     const steps = extractSteps(markdown, name);
     if (steps.length === 0) throw new Error(`${name} has no runnable steps (blocks marked \`tutorial\`)`);
     // Each tutorial starts like a fresh terminal in the repo root.
@@ -55,7 +55,8 @@ export class TutorialSession {
     writeFileSync(cwdFile, this.cwd);
     const results: StepResult[] = [];
     for (const step of steps) {
-      if (o.until !== undefined && step.n > o.until) break;
+      // Writing a tutorial: rerun some steps against a network whose state the others already made.
+      if (o.only && !o.only.has(step.n)) continue;
       const t0 = performance.now();
       let output = '';
       if (step.kind === 'file') {
