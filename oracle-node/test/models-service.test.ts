@@ -1,8 +1,12 @@
 // Nodes that follow ModelRegistry on a real anvil, exchanging packages over their real libp2p hosts: a
 // node with an empty store gets every registered model from its peers and answers with it; a model
 // registered while the nodes run becomes servable without a restart; a removed model stops being served
-// (requests and peers); a package that does not match its registry entry is never served.
-import { mkdtempSync, rmSync } from 'node:fs';
+// (requests and peers); a package that does not match its registry entry is never served; a package whose
+// reference vectors the nodes do not reproduce bit for bit is refused by every node (self-check).
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { Registry as PromRegistry } from 'prom-client';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,10 +50,9 @@ const tmp = (): string => {
 };
 
 /** Registers `model` (a zoo directory) under `name` with its package, as governance would. */
-async function register(name: string, model: string, version: number, tamper?: { manifestHash?: Hex }): Promise<CID> {
-  const dir = join(MODELS_DIR, model);
+async function register(name: string, model: string, version: number, tamper?: { manifestHash?: Hex }, dir = join(MODELS_DIR, model)): Promise<CID> {
   const { cid, model: m } = await packageCid(dir);
-  const reg = registrationFromManifest(loadModels(undefined, [model])[0]!.manifest, name, {
+  const reg = registrationFromManifest(m.manifest, name, {
     package: { cid: viemHex(cid.bytes), manifestHash: tamper?.manifestHash ?? (`0x${m.manifestHashHex}` as Hex) },
   });
   const call = setModelCall(reg, version);
@@ -71,9 +74,10 @@ async function node(op: Operator, reg: Registry, seed: string[] | false) {
   });
   stops.push(() => host.stop());
   const config = modelsIpfsSchema.parse({ registry, seed: seed !== false, pollIntervalMs: 200, retryMs: 300, fetchTimeoutMs: 10_000 });
-  const svc = await ModelService.start({ config, storeDir: tmp(), engine: seed ? { models: seed } : {}, host, rpcUrl: anvil.rpcUrl, log: log.log });
+  const metrics = new PromRegistry();
+  const svc = await ModelService.start({ config, storeDir: tmp(), engine: seed ? { models: seed } : {}, host, rpcUrl: anvil.rpcUrl, log: log.log, metrics });
   stops.push(() => svc.stop());
-  return { host, svc, log };
+  return { host, svc, log, metrics };
 }
 
 const ops: Operator[] = [];
@@ -123,6 +127,31 @@ describe('nodes following ModelRegistry', () => {
     expect(nodes.every((n) => !n.svc.exchange.isServed(cid))).toBe(true);
     await register('price-direction.destra', 'price-direction', 2); // the right hashes
     for (const n of nodes) await n.svc.waitServed(['price-direction.destra'], 30_000);
+  }, 60_000);
+
+  it('a package whose reference vectors differ from what the nodes compute by one bit is refused by every node', async () => {
+    // A publisher ships volatility-forecast with reference row 7's output off by one unit (manifest sha256
+    // consistent with the altered file, so only recomputing it shows the lie).
+    const dir = tmp();
+    cpSync(join(MODELS_DIR, 'volatility-forecast'), dir, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { reference: { file: string; sha256: string } };
+    const raw = gunzipSync(readFileSync(join(dir, manifest.reference.file)));
+    const rows = raw.readUInt32BE(4);
+    const at = 16 + rows * raw.readUInt32BE(8) * 8 + 7 * raw.readUInt32BE(12) * 8;
+    raw.writeBigInt64BE(raw.readBigInt64BE(at) + 1n, at);
+    writeFileSync(join(dir, manifest.reference.file), gzipSync(raw));
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, reference: { ...manifest.reference, sha256: createHash('sha256').update(raw).digest('hex') } }));
+    await nodes[0]!.svc.store.publish(dir); // in node 1's store; nodes 2 and 3 fetch it from peers
+    const cid = await register('volatility-forecast.destra', 'volatility-forecast', 1, undefined, dir);
+    const deadline = Date.now() + 30_000;
+    while (nodes.some((n) => !n.svc.health().refused.some((r) => r.model === 'volatility-forecast.destra')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    for (const n of nodes) {
+      expect(n.svc.catalog.has('volatility-forecast.destra')).toBe(false);
+      expect(n.svc.health().refused).toEqual([expect.objectContaining({ model: 'volatility-forecast.destra', exactness: 'same-family', reason: expect.stringMatching(/output of reference row 7 \(single path\) differs: expected 0x[0-9a-f]{16}, computed 0x[0-9a-f]{16}/) })]);
+      expect(n.log.lines.some((l) => l.model === 'volatility-forecast.destra' && l.cid === cid.toString() && String(l.msg).includes('refused: self-check failed'))).toBe(true);
+      expect(await n.metrics.getSingleMetricAsString('destra_model_selfcheck_failures_total')).toMatch(/destra_model_selfcheck_failures_total\{model="volatility-forecast.destra"\} 1/);
+      expect(n.svc.health().served.map((m) => m.model)).toContain('liquidation-risk.destra');
+    }
   }, 60_000);
 
   it('a model removed from the registry stops being served by every node, to requests and to peers', async () => {
