@@ -39,6 +39,9 @@ export interface Economics {
 
 export const CLUSTER_ID = Uint8Array.from(Buffer.from('destra-devnet-litesvm-cluster-id'.padEnd(32, '\0')));
 
+/** Funded anvil accounts left to the user's own scripts (before the delegator, evidence and relayer accounts at the end). */
+export const SPARE_ACCOUNTS = 3;
+
 export interface Chains {
   anvil: Anvil;
   clients: Clients;
@@ -101,7 +104,8 @@ export async function startChains(o: {
   /** Governance voting period and timelock in seconds (default: deployProtocol's days); the devnet's feeds pass proposals in seconds. */
   governanceSec?: { voting: number; timelock: number };
 }): Promise<Chains> {
-  const anvil = await startAnvil({ accounts: Math.max(10, o.n + 4) });
+  // + SPARE_ACCOUNTS: funded accounts no devnet process sends from, handed to the user (env-file.ts)
+  const anvil = await startAnvil({ accounts: Math.max(10, o.n + 4) + SPARE_ACCOUNTS });
   try {
     const clients = localClients(anvil.rpcUrl, anvil.privateKeys[0]!);
     // The registry's output scale is the manifest's (the one the committee signs at).

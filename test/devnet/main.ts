@@ -12,6 +12,7 @@ import { LiveNetwork, type TrackedRequest } from './live-network.ts';
 import { FeedWatch, checkTxScore, devnetFeeds, governFeeds, txScoreOf, type FeedTally } from './feeds.ts';
 import { info, step } from './progress.ts';
 import { emptyStoreNode, modelsFetchedOverIpfs, waitModelsServed } from './models-ipfs.ts';
+import { devnetEnvOf, devnetEnvSummary, writeDevnetEnv } from './env-file.ts';
 
 const { values: args } = parseArgs({
   options: { nodes: { type: 'string', default: '4' }, once: { type: 'boolean', default: false }, dir: { type: 'string', default: '.devnet' } },
@@ -50,6 +51,13 @@ async function main(): Promise<void> {
   const net = new LiveNetwork({ dir, network, n, joiners: 1, aggregators: 2, epochLengthSec: EPOCH_SECONDS, handoverGraceSec: 120, dkgPhaseTimeoutMs: 4000, logLevel: 'info', ...(n >= 2 ? { modelsOverIpfs: { emptyStores: [emptyStoreNode(n)] } } : {}), feeds: true, step, info });
   cleanups.push(() => net.stop());
   await net.start();
+  // the hand-off: a user's own script connects from .devnet/env.json at once (rewritten as nodes change)
+  const handOff = (): string => {
+    const env = devnetEnvOf(net, { feeds: true });
+    const path = writeDevnetEnv(dir, env);
+    return devnetEnvSummary(env, path);
+  };
+  process.stdout.write(`\n${handOff()}\n\n`);
   if (n >= 2) {
     const k = emptyStoreNode(n);
     await step(`node ${k} started with an empty model store: it fetches the registered model from its peers by CID, verifies it and answers on demand`, async () => {
@@ -150,6 +158,7 @@ async function main(): Promise<void> {
       `rotations: ${rotations}, lost requests: ${lost}, verified: ${allOk ? 'yes' : 'no'}\n`,
   );
   if (args.once) await shutdown(allOk ? 0 : 1);
+  process.stdout.write(`\n${handOff()}\n`);
   process.stdout.write('\ndevnet running: node APIs above (dashboard at /), Ctrl-C stops everything.\n');
   aggregator.service.on('result', (r) => info(`signed ${toHex(r.signed.requestId).slice(0, 18)}… by [${r.signers.join(',')}] in ${r.latencyMs.toFixed(1)} ms`));
 }

@@ -84,6 +84,19 @@ describe.skipIf(!engine.model)('e2e: feeds defined on chain, run by the nodes, w
     else rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
+  it('the devnet hand-off (env.json) describes this network: schema, funded free accounts, reachable node APIs', async () => {
+    const { devnetEnvOf, writeDevnetEnv, checkDevnetEnv } = await import('../devnet/env-file.ts');
+    const { readFileSync } = await import('node:fs');
+    const env = checkDevnetEnv(JSON.parse(readFileSync(writeDevnetEnv(dir, devnetEnvOf(net, { feeds: true })), 'utf8')));
+    expect(env.models.map((m) => m.name)).toEqual([net.model.model, 'tx-anomaly']);
+    for (const a of env.ethereum.freeAccounts) {
+      // funded, and no devnet process has sent from it (a user's script would race its nonces)
+      expect(await net.chains.clients.publicClient.getBalance({ address: a.address as Hex })).toBeGreaterThan(0n);
+      expect(await net.chains.clients.publicClient.getTransactionCount({ address: a.address as Hex })).toBe(0);
+    }
+    expect((await fetch(`${env.nodes[0]!.api}/health`)).status).toBeLessThan(600);
+  });
+
   it('governance adds two feeds; every node follows them live; rounds reach FeedStore and the Solana feed account with the committee\'s value', async () => {
     await feeds.governFeeds(net.chains, N, 'add', [defs.timed, defs.block]);
     await until('every node runs both feeds (no restart)', () => everyNode((v) => v.feeds.length === 2), 30_000);

@@ -25,7 +25,7 @@ export interface DestraEthereumClientOptions {
 }
 
 export interface RequestParams {
-  /** ModelRegistry node (bytes32), or a model name such as "risk-score.destra" (namehashed). */
+  /** ModelRegistry node (bytes32), or a registered model name, namehashed: the devnet registers manifest names such as "liquidation-risk" (.devnet/env.json `models`). */
   modelId: Hex | string;
   /** Canonical input bytes, or int64 fixed-point values encoded big-endian in order. */
   input: Uint8Array | Hex | readonly bigint[];

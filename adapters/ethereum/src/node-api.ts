@@ -5,7 +5,7 @@ import { decodeReport, MAX_PROOF_DEPTH, type Report } from '@destra/protocol';
 import { NodeResponseError } from './errors.ts';
 
 export interface InferRequest {
-  /** Model name as the node knows it, e.g. "risk-score.destra". */
+  /** Model name as the node knows it: its manifest name, e.g. "liquidation-risk" (`destra models list`). */
   model: string;
   /** Canonical input bytes, or numbers for the node's input encoder. */
   input: Uint8Array | Hex | readonly number[];
