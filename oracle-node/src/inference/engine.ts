@@ -71,7 +71,7 @@ export interface ModelInfo {
   family: string;
 }
 
-/** Reference vectors for a loaded model (default: its directory's vectors.json). */
+/** Reference vectors for a loaded model (default: the manifest's reference file in its directory). */
 export type VectorSource = (model: LoadedModel) => ReferenceVectors | undefined;
 
 /** Overwrites rows `rows..padded-1` of `a` with copies of row `rows-1`. */
