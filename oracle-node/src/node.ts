@@ -28,6 +28,8 @@ import type { ModelsHealth } from './inference/selfcheck.ts';
 import { NodeStore } from './store/store.ts';
 import { DkgEnvelopeCodec, topics as wireTopics } from './wire.ts';
 import { OracleNode } from './oracle-node.ts';
+import { MetricsHistory } from './metrics-history.ts';
+import { ChainStakeReader } from './api/dashboard/stake.ts';
 
 export type { RequestSource } from './chains/source.ts';
 export { OracleNode } from './oracle-node.ts';
@@ -181,6 +183,24 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
       log: nodeLog.child({ component: 'range' }),
     });
     closers.push(async () => range.stop());
+    // Dashboard: chart history sampled every 5 s; stake and rewards of the current committee from the chain.
+    const history = new MetricsHistory({ store, registry: metrics.registry }).start();
+    closers.push(async () => history.stop());
+    const control = config.control;
+    const stake = control
+      ? new ChainStakeReader({
+          rpcUrl: control.rpcUrl,
+          registry: control.registry,
+          operators: () => {
+            const e = nodeRef?.epochs;
+            const c = e?.committee(e.chain?.currentEpoch ?? 0);
+            return (c?.members ?? []).flatMap((m) => (m.address ? [{ index: m.index, address: m.address }] : []));
+          },
+        })
+      : undefined;
+    // An injected engine with a health() (tests, devnet) lists its models too.
+    const injected = overrides.inference as Partial<{ health(): ModelsHealth }> | undefined;
+    const modelsOf = engine0 ?? modelService ?? (typeof injected?.health === 'function' ? { health: () => injected.health!() } : undefined);
     const api = await startApi(
       buildApi({
         engine,
@@ -193,7 +213,9 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
         ...(encodeInput ? { encodeInput } : {}),
         batch: () => range.api,
         feeds: () => feedService,
-        ...(engine0 || modelService ? { models: () => (engine0 ?? modelService!).health() } : {}),
+        ...(modelsOf ? { models: () => modelsOf.health() } : {}),
+        history,
+        ...(stake ? { stake: () => stake.view() } : {}),
       }),
       config.api.port,
       { maxConnections: config.api.maxConnections, headersTimeoutMs: config.api.headersTimeoutMs, requestTimeoutMs: config.api.requestTimeoutMs },

@@ -128,10 +128,12 @@ describe('node HTTP API', () => {
     const res = await fetch(`${node.url}/`);
     expect(res.headers.get('content-type')).toMatch(/text\/html/);
     const html = await res.text();
-    expect(html).toMatch(/<tbody id="members"><tr data-member="1">/);
-    expect(html).toMatch(/id="epoch">1</);
-    expect(html).toMatch(/<tbody id="rounds"><tr data-request="0x/);
-    expect(html).toMatch(/fetch\('\/v1\/dashboard'\)/);
+    expect(res.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+    // First paint's data is embedded as JSON; /assets/dashboard.js renders it and polls /v1/dashboard.
+    const initial = JSON.parse(html.match(/<script type="application\/json" id="initial">(.*?)<\/script>/s)![1]!) as Record<string, any>;
+    expect(initial.dashboard.committee).toMatchObject({ epoch: 1, members: [{ index: 1, self: true }] });
+    expect(initial.dashboard.rounds[0].requestId).toMatch(/^0x/);
+    expect(await (await fetch(`${node.url}/assets/dashboard.js`)).text()).toMatch(/fetch\('\/v1\/dashboard'\)/);
     const data = (await (await fetch(`${node.url}/v1/dashboard`)).json()) as Record<string, any>;
     expect(data.committee.members[0].partials.combined).toBeGreaterThan(0);
   });

@@ -18,7 +18,8 @@ export function openApiDocument(version = '0.1.0'): Record<string, unknown> {
         get: {
           summary: 'Liveness and readiness',
           responses: {
-            '200': { description: 'Node status', content: { 'application/json': { schema: { $ref: '#/components/schemas/Status' } } } },
+            '200': { description: 'Node status: ok, or degraded with exactly threshold members reachable (answers still sign)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Status' } } } },
+            '503': { description: 'Not answering: starting, down (fewer than threshold members reachable), or degraded for a reason in `reasons`', content: { 'application/json': { schema: { $ref: '#/components/schemas/Status' } } } },
           },
         },
       },
@@ -198,12 +199,22 @@ export function openApiDocument(version = '0.1.0'): Record<string, unknown> {
       '/v1/dashboard': {
         get: { summary: 'Everything the dashboard shows, in one poll', responses: { '200': { description: 'Dashboard data', content: { 'application/json': { schema: { type: 'object' } } } } } },
       },
+      '/v1/history': {
+        get: { summary: 'Chart history: samples every 5 s (rounds combined per kind, latency p50/p99 ms, verified results), oldest first, one hour kept', responses: { '200': { description: 'History', content: { 'application/json': { schema: { type: 'object', properties: { intervalMs: { type: 'integer' }, capacity: { type: 'integer' }, samples: { type: 'array', items: { type: 'object' } } } } } } } } },
+      },
+      '/assets/{file}': {
+        get: {
+          summary: "The dashboard's script and style and uPlot (dashboard.js, dashboard.css, uplot.js, uplot.css)",
+          parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '200': { description: 'The file' }, '404': { description: 'No such asset' } },
+        },
+      },
     },
     components: {
       schemas: {
         Error: error,
         Status: { type: 'object', required: ['status', 'epoch', 'index'], properties: {
-            status: { enum: ['ok', 'starting', 'degraded'] },
+            status: { enum: ['ok', 'starting', 'degraded', 'down'], description: 'degraded with exactly threshold members reachable (HTTP 200) or for a reason in `reasons` (503); down below threshold (503)' },
             epoch: { type: 'integer' },
             index: { type: 'integer' },
             models: {

@@ -16,7 +16,11 @@ import { registerBatchRoutes, type BatchApiDeps } from './batch.ts';
 import { registerFeedRoutes } from '../feeds/api.ts';
 import type { FeedService } from '../feeds/service.ts';
 import { guardConnections, serverTimeouts, type ConnectionLimits, type ConnectionStats } from './connections.ts';
-import { renderDashboard, type DashboardData } from './dashboard.ts';
+import { DASHBOARD_CSP, dashboardAsset, renderDashboard, type DashboardData } from './dashboard.ts';
+import { dashboardRounds } from './dashboard/rounds.ts';
+import { NO_CHAIN_STAKE, type StakeView } from './dashboard/stake.ts';
+import { MetricsHistory } from '../metrics-history.ts';
+import { healthHttpCode, withQuorum } from './quorum.ts';
 import { openApiDocument } from './openapi.ts';
 import { reportView, type CommitteeView, type NodeStatus } from './views.ts';
 
@@ -38,6 +42,10 @@ export interface ApiDeps {
   feeds?(): FeedService | undefined;
   /** /health `models`: hardware family, served models, models refused by the self-check. */
   models?(): ModelsHealth;
+  /** Chart history (GET /v1/history); default: one sampled from `store` here, every 5 s. */
+  history?: MetricsHistory;
+  /** Stake and rewards of the committee's operators (chain-driven nodes); default: "no chain". */
+  stake?(): StakeView;
 }
 
 const inferBody = z.strictObject({
@@ -82,6 +90,9 @@ function bytesFromNumbers(values: number[]): Uint8Array {
 
 export function buildApi(deps: ApiDeps): Hono {
   const app = new Hono();
+  // Started on the first dashboard or history request (buildApi alone, e.g. to list routes, starts nothing).
+  let history = deps.history;
+  const historyOf = (): MetricsHistory => (history ??= new MetricsHistory({ store: deps.store, registry: deps.metrics.registry }).start());
 
   app.onError((err, c) => {
     if (err instanceof RoundError) return fail(c, err.status, err.code, err.message, err.details);
@@ -90,11 +101,21 @@ export function buildApi(deps: ApiDeps): Hono {
   });
   app.notFound((c) => fail(c, 404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}; see /openapi.json`));
 
-  app.get('/', (c) => c.html(renderDashboard(dashboardData(deps, 20))));
+  app.get('/', (c) => {
+    c.header('content-security-policy', DASHBOARD_CSP);
+    return c.html(renderDashboard(dashboardData(deps, 50), historyOf().view()));
+  });
+  app.get('/assets/:file', (c) => {
+    const a = dashboardAsset(c.req.param('file'));
+    if (!a) return fail(c, 404, 'NOT_FOUND', `no asset ${c.req.param('file')}`);
+    return c.body(a.body, 200, { 'content-type': a.type, 'cache-control': 'max-age=300' });
+  });
   app.get('/health', (c) => {
-    const s = deps.status();
+    // Quorum rule (quorum.ts): degraded with exactly t members reachable (still 200), down below t (503).
+    const base = deps.status();
+    const s = withQuorum(base, deps.committee());
     const models = deps.models?.();
-    return c.json(models ? { ...s, models } : s, s.status === 'ok' ? 200 : 503);
+    return c.json(models ? { ...s, models } : s, healthHttpCode(base, s));
   });
   app.get('/metrics', async (c) => {
     const body = await deps.metrics.registry.metrics();
@@ -150,14 +171,22 @@ export function buildApi(deps: ApiDeps): Hono {
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) return fail(c, 400, 'BAD_LIMIT', 'limit must be an integer 1..500');
     return c.json(deps.engine.recentRounds(limit));
   });
-  app.get('/v1/dashboard', (c) => c.json(dashboardData(deps, 20)));
+  app.get('/v1/dashboard', (c) => c.json(dashboardData(deps, 50)));
+  app.get('/v1/history', (c) => c.json(historyOf().view()));
   registerBatchRoutes(app, () => deps.batch?.());
   registerFeedRoutes(app, () => deps.feeds?.(), (epoch) => deps.groupKey(epoch));
   return app;
 }
 
 function dashboardData(deps: ApiDeps, limit: number): DashboardData {
-  return { status: deps.status(), committee: deps.committee(), rounds: deps.engine.recentRounds(limit) };
+  const committee = deps.committee();
+  return {
+    status: withQuorum(deps.status(), committee),
+    committee,
+    rounds: dashboardRounds(deps.store, limit),
+    models: deps.models?.() ?? null,
+    stake: deps.stake?.() ?? NO_CHAIN_STAKE,
+  };
 }
 
 export interface ApiServer {

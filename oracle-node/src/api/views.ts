@@ -79,7 +79,8 @@ export interface CommitteeView {
 }
 
 export interface NodeStatus {
-  status: 'ok' | 'starting' | 'degraded';
+  /** `down`: fewer than threshold members reachable (quorum.ts); `degraded` also when exactly threshold. */
+  status: 'ok' | 'starting' | 'degraded' | 'down';
   network: string;
   index: number;
   peerId: string;
@@ -90,4 +91,6 @@ export interface NodeStatus {
   uptimeSeconds: number;
   /** Why the status is not `ok` (absent when it is). */
   reasons?: string[];
+  /** Members reachable from here against the threshold (members holding a key share; see quorum.ts). */
+  quorum?: { state: 'ok' | 'degraded' | 'down'; reachable: number; threshold: number; size: number };
 }
