@@ -39,7 +39,10 @@ export function describeError(err: unknown): Described {
   if (sys === 'EISDIR') return { what, hint: 'Give a file, not a directory' };
   if (e.name === 'HttpRequestError' || sys === 'ECONNREFUSED' || sys === 'ENOTFOUND' || sys === 'ECONNRESET' || /fetch failed|HTTP request failed/i.test(what)) {
     const url = e.url ?? /URL: (\S+)/.exec(e.message)?.[1];
-    return { what: `cannot reach ${url ?? 'the endpoint'}${sys ? ` (${sys})` : ''}`, hint: 'Start the chain or node there, or fix the URL (--rpc / --node)' };
+    const hint = 'Start the chain or node there, or fix the URL (--rpc / --node)';
+    // a command that already said which endpoint (e.g. "cannot reach the JSON-RPC endpoint …") keeps its words
+    if (/^cannot reach /i.test(what)) return { what, hint };
+    return { what: `cannot reach ${url ?? 'the endpoint'}${sys ? ` (${sys})` : ''}`, hint };
   }
   if (e.name === 'TimeoutError' || /timed? ?out/i.test(what)) return { what, hint: 'Check the endpoint is up and not overloaded, or raise --timeout where the command has one' };
   if (/revert/i.test(e.name) || /revert/i.test(what)) return { what, hint: 'The contract refused the call: check the arguments, the account and its balance/allowance' };
