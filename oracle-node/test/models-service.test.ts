@@ -147,7 +147,7 @@ describe('nodes following ModelRegistry', () => {
     while (nodes.some((n) => !n.svc.health().refused.some((r) => r.model === 'volatility-forecast.destra')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     for (const n of nodes) {
       expect(n.svc.catalog.has('volatility-forecast.destra')).toBe(false);
-      expect(n.svc.health().refused).toEqual([expect.objectContaining({ model: 'volatility-forecast.destra', exactness: 'same-family', reason: expect.stringMatching(/output of reference row 7 \(single path\) differs: expected 0x[0-9a-f]{16}, computed 0x[0-9a-f]{16}/) })]);
+      expect(n.svc.health().refused).toEqual([expect.objectContaining({ model: 'volatility-forecast.destra', exactness: 'same-family', reason: expect.stringMatching(/output of reference row 7 \(batch path\) differs: expected 0x[0-9a-f]{16}, computed 0x[0-9a-f]{16}/) })]);
       expect(n.log.lines.some((l) => l.model === 'volatility-forecast.destra' && l.cid === cid.toString() && String(l.msg).includes('refused: self-check failed'))).toBe(true);
       expect(await n.metrics.getSingleMetricAsString('destra_model_selfcheck_failures_total')).toMatch(/destra_model_selfcheck_failures_total\{model="volatility-forecast.destra"\} 1/);
       expect(n.svc.health().served.map((m) => m.model)).toContain('liquidation-risk.destra');

@@ -8,10 +8,10 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MODELS_DIR, loadModels, type ModelManifest } from '@destra/models';
+import { MODELS_DIR, loadModels, readReferenceVectors, type ModelManifest } from '@destra/models';
 import { InferenceEngine, sampleInputs } from '../src/inference/index.ts';
 import { cpuFamily, familyId, hardwareFamily, x86Level } from '../src/inference/hardware.ts';
-import { familyAllows } from '../src/inference/selfcheck.ts';
+import { familyAllows, runSelfCheck } from '../src/inference/selfcheck.ts';
 
 const INT8 = 'tx-anomaly-int8';
 const FLOAT = 'liquidation-risk';
@@ -68,11 +68,11 @@ describe('self-check before serving', () => {
         expect(e.models().map((m) => m.name).sort()).toEqual([FLOAT, 'volatility-gbt']);
         const r = e.selfChecks.find((x) => x.model === INT8)!;
         expect(r.ok).toBe(false);
-        expect(r.mismatch).toMatchObject({ row: 5, path: 'single' });
+        expect(r.mismatch).toMatchObject({ row: 5, path: 'batch' });
         expect(BigInt.asIntN(64, BigInt(`0x${r.mismatch!.expected}`))).toBe(t.expected ^ 1n);
         expect(BigInt.asIntN(64, BigInt(`0x${r.mismatch!.actual}`))).toBe(t.expected);
         const line = lines.find((l) => l.obj.model === INT8)!;
-        expect(line.msg).toMatch(/tx-anomaly-int8 refused: self-check failed \(output of reference row 5/);
+        expect(line.msg).toMatch(/tx-anomaly-int8 refused: self-check failed \(output of reference row 5 \(batch path\)/);
         expect(e.health().refused).toEqual([expect.objectContaining({ model: INT8, exactness: 'any-hardware' })]);
         expect(e.health().served.map((m) => m.model).sort()).toEqual([FLOAT, 'volatility-gbt']);
         await expect(e.infer(INT8, new Uint8Array(80))).rejects.toThrow(/tx-anomaly-int8/);
@@ -112,6 +112,34 @@ describe('self-check before serving', () => {
       await lax.close();
     } finally {
       writeFileSync(mpath, original);
+    }
+  });
+});
+
+describe('the single-request path', () => {
+  it('a row the micro-batched single-request path computes differently is caught there and named', async () => {
+    const e = await InferenceEngine.load(dir, { models: [INT8] });
+    try {
+      const m = loadModels(dir, [INT8])[0]!;
+      const v = readReferenceVectors(m.dir, m.manifest)!;
+      const inBytes = v.inputValues * 8;
+      const row32 = Buffer.from(v.input.subarray(32 * inBytes, 33 * inBytes));
+      // a serving path that differs from the batch path on one row (what a GEMV-vs-GEMM kernel split does)
+      const target = {
+        plan: (x: string) => e.plan(x),
+        inferBatch: (x: string, input: Uint8Array) => e.inferBatch(x, input),
+        infer: async (x: string, input: Uint8Array) => {
+          const o = await e.infer(x, input);
+          if (row32.equals(input)) o.outputBytes[7]! ^= 1;
+          return o;
+        },
+      };
+      const r = await runSelfCheck(target, INT8, m.manifest, hardwareFamily('cpu'), { ...v, source: 'test' });
+      expect(r).toMatchObject({ ok: false, mismatch: { row: 32, path: 'single' } });
+      expect(r.reason).toMatch(/reference row 32 \(single path\) differs/);
+      expect(await runSelfCheck(e, INT8, m.manifest, hardwareFamily('cpu'), { ...v, source: 'test' })).toMatchObject({ ok: true, rows: v.rows });
+    } finally {
+      await e.close();
     }
   });
 });

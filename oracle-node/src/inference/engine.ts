@@ -1,5 +1,6 @@
 // The inference engine: one onnxruntime session per model (created once at load), canonical input
 // decoding and validation, micro-batched execution, canonical int64 outputs.
+import { createHash } from 'node:crypto';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { loadModels, MODELS_DIR, type LoadedModel, type ModelManifest } from '@destra/models';
 import * as ort from 'onnxruntime-node';
@@ -70,6 +71,9 @@ export interface ModelInfo {
   /** The hardware family this model runs on here (cpu:<isa>:<vendor> or cuda:<gpu>). */
   family: string;
 }
+
+/** Self-checks passed in this process (keys: model, family, settings and vectors hashed). */
+const PASSED = new Set<string>();
 
 /** Reference vectors for a loaded model (default: the manifest's reference file in its directory). */
 export type VectorSource = (model: LoadedModel) => ReferenceVectors | undefined;
@@ -218,7 +222,12 @@ export class InferenceEngine {
         } catch (e) {
           r = { ...base, ok: false, reason: (e as Error).message };
         }
-        if (v) r = await runSelfCheck(this, name, m.manifest, family, v);
+        if (v) {
+          // A pass is a fixed function of these inputs: nodes sharing a process (tests, devnet) check once.
+          const key = createHash('sha256').update(`${m.loaded.hashHex}|${family.id}|${m.provider}|${this.settings.rowQuantum}|${this.settings.graphOptimization}|`).update(v.input).update(v.output).digest('hex');
+          r = PASSED.has(key) ? { ...base, rows: v.rows, ok: true } : await runSelfCheck(this, name, m.manifest, family, v);
+          if (r.ok) PASSED.add(key);
+        }
         else r ??= require ? { ...base, ok: false, reason: 'no reference vectors: the node cannot show it computes the publisher\'s bits' } : { ...base, ok: true, reason: 'no reference vectors (not checked)' };
       }
       this.selfChecks.push(r);
