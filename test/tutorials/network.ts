@@ -53,7 +53,7 @@ export async function startTutorialNetwork(o: { dir: string; n?: number; epochLe
   const n = o.n ?? 3;
   // joiners: 1 sizes anvil with one more operator account, which the runbook's operator uses with keys of
   // its own (LiveNetwork never starts that operator's node).
-  const net = new LiveNetwork({ dir: o.dir, n, joiners: 1, aggregators: 1, epochLengthSec: o.epochLengthSec ?? 30, handoverGraceSec: 120, dkgPhaseTimeoutMs: 4000, feeds: true, logLevel: 'info', startTimeoutMs: 180_000, genesisTimeoutMs: 240_000, ...(o.info ? { info: o.info } : {}), ...(o.step ? { step: o.step } : {}) });
+  const net = new LiveNetwork({ dir: o.dir, n, joiners: 1, aggregators: 1, epochLengthSec: o.epochLengthSec ?? 30, handoverGraceSec: 120, dkgPhaseTimeoutMs: 4000, feeds: true, logLevel: 'info', startTimeoutMs: 360_000, genesisTimeoutMs: 360_000, ...(o.info ? { info: o.info } : {}), ...(o.step ? { step: o.step } : {}) });
   try {
     await net.start();
     const { chains } = net;
