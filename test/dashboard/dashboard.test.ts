@@ -1,14 +1,22 @@
 // Headless Chromium (playwright-core, Debian's /usr/bin/chromium) loads node 1's dashboard of a live
-// 4-node network and checks the committee, epoch and rounds it shows, including a live update.
-import { existsSync } from 'node:fs';
+// 4-node network and checks the committee, epoch and rounds it shows, including a live update; then,
+// after some traffic, its charts (screenshots kept under a tmp dir and checked: not blank, chart canvases
+// drawn in series colours), the round rows (kind, destination), the model list, that a hostile model
+// name / failure reason stored from a chain request shows as text and runs nothing, and that the header
+// turns `degraded` when a member stops.
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
-import { toHex } from '@destra/protocol';
+import { ReportKind, toHex } from '@destra/protocol';
 import { startLocalCluster, type LocalCluster } from '../devnet/cluster.ts';
 import { loadBenchModel, type BenchModel } from '../bench/inference.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
+// Browser globals inside page.evaluate callbacks (the project compiles without the DOM lib).
+declare const document: any, window: any, Image: any;
 const engineAvailable = existsSync(fileURLToPath(new URL('../../oracle-node/src/inference/index.ts', import.meta.url)));
 if (!engineAvailable) console.warn('dashboard test skipped: oracle-node/src/inference (the real inference engine) is not present');
 if (!existsSync(CHROMIUM)) console.warn(`dashboard test skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
@@ -52,4 +60,93 @@ describe.skipIf(!engineAvailable || !existsSync(CHROMIUM))('node dashboard in he
     expect(members.filter((m) => m.includes('online'))).toHaveLength(4);
     await page.close();
   }, 60_000);
+
+  it('charts traffic, lists rounds and models, shows hostile strings as text, and turns degraded', async () => {
+    const node = cluster.nodes.get(1)!;
+    const shots = mkdtempSync(join(tmpdir(), 'destra-dashboard-shots-'));
+    console.log(`dashboard screenshots: ${shots}`);
+    // Traffic over three history intervals (5 s each), so each chart has several points.
+    const deadline = Date.now() + 16_000;
+    for (let v = 10; Date.now() < deadline; v++) {
+      await Promise.all([0, 1, 2].map((j) => node.engine.submitOnDemand(model.model, model.input(v * 3 + j))));
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    // A hostile chain requester's model name and the error recorded for it (what a chain request can put in the store).
+    const hostile = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>';
+    const hostileId = new Uint8Array(32).fill(0xee);
+    node.store.addRequest({ requestId: hostileId, round: 0, source: 'ethereum', kind: ReportKind.Request, epoch: 1, model: hostile, input: new Uint8Array(0), timestamp: 1, destination: new Uint8Array(65), leader: null });
+    node.store.setRequestStatus(hostileId, 0, 'failed', `model not served: ${hostile}`);
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1600 } });
+    await page.goto(node.url, { waitUntil: 'load' });
+    await page.waitForFunction(() => Number(document.getElementById('chart-verified')?.dataset.points ?? 0) >= 3, undefined, { timeout: 20_000 });
+    await page.waitForTimeout(300);
+    const full = await page.screenshot({ fullPage: true });
+    writeFileSync(join(shots, 'dashboard.png'), full);
+    const chartShot = await page.locator('#chart-verified').screenshot();
+    writeFileSync(join(shots, 'chart-verified.png'), chartShot);
+
+    // Rows: kind and destination of the on-demand rounds; the hostile row is plain text.
+    const onDemand = page.locator('#rounds tr[data-kind="on-demand"]').first();
+    expect(await onDemand.locator('td').nth(2).textContent()).toBe('on-demand');
+    expect(await onDemand.locator('td').nth(4).textContent()).toBe('any');
+    const bad = page.locator(`#rounds tr[data-request="${toHex(hostileId)}"]`);
+    expect(await bad.locator('td').nth(5).textContent()).toBe(hostile);
+    expect(await bad.locator('td.failure').textContent()).toBe(`model not served: ${hostile}`);
+    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await page.locator('#rounds img, #rounds script').count()).toBe(0);
+    // Model list from the node's engine; stake says why it is absent (fixed committee, no chain).
+    expect(await page.textContent(`#models li[data-model="${model.model}"]`)).toContain('served');
+    expect(await page.textContent('#stake-source')).toMatch(/no chain control connection/);
+
+    // Chart canvases: pixels in series colours (saturated), beyond the grey axes and grid.
+    const coloured = await page.evaluate(() =>
+      ['chart-throughput', 'chart-latency', 'chart-verified'].map((id) => {
+        const c = document.querySelector(`#${id} canvas`);
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i + 3]! > 0 && Math.max(d[i]!, d[i + 1]!, d[i + 2]!) - Math.min(d[i]!, d[i + 1]!, d[i + 2]!) > 60) n++;
+        return n;
+      }),
+    );
+    for (const n of coloured) expect(n).toBeGreaterThan(50);
+
+    // Screenshots decoded in a blank page: the full page is not blank (luminance variance) and the
+    // chart's picture holds the series green.
+    const probe = await browser.newPage();
+    const stats = await probe.evaluate(async (pngs: string[]) => {
+      const out = [];
+      for (const b64 of pngs) {
+        const img = new Image();
+        img.src = `data:image/png;base64,${b64}`;
+        await img.decode();
+        const c = document.createElement('canvas');
+        c.width = img.width;
+        c.height = img.height;
+        const ctx = c.getContext('2d')!;
+        ctx.drawImage(img, 0, 0);
+        const d = ctx.getImageData(0, 0, c.width, c.height).data;
+        let sum = 0, sq = 0, green = 0;
+        const px = d.length / 4;
+        for (let i = 0; i < d.length; i += 4) {
+          const l = 0.299 * d[i]! + 0.587 * d[i + 1]! + 0.114 * d[i + 2]!;
+          sum += l;
+          sq += l * l;
+          if (d[i + 1]! > d[i]! + 60 && d[i + 1]! > d[i + 2]! + 60) green++;
+        }
+        out.push({ variance: sq / px - (sum / px) ** 2, green, width: img.width, height: img.height });
+      }
+      return out;
+    }, [full.toString('base64'), chartShot.toString('base64')]);
+    await probe.close();
+    expect(stats[0]!.variance).toBeGreaterThan(100);
+    expect(stats[1]!.green).toBeGreaterThan(50);
+
+    // A member stops: 3 of 4 reachable is exactly t, and the header says degraded through its polling.
+    await cluster.nodes.get(4)!.stop();
+    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'degraded', undefined, { timeout: 30_000 });
+    expect(await page.textContent('#reasons')).toMatch(/only 3 of 4 members reachable/);
+    expect(await page.locator('#members tr.offline').count()).toBe(1);
+    writeFileSync(join(shots, 'degraded.png'), await page.screenshot({ fullPage: true }));
+    await page.close();
+  }, 120_000);
 });
