@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { rootSigningMessage, signPartial } from '@destra/protocol';
 import type { OracleNode } from '@destra/oracle-node';
-import { PROTOCOL_PARTIAL, PartialSignatureCodec, type PartialSignatureMsg } from '../../protocol/src/wire/index.ts';
+import { BatchPartialCodec, PROTOCOL_PARTIAL, PartialSignatureCodec, type BatchPartial, type PartialSignatureMsg } from '../../protocol/src/wire/index.ts';
 import { conflictingPartial, installDoubleSignFault } from '../devnet/faults.ts';
 
 export const BYZANTINE_MODES = [
@@ -31,11 +31,12 @@ export function isByzantineMode(m: string): m is ByzantineMode {
 
 export function installByzantine(node: OracleNode, mode: string): void {
   if (!isByzantineMode(mode)) throw new Error(`DESTRA_TEST_FAULT=${mode} is not a Byzantine mode (${BYZANTINE_MODES.join(', ')}, or double-sign)`);
-  if (mode === 'equivocate') return installDoubleSignFault(node);
+  if (mode === 'equivocate') installDoubleSignFault(node); // single-report partials; batch partials below
   const host = node.host;
   const send = host.sendDirect.bind(host);
   const sent: Uint8Array[] = [];
   let previous: PartialSignatureMsg | undefined;
+  let previousBatch: BatchPartial | undefined;
   const quietly = (p: Promise<void>) => p.catch(() => undefined);
   host.sendDirect = async (peerId, protocol, frame) => {
     let p: PartialSignatureMsg | undefined;
@@ -47,10 +48,46 @@ export function installByzantine(node: OracleNode, mode: string): void {
       }
     }
     const key = node.activeKey;
-    if (!p || !key) return send(peerId, protocol, frame);
+    // Chain requests are signed in batches (a partial over the Merkle root the aggregator proposed).
+    let b: BatchPartial | undefined;
+    if (!p && protocol === PROTOCOL_PARTIAL) {
+      try {
+        b = BatchPartialCodec.decode(frame);
+      } catch {
+        /* range commits: passed on */
+      }
+    }
+    if (b && key) return batchFault(b, frame);
+    if (!p || !key || mode === 'equivocate') return send(peerId, protocol, frame);
     const last = previous;
     previous = p;
-    switch (mode) {
+    return reportFault(p, frame);
+
+    async function batchFault(b: BatchPartial, frame: Uint8Array): Promise<void> {
+      const signOver = (root: Uint8Array) => signPartial(key!.share, rootSigningMessage(root)).signature;
+      const otherRoot = Uint8Array.from(b.root, (x, i) => (i === 0 ? x ^ 0xff : x));
+      const lastBatch = previousBatch;
+      previousBatch = b;
+      switch (mode) {
+        case 'wrong-output': // a valid signature over another root, claimed for this batch's root
+        case 'invalid-partial':
+          return send(peerId, protocol, BatchPartialCodec.encode({ ...b, signature: signOver(otherRoot) }));
+        case 'other-report':
+          if (!lastBatch) return undefined;
+          return send(peerId, protocol, BatchPartialCodec.encode({ ...lastBatch, batchId: b.batchId, epoch: b.epoch }));
+        case 'equivocate':
+          await send(peerId, protocol, frame);
+          return quietly(send(peerId, protocol, BatchPartialCodec.encode({ ...b, root: otherRoot, signature: signOver(otherRoot) })));
+        default:
+          return generic(frame);
+      }
+    }
+
+    async function reportFault(p: PartialSignatureMsg, frame: Uint8Array): Promise<void> {
+      const key = node.activeKey!;
+      switch (mode) {
+        default:
+          return generic(frame);
       case 'wrong-output':
         return send(peerId, protocol, PartialSignatureCodec.encode(conflictingPartial(key.share, p)));
       case 'invalid-partial': {
@@ -60,6 +97,11 @@ export function installByzantine(node: OracleNode, mode: string): void {
       case 'other-report':
         if (!last) return undefined; // nothing earlier to pass off yet: withhold
         return send(peerId, protocol, PartialSignatureCodec.encode({ ...last, requestId: p.requestId, round: p.round, epoch: p.epoch }));
+      }
+    }
+
+    async function generic(frame: Uint8Array): Promise<void> {
+      switch (mode) {
       case 'replay':
         for (const old of sent) await quietly(send(peerId, protocol, old));
         sent.push(frame);
@@ -75,8 +117,9 @@ export function installByzantine(node: OracleNode, mode: string): void {
           await quietly(send(peerId, protocol, randomBytes(64 + (i % 7) * 100)));
         }
         return undefined;
-      case 'withhold':
+      default: // withhold
         return undefined;
+      }
     }
   };
 }

@@ -1,7 +1,7 @@
 // Chaos on a real network: node processes each in their own network namespace (veth pairs on a bridge),
 // anvil and the SVM bridge reachable as the chain. A small matrix of combined faults at n = 4 (t = 3, one
 // faulty member of any kind at a time): what each tries is in test/chaos/matrix.ts (`combined`). After
-// each scenario: no wrong result accepted on Ethereum or Solana (every result equals a local
+// each scenario (the first two by default): no wrong result accepted on Ethereum or Solana (every result equals a local
 // recomputation), every request answered within 90 s of the heal, the invalid-partial member named in
 // the evidence and no honest member named or slashed, a kill -9'd node's SQLite store intact with every
 // report and partial it had. The full matrix at n = 7: `npm run bench -- chaos`.
@@ -41,7 +41,9 @@ describe.skipIf(why !== undefined)('chaos: faults on a real network (namespaces,
     else rmSync(dir, { recursive: true, force: true });
   }, 90_000);
 
-  for (const s of combined({ n: N, faultMs: 12_000 })) {
+  // Two scenarios keep this file within a few minutes of CI; DESTRA_CHAOS_TEST_ALL=1 adds the clock-skew one.
+  const rows = combined({ n: N, faultMs: 12_000 });
+  for (const s of process.env.DESTRA_CHAOS_TEST_ALL ? rows : rows.slice(0, 2)) {
     it(s.name, async () => {
       const lines: string[] = [];
       const r = await runScenario(c, s, { intervalMs: 1500, answerBoundMs: 90_000, marginMs: 4000, log: (l) => lines.push(l) });
