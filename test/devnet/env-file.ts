@@ -94,7 +94,7 @@ export function devnetEnv(i: DevnetEnvInput): DevnetEnv {
 export function devnetEnvOf(net: LiveNetwork, o: { feeds?: boolean } = {}): DevnetEnv {
   const { chains } = net;
   const keys = chains.anvil.privateKeys;
-  const roles = new Map<number, string>([[0, 'deployer and governance admin']]);
+  const roles = new Map<number, string>([[0, 'deployer, governance admin, sample Ethereum requests']]);
   for (let k = 1; k <= net.total; k++) roles.set(k, `operator ${k}${k > net.n ? ' (joins later)' : ''}`);
   roles.set(net.total + 1, 'handover relayer');
   roles.set(keys.length - 3, 'delegator');
