@@ -188,7 +188,10 @@ export class InferenceEngine {
     const session: SessionSettings = { intraOpThreads: settings.intraOpThreads, graphOptimization: settings.graphOptimization, executionProvider: settings.executionProvider };
     const models: Model[] = [];
     for (const l of loaded) {
-      const { session: s, provider } = await createSession(l.manifest.name, l.bytes, session, log);
+      // 'auto' keeps float (same-family) models on CPU: onnxruntime-node passes only deviceId to CUDA, so
+      // TF32 matmuls and cuDNN's per-process algorithm search stay on there (docs/determinism.md, GPU).
+      const sessionFor = settings.executionProvider === 'auto' && l.manifest.exactness === 'same-family' ? { ...session, executionProvider: 'cpu' as const } : session;
+      const { session: s, provider } = await createSession(l.manifest.name, l.bytes, sessionFor, log);
       try {
         checkSignature(l.manifest, s.inputMetadata, s.outputMetadata);
       } catch (e) {
