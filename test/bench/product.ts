@@ -161,7 +161,9 @@ export async function run(): Promise<void> {
   const marginal = (w: CpuWindow, units: number): string => {
     if (!idle || units <= 0) return 'n/a (no idle window)';
     const rate = (idle.nodes + idle.aggregator) / idle.wall;
-    const above = Math.max(0, w.nodes + w.aggregator - rate * w.wall);
+    const above = w.nodes + w.aggregator - rate * w.wall;
+    // Under load the polls behind the background take fewer turns: the step may use less than it.
+    if (above <= 0) return `n/a: the step used no more CPU than the idle ${rate.toFixed(3)} CPU-s/s would have (too loaded to separate)`;
     const per1k = (above / units) * 1000;
     // Idle 2 cores: the background keeps its rate, the rest goes to results.
     const projected = per1k > 0 ? Math.round((Math.max(0, 2 - rate) / per1k) * 1000) : NaN;
