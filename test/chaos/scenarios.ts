@@ -114,6 +114,12 @@ export async function runScenario(c: ChaosNetwork, s: Scenario, o: RunOptions = 
   let healedAt = performance.now();
   try {
     await sleep(o.marginMs ?? 5000);
+    // Two on-demand rounds led by an honest member: their partials are single-report partials, which the
+    // aggregator verifies one by one (late ones too), so a faulty member's partial leaves evidence.
+    const leader = members.find((k) => !byz.has(k) && live.running().includes(k));
+    for (let i = 0; leader !== undefined && i < 2; i++) {
+      await live.onDemand(leader, (variantBase += 1)).catch((err: Error) => violations.push(`on-demand round led by node ${leader} failed: ${err.message}`));
+    }
     await s.run(ctx);
     healedAt = performance.now();
     c.netns.healAll();
