@@ -22,7 +22,7 @@ describe('destra bls', () => {
   const pk = bytesToHex(publicKeyOf(sk));
   const sig = bytesToHex(sign(sk, msg));
 
-  it('verify: valid → exit 0, wrong → exit 1, malformed → typed error exit 1', async () => {
+  it('verify: valid → exit 0, wrong → exit 1, malformed → typed error exit 1', { timeout: 600_000 }, async () => {
     expect(await run('bls', 'verify', '--pk', pk, '--sig', sig, '--msg', bytesToHex(msg))).toMatchObject({ code: 0, out: 'valid' });
     expect(await run('bls', 'verify', '--pk', `0x${pk}`, '--sig', sig, '--msg', '00')).toMatchObject({ code: 1, out: 'invalid' });
     const bad = await run('bls', 'verify', '--pk', pk, '--sig', 'c0' + '00'.repeat(47), '--msg', '00');
@@ -43,7 +43,7 @@ describe('destra bls', () => {
       expect(h.code).toBe(0);
       expect(h.out).toMatch(/Usage: destra/);
     }
-  });
+  }, 600_000); // 8 CLI start-ups: ~20 s each at load 30 on the shared 2-core box
 });
 
 describe('destra dkg simulate', () => {
