@@ -61,7 +61,7 @@ export async function run(): Promise<void> {
     for (const s of scenarios) {
       log(`scenario: ${s.name}`);
       const r = await runScenario(c, s, { intervalMs: 1500, answerBoundMs: 120_000, log }).catch((err: Error) => ({
-        scenario: s.name, requests: 0, answered: 0, lost: 0, wrongAccepted: 0, p99Ms: 0, recoveryMs: 0, violations: [`did not run: ${err.message}`],
+        scenario: s.name, requests: 0, answered: 0, lost: 0, wrongAccepted: 0, p99Ms: 0, recoveryMs: 0, violations: [`did not run: ${err.message}`], unnamed: [],
       }));
       results.push(r);
       log(`  ${r.answered}/${r.requests} answered, ${r.lost} lost, ${r.wrongAccepted} wrong, p99 ${Math.round(r.p99Ms)} ms, recovery ${Math.round(r.recoveryMs)} ms${r.violations.length ? `; VIOLATED: ${r.violations.join('; ')}` : ''}`);
@@ -80,6 +80,7 @@ export async function run(): Promise<void> {
     'p99 ms': Math.round(r.p99Ms),
     'recovery after heal s': Number((r.recoveryMs / 1000).toFixed(1)),
     invariants: r.violations.length ? r.violations.join('; ') : 'held',
+    'faulty not named': r.unnamed.length ? r.unnamed.join(', ') : '-',
   }));
   printTable(`chaos matrix at n=${n} (t=${thresholdOf(n)}), node processes in network namespaces, faults ${faultMs / 1000} s`, rows);
   const wrong = results.reduce((a, r) => a + r.wrongAccepted, 0);
