@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import { freePort } from '../../scripts/free-port.ts';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { privateKeyToAddress } from 'viem/accounts';
+import { mnemonicToAccount, privateKeyToAddress } from 'viem/accounts';
+import { toHex } from 'viem';
 
 export interface AnvilOptions {
   port?: number;
@@ -41,6 +42,15 @@ const DEV_KEYS: `0x${string}`[] = [
   '0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97',
   '0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6',
 ];
+
+const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
+
+/** The first `count` keys anvil funds: the listed ten, then derived from the same mnemonic (m/44'/60'/0'/0/i). */
+export function devKeys(count: number): `0x${string}`[] {
+  const keys = DEV_KEYS.slice(0, count);
+  for (let i = keys.length; i < count; i++) keys.push(toHex(mnemonicToAccount(DEV_MNEMONIC, { addressIndex: i }).getHdKey().privateKey!));
+  return keys;
+}
 
 export class AnvilError extends Error {
   override name = 'AnvilError';
@@ -99,8 +109,9 @@ export async function startAnvil(opts: AnvilOptions = {}): Promise<Anvil> {
     wsUrl: `ws://127.0.0.1:${port}`,
     port,
     chainId,
-    privateKeys: DEV_KEYS.slice(0, opts.accounts ?? 10),
-    accounts: DEV_KEYS.slice(0, opts.accounts ?? 10).map((k) => privateKeyToAddress(k)),
+    // every funded account, not only the ten anvil lists (a devnet of n operators needs n + 7)
+    privateKeys: devKeys(opts.accounts ?? 10),
+    accounts: devKeys(opts.accounts ?? 10).map((k) => privateKeyToAddress(k)),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -30,11 +30,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createWalletClient, http, parseEther, toHex as vToHex, type Address } from 'viem';
-import { mnemonicToAccount } from 'viem/accounts';
 import { committeeRegistryAbi } from '@destra/contracts';
 import { decodeReport, fromHex, toHex } from '@destra/protocol';
 import { printTable, type BenchRow } from '../../scripts/bench-table.ts';
-import type { Chains } from '../devnet/chains.ts';
 import type { NodeProcess } from '../devnet/processes.ts';
 import { LiveNetwork, waitFor, type Step } from '../devnet/live-network.ts';
 import { info as progressInfo, step as progressStep } from '../devnet/progress.ts';
@@ -104,21 +102,6 @@ function sampler(net: LiveNetwork, k: number): { samples: Sample[]; stop(): Prom
       await Promise.all([...inflight]);
     },
   };
-}
-
-/**
- * startAnvil funds `accounts` dev accounts but lists only the first 10 keys, so a network of more than 8
- * operators has no key for operator 9 on (`chains.stake` fails). The rest follow from anvil's default
- * mnemonic; they are appended to the list before the network uses it (right after the chains start).
- * Remove once contracts/src-ts/anvil.ts derives every key it funds.
- */
-function completeDevKeys(chains: Chains, count: number): void {
-  const { privateKeys, accounts } = chains.anvil;
-  for (let i = privateKeys.length; i < count; i++) {
-    const a = mnemonicToAccount('test test test test test test test test test test test junk', { addressIndex: i });
-    privateKeys.push(vToHex(a.getHdKey().privateKey!));
-    accounts.push(a.address);
-  }
 }
 
 /**
@@ -201,10 +184,7 @@ async function measure(n: number, model: BenchModel, epochLengthSec: number, tri
   const verbose = process.env.DESTRA_BENCH_VERBOSE === '1';
   const joiner = n + 1;
   const step: Step = async (title, fn) => {
-    const v = await (verbose ? progressStep(title, fn) : fn());
-    // LiveNetwork sizes anvil to n + joiners + 5 accounts (startChains: n = total + 1, accounts n + 4)
-    if (title.startsWith('start anvil')) completeDevKeys(v as Chains, n + 1 + 5);
-    return v;
+    return verbose ? progressStep(title, fn) : fn();
   };
   const net = new BenchNetwork({
     dir, n, joiners: 1, epochLengthSec, dkgPhaseTimeoutMs: phaseMs, pollIntervalMs: 500, logLevel: 'info', model, step,

@@ -47,7 +47,7 @@ export function installByzantine(node: OracleNode, mode: string): void {
         /* batch partials, range commits: passed on */
       }
     }
-    const key = node.activeKey;
+    const key = node.currentKey(); // the epoch manager's share on chain-driven nodes (activeKey is the static-committee one)
     // Chain requests are signed in batches (a partial over the Merkle root the aggregator proposed).
     let b: BatchPartial | undefined;
     if (!p && protocol === PROTOCOL_PARTIAL) {
@@ -84,7 +84,7 @@ export function installByzantine(node: OracleNode, mode: string): void {
     }
 
     async function reportFault(p: PartialSignatureMsg, frame: Uint8Array): Promise<void> {
-      const key = node.activeKey!;
+      const key = node.currentKey()!;
       switch (mode) {
         default:
           return generic(frame);

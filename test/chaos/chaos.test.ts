@@ -48,7 +48,6 @@ describe.skipIf(why !== undefined)('chaos: faults on a real network (namespaces,
       const lines: string[] = [];
       const r = await runScenario(c, s, { intervalMs: 1500, answerBoundMs: 90_000, marginMs: 4000, log: (l) => lines.push(l) });
       console.log(`${s.name}: ${r.requests} requests, ${r.answered} answered, ${r.lost} lost, ${r.wrongAccepted} wrong, p99 ${Math.round(r.p99Ms)} ms, recovery ${Math.round(r.recoveryMs)} ms\n${lines.join('\n')}`);
-      if (r.unnamed.length) console.warn(`${s.name}: not named in the evidence (open finding, docs/chaos.md): ${r.unnamed.join(', ')}`);
       if (r.violations.length) failed = true;
       expect(r.violations).toEqual([]);
       expect(r.requests).toBeGreaterThan(5);

@@ -152,9 +152,9 @@ export async function runScenario(c: ChaosNetwork, s: Scenario, o: RunOptions = 
     if (!byz.has(k)) violations.push(`honest node ${k} named for ${e.kind} in epoch ${e.epoch}`);
     if (e.kind === 'equivocation' && !byz.has(k)) violations.push(`honest node ${k} double-signed`);
   }
-  // Open finding (docs/chaos.md): provably faulty members of these runs were not named, so this is
-  // reported apart from the violations until the aggregator side is understood.
+  // Every member whose fault is provable (invalid partial, equivocation) must be named.
   const unnamed = [...byz].filter(([k, mode]) => PROVABLE_MODES.includes(mode) && !namedOps.has(k)).map(([k, mode]) => `node ${k} (${mode})`);
+  for (const u of unnamed) violations.push(`${u} not named in the evidence`);
   // No honest member slashed on chain.
   const logs = await live.chains.clients.publicClient.getLogs({ address: live.chains.deployed.addresses.registry, fromBlock: 0n });
   for (const ev of parseEventLogs({ abi: committeeRegistryAbi, logs, eventName: 'Slashed' })) {

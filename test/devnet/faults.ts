@@ -14,14 +14,15 @@ export function installDoubleSignFault(node: OracleNode): void {
   const send = host.sendDirect.bind(host);
   host.sendDirect = async (peerId, protocol, frame) => {
     await send(peerId, protocol, frame);
-    if (protocol !== PROTOCOL_PARTIAL || !node.activeKey) return;
+    const key = node.currentKey(); // chain-driven nodes keep their share in the epoch manager
+    if (protocol !== PROTOCOL_PARTIAL || !key) return;
     let p;
     try {
       p = PartialSignatureCodec.decode(frame);
     } catch {
       return; // another message on the partial protocol (batch partials, range commits)
     }
-    await send(peerId, protocol, PartialSignatureCodec.encode(conflictingPartial(node.activeKey.share, p)));
+    await send(peerId, protocol, PartialSignatureCodec.encode(conflictingPartial(key.share, p)));
   };
 }
 
