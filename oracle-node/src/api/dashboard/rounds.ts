@@ -3,6 +3,7 @@
 // committee signed). Read straight from the node's store, newest first.
 import { ChainType, decodeReport, reportStatusName, toHex } from '@destra/protocol';
 import type { NodeStore } from '../../store/store.ts';
+import { recentRoundRows, roundRecordOf } from '../../round/views.ts';
 
 export interface DashboardRound {
   requestId: string;
@@ -52,30 +53,15 @@ function signedFailure(report: Buffer | null): string | null {
   }
 }
 
-const list = (v: unknown): number[] => (v ? (JSON.parse(String(v)) as number[]) : []);
-
 export function dashboardRounds(store: NodeStore, limit: number): DashboardRound[] {
-  const rows = store.db
-    .prepare(
-      `SELECT q.request_id, q.round, q.kind, q.source, q.destination, q.model, q.status, q.error, q.received_at,
-              r.report, r.latency_ms, r.signers, r.invalid, r.conflicting
-       FROM requests q LEFT JOIN reports r ON r.request_id = q.request_id AND r.round = q.round
-       ORDER BY q.received_at DESC LIMIT ?`,
-    )
-    .all(limit) as Record<string, unknown>[];
-  return rows.map((row) => ({
-    requestId: toHex(new Uint8Array(row.request_id as Buffer)),
-    round: Number(row.round),
-    kind: KIND_NAMES[Number(row.kind)] ?? `kind ${Number(row.kind)}`,
-    source: String(row.source),
-    destination: destinationText(new Uint8Array(row.destination as Buffer)),
-    model: String(row.model),
-    status: String(row.status),
-    latencyMs: row.latency_ms === null ? null : Number(row.latency_ms),
-    signers: list(row.signers),
-    invalid: list(row.invalid),
-    conflicting: list(row.conflicting),
-    failure: row.error === null ? signedFailure(row.report as Buffer | null) : String(row.error),
-    receivedAt: Number(row.received_at),
-  }));
+  return recentRoundRows(store, limit).map((row) => {
+    const r = roundRecordOf(row);
+    return {
+      ...r,
+      kind: KIND_NAMES[r.kind] ?? `kind ${r.kind}`,
+      source: String(row.source),
+      destination: destinationText(new Uint8Array(row.destination as Buffer)),
+      failure: row.error === null ? signedFailure(row.report as Buffer | null) : String(row.error),
+    };
+  });
 }
