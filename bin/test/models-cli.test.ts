@@ -11,34 +11,18 @@ import { deployContract, localClients, startAnvil, type Anvil, type Clients } fr
 import { ensureCompiled } from '../../contracts/scripts/compile.ts';
 import { MODELS_DIR } from '@destra/models';
 import { packageCid } from '../../oracle-node/src/models/package.ts';
-import { vi } from 'vitest';
 import { Command } from 'commander';
 import { register as registerModels } from '../commands/models.ts';
 import { cli, json } from './operator-harness.ts';
+import { inProcessProgram } from './cli-harness.ts';
 
 /** The same command tree in this process (no start-up cost per call); `cli` runs bin/destra.mjs. */
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let err = '';
-  let out = '';
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c) => ((err += String(c)), true));
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c) => ((out += String(c)), true));
-  const logs = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (out += `${a.join(' ')}\n`));
-  const program = new Command('destra').exitOverride().configureOutput({ writeErr: (s) => void (err += s), writeOut: () => undefined });
-  registerModels(program);
-  let code = 0;
-  try {
-    await program.parseAsync(['node', 'destra', ...args]);
-    code = process.exitCode === 1 ? 1 : 0;
-  } catch (x) {
-    code = (x as { exitCode?: number }).exitCode ?? 1;
-  } finally {
-    process.exitCode = undefined;
-    e.mockRestore();
-    o.mockRestore();
-    logs.mockRestore();
-  }
-  return { code, out: out.trim(), err: err.trim() };
-}
+const run = (args: string[]) =>
+  inProcessProgram(() => {
+    const program = new Command('destra');
+    registerModels(program);
+    return program;
+  }, args);
 
 const dir = mkdtempSync(join(tmpdir(), 'destra-models-cli-'));
 let anvil: Anvil;
