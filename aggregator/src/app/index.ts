@@ -7,3 +7,4 @@ export * from './chain-epochs.ts';
 export * from './epoch-gossip.ts';
 export * from './epoch-store.ts';
 export * from './feeds.ts';
+export * from './relays-api.ts';

@@ -15,12 +15,13 @@ import { Relayer, type ChainSink } from '../relay/relayer.ts';
 import { EquivocationReporter, type EvidenceSink } from '../relay/evidence.ts';
 import { HandoverRelay } from '../relay/handover.ts';
 import { SqliteRelayJournal } from '../relay/journal.ts';
+import { RelayLog } from '../relay/relay-log.ts';
 import { startRangeRelay, type ChainRangeRelay } from '../relay/range-relay.ts';
 import type { RangeSink } from '../relay/range-relayer.ts';
 import { topics as wireTopics } from '../wire.ts';
 import { epochSource, type AggregatorConfig } from './config.ts';
 import { AggregatorConfigError } from '../errors.ts';
-import { chainEvidenceSink, connectChains, connectEvidence, type ChainConnections } from './chains.ts';
+import { chainEvidenceSink, connectChains, connectEvidence, connectEvidenceAccount, relayerEvidenceClients, type ChainConnections } from './chains.ts';
 import { ChainEpochFollower, type RegistryView } from './chain-epochs.ts';
 import { EpochGossip } from './epoch-gossip.ts';
 import { feedRelayFrom } from './feeds.ts';
@@ -47,6 +48,8 @@ export interface RunningAggregator {
   rangeRelay?: ChainRangeRelay;
   /** The status endpoint (config.statusPort). */
   status?: StatusServer;
+  /** Every relay's chain, status and transactions, in memory (GET /v1/relays); absent when nothing is relayed. */
+  relayLog?: RelayLog;
   /** Feed commits from the committee (certified feed batches). */
   feeds: FeedCommitService;
   /** Relays certified feed batches (when config.chains names a FeedRegistry, or the caller passed one). */
@@ -145,9 +148,9 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
     const registryAddress = config.chains.ethereum?.registry as Address | undefined;
     if (!opts.sinks) {
       chains = await connectChains(config, log);
-      if (!evidence && chains.ethereum && registryAddress && config.evidence.submit) {
+      if (!evidence && chains.ethereum && registryAddress && config.evidence.submit && !(mode === 'chain' && config.evidence.account)) {
         if (mode === 'chain') {
-          evidence = chainEvidenceSink(chains.ethereum, registryAddress, book);
+          evidence = chainEvidenceSink(relayerEvidenceClients(chains.ethereum), registryAddress, book);
           log.info({ registry: registryAddress }, "equivocation evidence goes to the registry for slashing (each with its epoch's committee)");
         } else {
           const ev = await connectEvidence(config, chains.ethereum, sharing!);
@@ -159,12 +162,21 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
         }
       }
     }
+    // Its own evidence account serves chain-driven epochs whoever built the sinks (a caller's in-process ones too).
+    if (!evidence && registryAddress && config.evidence.submit && config.evidence.account && mode === 'chain') {
+      const ev = await connectEvidenceAccount(config.chains.ethereum!, config.evidence.account);
+      evidence = chainEvidenceSink(ev, registryAddress, book);
+      log.info({ registry: registryAddress, account: ev.account }, "equivocation evidence goes to the registry for slashing from its own account (each with its epoch's committee)");
+    } else if (!evidence && opts.sinks && registryAddress && config.evidence.submit) {
+      log.warn('equivocation evidence is named but not submitted: the caller passed its own chain sinks and no evidence sink (set evidence.account)');
+    }
     const sinks = opts.sinks ?? chains?.sinks ?? [];
     // Relays not landed yet survive a restart in the journal and are resumed below.
     const rangeSinks = opts.rangeSinks ?? chains?.rangeSinks ?? [];
     const journal = sinks.length > 0 || rangeSinks.length > 0 ? new SqliteRelayJournal(join(config.dataDir, 'relay.db')) : undefined;
     if (journal) undo.push(() => journal.close());
-    const relayer = journal ? new Relayer(sinks, { rank: config.index - 1, staggerMs: config.relay.staggerMs, maxAttempts: config.relay.maxAttempts, journal }) : undefined;
+    const relayLog = journal ? new RelayLog() : undefined;
+    const relayer = journal ? new Relayer(sinks, { rank: config.index - 1, staggerMs: config.relay.staggerMs, maxAttempts: config.relay.maxAttempts, journal, ...(relayLog ? { observer: relayLog } : {}) }) : undefined;
 
     let follower: ChainEpochFollower | undefined;
     if (mode === 'chain') {
@@ -216,7 +228,7 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
     if (reporter) service.on('misbehaviour', (e) => void reporter.onEvidence(e));
     await service.start();
     // Certified ranges of the chains' request streams, relayed with the reports members send (range-relay.ts).
-    const ranges = rangeSinks.length > 0 ? await startRangeRelay({ host, service, sinks: rangeSinks, ...(journal ? { journal } : {}), rank: config.index - 1, staggerMs: config.relay.staggerMs, log }) : undefined;
+    const ranges = rangeSinks.length > 0 ? await startRangeRelay({ host, service, sinks: rangeSinks, ...(journal ? { journal } : {}), ...(relayLog ? { observer: relayLog } : {}), rank: config.index - 1, staggerMs: config.relay.staggerMs, log }) : undefined;
     if (ranges) undo.push(() => ranges.stop());
     undo.push(() => reporter?.idle());
     undo.push(() => service.stop());
@@ -283,6 +295,7 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
           pendingRelays: () => journal?.count() ?? 0,
           counters: () => ({ ...counters, ...gossip.counters, partials_held_dropped_total: service.stats.heldDropped }),
           gauges: () => ({ partials_held: service.stats.held }),
+          ...(relayLog ? { relays: relayLog } : {}),
         });
       } catch (err) {
         throw new AggregatorConfigError(`config field 'statusPort': cannot listen on 127.0.0.1:${config.statusPort}: ${(err as Error).message}`);
@@ -311,6 +324,7 @@ export async function startAggregator(config: AggregatorConfig, opts: StartOptio
       ...(chains ? { chains } : {}),
       ...(ranges ? { rangeRelay: ranges.relay } : {}),
       ...(status ? { status } : {}),
+      ...(relayLog ? { relayLog } : {}),
       stop: unwind,
     };
   } catch (err) {

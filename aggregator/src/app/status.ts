@@ -4,11 +4,13 @@
 //                 chain answers its probe (Ethereum getBlockNumber, Solana getSlot; short timeout, cached)
 //                 or the current epoch's sharing is not known
 //   GET /metrics  the same figures in Prometheus text format, plus result/relay/handover counters
+//   GET /v1/relays, /v1/relays/<request id>  what the relayers did: chain, status, transactions (relays-api.ts)
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { ChainName } from '../relay/relayer.ts';
 import type { ChainProbe } from './chains.ts';
+import { registerRelayRoutes, type RelaysSource } from './relays-api.ts';
 
 export interface ChainHealth {
   ok: boolean;
@@ -85,6 +87,8 @@ export interface StatusDeps {
   counters?(): Record<string, number>;
   /** Gauges for /metrics (e.g. partials held for an epoch whose sharing is unknown). */
   gauges?(): Record<string, number>;
+  /** The relay log (GET /v1/relays); absent: this aggregator relays nothing. */
+  relays?: RelaysSource;
 }
 
 const valueOf = (v: number | (() => number)): number => (typeof v === 'function' ? v() : v);
@@ -147,7 +151,8 @@ export function statusApp(d: StatusDeps): Hono {
     return c.json(h, h.status === 'ok' ? 200 : 503);
   });
   app.get('/metrics', async (c) => c.text(metricsText(await health(d), d), 200, { 'content-type': 'text/plain; version=0.0.4' }));
-  app.notFound((c) => c.json({ error: 'not-found', message: 'GET /health or /metrics' }, 404));
+  registerRelayRoutes(app, d.relays);
+  app.notFound((c) => c.json({ error: 'not-found', message: 'GET /health, /metrics, /v1/relays or /v1/relays/<request id>' }, 404));
   return app;
 }
 

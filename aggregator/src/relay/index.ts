@@ -8,3 +8,5 @@ export * from './range-reports.ts';
 export * from './range-relay.ts';
 export * from './feeds.ts';
 export * from './feed-journal.ts';
+export * from './observer.ts';
+export * from './relay-log.ts';

@@ -9,6 +9,7 @@ import { buildMerkleTree, decodeReport, rangeId, reportLeaf, toHex } from '@dest
 import type { RangeEvent } from '../net/service.ts';
 import { decodeRangeReports, PROTOCOL_RANGE_REPORTS, RANGE_REPORTS_MAX_BYTES, type RangeReports } from './range-reports.ts';
 import { rangeKey, RangeRelayer, type RangeJournal, type RangeOutcome, type RangeSink, type SignedRange } from './range-relayer.ts';
+import type { RelayObserver } from './observer.ts';
 
 interface Peer {
   peerId: string;
@@ -210,12 +211,14 @@ export interface RangeRelayStart {
   rank?: number;
   staggerMs?: number;
   rootOf?: (reports: readonly Uint8Array[]) => Uint8Array;
+  /** Told when each range relay starts, fails an attempt and ends (the status endpoint's relay log). */
+  observer?: RelayObserver;
   log: Log;
 }
 
 /** Relays certified ranges of every stream a sink serves; resumes what the journal holds. */
 export async function startRangeRelay(o: RangeRelayStart): Promise<{ relay: ChainRangeRelay; relayer: RangeRelayer; stop(): void }> {
-  const relayer = new RangeRelayer(o.sinks, { ...(o.journal ? { journal: o.journal } : {}), rank: o.rank ?? 0, ...(o.staggerMs !== undefined ? { staggerMs: o.staggerMs } : {}) });
+  const relayer = new RangeRelayer(o.sinks, { ...(o.journal ? { journal: o.journal } : {}), ...(o.observer ? { observer: o.observer } : {}), rank: o.rank ?? 0, ...(o.staggerMs !== undefined ? { staggerMs: o.staggerMs } : {}) });
   const relay = new ChainRangeRelay({ host: o.host, service: o.service, relayer, streams: o.sinks.map((s) => s.stream), ...(o.rootOf ? { rootOf: o.rootOf } : {}), log: o.log });
   await relay.start();
   void relayer.resume().then(

@@ -6,6 +6,7 @@
 import { ChainType, decodeReport, ReportKind, requestStream, toHex } from '@destra/protocol';
 import { RelayError } from '../errors.ts';
 import type { ChainName } from './relayer.ts';
+import { watchRelay, type RelayObserver, type RelayWatch } from './observer.ts';
 
 /** A range the committee certified, with its reports: what a chain needs to land it. */
 export interface SignedRange {
@@ -48,6 +49,8 @@ export type RangeOutcome =
 
 export interface RangeRelayerOptions {
   journal?: RangeJournal;
+  /** Told when each range relay starts, fails an attempt and ends (the status endpoint's relay log). */
+  observer?: RelayObserver;
   /** This aggregator's rank (0 = first): later ranks wait rank × staggerMs, then relay only what is still open. */
   rank?: number;
   staggerMs?: number;
@@ -68,14 +71,26 @@ const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export const rangeKey = (r: Pick<SignedRange, 'epoch' | 'stream' | 'start' | 'reports'>): string =>
   `${r.epoch}:${toHex(r.stream).slice(2)}:${r.start}+${r.reports.length}`;
 
+/** The request ids a range answers (its reports' ids; a report that does not decode is left out). */
+function requestIdsOf(range: SignedRange): Uint8Array[] {
+  return range.reports.flatMap((b) => {
+    try {
+      return [decodeReport(b).id];
+    } catch {
+      return [];
+    }
+  });
+}
+
 export class RangeRelayer {
   private readonly sinks: Map<ChainType, RangeSink>;
-  private readonly o: Required<Omit<RangeRelayerOptions, 'journal'>> & Pick<RangeRelayerOptions, 'journal'>;
+  private readonly o: Required<Omit<RangeRelayerOptions, 'journal' | 'observer'>> & Pick<RangeRelayerOptions, 'journal' | 'observer'>;
 
   constructor(sinks: readonly RangeSink[], opts: RangeRelayerOptions = {}) {
     this.sinks = new Map(sinks.map((s) => [s.chainType, s]));
     this.o = {
       journal: opts.journal,
+      observer: opts.observer,
       rank: opts.rank ?? 0,
       staggerMs: opts.staggerMs ?? 500,
       baseDelayMs: opts.baseDelayMs ?? 200,
@@ -126,12 +141,14 @@ export class RangeRelayer {
   }
 
   private async relayTo(sink: RangeSink, range: SignedRange): Promise<RangeOutcome> {
-    const out = await this.attempts(sink, range);
+    const watch = watchRelay(this.o.observer, { kind: 'range', chain: sink.chain, requestIds: requestIdsOf(range), range: rangeKey(range) });
+    const out = await this.attempts(sink, range, watch);
     this.o.journal?.removeRange(sink.chain, range);
+    watch.finished(out);
     return out;
   }
 
-  private async attempts(sink: RangeSink, range: SignedRange): Promise<RangeOutcome> {
+  private async attempts(sink: RangeSink, range: SignedRange, watch: RelayWatch): Promise<RangeOutcome> {
     let lastError: unknown;
     let deadline: number | undefined; // the last one read (kept through an RPC outage)
     const landed: string[] = [];
@@ -154,6 +171,7 @@ export class RangeRelayer {
       const read = await sink.deadlineOf(range).catch(() => undefined);
       if (read === null) return done(attempt);
       if (read !== undefined) deadline = read;
+      watch.attemptFailed(attempt, lastError);
       const giveUp = deadline === undefined ? attempt >= this.o.maxAttempts * 4 : this.o.now() > deadline + DEADLINE_SLACK_MS;
       if (giveUp) {
         const msg = lastError instanceof Error ? lastError.message : String(lastError);

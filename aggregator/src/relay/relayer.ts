@@ -3,6 +3,7 @@
 // aggregator rank, and on a failed submission checks again before retrying with backoff.
 import { ChainType, decodeReport } from '@destra/protocol';
 import { RelayError } from '../errors.ts';
+import { watchRelay, type RelayObserver, type RelayWatch } from './observer.ts';
 
 /** A report with everything a verifier contract needs: signature over signingMessage(0x01, root). */
 export interface SignedReport {
@@ -63,6 +64,8 @@ export interface RelayerOptions {
   staggerMs?: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** Told when each relay starts, fails an attempt and ends (the status endpoint's relay log). */
+  observer?: RelayObserver;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -77,6 +80,7 @@ export class Relayer {
   private readonly stagger: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
+  private readonly observer: RelayObserver | undefined;
 
   constructor(sinks: readonly ChainSink[], opts: RelayerOptions = {}) {
     this.sinks = new Map(sinks.map((s) => [s.chain, s]));
@@ -88,6 +92,7 @@ export class Relayer {
     this.stagger = (opts.rank ?? 0) * (opts.staggerMs ?? 500);
     this.sleep = opts.sleep ?? defaultSleep;
     this.random = opts.random ?? Math.random;
+    this.observer = opts.observer;
   }
 
   /** Chains a report goes to: its destination chain, or for chain-agnostic reports the ones asked for. */
@@ -127,8 +132,10 @@ export class Relayer {
   }
 
   private async relayTo(sink: ChainSink, item: SignedReport): Promise<RelayOutcome> {
-    const out = await this.attempts(sink, item);
+    const watch = watchRelay(this.observer, { kind: 'report', chain: sink.chain, requestIds: [item.requestId] });
+    const out = await this.attempts(sink, item, watch);
     this.journal?.remove(sink.chain, item.requestId);
+    watch.finished(out);
     return out;
   }
 
@@ -137,7 +144,7 @@ export class Relayer {
    * retried with backoff until the deadline has passed — through RPC outages and an empty relayer
    * balance; one without, `maxAttempts` times.
    */
-  private async attempts(sink: ChainSink, item: SignedReport): Promise<RelayOutcome> {
+  private async attempts(sink: ChainSink, item: SignedReport, watch: RelayWatch): Promise<RelayOutcome> {
     let lastError: unknown;
     let deadline: number | null | undefined; // undefined: not known yet (asked again after failures)
     for (let attempt = 1; ; attempt++) {
@@ -156,6 +163,7 @@ export class Relayer {
         if (sink.isPermanent?.(err)) {
           return { chain: sink.chain, status: 'failed', attempts: attempt, error: new RelayError(sink.chain, `rejected: ${(err as Error).message}`) };
         }
+        watch.attemptFailed(attempt, err);
       }
       if (deadline === undefined && sink.deadlineOf) deadline = await sink.deadlineOf(item).catch(() => undefined);
       const bounded = !sink.deadlineOf || deadline === null;
