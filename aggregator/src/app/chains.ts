@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { createPublicClient, createWalletClient, http, type Address, type Chain, type PublicClient, type WalletClient } from 'viem';
 import { Connection, Keypair, PublicKey } from '@solana/web3.js';
 import { membersRoot, sharesRoot, toHex, type PublicSharing } from '@destra/protocol';
-import { CommitteeReader, EthereumRangeSink, EthereumRelaySink, EvidenceSubmitter, loadSigner, type EpochCommittee } from '@destra/adapter-ethereum';
+import { CommitteeReader, EthereumRangeSink, EthereumRelaySink, EvidenceSubmitter, loadSigner, type EpochCommittee, type NonceManager } from '@destra/adapter-ethereum';
 import { OracleClient, RpcTransport } from '@destra/adapter-solana';
 import { AggregatorConfigError } from '../errors.ts';
 import type { ChainName, ChainSink } from '../relay/relayer.ts';
@@ -163,13 +163,33 @@ export async function connectEvidence(
   return { sink: { submitEquivocation: (p) => submitter.submitEquivocation(p, committee) }, committee };
 }
 
+/** The clients equivocation evidence is sent with; a nonce manager shared with another sender of the account. */
+export interface EvidenceClients {
+  publicClient: PublicClient;
+  walletClient: WalletClient;
+  nonceManager?: NonceManager;
+}
+
+/** The relayer connection as evidence clients: one account, one nonce sequence with the relays. */
+export const relayerEvidenceClients = (eth: EthereumConnection): EvidenceClients => ({ publicClient: eth.publicClient, walletClient: eth.walletClient, nonceManager: eth.sink.submitter.nonces });
+
+/** Clients for config evidence.account (its own nonce sequence), over chains.ethereum's endpoint. */
+export async function connectEvidenceAccount(c: EthereumChainConfig, signer: EthereumChainConfig['relayer']): Promise<EvidenceClients & { account: Address }> {
+  const account = await loadSigner(signer).catch((err: Error) => {
+    throw new AggregatorConfigError(`config field 'evidence.account': ${err.message}`);
+  });
+  const chain = await chainOf(c);
+  const publicClient = createPublicClient({ chain, transport: http(c.rpcUrl), pollingInterval: 250 }) as PublicClient;
+  return { publicClient, walletClient: createWalletClient({ chain, transport: http(c.rpcUrl), account }), account: account.address };
+}
+
 /**
  * Equivocation evidence with chain-driven epochs: each proof is submitted with its own epoch's committee
  * from the EpochBook (member addresses as the registry lists them, public shares of the sharing accepted
  * because it matches the epoch's sharesRoot).
  */
-export function chainEvidenceSink(eth: EthereumConnection, registry: Address, book: EpochBook): EvidenceSink {
-  const submitter = new EvidenceSubmitter({ publicClient: eth.publicClient, walletClient: eth.walletClient, registry, nonceManager: eth.sink.submitter.nonces });
+export function chainEvidenceSink(clients: EvidenceClients, registry: Address, book: EpochBook): EvidenceSink {
+  const submitter = new EvidenceSubmitter({ publicClient: clients.publicClient, walletClient: clients.walletClient, registry, ...(clients.nonceManager ? { nonceManager: clients.nonceManager } : {}) });
   return {
     submitEquivocation: async (p) => {
       const epoch = Number(p.epoch);

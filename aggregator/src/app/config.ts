@@ -133,7 +133,15 @@ export const aggregatorConfigSchema = z.strictObject({
     .default({ staggerMs: 500, maxAttempts: 4, onDemandTargets: [] }),
   /** Equivocation evidence (a member's two different partials for one id/round): submitted on chain for
    *  slashing when an evidence sink is given (e.g. the Ethereum adapter's EvidenceSubmitter). */
-  evidence: z.strictObject({ submit: z.boolean().default(true) }).prefault({}),
+  evidence: z
+    .strictObject({
+      submit: z.boolean().default(true),
+      /** With chain-driven epochs: the account evidence is sent from, on its own nonce sequence (default: the
+       *  relayer's). Also how an aggregator started with its caller's chain sinks (in-process networks)
+       *  submits evidence, since it then builds no relayer connection of its own. */
+      account: ethSigner.optional(),
+    })
+    .prefault({}),
   /** Chain sinks built at start (unless the caller passes its own); each key enables one, see docs/aggregator.md. */
   chains: z
     .strictObject({
@@ -182,6 +190,8 @@ export function parseAggregatorConfig(raw: unknown, baseDir = process.cwd()): Ag
   if (eth && 'keystore' in eth.relayer) {
     eth.relayer = { keystore: abs(eth.relayer.keystore), password: 'file' in eth.relayer.password ? { file: abs(eth.relayer.password.file) } : eth.relayer.password };
   }
+  const ev = c.evidence.account;
+  if (ev && 'keystore' in ev) c.evidence.account = { keystore: abs(ev.keystore), password: 'file' in ev.password ? { file: abs(ev.password.file) } : ev.password };
   if (c.chains.solana) c.chains.solana.payer = { keypairFile: abs(c.chains.solana.payer.keypairFile) };
   return c;
 }
