@@ -57,9 +57,16 @@ if command -v nvidia-smi >/dev/null 2>&1 && [ -f scripts/install-cuda-ep.sh ]; t
   step "installing the CUDA execution provider (GPU found)"
   bash scripts/install-cuda-ep.sh || echo "[bootstrap] CUDA execution provider not installed; the node runs on CPU" >&2
 fi
-# 6. Network namespace tools for the chaos tests (test/chaos: ip netns, tc, nftables)
-if [ $with_test = 1 ] && { ! command -v ip >/dev/null || ! command -v tc >/dev/null || ! command -v nft >/dev/null; }; then
-  step "installing iproute2 and nftables for the chaos tests"
-  apt_install iproute2 nftables
+# 6. Network namespace tools for the chaos tests (test/chaos: ip netns, tc, nftables; iptables for the
+#    NFQUEUE rule that feeds netdelay, ping for its RTT self-test)
+if [ $with_test = 1 ] && { ! command -v ip >/dev/null || ! command -v tc >/dev/null || ! command -v nft >/dev/null || ! command -v iptables >/dev/null || ! command -v ping >/dev/null; }; then
+  step "installing iproute2, nftables, iptables and ping for the chaos tests"
+  apt_install iproute2 nftables iptables iputils-ping
+fi
+# 7. netdelay: delay/jitter/reordering for the chaos tests where the kernel has no sch_netem (Rust, nfq crate)
+if [ $with_test = 1 ] && [ -f test/chaos/netdelay/Cargo.toml ]; then
+  step "building test/chaos/netdelay"
+  cargo_bin=$(command -v cargo || echo /usr/bin/cargo)
+  "$cargo_bin" build --release -j1 --quiet --manifest-path test/chaos/netdelay/Cargo.toml
 fi
 step "ready"

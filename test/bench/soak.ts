@@ -1,5 +1,5 @@
 // `npm run bench -- soak -- --minutes 30`: steady load on a chaos network (node processes in their own
-// network namespaces) with a fault every --fault-every seconds (5% loss, kill -9 and restart of a random
+// network namespaces) with a fault every --fault-every seconds (5% loss with 100±50 ms delay, kill -9 and restart of a random
 // member, a one-member partition, in turn; each healed after --fault-sec), then prints per window
 // (--window minutes, default 5): requests, answered, lost, p50/p99 latency; and each process's resident
 // memory and open file handles at start and end (growth should be flat).
@@ -12,7 +12,7 @@ import { printTable, type BenchRow } from '../../scripts/bench-table.ts';
 import { loadBenchModel } from './inference.ts';
 import { thresholdOf } from '../devnet/live-network.ts';
 import { ChaosNetwork } from '../chaos/chaos-network.ts';
-import { unavailableReason } from '../chaos/netns.ts';
+import { delayUnavailable, unavailableReason } from '../chaos/netns.ts';
 import { quantile } from '../chaos/scenarios.ts';
 
 function option(name: string, dflt: number): number {
@@ -49,6 +49,7 @@ export async function run(): Promise<void> {
   const faultMs = option('fault-sec', 30) * 1000;
   const n = Number(process.env.DESTRA_SOAK_N ?? 4);
   const f = n - thresholdOf(n);
+  const noDelay = delayUnavailable(); // loss faults then come without delay
   const dir = mkdtempSync(join(tmpdir(), 'destra-soak-'));
   const t0 = performance.now();
   const log = (line: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${line}`);
@@ -76,10 +77,10 @@ export async function run(): Promise<void> {
         await sleep(Math.max(0, faultEveryMs - faultMs));
         const kind = kinds[cycle++ % kinds.length]!;
         const victim = members[Math.floor(Math.random() * members.length)];
-        if (kind === 'loss') for (const k of members) c.netns.shape(k, { lossPct: 5 });
+        if (kind === 'loss') for (const k of members) await c.netns.shape(k, { lossPct: 5, ...(noDelay ? {} : { delayMs: 100, jitterMs: 50 }) });
         else if (kind === 'partition' && f >= 1) c.netns.partition([victim!], members.filter((m) => m !== victim));
         else if (kind === 'kill') await live.kill9(victim!);
-        log(`fault: ${kind === 'loss' ? '5% loss on every link' : kind === 'kill' ? `kill -9 node ${victim}` : `node ${victim} partitioned`}`);
+        log(`fault: ${kind === 'loss' ? `5% loss${noDelay ? '' : ' + 100±50 ms delay'} on every link` : kind === 'kill' ? `kill -9 node ${victim}` : `node ${victim} partitioned`}`);
         await sleep(faultMs);
         c.netns.healAll();
         if (kind === 'kill') {

@@ -25,6 +25,10 @@ export type ByzantineMode = (typeof BYZANTINE_MODES)[number];
 /** The modes whose fault an aggregator can prove (signed evidence naming the member). */
 export const PROVABLE_MODES: readonly ByzantineMode[] = ['equivocate', 'invalid-partial'];
 
+/** The modes the registry can slash: only a double-sign (two different reports for one id, round and kind,
+ *  each with the member's valid partial) is provable on chain; an invalid partial proves nothing there. */
+export const SLASHABLE_MODES: readonly ByzantineMode[] = ['equivocate'];
+
 export function isByzantineMode(m: string): m is ByzantineMode {
   return (BYZANTINE_MODES as readonly string[]).includes(m);
 }

@@ -2,7 +2,7 @@
 // following CommitteeRegistry) whose node processes each run in their own network namespace (netns.ts),
 // reaching anvil and the SVM bridge through forwarders on the bridge's gateway address, plus what the
 // chaos scenarios do to them: per-member clock skew and Byzantine modes (applied at the member's next
-// start), and the evidence the aggregators name.
+// start), and the evidence the aggregators name (and submit on chain: equivocations are slashed).
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { NodeConfigInput } from '@destra/oracle-node';
 import { LiveNetwork, type LiveNetworkOptions, type NodePlacement } from '../devnet/live-network.ts';
@@ -13,6 +13,7 @@ import { forward, type Forwarder } from './forward.ts';
 import { API_PORT, ChaosNet } from './netns.ts';
 
 const clockSkewPreload = new URL('./clock-skew.mjs', import.meta.url).pathname;
+const EVIDENCE_KEY_ENV = 'DESTRA_CHAOS_EVIDENCE_KEY';
 
 export interface Misbehaviour {
   kind: string;
@@ -100,7 +101,11 @@ export class ChaosNetwork {
     this.forwarders.push(rpc, svm);
     writeFileSync(chainsFile, JSON.stringify({ ...file, rpcUrl: rpc.url, svmBridgeUrl: svm.url }, null, 2));
     const toGateway = (a: string) => a.replace('/ip4/127.0.0.1/', `/ip4/${gw}/`);
+    // Equivocation evidence goes on chain as in production (the aggregator's evidence config, its own
+    // account: the devnet's reserved evidence-submitter key), so Slashed events are real.
+    process.env[EVIDENCE_KEY_ENV] = this.live.chains.anvil.privateKeys.at(-2)!;
     for (const agg of committee.aggregatorConfigs) {
+      agg.evidence = { submit: true, account: { keyEnv: EVIDENCE_KEY_ENV } };
       agg.listen = (agg.listen ?? []).map(toGateway);
       if (agg.committee) agg.committee = { ...agg.committee, aggregators: (agg.committee.aggregators ?? []).map((a) => ({ ...a, addrs: (a.addrs ?? []).map(toGateway) })) };
     }

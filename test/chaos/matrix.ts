@@ -3,7 +3,7 @@
 // any kind together). `npm run bench -- chaos` runs all of it; test/chaos/chaos.test.ts a small part.
 import { thresholdOf } from '../devnet/live-network.ts';
 import type { ByzantineMode } from './byzantine.ts';
-import { netemAvailable } from './netns.ts';
+import { delayUnavailable, type LinkShape } from './netns.ts';
 import type { Scenario, ScenarioContext } from './scenarios.ts';
 
 export interface MatrixOptions {
@@ -14,12 +14,19 @@ export interface MatrixOptions {
 
 const sec = (ms: number) => `${Math.round(ms / 1000)} s`;
 
-/** Loss (nftables) on every member's egress, with netem delay and jitter where the kernel has netem. */
-function lossy(ctx: ScenarioContext, lossPct: number, delay?: { ms: number; jitterMs: number }): string {
-  const withDelay = delay && netemAvailable();
-  for (const k of ctx.members) ctx.c.netns.shape(k, { lossPct, ...(withDelay ? { delayMs: delay.ms, jitterMs: delay.jitterMs } : {}) });
-  return withDelay ? `${lossPct}% loss, ${delay.ms}±${delay.jitterMs} ms` : `${lossPct}% loss`;
+/** Delay, jitter and loss on every member's egress (`delay.ms ± jitterMs` uniform per packet, which
+ *  reorders; a link between two members is delayed both ways). Throws when delay is asked for and cannot be made. */
+async function lossy(ctx: ScenarioContext, lossPct: number, delay?: { ms: number; jitterMs: number; reorderPct?: number }, on: readonly number[] = ctx.members): Promise<string> {
+  const shape: LinkShape = { lossPct, ...(delay ? { delayMs: delay.ms, jitterMs: delay.jitterMs, reorderPct: delay.reorderPct ?? 0 } : {}) };
+  await Promise.all(on.map((k) => ctx.c.netns.shape(k, shape)));
+  return delay ? `${lossPct}% loss, ${delay.ms}±${delay.jitterMs} ms${delay.reorderPct ? `, ${delay.reorderPct}% reordered` : ''}` : `${lossPct}% loss`;
 }
+
+/** Rows that need delay (`needsDelay`) say why they cannot run here; the test and the benches skip them then. */
+const delayNote = (): string => {
+  const why = delayUnavailable();
+  return why ? ` [no delay here: ${why}]` : '';
+};
 
 const byzantine = (modes: ByzantineMode[]) => (ctx: ScenarioContext) => new Map(ctx.pick(modes.length).map((k, i) => [k, modes[i]!] as const));
 
@@ -28,16 +35,20 @@ export function matrix(o: MatrixOptions): Scenario[] {
   const t = o.faultMs;
   const list: Scenario[] = [
     {
-      name: netemAvailable() ? `delay 50-200 ms + 5% loss, ${sec(t)}` : `5% loss (no netem: no delay), ${sec(t)}`,
+      needsDelay: true,
+      name: `100±50 ms delay + 5% loss on every link, ${sec(t)}${delayNote()}`,
       run: async (ctx) => {
-        ctx.log(`  every link: ${lossy(ctx, 5, { ms: 125, jitterMs: 75 })}`);
+        ctx.log(`  every member's egress: ${await lossy(ctx, 5, { ms: 100, jitterMs: 50 })}`);
         await ctx.hold(t);
       },
     },
     {
-      name: `10% loss, ${sec(t)}`,
+      needsDelay: true,
+      name: `200 ms delay on a minority (${f}) + 50±25 ms on the rest + 10% loss everywhere, ${sec(t)}${delayNote()}`,
       run: async (ctx) => {
-        lossy(ctx, 10);
+        const slow = ctx.pick(f);
+        const rest = ctx.members.filter((m) => !slow.includes(m));
+        ctx.log(`  [${slow}]: ${await lossy(ctx, 10, { ms: 200, jitterMs: 0 }, slow)}; [${rest}]: ${await lossy(ctx, 10, { ms: 50, jitterMs: 25, reorderPct: 2 }, rest)}`);
         await ctx.hold(t);
       },
     },
@@ -101,10 +112,11 @@ export function combined(o: MatrixOptions): Scenario[] {
   const t = o.faultMs;
   const rows: Scenario[] = [
     {
-      name: `combined: 3% loss + invalid-partial member + minority partition, ${sec(t)}`,
-      byzantine: byzantine(['invalid-partial']),
+      needsDelay: true,
+      name: `combined: 75±25 ms delay + 3% loss + equivocating member + minority partition, ${sec(t)}${delayNote()}`,
+      byzantine: byzantine(['equivocate']),
       run: async (ctx) => {
-        lossy(ctx, 3, { ms: 75, jitterMs: 25 });
+        ctx.log(`  every member's egress: ${await lossy(ctx, 3, { ms: 75, jitterMs: 25, reorderPct: 1 })}`);
         if (f >= 2) {
           const honest = ctx.pick(1, [...ctx.c.byzantineMembers().keys()]);
           ctx.c.netns.partition(honest, ctx.members.filter((m) => !honest.includes(m)));
@@ -114,10 +126,10 @@ export function combined(o: MatrixOptions): Scenario[] {
       },
     },
     {
-      name: `combined: 3% loss + kill -9 + restart${f >= 2 ? ' + equivocating member' : ''}, ${sec(t)}`,
-      ...(f >= 2 ? { byzantine: byzantine(['equivocate']) } : {}),
+      name: `combined: 3% loss + kill -9 + restart${f >= 2 ? ' + invalid-partial member' : ''}, ${sec(t)}`,
+      ...(f >= 2 ? { byzantine: byzantine(['invalid-partial']) } : {}),
       run: async (ctx) => {
-        lossy(ctx, 3);
+        await lossy(ctx, 3);
         const [victim] = ctx.pick(1, [...ctx.c.byzantineMembers().keys()]);
         await ctx.kill9(victim!);
         await ctx.hold(t / 2);
@@ -126,11 +138,12 @@ export function combined(o: MatrixOptions): Scenario[] {
       },
     },
     {
-      name: `combined: clock 30 s off + 5% loss${f >= 2 ? ' + withholding member' : ''}, ${sec(t)}`,
+      needsDelay: true,
+      name: `combined: clock 30 s off + 100±50 ms delay + 5% loss${f >= 2 ? ' + withholding member' : ''}, ${sec(t)}${delayNote()}`,
       skew: (ctx) => new Map([[ctx.pick(1)[0]!, 30_000]]),
       ...(f >= 2 ? { byzantine: (ctx: ScenarioContext) => new Map([[ctx.pick(1, [...ctx.c.byzantineMembers().keys()])[0]!, 'withhold' as ByzantineMode]]) } : {}),
       run: async (ctx) => {
-        lossy(ctx, 5);
+        ctx.log(`  every member's egress: ${await lossy(ctx, 5, { ms: 100, jitterMs: 50 })}`);
         await ctx.hold(t);
       },
     },

@@ -1,19 +1,23 @@
 // A private network for node processes: one Linux network namespace per node, each with a veth pair on
 // a bridge in the root namespace, plus the faults a real network has: packet loss, a bandwidth cap,
-// delay with jitter (netem, where the kernel has it), partitions and one-way cuts (nftables rules in the
-// namespaces), all of which heal. Anvil, the SVM bridge and the aggregators stay in the root namespace,
+// delay with jitter and reordering (the netdelay daemon behind an NFQUEUE rule: delay.ts), partitions
+// and one-way cuts (nftables rules in the namespaces), all of which heal. Anvil, the SVM bridge and the aggregators stay in the root namespace,
 // reached over the bridge's address (the gateway).
 //
 // Names carry the run's pid (`dc<pid36>…` links, `dchaos-<pid>-n<k>` namespaces), so `sweepStale()` removes
 // what runs that died earlier left behind, and `destroy()` (also on SIGINT/SIGTERM/exit) removes this run's.
 import { execFileSync } from 'node:child_process';
+import { NetDelay, delayUnavailableReason } from './delay.ts';
 
 export interface LinkShape {
-  /** Packets dropped on the namespace's way out, in percent (nftables numgen, or netem). */
+  /** Packets dropped on the namespace's way out, in percent (nftables numgen). */
   lossPct?: number;
-  /** Added one-way delay and its jitter (netem only: see `netemAvailable`). */
+  /** Added one-way delay on the namespace's way out and its jitter (uniform ±, or normal sigma), netdelay. */
   delayMs?: number;
   jitterMs?: number;
+  jitterDist?: 'uniform' | 'normal';
+  /** This share of packets (percent) skips the delay, overtaking held ones (explicit reordering). */
+  reorderPct?: number;
   /** Egress cap (tbf). */
   rateKbit?: number;
 }
@@ -50,24 +54,9 @@ export function unavailableReason(): string | undefined {
   return undefined;
 }
 
-/** Whether the kernel has the netem qdisc (delay, jitter, reordering); many VM kernels leave it out. */
-let netem: boolean | undefined;
-export function netemAvailable(): boolean {
-  netem ??= probeNetem();
-  return netem;
-}
-
-function probeNetem(): boolean {
-  const probe = `dchaos-probe-${process.pid}`;
-  try {
-    sh('ip', ['netns', 'add', probe]);
-    sh('ip', ['-n', probe, 'link', 'set', 'lo', 'up']);
-    return quiet('ip', ['netns', 'exec', probe, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms']);
-  } catch {
-    return false;
-  } finally {
-    quiet('ip', ['netns', 'del', probe]);
-  }
+/** Why delay/jitter cannot be added here (undefined: it can); see delay.ts. */
+export function delayUnavailable(): string | undefined {
+  return delayUnavailableReason();
 }
 
 const alive = (pid: number): boolean => {
@@ -100,6 +89,7 @@ export class ChaosNet {
   readonly gateway = `${this.subnet}.1`;
   readonly bridge = `${this.tag}b`;
   private readonly members = new Set<number>();
+  private readonly delays = new Map<number, NetDelay>();
   private readonly onSignal = (sig: NodeJS.Signals): void => {
     this.destroy();
     process.kill(process.pid, sig);
@@ -168,28 +158,32 @@ export class ChaosNet {
   }
 
   /** Shapes member k's egress (its veth's way out; a link is shaped both ways when both ends are). */
-  shape(k: number, s: LinkShape): void {
+  async shape(k: number, s: LinkShape): Promise<void> {
     this.unshape(k);
     const ns = this.ns(k);
-    if (s.delayMs || s.jitterMs) {
-      // netem does delay, jitter and loss in one qdisc; without it (VM kernels) delay cannot be done in-kernel.
-      const args = ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'netem', 'delay', `${s.delayMs ?? 0}ms`, `${s.jitterMs ?? 0}ms`];
-      if (s.lossPct) args.push('loss', `${s.lossPct}%`);
-      if (s.rateKbit) args.push('rate', `${s.rateKbit}kbit`);
-      sh('ip', args);
-      return;
+    if (s.delayMs || s.jitterMs || s.reorderPct) {
+      const why = delayUnavailableReason();
+      if (why) throw new Error(`cannot add delay to member ${k}: ${why}`);
+      this.delays.set(k, await NetDelay.start(ns, { delayMs: s.delayMs ?? 0, jitterMs: s.jitterMs ?? 0, dist: s.jitterDist ?? 'uniform', reorderPct: s.reorderPct ?? 0 }));
     }
     if (s.rateKbit) sh('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'tbf', 'rate', `${s.rateKbit}kbit`, 'burst', '32kbit', 'latency', '400ms']);
     if (s.lossPct) {
-      // Random per-packet drop on the way out, except to the gateway's loopback peers (none: all leaves via eth0).
+      // Random per-packet drop on the way out (everything leaves via eth0).
       const mod = Math.round(s.lossPct * 100);
       this.nft(k, `add rule inet chaos out oifname "eth0" numgen random mod 10000 < ${mod} counter drop comment "loss"`);
     }
   }
 
   unshape(k: number): void {
+    this.delays.get(k)?.stop();
+    this.delays.delete(k);
     quiet('ip', ['netns', 'exec', this.ns(k), 'tc', 'qdisc', 'del', 'dev', 'eth0', 'root']);
     this.flushComment(k, 'loss');
+  }
+
+  /** The delay daemons running now (member → pid), for tests of the cleanup. */
+  delayPids(): Map<number, number | undefined> {
+    return new Map([...this.delays].map(([k, d]) => [k, d.pid]));
   }
 
   /** Cuts every link between the two groups (both ways); the gateway (chains, aggregators) stays reachable. */
@@ -249,6 +243,8 @@ export class ChaosNet {
       process.off('SIGTERM', this.onSignal);
       process.off('exit', this.onExit);
     }
+    for (const d of this.delays.values()) d.stop();
+    this.delays.clear();
     for (const line of sh('ip', ['netns', 'list']).split('\n')) {
       const name = line.trim().split(' ')[0];
       if (name?.startsWith(`dchaos-${process.pid}-`)) quiet('ip', ['netns', 'del', name]);

@@ -2,7 +2,8 @@
 // skews (restarting those members), sends steady requests on both chains while its faults run, heals
 // everything, and then every request must be answered within a bound, with the output an honest local
 // recomputation gives; the evidence must name every provably faulty member and no honest one; the
-// registry must slash no honest member; a node killed with -9 must find in its SQLite store every report
+// registry (fed by the aggregator's own evidence submission) must slash every equivocating member and no
+// honest one; a node killed with -9 must find in its SQLite store every report
 // and partial it had.
 import { join } from 'node:path';
 import { parseEventLogs } from 'viem';
@@ -10,7 +11,7 @@ import { toHex } from '@destra/protocol';
 import { NodeStore } from '@destra/oracle-node';
 import { committeeRegistryAbi } from '@destra/contracts';
 import type { TrackedRequest } from '../devnet/live-network.ts';
-import { PROVABLE_MODES, type ByzantineMode } from './byzantine.ts';
+import { PROVABLE_MODES, SLASHABLE_MODES, type ByzantineMode } from './byzantine.ts';
 import type { ChaosNetwork } from './chaos-network.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,6 +32,8 @@ export interface ScenarioContext {
 
 export interface Scenario {
   name: string;
+  /** Adds delay/jitter (netdelay): skipped where `delayUnavailable()` says why it cannot. */
+  needsDelay?: boolean;
   /** Member → Byzantine mode for the scenario (the members are restarted with it, and honest after). */
   byzantine?: (ctx: ScenarioContext) => Map<number, ByzantineMode>;
   /** Member → clock skew in ms for the scenario. */
@@ -52,6 +55,8 @@ export interface ScenarioResult {
   violations: string[];
   /** Provably faulty members (equivocate, invalid-partial) the evidence did not name. */
   unnamed: string[];
+  /** Members a Slashed event of CommitteeRegistry named during the scenario (`node k (mode)`). */
+  slashed: string[];
 }
 
 export interface RunOptions {
@@ -61,6 +66,8 @@ export interface RunOptions {
   answerBoundMs?: number;
   /** Traffic before the faults start and after they heal; default 5 s. */
   marginMs?: number;
+  /** How long after the answers a slashable member's Slashed event may take to land; default 60 s. */
+  slashBoundMs?: number;
   log?: (line: string) => void;
 }
 
@@ -111,6 +118,9 @@ export async function runScenario(c: ChaosNetwork, s: Scenario, o: RunOptions = 
   await Promise.all(special.map((k) => c.restart(k)));
   if (special.length) log(`  ${[...byz].map(([k, m]) => `node ${k} ${m}`).concat([...skew].map(([k, ms]) => `node ${k} clock ${ms / 1000} s`)).join(', ')}`);
   const evidenceFrom = c.evidence.length;
+  const registry = live.chains.deployed.addresses.registry;
+  const chain = live.chains.clients.publicClient;
+  const fromBlock = await chain.getBlockNumber();
   const firstRequest = live.requests.length;
   const traffic = live.traffic({ intervalMs: o.intervalMs ?? 1500, firstVariant: (variantBase += 1000), onError: (i, err) => log(`  request ${i} not submitted: ${err.message}`) });
   let healedAt = performance.now();
@@ -155,12 +165,27 @@ export async function runScenario(c: ChaosNetwork, s: Scenario, o: RunOptions = 
   // Every member whose fault is provable (invalid partial, equivocation) must be named.
   const unnamed = [...byz].filter(([k, mode]) => PROVABLE_MODES.includes(mode) && !namedOps.has(k)).map(([k, mode]) => `node ${k} (${mode})`);
   for (const u of unnamed) violations.push(`${u} not named in the evidence`);
-  // No honest member slashed on chain.
-  const logs = await live.chains.clients.publicClient.getLogs({ address: live.chains.deployed.addresses.registry, fromBlock: 0n });
-  for (const ev of parseEventLogs({ abi: committeeRegistryAbi, logs, eventName: 'Slashed' })) {
-    const k = members.find((m) => live.address(m).toLowerCase() === String(ev.args.operator).toLowerCase());
-    if (k !== undefined && !byz.has(k)) violations.push(`honest node ${k} slashed`);
+  // On chain (the aggregator submits equivocation evidence itself): every slashable member slashed in this
+  // scenario, and no honest one.
+  const slashedOps = new Map<number, number>();
+  const readSlashed = async () => {
+    slashedOps.clear();
+    const logs = await chain.getLogs({ address: registry, fromBlock });
+    for (const ev of parseEventLogs({ abi: committeeRegistryAbi, logs, eventName: 'Slashed' })) {
+      const k = members.find((m) => live.address(m).toLowerCase() === String(ev.args.operator).toLowerCase());
+      if (k !== undefined) slashedOps.set(k, (slashedOps.get(k) ?? 0) + 1);
+    }
+  };
+  const slashable = [...byz].filter(([, mode]) => SLASHABLE_MODES.includes(mode)).map(([k]) => k);
+  const slashDeadline = performance.now() + (o.slashBoundMs ?? 60_000);
+  await readSlashed();
+  while (slashable.some((k) => !slashedOps.has(k)) && performance.now() < slashDeadline) {
+    await sleep(2000);
+    await readSlashed();
   }
+  for (const k of slashable) if (!slashedOps.has(k)) violations.push(`node ${k} (${byz.get(k)}) not slashed on chain within ${(o.slashBoundMs ?? 60_000) / 1000} s`);
+  for (const k of slashedOps.keys()) if (!byz.has(k)) violations.push(`honest node ${k} slashed`);
+  const slashed = [...slashedOps].map(([k, times]) => `node ${k} (${byz.get(k) ?? 'honest'}) ×${times}`);
   // Back to honest members with true clocks for the next scenario.
   for (const k of byz.keys()) c.setByzantine(k, undefined);
   for (const k of skew.keys()) c.setClockSkew(k, 0);
@@ -177,6 +202,7 @@ export async function runScenario(c: ChaosNetwork, s: Scenario, o: RunOptions = 
     recoveryMs: waited.length ? Math.max(...waited.map((r) => r.answeredAt! - healedAt)) : 0,
     violations,
     unnamed,
+    slashed,
   };
 }
 
