@@ -1,9 +1,12 @@
 // The chain as the node's control plane: CommitteeRegistry read through the Ethereum adapter's
-// CommitteeReader into ChainSnapshots. Loaded lazily so nodes without a registry never load viem.
+// CommitteeReader into ChainSnapshots. Loaded lazily so nodes without a registry never load viem. Each poll
+// first asks whether anything changed (registry-changes.ts: the head, and the registry's and staking's
+// events since the last read); the full read (~40 eth_calls) runs only then, and every `fullReadEvery` polls.
 import { toHex } from '@destra/protocol';
 import type { Address } from 'viem';
 import { z } from 'zod';
 import { committeeThreshold, type CommitteeMember, type EpochCommittee } from './committee.ts';
+import { RegistryChanges, type ChangeClient } from './registry-changes.ts';
 import { hexBytes, type ChainEpoch, type ChainSnapshot, type ChainViewReader, type DirectoryOperator } from './chain-view.ts';
 
 export const controlSchema = z.strictObject({
@@ -36,16 +39,42 @@ const member = (e: Entry, index: number): CommitteeMember => ({
   addrs: e.peerId ? e.multiaddrs.map((a) => (a.includes('/p2p/') ? a : `${a}/p2p/${e.peerId}`)) : [],
 });
 
-export class RegistryChainView implements ChainViewReader {
-  private constructor(private readonly reader: Reader) {}
+export interface ChainViewOptions {
+  /** Full read every this many polls even without events (reorgs, state changed without an event). Default 30. */
+  fullReadEvery?: number;
+  /** The JSON-RPC client (tests count its calls). Default: viem over HTTP with JSON-RPC batching. */
+  client?: import('viem').PublicClient;
+}
 
-  static async connect(cfg: ControlConfig): Promise<RegistryChainView> {
-    const [{ CommitteeReader }, viem] = await Promise.all([import('@destra/adapter-ethereum'), import('viem')]);
-    const client = viem.createPublicClient({ transport: viem.http(cfg.rpcUrl) });
-    return new RegistryChainView(new CommitteeReader(client as never, cfg.registry as Address));
+export class RegistryChainView implements ChainViewReader {
+  private last: ChainSnapshot | undefined;
+  readonly changes: RegistryChanges;
+
+  private constructor(private readonly reader: Reader, client: ChangeClient, fullReadEvery: number) {
+    this.changes = new RegistryChanges(client, async () => [reader.registry, await reader.staking()], fullReadEvery);
   }
 
+  static async connect(cfg: ControlConfig, o: ChainViewOptions = {}): Promise<RegistryChainView> {
+    const [{ CommitteeReader }, viem] = await Promise.all([import('@destra/adapter-ethereum'), import('viem')]);
+    // Batching: a full read's ~40 parallel eth_calls go out in one HTTP request.
+    const client = o.client ?? viem.createPublicClient({ transport: viem.http(cfg.rpcUrl, { batch: true }) });
+    return new RegistryChainView(new CommitteeReader(client as never, cfg.registry as Address), client as unknown as ChangeClient, o.fullReadEvery ?? 30);
+  }
+
+  /**
+   * The registry as of the latest block. Returns the previous snapshot object itself when nothing changed
+   * since it was read (callers may compare by identity).
+   */
   async read(): Promise<ChainSnapshot> {
+    const { head, reason } = await this.changes.check();
+    if (!reason && this.last) return this.last;
+    const s = await this.readFull();
+    this.changes.acknowledge(head);
+    this.last = s;
+    return s;
+  }
+
+  private async readFull(): Promise<ChainSnapshot> {
     const r = this.reader;
     const [params, currentEpoch, directory] = await Promise.all([r.params(), r.currentEpoch(), r.operatorDirectory()]);
     const byAddress = new Map(directory.map((e, i) => [e.address.toLowerCase(), { e, i }]));

@@ -179,7 +179,8 @@ export class EpochManager {
     this.polling = true;
     try {
       const s = await this.o.chain.read();
-      this.serialize(() => this.onSnapshot(s));
+      // The same object: the chain did not change since the last read (the 1 s tick covers the clock).
+      if (s !== this.snapshot) this.serialize(() => this.onSnapshot(s));
       if (this.lastError) this.o.log.info('chain reachable again');
       this.lastError = '';
     } catch (err) {
