@@ -2,7 +2,8 @@
 // an ordered stream, build the Merkle tree of this member's own reports, sign the root once and send a
 // RangeCommit to the aggregators. Nothing per report crosses the network. The member keeps the reports
 // and tree of recent ranges, stores the committee's RangeCertificate when it arrives (after checking the
-// group signature), and then serves any report of the range as a signed report with its proof.
+// group signature — or, with deferCheck, on first use), and then serves any report of the range as a
+// signed report with its proof.
 import { rangeId, signingMessage, SigningPurpose, signPartial, type KeyShare } from '@destra/protocol';
 import { flatProof, type FastHasher, type FlatTree } from '../core/fast-hash.ts';
 import { equalBytes, hexKey } from '../core/hex.ts';
@@ -11,6 +12,8 @@ import { subscribeBatches, type MemberHost } from './batch-member.ts';
 import { RangeCommitError } from '../errors.ts';
 
 const MAX_EARLY_CERTIFICATES = 1024;
+/** Unchecked certificates kept per range (deferCheck): distinct signatures, the first that verifies wins. */
+const MAX_UNCHECKED_PER_RANGE = 4;
 
 export interface RangeMemberOptions {
   host: MemberHost;
@@ -32,8 +35,17 @@ export interface RangeMemberOptions {
   guard?: RangeGuard;
   /** Called for certificates that were not stored, with the reason (logs, metrics). */
   onRejected?: (reason: string) => void;
-  /** Called once per range of this member when the committee's certificate for it is stored. */
+  /** Called once per range of this member when the committee's certificate for it is stored (checked). */
   onCertified?: (range: CertifiedRange) => void;
+  /**
+   * True for a range (by id) whose certificate nobody needs checked now: it is kept unchecked (its root
+   * must still be this member's) and its group signature is checked on first use — any lookup that
+   * would serve the range (signedReport, certifiedRange, certifiedRangeAt, certified). A node's members
+   * that did not take a batch job serve few of its results, so this saves a pairing check per range and
+   * member; nothing is ever served from an unchecked certificate. Default: every certificate is checked
+   * when it arrives.
+   */
+  deferCheck?: (id: Uint8Array) => boolean;
   /**
    * false: the owner routes certificates in with receiveCertificate() (e.g. a node holding one member per
    * epoch, which dispatches by the certificate's epoch). Default true: subscribes to batchesTopic itself.
@@ -84,7 +96,14 @@ interface KeptRange {
   tree: FlatTree;
   /** The signed RangeCommit as sent, for resend(). */
   frame: Uint8Array;
-  certificate?: { signature: Uint8Array; signers: number[] };
+  certificate?: Certificate;
+  /** Certificates with this member's root whose signature is not checked yet (deferCheck). */
+  unchecked?: Certificate[];
+}
+
+interface Certificate {
+  signature: Uint8Array;
+  signers: number[];
 }
 
 /** A range of this member that the committee certified: everything needed to serve any of its reports. */
@@ -124,7 +143,7 @@ export class RangeMember {
   /** Certificates that arrived before this member's own commit, by range id. */
   private readonly early = new Map<string, RangeCertificate>();
   private readonly guard: RangeGuard;
-  readonly stats = { committedRanges: 0, committedReports: 0, certifiedRanges: 0, certifiedReports: 0, rejectedCertificates: 0 };
+  readonly stats = { committedRanges: 0, committedReports: 0, certifiedRanges: 0, certifiedReports: 0, rejectedCertificates: 0, uncheckedCertificates: 0 };
 
   constructor(private readonly opts: RangeMemberOptions) {
     this.guard = opts.guard ?? new MemoryRangeGuard();
@@ -187,20 +206,20 @@ export class RangeMember {
   /** The signed report for sequence number `seq` of `stream`, once its range is certified. */
   signedReport(stream: Uint8Array, seq: number): RangeSignedReport | undefined {
     const range = this.rangeHolding(stream, seq);
-    if (!range?.certificate) return undefined;
+    if (!range || !this.checked(range)) return undefined;
     return signedReportOf(this.certifiedView(range), seq - range.start);
   }
 
   /** A certified range this member still keeps, by range id (hex, no 0x). */
   certifiedRange(id: string): CertifiedRange | undefined {
     const range = this.ranges.get(id);
-    return range?.certificate ? this.certifiedView(range) : undefined;
+    return range && this.checked(range) ? this.certifiedView(range) : undefined;
   }
 
   /** The certified range holding sequence number `seq` of `stream`, while kept. */
   certifiedRangeAt(stream: Uint8Array, seq: number): CertifiedRange | undefined {
     const range = this.rangeHolding(stream, seq);
-    return range?.certificate ? this.certifiedView(range) : undefined;
+    return range && this.checked(range) ? this.certifiedView(range) : undefined;
   }
 
   private certifiedView(r: KeptRange): CertifiedRange {
@@ -215,7 +234,8 @@ export class RangeMember {
 
   /** True once the committee's certificate for this member's range has been stored. */
   certified(stream: Uint8Array, start: number, count: number): boolean {
-    return this.ranges.get(hexKey(rangeId(stream, start, count)))?.certificate !== undefined;
+    const range = this.ranges.get(hexKey(rangeId(stream, start, count)));
+    return range !== undefined && this.checked(range);
   }
 
   private onCertificate(c: RangeCertificate): void {
@@ -235,11 +255,36 @@ export class RangeMember {
   private apply(range: KeptRange, c: RangeCertificate): void {
     if (range.certificate) return;
     if (!equalBytes(range.tree.root, c.root)) return this.rejected(`certificate root for range ${c.start}+${c.count} differs from this member's reports`);
-    if (!this.groupSigned(c.signature, c.root)) return this.rejected(`certificate for range ${c.start}+${c.count} does not carry a valid group signature`);
-    range.certificate = { signature: c.signature, signers: c.signers };
+    const cert = { signature: c.signature, signers: c.signers };
+    if (!this.opts.deferCheck?.(range.id)) return this.check(range, cert);
+    const list = (range.unchecked ??= []);
+    if (list.some((u) => equalBytes(u.signature, c.signature))) return; // the same certificate again (several aggregators)
+    if (list.length >= MAX_UNCHECKED_PER_RANGE) return this.rejected(`more than ${MAX_UNCHECKED_PER_RANGE} distinct unchecked certificates for range ${c.start}+${c.count}`);
+    list.push(cert);
+    this.stats.uncheckedCertificates++;
+  }
+
+  /** Stores `c` when its group signature over this member's root verifies. */
+  private check(range: KeptRange, c: Certificate): void {
+    if (!this.groupSigned(c.signature, range.tree.root)) return this.rejected(`certificate for range ${range.start}+${range.count} does not carry a valid group signature`);
+    range.certificate = c;
     this.stats.certifiedRanges++;
-    this.stats.certifiedReports += c.count;
+    this.stats.certifiedReports += range.count;
     this.opts.onCertified?.(this.certifiedView(range));
+  }
+
+  /** True when the range has a checked certificate; checks its unchecked ones first (deferCheck), in arrival order. */
+  private checked(range: KeptRange): boolean {
+    const list = range.unchecked;
+    if (!range.certificate && list) {
+      range.unchecked = undefined;
+      this.stats.uncheckedCertificates -= list.length;
+      for (const c of list) {
+        if (range.certificate) break;
+        this.check(range, c);
+      }
+    }
+    return range.certificate !== undefined;
   }
 
   /** False for a wrong signature and for bytes that are not a G1 point (verify throws on those). */
@@ -267,6 +312,7 @@ export class RangeMember {
       const [oldKey, old] = this.ranges.entries().next().value!;
       this.ranges.delete(oldKey);
       this.keptReports -= old.count;
+      this.stats.uncheckedCertificates -= old.unchecked?.length ?? 0;
       const list = this.byStream.get(hexKey(old.stream))!;
       list.splice(list.indexOf(old), 1);
     }

@@ -45,6 +45,12 @@ export interface RangeServiceOptions {
   keepReports: number;
   log: Logger;
   onRejected?: (reason: string) => void;
+  /**
+   * true (default): a certificate for a range nobody waits on (onCertified) — a batch range on a member
+   * that did not take the job — is kept unchecked and its group signature checked on first lookup
+   * (RangeMemberOptions.deferCheck); false: every certificate is checked when it arrives.
+   */
+  deferChecks?: boolean;
 }
 
 export interface SignedResult extends RangeSignedReport {
@@ -158,7 +164,7 @@ export class RangeService extends EventEmitter<RangeServiceEvents> {
     return next;
   }
 
-  get stats(): { epoch: number; committedRanges: number; committedReports: number; certifiedRanges: number; certifiedReports: number; rejectedCertificates: number }[] {
+  get stats(): { epoch: number; committedRanges: number; committedReports: number; certifiedRanges: number; certifiedReports: number; rejectedCertificates: number; uncheckedCertificates: number }[] {
     return [...this.members.entries()].map(([epoch, m]) => ({ epoch, ...m.stats }));
   }
 
@@ -184,6 +190,9 @@ export class RangeService extends EventEmitter<RangeServiceEvents> {
       subscribe: false,
       onRejected: (reason) => this.o.onRejected?.(reason),
       onCertified: (r) => this.certified(r),
+      // A waiter (the job's proposer, the chain stream) needs the range now; anyone else asks through a
+      // lookup, which checks first.
+      ...(this.o.deferChecks === false ? {} : { deferCheck: (id: Uint8Array) => !this.waiting.has(toHex(id).slice(2)) }),
     });
     this.members.set(epoch, m);
     // Older epochs' members go (their reports with them) once newer ones exist.
