@@ -26,6 +26,8 @@ export interface ChainResult {
   relayWindowS: number;
   /** CPU seconds from the first block mined to the last report signed. */
   cpu: CpuWindow;
+  /** The same window on the monotonic clock in µs (what --cpu-prof timestamps use): to slice node profiles. */
+  monoUs: [bigint, bigint];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -61,6 +63,7 @@ export async function chainRequests(net: ProductNetwork, count: number, o: { sig
     throw err;
   }
   const started = performance.now();
+  const mono0 = process.hrtime.bigint() / 1000n;
   const window = cpuWindow(o.pids);
   try {
     for (let b = 0; b < 100; b++) {
@@ -86,6 +89,7 @@ export async function chainRequests(net: ProductNetwork, count: number, o: { sig
   }
   const lastSignedS = (performance.now() - started) / 1000;
   const cpu = window.end();
+  const monoUs: [bigint, bigint] = [mono0, process.hrtime.bigint() / 1000n];
   // The relay: RequestFulfilled events since the burst, and the router function of the carrying transactions.
   const relayDeadline = performance.now() + o.relayWindowMs;
   let logs: Awaited<ReturnType<typeof publicClient.getLogs<typeof fulfilledEvent>>> = [];
@@ -103,7 +107,7 @@ export async function chainRequests(net: ProductNetwork, count: number, o: { sig
   }
   return {
     requests: count, signed, signedPerSecond: signed / lastSignedS, minedS, firstSignedS, lastSignedS,
-    fulfilled: logs.length, relayedBy: [...selectors].map(([k, v]) => `${k}×${v}`).join(', ') || 'none', relayWindowS: o.relayWindowMs / 1000, cpu,
+    fulfilled: logs.length, relayedBy: [...selectors].map(([k, v]) => `${k}×${v}`).join(', ') || 'none', relayWindowS: o.relayWindowMs / 1000, cpu, monoUs,
   };
 }
 

@@ -178,8 +178,10 @@ export async function run(): Promise<void> {
     const idleS = env('DESTRA_PRODUCT_BENCH_IDLE_S', 5);
     if (idleS > 0) {
       const w = cpuWindow(net.pids());
+      const mono0 = process.hrtime.bigint() / 1000n;
       await new Promise((r) => setTimeout(r, idleS * 1000));
       idle = w.end();
+      log(`idle window on the monotonic clock (µs, as --cpu-prof timestamps): ${mono0}-${process.hrtime.bigint() / 1000n}`);
       rows.push({ measure: `  idle: CPU-s per second with no requests (${idleS} s)`, answered: `nodes ${(idle.nodes / idle.wall).toFixed(3)} + aggregator ${(idle.aggregator / idle.wall).toFixed(3)} CPU-s/s (anvil ${(idle.chain / idle.wall).toFixed(3)})` });
     }
     const od = samples > 0 ? await onDemand(net, model, samples, 5 * n) : undefined;
@@ -225,6 +227,7 @@ export async function run(): Promise<void> {
       const c = await chainRequests(net, chainCount, { signTimeoutMs: 180_000, relayWindowMs: 60_000, firstVariant: 50_000, pids: net.pids() }).catch((err: Error) => {
         throw new Error(`chain requests: ${err.message.split('\n')[0]}`);
       });
+      log(`chain window on the monotonic clock (µs, as --cpu-prof timestamps): ${c.monoUs[0]}-${c.monoUs[1]}`);
       rows.push({
         measure: `chain requests → reports/s signed at n=${n} (${c.requests} requests in a burst, signing '${chainSigning}')`,
         'results/s': c.signedPerSecond, answered: `${c.signed}/${c.requests} signed; from the first block: mined ${c.minedS.toFixed(1)} s, first signed ${c.firstSignedS.toFixed(1)} s, last ${c.lastSignedS.toFixed(1)} s`,

@@ -4,7 +4,7 @@
 // node's SQLite file, so a restarted node resumes exactly after the last request it persisted.
 import type { Address, PublicClient } from 'viem';
 import type { Checkpoint, CheckpointStore, OracleRequest } from '@destra/adapter-ethereum';
-import { evmDestination, requestStream } from '@destra/protocol';
+import { evmDestination, requestStream, type Destination } from '@destra/protocol';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
@@ -51,16 +51,30 @@ export class SqliteCheckpointStore implements CheckpointStore {
   }
 }
 
+const hexBytes = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.slice(2), 'hex'));
+
+/** One destination object per router (requests of a burst share it; building it per request showed in profiles). */
+const destinations = new Map<string, Destination>();
+function routerDestination(chainId: number, router: string): Destination {
+  const key = `${chainId}:${router.toLowerCase()}`;
+  let d = destinations.get(key);
+  if (!d) {
+    if (destinations.size > 64) destinations.clear();
+    destinations.set(key, (d = evmDestination(BigInt(chainId), hexBytes(router))));
+  }
+  return d;
+}
+
 /** Pure: the chain request a router event becomes. */
 export function chainRequestFromEthereum(r: OracleRequest, models: Record<string, string>): ChainRequest {
   return {
     source: `ethereum:${r.chainId}`,
-    requestId: new Uint8Array(Buffer.from(r.requestId.slice(2), 'hex')),
-    model: models[r.modelId.toLowerCase()] ?? models[r.modelId] ?? r.modelId,
-    modelHash: new Uint8Array(Buffer.from(r.modelHash.slice(2), 'hex')),
+    requestId: hexBytes(r.requestId),
+    model: models[r.modelId] ?? models[r.modelId.toLowerCase()] ?? r.modelId,
+    modelHash: hexBytes(r.modelHash),
     input: r.input,
     timestamp: Number(r.blockTimestamp),
-    destination: evmDestination(BigInt(r.chainId), new Uint8Array(Buffer.from(r.router.slice(2), 'hex'))),
+    destination: routerDestination(r.chainId, r.router),
     cursor: r.blockNumber,
   };
 }
@@ -68,7 +82,10 @@ export function chainRequestFromEthereum(r: OracleRequest, models: Record<string
 /** Pure: a router event with its place in the request stream. */
 export function sequencedFromEthereum(r: OracleRequest, models: Record<string, string>): SequencedRequest {
   if (r.seq > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`request ${r.requestId} has sequence number ${r.seq}, beyond 2^53`);
-  return { ...chainRequestFromEthereum(r, models), seq: Number(r.seq), block: r.blockNumber };
+  const q = chainRequestFromEthereum(r, models) as SequencedRequest;
+  q.seq = Number(r.seq);
+  q.block = r.blockNumber;
+  return q;
 }
 
 /** What range signing needs from the node (its range service, inference, keys, host, round path). */
