@@ -4,6 +4,7 @@
 // requesters sending junk (bad numbers, unknown and repeated parameters, malformed ids).
 import { describe, expect, it } from 'vitest';
 import { keccak256 } from 'viem';
+import { parseRelayPage } from '@destra/oracle-node';
 import {
   ChainType, combinePartials, dealShares, domainTag, encodeReport, evmDestination, g2Compressed, ReportKind, reportLeaf, requestStream, rootFromProof,
   signingMessage, SigningPurpose, signPartial, toHex, verify,
@@ -152,7 +153,8 @@ describe('RelayLog recording real relays', () => {
     expect(seen.size).toBeGreaterThanOrEqual(2);
     const all = log.list({ limit: 100, since: 0 });
     expect(all.relays.map((r) => r.status)).toEqual(['confirmed', 'confirmed', 'confirmed']);
-    expect(log.list({ limit: 5, since: all.cursor })).toEqual({ cursor: all.cursor, more: false, relays: [] });
+    expect(log.list({ limit: 5, since: all.cursor })).toEqual({ instance: log.instance, cursor: all.cursor, more: false, relays: [] });
+    expect(new RelayLog().instance).not.toBe(log.instance);
   });
 });
 
@@ -189,6 +191,8 @@ describe('GET /v1/relays on the status server', () => {
       const list = await get(`/v1/relays?limit=5&requestId=${toHex(item.requestId)}`);
       expect(list.code).toBe(200);
       expect((list.body.relays as { status: string; txs: string[] }[])[0]).toMatchObject({ status: 'confirmed', txs: [keccak256(item.report)] });
+      // the node dashboard's reader accepts what this endpoint serves (its copy of the answer's schema)
+      expect(parseRelayPage(list.body).relays[0]!.requestIds).toEqual([toHex(item.requestId)]);
       const one = await get(`/v1/relays/${toHex(item.requestId)}`);
       expect(one).toMatchObject({ code: 200, body: { requestId: toHex(item.requestId), relays: [{ chain: 'ethereum', status: 'confirmed' }] } });
       expect((await get(`/v1/relays/0x${'ab'.repeat(32)}`)).code).toBe(404);

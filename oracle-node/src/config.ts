@@ -8,6 +8,7 @@ import { controlSchema } from './epoch/chain-control.ts';
 import { ConfigError } from './errors.ts';
 import { splitModelsConfig } from './models/config.ts';
 import { batchConfigSchema } from './range/config.ts';
+import { dashboardConfigSchema } from './api/dashboard/config.ts';
 
 const hexBytes = (len: number) =>
   z
@@ -119,6 +120,8 @@ export const nodeConfigSchema = z.strictObject({
     .prefault({}),
   /** Batch jobs (POST /v1/infer/batch) and the range protocol: limits and range size (range/config.ts). */
   batch: batchConfigSchema,
+  /** The dashboard's relay column: aggregator status URLs and explorer links (api/dashboard/config.ts). */
+  dashboard: dashboardConfigSchema,
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 })
   .refine((c) => (c.control === undefined) !== (c.committee === undefined), {

@@ -18,6 +18,7 @@ export { dkgSession } from './dkg/session.ts';
 export { DkgRunner } from './dkg/runner.ts';
 export { buildApi, startApi } from './api/server.ts';
 export { openApiDocument } from './api/openapi.ts';
+export { AggregatorRelayReader, joinRelays, parseRelayPage, relaysForRequest, type RelayEntry, type RoundRelay } from './api/dashboard/relays.ts';
 export { ethereumSource, ethereumSourceSchema, chainRequestFromEthereum, SqliteCheckpointStore, type EthereumSourceConfig } from './chains/ethereum.ts';
 export { solanaSource, solanaSourceFromConfig, solanaSourceSchema, rpcSlotTime, chainRequestFromSolana, type SolanaSourceOptions } from './chains/solana.ts';
 export { EpochMachine, handoverMismatch, type EpochAction, type EpochEvent } from './epoch/machine.ts';

@@ -30,6 +30,7 @@ import { DkgEnvelopeCodec, topics as wireTopics } from './wire.ts';
 import { OracleNode } from './oracle-node.ts';
 import { MetricsHistory } from './metrics-history.ts';
 import { ChainStakeReader } from './api/dashboard/stake.ts';
+import { AggregatorRelayReader } from './api/dashboard/relays.ts';
 
 export type { RequestSource } from './chains/source.ts';
 export { OracleNode } from './oracle-node.ts';
@@ -216,6 +217,9 @@ export async function startNode(input: NodeConfig | NodeConfigInput, overrides: 
         ...(modelsOf ? { models: () => modelsOf.health() } : {}),
         history,
         ...(stake ? { stake: () => stake.view() } : {}),
+        ...(config.dashboard.relayStatus.length > 0
+          ? { relays: new AggregatorRelayReader({ urls: config.dashboard.relayStatus, links: config.dashboard.txLinks, ttlMs: config.dashboard.relayPollMs }) }
+          : {}),
       }),
       config.api.port,
       { maxConnections: config.api.maxConnections, headersTimeoutMs: config.api.headersTimeoutMs, requestTimeoutMs: config.api.requestTimeoutMs },

@@ -133,7 +133,7 @@ describe('round rows', () => {
     expect(embedJson({ m: hostile })).not.toMatch(/<|\u2028/);
     expect(JSON.parse(embedJson({ m: hostile }))).toEqual({ m: hostile });
     const html = renderDashboard(
-      { status: status(), committee: committee([true], 1), rounds: [], models: { family: 'x86-64-v3', served: [], refused: [{ model: hostile, exactness: 'exact' as never, family: 'x', reason: hostile }] }, stake: { source: 'none', operators: [] } },
+      { status: status(), committee: committee([true], 1), rounds: [], models: { family: 'x86-64-v3', served: [], refused: [{ model: hostile, exactness: 'exact' as never, family: 'x', reason: hostile }] }, stake: { source: 'none', operators: [] }, relays: { source: 'none', errors: [] } },
       { intervalMs: 5000, capacity: 720, samples: [] },
     );
     expect(html).not.toContain('window.pwned=1</script>');

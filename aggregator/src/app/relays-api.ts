@@ -1,7 +1,8 @@
 // GET /v1/relays on the aggregator's status server: what its relayers did (relay/relay-log.ts).
-//   GET /v1/relays?limit=N&since=CURSOR&requestId=0x…   {cursor, more, relays: RelayRecord[]}
+//   GET /v1/relays?limit=N&since=CURSOR&requestId=0x…   {instance, cursor, more, relays: RelayRecord[]}
 //       limit 1..1000 (default 100); without `since` the newest changes first; with it the records changed
-//       after that cursor (a previous answer's `cursor`), oldest change first, so a poller pages forward
+//       after that cursor (a previous answer's `cursor`), oldest change first, so a poller pages forward;
+//       `instance` changes when the aggregator restarts (its cursors start over)
 //   GET /v1/relays/0x<request id>                        {requestId, relays} (404 when none is recorded)
 // Bad input answers 400 {error: 'bad-request', parameter, message}; unknown and repeated parameters too.
 import type { Context, Hono } from 'hono';

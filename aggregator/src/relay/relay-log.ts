@@ -3,6 +3,7 @@
 // in a bounded in-memory ring (the oldest started record goes first). Not persisted: the relay journal
 // (journal.ts) already keeps what is unfinished across restarts, and a restarted aggregator records those
 // again as it resumes them.
+import { randomBytes } from 'node:crypto';
 import { toHex } from '@destra/protocol';
 import type { ChainName, RelayOutcome } from './relayer.ts';
 import type { RangeOutcome } from './range-relayer.ts';
@@ -48,6 +49,8 @@ export interface RelayQuery {
 }
 
 export interface RelayPage {
+  /** This log's random id, new on every aggregator start (its cursors start over then). */
+  instance: string;
   /** The highest version in `relays` (or the caller's `since`, or the log's latest, when empty): pass it as `since` next time. */
   cursor: number;
   /** True when more records matched than `limit` (ask again with `since` = cursor). */
@@ -70,6 +73,7 @@ export class RelayLog implements RelayObserver {
   private version = 0;
   private readonly capacity: number;
   private readonly now: () => number;
+  readonly instance = randomBytes(8).toString('hex');
 
   constructor(o: { capacity?: number; now?: () => number } = {}) {
     this.capacity = Math.max(1, o.capacity ?? DEFAULT_RELAY_LOG_SIZE);
@@ -117,7 +121,7 @@ export class RelayLog implements RelayObserver {
     } else matched.sort((a, b) => b.version - a.version);
     const relays = matched.slice(0, q.limit).map((r) => ({ ...r, requestIds: [...r.requestIds], txs: [...r.txs] }));
     const cursor = relays.length === 0 ? (q.since ?? this.version) : Math.max(...relays.map((r) => r.version));
-    return { cursor, more: matched.length > relays.length, relays };
+    return { instance: this.instance, cursor, more: matched.length > relays.length, relays };
   }
 
   private update(rec: RelayRecord, fields: Partial<RelayRecord>): void {

@@ -2,13 +2,15 @@
 // /v1/history and polls both every 2 s; charts are uPlot, served by the node itself (no CDN). The first
 // paint's data is embedded as JSON (never as markup), so the page shows real data before its first poll
 // and there is one renderer. Element ids are stable for browser tests: #status, #epoch, #threshold,
-// #size, #quorum, #members (rows data-member), #rounds (rows data-request, data-kind), #models (items
-// data-model), #chart-throughput, #chart-latency, #chart-verified.
+// #size, #quorum, #members (rows data-member), #rounds (rows data-request, data-kind; each relay a
+// span.relay with data-chain, data-status, data-tx), #relay-source, #models (items data-model),
+// #chart-throughput, #chart-latency, #chart-verified.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ModelsHealth } from '../inference/selfcheck.ts';
 import type { HistoryView } from '../metrics-history.ts';
 import type { DashboardRound } from './dashboard/rounds.ts';
+import type { RelaySourceView, RoundRelay } from './dashboard/relays.ts';
 import type { StakeView } from './dashboard/stake.ts';
 import type { CommitteeView, NodeStatus } from './views.ts';
 
@@ -16,7 +18,10 @@ export interface DashboardData {
   /** /health's status (quorum rule applied). */
   status: NodeStatus;
   committee: CommitteeView;
-  rounds: DashboardRound[];
+  /** Rounds with where each was relayed (joined from the aggregators' relay logs). */
+  rounds: (DashboardRound & { relays: RoundRelay[] })[];
+  /** Where the relay column comes from, and which aggregators did not answer. */
+  relays: RelaySourceView;
   /** Served and refused models; null when the node's host process injected its inference. */
   models: ModelsHealth | null;
   stake: StakeView;
@@ -74,8 +79,9 @@ export function renderDashboard(dashboard: DashboardData, history: HistoryView):
 <h2>Over time</h2>
 <div class="charts"><div class="chart" id="chart-throughput"></div><div class="chart" id="chart-latency"></div><div class="chart" id="chart-verified"></div></div>
 <h2>Recent rounds</h2>
-<table><thead><tr><th>request</th><th>round</th><th>kind</th><th>source</th><th>destination</th><th>model</th><th>status</th><th>latency</th><th>signers</th><th>bad partials</th><th>failure</th></tr></thead>
+<table><thead><tr><th>request</th><th>round</th><th>kind</th><th>source</th><th>destination</th><th>model</th><th>status</th><th>latency</th><th>signers</th><th>bad partials</th><th>relayed</th><th>failure</th></tr></thead>
 <tbody id="rounds"></tbody></table>
+<p class="kv"><span>relay transactions: <span id="relay-source"></span></span></p>
 <h2>Models</h2>
 <p class="kv"><span>hardware family: <b id="family">—</b></span></p>
 <ul id="models"></ul>

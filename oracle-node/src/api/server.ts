@@ -19,6 +19,7 @@ import { guardConnections, serverTimeouts, type ConnectionLimits, type Connectio
 import { DASHBOARD_CSP, dashboardAsset, renderDashboard, type DashboardData } from './dashboard.ts';
 import { dashboardRounds } from './dashboard/rounds.ts';
 import { NO_CHAIN_STAKE, type StakeView } from './dashboard/stake.ts';
+import { joinRelays, NO_RELAY_SOURCE, type RelaySource } from './dashboard/relays.ts';
 import { MetricsHistory } from '../metrics-history.ts';
 import { healthHttpCode, withQuorum } from './quorum.ts';
 import { openApiDocument } from './openapi.ts';
@@ -46,6 +47,8 @@ export interface ApiDeps {
   history?: MetricsHistory;
   /** Stake and rewards of the committee's operators (chain-driven nodes); default: "no chain". */
   stake?(): StakeView;
+  /** The aggregators' relay logs (config.dashboard.relayStatus): each round's relay transaction. */
+  relays?: RelaySource;
 }
 
 const inferBody = z.strictObject({
@@ -183,7 +186,8 @@ function dashboardData(deps: ApiDeps, limit: number): DashboardData {
   return {
     status: withQuorum(deps.status(), committee),
     committee,
-    rounds: dashboardRounds(deps.store, limit),
+    rounds: joinRelays(dashboardRounds(deps.store, limit), (id) => deps.relays?.lookup(id) ?? [], deps.relays?.links),
+    relays: deps.relays?.view() ?? NO_RELAY_SOURCE,
     models: deps.models?.() ?? null,
     stake: deps.stake?.() ?? NO_CHAIN_STAKE,
   };

@@ -78,6 +78,46 @@
     set('stake-source', d.stake.source === 'none' ? d.stake.reason : d.stake.error ? 'chain read failed: ' + d.stake.error : d.stake.updatedAt ? 'read from chain ' + new Date(d.stake.updatedAt).toLocaleTimeString() : 'reading chain…');
   }
 
+  var RELAY_TEXT = { pending: 'relaying', verified: 'verified by view call', 'already-fulfilled': 'landed by another relayer', failed: 'failed', confirmed: 'landed' };
+  // Where a round was relayed, per chain: the transaction (linked when the node config names an explorer
+  // pattern), or what happened instead and why.
+  function relayCell(r) {
+    var cell = el('td', { class: 'relays' });
+    if (!r.relays || r.relays.length === 0) {
+      cell.textContent = '—';
+      return cell;
+    }
+    r.relays.forEach(function (x, i) {
+      if (i) cell.appendChild(document.createTextNode(' · '));
+      var cls = x.status === 'failed' ? 'relay bad' : x.status === 'pending' ? 'relay' : 'relay ok';
+      var span = el('span', { class: cls, 'data-chain': x.chain, 'data-status': x.status, 'data-tx': x.tx, title: x.tx || x.error || x.status }, [x.chain + ' ']);
+      if (x.tx) {
+        var t = short(x.tx) + (x.moreTxs ? ' +' + x.moreTxs : '');
+        var safeUrl = x.txUrl && /^https?:\/\//.test(x.txUrl) ? x.txUrl : null;
+        span.appendChild(safeUrl ? el('a', { href: safeUrl, target: '_blank', rel: 'noopener noreferrer', class: 'mono' }, [t]) : el('span', { class: 'mono' }, [t]));
+      } else span.appendChild(document.createTextNode(RELAY_TEXT[x.status] || x.status));
+      if (x.status === 'pending') span.appendChild(document.createTextNode(' (attempt ' + (x.attempts + 1) + ')'));
+      if (x.error && (x.status === 'failed' || x.status === 'pending')) span.appendChild(document.createTextNode(': ' + x.error));
+      cell.appendChild(span);
+    });
+    return cell;
+  }
+
+  function renderRelaySource(d) {
+    var s = d.relays;
+    if (!s) return;
+    set(
+      'relay-source',
+      s.source === 'none'
+        ? 'no aggregator status URL configured (config dashboard.relayStatus)'
+        : s.errors.length
+          ? s.errors.join('; ')
+          : s.updatedAt
+            ? 'read from the aggregators ' + new Date(s.updatedAt).toLocaleTimeString()
+            : 'reading the aggregators…',
+    );
+  }
+
   function renderRounds(d) {
     var rows = d.rounds.map(function (r) {
       return el('tr', { 'data-request': r.requestId, 'data-kind': r.kind, class: r.status }, [
@@ -91,6 +131,7 @@
         td(r.latencyMs === null ? null : r.latencyMs + ' ms', 'num'),
         td(r.signers.join(', ')),
         td(r.invalid.concat(r.conflicting).join(', '), 'bad'),
+        relayCell(r),
         td(r.failure, 'bad failure'),
       ]);
     });
@@ -190,6 +231,7 @@
     renderStatus(d);
     renderMembers(d);
     renderRounds(d);
+    renderRelaySource(d);
     renderModels(d);
   }
 
