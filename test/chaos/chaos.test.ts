@@ -48,7 +48,7 @@ describe.skipIf(why !== undefined)('chaos: faults on a real network (namespaces,
     it.skipIf(s.needsDelay === true && delayUnavailable() !== undefined)(s.name, async () => {
       const lines: string[] = [];
       const r = await runScenario(c, s, { intervalMs: 1500, answerBoundMs: 90_000, marginMs: 4000, log: (l) => lines.push(l) });
-      console.log(`${s.name}: ${r.requests} requests, ${r.answered} answered, ${r.lost} lost, ${r.wrongAccepted} wrong, p99 ${Math.round(r.p99Ms)} ms, recovery ${Math.round(r.recoveryMs)} ms, slashed on chain: ${r.slashed.join(", ") || "none"}\n${lines.join('\n')}`);
+      console.log(`${s.name}: ${r.requests} requests, ${r.answered} answered, ${r.lost} lost, ${r.wrongAccepted} wrong, p99 ${Math.round(r.p99Ms)} ms, recovery ${Math.round(r.recoveryMs)} ms, slashed on chain: ${r.slashed.join(', ') || 'none'}\n${lines.join('\n')}`);
       if (r.violations.length) failed = true;
       expect(r.violations).toEqual([]);
       expect(r.requests).toBeGreaterThan(5);
