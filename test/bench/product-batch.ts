@@ -35,6 +35,8 @@ export interface BatchResult {
   proofsChecked: number;
   bad: number;
   failedRows: number;
+  /** The error of the first `failed` line (why a range did not certify). */
+  firstFailedRange?: string;
   /** Jobs that failed outright (HTTP error, connection lost), and the first such failure. */
   errors: number;
   firstError?: string;
@@ -83,7 +85,7 @@ export async function batchLoad(
     return { body: JSON.stringify({ model: model.model, rows: rows.map((r) => `0x${Buffer.from(r).toString('hex')}`) }), rows };
   };
   const verifiedRoots = new Map<string, Promise<boolean>>();
-  const st: { jobs: number; done: number; results: number; verified: number; roots: number; proofs: number; bad: number; failedRows: number; errors: number; firstError?: string } = { jobs: 0, done: 0, results: 0, verified: 0, roots: 0, proofs: 0, bad: 0, failedRows: 0, errors: 0 };
+  const st: { jobs: number; done: number; results: number; verified: number; roots: number; proofs: number; bad: number; failedRows: number; firstFailedRange?: string; errors: number; firstError?: string } = { jobs: 0, done: 0, results: 0, verified: 0, roots: 0, proofs: 0, bad: 0, failedRows: 0, errors: 0 };
   const latencies: number[] = [];
   const started = performance.now();
   const until = started + o.seconds * 1000;
@@ -187,7 +189,10 @@ export async function batchLoad(
             jobOk = false;
           }
         }
-        if (l.type === 'failed') st.failedRows += (l as { toRow?: number; fromRow?: number }).toRow! - (l as { fromRow?: number }).fromRow!;
+        if (l.type === 'failed') {
+          st.failedRows += (l as { toRow?: number; fromRow?: number }).toRow! - (l as { fromRow?: number }).fromRow!;
+          st.firstFailedRange ??= String((l as { error?: unknown }).error).slice(0, 200);
+        }
         if (l.type === 'done') finished = true;
       }
       if (from < buf.length) parts.push(buf.subarray(from));
@@ -206,7 +211,7 @@ export async function batchLoad(
   latencies.sort((a, b) => a - b);
   return {
     clients: o.clients, rowsPerJob: o.rows, jobs: st.jobs, jobsDone: st.done, results: st.results, verifiedPerSecond: st.verified / seconds,
-    jobP50: pct(latencies, 50), jobP99: pct(latencies, 99), rootsVerified: st.roots, proofsChecked: st.proofs, bad: st.bad, failedRows: st.failedRows,
+    jobP50: pct(latencies, 50), jobP99: pct(latencies, 99), rootsVerified: st.roots, proofsChecked: st.proofs, bad: st.bad, failedRows: st.failedRows, ...(st.firstFailedRange ? { firstFailedRange: st.firstFailedRange } : {}),
     errors: st.errors, ...(st.firstError ? { firstError: st.firstError } : {}), seconds, verified: st.verified, body: bodyFormat, lines: lineFormat,
   };
 }

@@ -207,7 +207,7 @@ export async function run(): Promise<void> {
       rows.push({
         measure: `verified results/s, POST /v1/infer/batch at n=${n}, ${b.clients} clients × ${b.rowsPerJob} rows`,
         'results/s': b.verifiedPerSecond, 'p50 ms': b.jobP50, 'p99 ms': b.jobP99,
-        answered: `${b.jobsDone}/${b.jobs} jobs, ${b.results} results in ${b.seconds.toFixed(1)} s${b.failedRows ? `, ${b.failedRows} rows failed` : ''}${b.errors ? `, ${b.errors} jobs failed (first: ${b.firstError})` : ''}`,
+        answered: `${b.jobsDone}/${b.jobs} jobs, ${b.results} results in ${b.seconds.toFixed(1)} s${b.failedRows ? `, ${b.failedRows} rows failed (first: ${b.firstFailedRange})` : ''}${b.errors ? `, ${b.errors} jobs failed (first: ${b.firstError})` : ''}`,
         verified: `${b.rootsVerified} roots, ${b.proofsChecked} ${b.lines === 'ranges' ? 'ranges rebuilt (every leaf)' : 'proofs sampled'}, ${b.bad} bad; ${b.body} bodies, ${b.lines} lines`, goal: '≥ 100,000',
       });
       const per = cpuPer(cpu, b.verified);
