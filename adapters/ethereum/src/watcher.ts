@@ -7,7 +7,7 @@ import { oracleRouterAbi } from '@destra/contracts';
 import { blockRanges } from './block-ranges.ts';
 import { MemoryCheckpointStore, isProcessed, type Checkpoint, type CheckpointStore } from './checkpoint.ts';
 import { RecentIds } from './dedupe.ts';
-import { AdapterConfigError, EthereumAdapterError } from './errors.ts';
+import { AdapterConfigError, EthereumAdapterError, MalformedChainDataError } from './errors.ts';
 import { parseRequestLog, type OracleRequest } from './request-event.ts';
 import { ensureWebSocketGlobal } from './ws-transport.ts';
 
@@ -194,13 +194,21 @@ export class RequestWatcher {
     if (this.o.onError) this.o.onError(e);
   }
 
-  private async safeHead(): Promise<bigint> {
-    return (await this.o.client.getBlockNumber({ cacheTime: 0 })) - BigInt(this.o.confirmations);
+  /** Number and hash of the latest block, read raw (no block formatting: only two fields are used). */
+  private async latestBlock(): Promise<{ number: bigint; hash: Hex }> {
+    const b = (await this.o.client.request({ method: 'eth_getBlockByNumber', params: ['latest', false] })) as { number?: unknown; hash?: unknown } | null;
+    if (!b || typeof b.number !== 'string' || !/^0x[0-9a-fA-F]{1,16}$/.test(b.number) || typeof b.hash !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(b.hash)) {
+      throw new MalformedChainDataError(`the RPC returned no usable latest block (${JSON.stringify(b)?.slice(0, 120)}); check the RPC endpoint`);
+    }
+    return { number: BigInt(b.number), hash: b.hash as Hex };
   }
 
   private async syncOnce(): Promise<number> {
-    await this.checkReorg();
-    const safe = await this.safeHead();
+    // One request when caught up: the latest block's number is the head, and when the checkpoint is that
+    // block its hash is the reorg check (an idle poll was eth_getBlockByNumber + eth_blockNumber).
+    const latest = await this.latestBlock();
+    await this.checkReorg(latest);
+    const safe = latest.number - BigInt(this.o.confirmations);
     if (safe < this.nextBlock) return 0;
     let emitted = 0;
     const timestamps = new Map<bigint, bigint>();
@@ -270,12 +278,12 @@ export class RequestWatcher {
   }
 
   /** A checkpointed block that is no longer canonical means a reorg deeper than `confirmations`. */
-  private async checkReorg(): Promise<void> {
+  private async checkReorg(latest: { number: bigint; hash: Hex }): Promise<void> {
     const cp = this.checkpoint;
     if (!cp) return;
-    const block = await this.o.client.getBlock({ blockNumber: cp.blockNumber }).catch(() => undefined);
-    if (block?.hash === cp.blockHash) return;
-    this.report(new DeepReorgError(cp.blockNumber, cp.blockHash, block?.hash ?? undefined));
+    const hash = cp.blockNumber === latest.number ? latest.hash : (await this.o.client.getBlock({ blockNumber: cp.blockNumber }).catch(() => undefined))?.hash;
+    if (hash !== undefined && hash !== null && hash.toLowerCase() === cp.blockHash.toLowerCase()) return;
+    this.report(new DeepReorgError(cp.blockNumber, cp.blockHash, hash ?? undefined));
     const rewind = this.o.reorgRewind ?? BigInt(Math.max(this.o.confirmations, 1) * 4);
     this.checkpoint = undefined; // rescan; already-emitted requests are filtered by `seen`
     const back = cp.blockNumber > rewind ? cp.blockNumber - rewind : 0n;

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestClient, http, type Hex } from 'viem';
+import { createPublicClient, createTestClient, custom, http, type Hex, type PublicClient } from 'viem';
 import { DeepReorgError, DestraEthereumClient, JsonFileCheckpointStore, createWebSocketPublicClient, MemoryCheckpointStore, RequestWatcher, encodeInput, type OracleRequest } from '../src/index.ts';
 import { MODEL_HASH, MODEL_NAME, addressOf, setupChain, type ChainFixture } from './fixture.ts';
 
@@ -177,6 +177,36 @@ describe('RequestWatcher', () => {
     // Rescanning the same canonical chain emits nothing more.
     await w.sync();
     expect(got).toHaveLength(2);
+  });
+
+  it('an idle poll is one eth_getBlockByNumber; a same-height replacement of the checkpointed block is still a reorg', async () => {
+    const calls: string[] = [];
+    const inner = createPublicClient({ transport: http(f.anvil.rpcUrl) });
+    const counting = createPublicClient({
+      transport: custom({ request: ({ method, params }: { method: string; params?: unknown }) => (calls.push(method), inner.request({ method, params } as never)) }),
+    }) as PublicClient;
+    const test = createTestClient({ mode: 'anvil', chain: f.clients.chain, transport: http(f.anvil.rpcUrl) });
+    const got: OracleRequest[] = [];
+    const errors: Error[] = [];
+    const w = new RequestWatcher({ client: counting, router: f.deployed.addresses.router, pollIntervalMs: 60_000, onRequest: (r) => void got.push(r), onError: (e) => void errors.push(e) });
+    await w.start();
+    const snapshot = await test.snapshot();
+    const orphan = await send(60n);
+    await w.sync();
+    expect(got.map((r) => r.requestId)).toEqual([orphan]);
+    calls.length = 0;
+    await w.sync();
+    await w.sync();
+    expect(calls).toEqual(['eth_getBlockByNumber', 'eth_getBlockByNumber']);
+    // The checkpointed head block is replaced by another block of the same height (no new head number).
+    await test.revert({ id: snapshot });
+    const replacement = await send(61n);
+    await w.sync();
+    await w.stop();
+    expect(errors.some((e) => e instanceof DeepReorgError)).toBe(true);
+    expect(replacement).toBe(orphan);
+    expect(got).toHaveLength(2);
+    expect(got[1]!.input).toEqual(encodeInput([61n, -61n]));
   });
 
   it('stores its checkpoint once per scanned block range, not per request; a failing handler stores it as far as it got', async () => {
