@@ -91,10 +91,28 @@ function hexToBuffer(h: string): Buffer | undefined {
   return b.length * 2 === h.length - 2 ? b : undefined;
 }
 
-const zero = (b: Uint8Array, from: number, to: number): boolean => {
+function zero(b: Uint8Array, from: number, to: number): boolean {
   for (let i = from; i < to; i++) if (b[i] !== 0) return false;
   return true;
-};
+}
+
+/** Word `i`'s low `bytes` (the rest must be zero: Solidity never writes dirty high bits). */
+function narrow(b: Buffer, i: number, bytes: number, what: string): bigint {
+  if (!zero(b, i * WORD, (i + 1) * WORD - bytes)) throw new MalformedChainDataError(`${what} has bits above ${8 * bytes}`);
+  return bytes <= 6 ? BigInt(b.readUIntBE((i + 1) * WORD - bytes, bytes)) : b.readBigUInt64BE((i + 1) * WORD - 8);
+}
+
+/** EIP-55 form of a 40-hex-digit address; requesters repeat, so the Keccak is remembered (bounded). */
+const checksums = new Map<string, Address>();
+function checksummed(hex40: string): Address {
+  const k = hex40.toLowerCase();
+  let a = checksums.get(k);
+  if (a === undefined) {
+    if (checksums.size >= 4096) checksums.clear();
+    checksums.set(k, (a = getAddress(`0x${k}`)));
+  }
+  return a;
+}
 
 /**
  * InferenceRequested(bytes32 indexed requestId, address indexed requester, bytes32 indexed modelId,
@@ -114,10 +132,6 @@ export function decodeRequestedLog(topics: readonly Hex[], data: Hex): DecodedRe
   const b = hexToBuffer(data);
   if (!b) throw new MalformedChainDataError('log data is not even-length hex');
   if (b.length < (HEAD_WORDS + 1) * WORD) throw new MalformedChainDataError(`log data is ${b.length} bytes, shorter than the event's head`);
-  const narrow = (i: number, bytes: number, what: string): bigint => {
-    if (!zero(b, i * WORD, (i + 1) * WORD - bytes)) throw new MalformedChainDataError(`${what} has bits above ${8 * bytes}`);
-    return bytes <= 6 ? BigInt(b.readUIntBE((i + 1) * WORD - bytes, bytes)) : b.readBigUInt64BE((i + 1) * WORD - 8);
-  };
   if (!zero(b, WORD, 2 * WORD - 1) || b[2 * WORD - 1] !== HEAD_WORDS * WORD) throw new MalformedChainDataError(`input offset is 0x${b.subarray(WORD, 2 * WORD).toString('hex').replace(/^0+/, '')}, expected 0xc0`);
   if (!zero(b, HEAD_WORDS * WORD, (HEAD_WORDS + 1) * WORD - 4)) throw new MalformedChainDataError(`input length 0x${b.subarray(HEAD_WORDS * WORD, (HEAD_WORDS + 1) * WORD).toString('hex').replace(/^0+/, '')} is beyond any input`);
   const n = b.readUInt32BE((HEAD_WORDS + 1) * WORD - 4);
@@ -128,13 +142,13 @@ export function decodeRequestedLog(topics: readonly Hex[], data: Hex): DecodedRe
   if (!zero(b, at + n, at + padded)) throw new MalformedChainDataError('input padding is not zero');
   return {
     requestId: topics[1]!,
-    requester: getAddress(`0x${topics[2]!.slice(26)}`),
+    requester: checksummed(topics[2]!.slice(26)),
     modelId: topics[3]!,
     modelHash: `0x${b.toString('hex', 0, WORD)}`,
     input: new Uint8Array(b.buffer.slice(b.byteOffset + at, b.byteOffset + at + n)),
-    callbackGasLimit: Number(narrow(2, 4, 'callbackGasLimit')),
+    callbackGasLimit: Number(narrow(b, 2, 4, 'callbackGasLimit')),
     fee: BigInt(`0x${b.toString('hex', 3 * WORD, 4 * WORD)}`),
-    deadline: narrow(4, 8, 'deadline'),
-    seq: narrow(5, 8, 'seq'),
+    deadline: narrow(b, 4, 8, 'deadline'),
+    seq: narrow(b, 5, 8, 'seq'),
   };
 }
