@@ -1,5 +1,7 @@
 // Headless Chromium (playwright-core, Debian's /usr/bin/chromium) loads node 1's dashboard of a live
-// 4-node network and checks the committee, epoch and rounds it shows, including a live update; then,
+// 4-node network and checks the committee, epoch and rounds it shows, including a live update; a request
+// sent to the router on anvil, whose fulfilment transaction (read from the chain's RequestFulfilled log)
+// must appear in its round row, read by the node from the aggregator's relay log (GET /v1/relays); then,
 // after some traffic, its charts (screenshots kept under a tmp dir and checked: not blank, chart canvases
 // drawn in series colours), the round rows (kind, destination), the model list, that a hostile model
 // name / failure reason stored from a chain request shows as text and runs nothing, and that the header
@@ -10,8 +12,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
+import { oracleRouterAbi } from '@destra/contracts';
 import { ReportKind, toHex } from '@destra/protocol';
+import { startChains, type Chains } from '../devnet/chains.ts';
 import { startLocalCluster, type LocalCluster } from '../devnet/cluster.ts';
+import { EthereumRequestSource } from '../devnet/sources.ts';
 import { loadBenchModel, type BenchModel } from '../bench/inference.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -21,13 +26,58 @@ const engineAvailable = existsSync(fileURLToPath(new URL('../../oracle-node/src/
 if (!engineAvailable) console.warn('dashboard test skipped: oracle-node/src/inference (the real inference engine) is not present');
 if (!existsSync(CHROMIUM)) console.warn(`dashboard test skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
+/** Decodes PNG screenshots in a blank page: luminance variance (not blank) and saturated-green pixels. */
+async function pngStats(browser: Browser, pngs: Buffer[]): Promise<{ variance: number; green: number; width: number; height: number }[]> {
+  const probe = await browser.newPage();
+  const stats = await probe.evaluate(async (b64s: string[]) => {
+    const out = [];
+    for (const b64 of b64s) {
+      const img = new Image();
+      img.src = `data:image/png;base64,${b64}`;
+      await img.decode();
+      const c = document.createElement('canvas');
+      c.width = img.width;
+      c.height = img.height;
+      const ctx = c.getContext('2d')!;
+      ctx.drawImage(img, 0, 0);
+      const d = ctx.getImageData(0, 0, c.width, c.height).data;
+      let sum = 0, sq = 0, green = 0;
+      const px = d.length / 4;
+      for (let i = 0; i < d.length; i += 4) {
+        const l = 0.299 * d[i]! + 0.587 * d[i + 1]! + 0.114 * d[i + 2]!;
+        sum += l;
+        sq += l * l;
+        if (d[i + 1]! > d[i]! + 60 && d[i + 1]! > d[i + 2]! + 60) green++;
+      }
+      out.push({ variance: sq / px - (sum / px) ** 2, green, width: img.width, height: img.height });
+    }
+    return out;
+  }, pngs.map((p) => p.toString('base64')));
+  await probe.close();
+  return stats;
+}
+
 describe.skipIf(!engineAvailable || !existsSync(CHROMIUM))('node dashboard in headless Chromium', () => {
   let cluster: LocalCluster;
   let browser: Browser;
   let model: BenchModel;
+  let chains: Chains;
+  let shots: string;
   beforeAll(async () => {
+    shots = mkdtempSync(join(tmpdir(), 'destra-dashboard-shots-'));
+    console.log(`dashboard screenshots: ${shots}`);
     model = await loadBenchModel();
-    cluster = await startLocalCluster({ network: 'dash', n: 4, t: 3, inference: () => model.inference, models: model.models });
+    chains = await startChains({ network: 'dash', n: 4, modelName: model.model });
+    const models = new Map([[toHex(model.modelHash).toLowerCase(), model.model]]);
+    cluster = await startLocalCluster({
+      network: 'dash', n: 4, t: 3, inference: () => model.inference, models: model.models,
+      // the router's requests reach the nodes and the aggregator lands them; nodes read its /v1/relays
+      sources: () => [new EthereumRequestSource({ rpcUrl: chains.anvil.rpcUrl, chainId: chains.anvil.chainId, router: chains.deployed.addresses.router, models, pollMs: 100 })],
+      sinks: [chains.ethSink],
+      relayStatus: true,
+    });
+    await chains.stake(cluster.committee.operators.slice(1));
+    await chains.genesis(cluster.sharing);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -36,6 +86,7 @@ describe.skipIf(!engineAvailable || !existsSync(CHROMIUM))('node dashboard in he
   afterAll(async () => {
     await browser?.close();
     await cluster?.stop();
+    await chains?.stop();
     await model?.close();
   }, 60_000);
 
@@ -61,10 +112,36 @@ describe.skipIf(!engineAvailable || !existsSync(CHROMIUM))('node dashboard in he
     await page.close();
   }, 60_000);
 
+  it("shows where a chain request was relayed: the fulfilment transaction read from the chain, from the aggregator's relay log", async () => {
+    const node = cluster.nodes.get(1)!;
+    const requestId = toHex(await chains.ethRequest(model.input(7)));
+    const pub = chains.clients.publicClient;
+    let txHash: string | undefined;
+    for (const deadline = Date.now() + 30_000; !txHash && Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+      const logs = await pub.getContractEvents({ address: chains.deployed.addresses.router, abi: oracleRouterAbi, eventName: 'RequestFulfilled', args: { requestId: requestId as `0x${string}` }, fromBlock: 0n });
+      txHash = logs[0]?.transactionHash ?? undefined;
+    }
+    expect(txHash, `request ${requestId} was not fulfilled on the router within 30 s`).toMatch(/^0x[0-9a-f]{64}$/);
+    const page = await browser.newPage();
+    await page.goto(node.url, { waitUntil: 'domcontentloaded' });
+    // the page's polling brings the node's next read of the aggregator's relay log
+    const relay = page.locator(`#rounds tr[data-request="${requestId}"] span.relay[data-chain="ethereum"]`);
+    await relay.waitFor({ timeout: 15_000 });
+    await page.waitForFunction((id: string) => document.querySelector(`#rounds tr[data-request="${id}"] span.relay[data-chain="ethereum"]`)?.dataset.tx, requestId, { timeout: 15_000 });
+    expect(await relay.getAttribute('data-tx')).toBe(txHash);
+    expect(await relay.getAttribute('data-status')).toBe('confirmed');
+    expect(await relay.textContent()).toBe(`ethereum ${txHash!.slice(0, 10)}…${txHash!.slice(-6)}`);
+    expect(await page.textContent('#relay-source')).toMatch(/read from the aggregators/);
+    // the relay as drawn: the confirmed relay's text is in the 'ok' green
+    const relayShot = await relay.screenshot();
+    writeFileSync(join(shots, 'relay.png'), relayShot);
+    writeFileSync(join(shots, 'relay-row.png'), await page.locator(`#rounds tr[data-request="${requestId}"]`).screenshot());
+    expect((await pngStats(browser, [relayShot]))[0]!.green).toBeGreaterThan(20);
+    await page.close();
+  }, 60_000);
+
   it('charts traffic, lists rounds and models, shows hostile strings as text, and turns degraded', async () => {
     const node = cluster.nodes.get(1)!;
-    const shots = mkdtempSync(join(tmpdir(), 'destra-dashboard-shots-'));
-    console.log(`dashboard screenshots: ${shots}`);
     // Traffic over three history intervals (5 s each), so each chart has several points.
     const deadline = Date.now() + 16_000;
     for (let v = 10; Date.now() < deadline; v++) {
@@ -112,32 +189,7 @@ describe.skipIf(!engineAvailable || !existsSync(CHROMIUM))('node dashboard in he
 
     // Screenshots decoded in a blank page: the full page is not blank (luminance variance) and the
     // chart's picture holds the series green.
-    const probe = await browser.newPage();
-    const stats = await probe.evaluate(async (pngs: string[]) => {
-      const out = [];
-      for (const b64 of pngs) {
-        const img = new Image();
-        img.src = `data:image/png;base64,${b64}`;
-        await img.decode();
-        const c = document.createElement('canvas');
-        c.width = img.width;
-        c.height = img.height;
-        const ctx = c.getContext('2d')!;
-        ctx.drawImage(img, 0, 0);
-        const d = ctx.getImageData(0, 0, c.width, c.height).data;
-        let sum = 0, sq = 0, green = 0;
-        const px = d.length / 4;
-        for (let i = 0; i < d.length; i += 4) {
-          const l = 0.299 * d[i]! + 0.587 * d[i + 1]! + 0.114 * d[i + 2]!;
-          sum += l;
-          sq += l * l;
-          if (d[i + 1]! > d[i]! + 60 && d[i + 1]! > d[i + 2]! + 60) green++;
-        }
-        out.push({ variance: sq / px - (sum / px) ** 2, green, width: img.width, height: img.height });
-      }
-      return out;
-    }, [full.toString('base64'), chartShot.toString('base64')]);
-    await probe.close();
+    const stats = await pngStats(browser, [full, chartShot]);
     expect(stats[0]!.variance).toBeGreaterThan(100);
     expect(stats[1]!.green).toBeGreaterThan(50);
 

@@ -28,6 +28,11 @@ export interface LocalCommitteeOptions {
   control?: { rpcUrl: string; registry: string; pollIntervalMs?: number; feedRegistry?: string };
   /** How many aggregators the members send partials to (default 1); each combines and relays alone. */
   aggregators?: number;
+  /**
+   * Each aggregator gets a status port (statusPort, known up front) and each node's dashboard reads their
+   * relay logs (dashboard.relayStatus): the round table shows relay transactions.
+   */
+  relayStatus?: boolean;
 }
 
 /** What each operator publishes with CommitteeRegistry.setNodeInfo. */
@@ -98,6 +103,8 @@ export async function writeLocalCommittee(o: LocalCommitteeOptions): Promise<Loc
     writeFileSync(join(extraDirs[j]!, 'libp2p.key'), privateKeyToProtobuf(extraIds[j]!), { mode: 0o600 });
   });
   const extraPeerIds = extraIds.map((k) => peerIdFromPrivateKey(k).toString());
+  const statusPorts = o.relayStatus ? await freePorts(1 + extra) : [];
+  const statusUrls = statusPorts.map((p) => `http://127.0.0.1:${p}`);
   const aggregators = [
     { index: 1, operatorKey: toHex(publicKeyOf(operators[0]!)), peerId: peerIds[0]!, addrs: [addr(0)] },
     ...extraKeys.map((sk, j) => ({ index: j + 2, operatorKey: toHex(publicKeyOf(sk)), peerId: extraPeerIds[j]!, addrs: [`/ip4/127.0.0.1/tcp/${extraPorts[j]}/p2p/${extraPeerIds[j]}`] })),
@@ -116,6 +123,7 @@ export async function writeLocalCommittee(o: LocalCommitteeOptions): Promise<Loc
     chains: o.chains ?? {},
     dkg: { phaseTimeoutMs: o.dkgPhaseTimeoutMs ?? 10_000 },
     shareKdf: { function: 'pbkdf2', c: 1024 },
+    ...(statusUrls.length ? { dashboard: { relayStatus: statusUrls } } : {}),
     logLevel: o.logLevel ?? 'warn',
   }));
   const nodeConfigPaths = nodeConfigs.map((c, k) => {
@@ -132,6 +140,7 @@ export async function writeLocalCommittee(o: LocalCommitteeOptions): Promise<Loc
     password: { file: passwordFile },
     // Members dial the aggregator (its address is in their configs), so it needs no member addresses.
     committee: { epoch, members: members.map(({ encryptionKey: _e, addrs: _a, ...m }) => ({ ...m, addrs: [] })), aggregators },
+    ...(statusPorts.length ? { statusPort: statusPorts[0]! } : {}),
     logLevel: o.logLevel ?? 'warn',
   };
   const aggregatorConfigPath = join(dirs[0]!, 'config.json');
@@ -144,6 +153,7 @@ export async function writeLocalCommittee(o: LocalCommitteeOptions): Promise<Loc
       dataDir: extraDirs[j]!,
       listen: [`/ip4/127.0.0.1/tcp/${extraPorts[j]}`],
       operatorKeystore: join(extraDirs[j]!, 'operator.keystore.json'),
+      ...(statusPorts.length ? { statusPort: statusPorts[j + 1]! } : {}),
     })),
   ];
   const aggregatorConfigPaths = aggregatorConfigs.map((c, k) => {

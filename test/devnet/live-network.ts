@@ -235,6 +235,7 @@ export class LiveNetwork {
         dir, network, n: total, t: thresholdOf(n), models: o.feeds ? withBlockFeedModel(model.models) : model.models, logLevel: o.logLevel ?? 'info', dkgPhaseTimeoutMs: o.dkgPhaseTimeoutMs ?? 4000,
         control: { rpcUrl: chains.anvil.rpcUrl, registry: chains.deployed.addresses.registry, pollIntervalMs, ...(o.feeds ? { feedRegistry: chains.deployed.addresses.feedRegistry } : {}) },
         aggregators: o.aggregators ?? 1,
+        relayStatus: true, // node dashboards show each round's relay transaction from the aggregators' /v1/relays
       }),
     );
     const committee = this.committee;
