@@ -7,7 +7,7 @@ import { register as registerEth } from '@destra/adapter-ethereum/cli';
 import { register as registerNode } from './commands/node.ts';
 import { register as registerOperator } from './commands/operator.ts';
 import { register as registerReport } from './commands/report.ts';
-import { registerAggregatorCommands } from '@destra/aggregator';
+import { register as registerAggregatorCommands } from '@destra/aggregator/cli';
 import { commandPath, isVerbose, reportCliError } from './errors.ts';
 import { extendEthRequest } from './commands/eth-values.ts';
 

@@ -1,8 +1,7 @@
 // `destra aggregator start --config <file>`: registered by bin/cli.ts (register(program)).
+// The aggregator itself is imported when the command runs: every other `destra` command (and --help) would
+// otherwise pay for loading libp2p, Solana and the relays first.
 import type { Command } from 'commander';
-import { installRejectionPolicy } from '@destra/oracle-node';
-import { loadAggregatorConfig } from './app/config.ts';
-import { startAggregator } from './app/run.ts';
 
 export function register(program: Command): void {
   const agg = program.command('aggregator').description('Run a destra aggregator (combines partial signatures and relays results)');
@@ -11,6 +10,11 @@ export function register(program: Command): void {
     .description('Start an aggregator from a JSON config file (see docs/aggregator.md)')
     .requiredOption('--config <path>', 'aggregator config file')
     .action(async (opts: { config: string }) => {
+      const [{ installRejectionPolicy }, { loadAggregatorConfig }, { startAggregator }] = await Promise.all([
+        import('@destra/oracle-node'),
+        import('./app/config.ts'),
+        import('./app/run.ts'),
+      ]);
       const running = await startAggregator(loadAggregatorConfig(opts.config));
       installRejectionPolicy(running.log);
       running.service.on('result', (r) => running.log.info({ requestId: Buffer.from(r.signed.requestId).toString('hex'), latencyMs: +r.latencyMs.toFixed(2), signers: r.signers }, 'report signed'));

@@ -1,7 +1,7 @@
 // The one `init` of an operator's keys, shared by `destra node init` and `destra operator init`: options,
 // password source, and the data directory written by oracle-node's initOperatorDir.
 import { Command, InvalidArgumentError } from 'commander';
-import { initOperatorDir, readPassword, type OperatorRegistration } from '@destra/oracle-node';
+import { initOperatorDir, readPassword, type OperatorRegistration } from '@destra/oracle-node/keys';
 
 export interface InitOpts {
   dir: string;

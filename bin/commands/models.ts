@@ -7,8 +7,8 @@ import { loadModels, MODELS_DIR } from '@destra/models';
 // Loaded when a package command runs: libp2p, Helia and viem stay out of every other `destra` command.
 const ops = () => import('../../oracle-node/src/models/commands.ts');
 const jsonLine = async (v: unknown): Promise<string> => (await import('@destra/adapter-ethereum/cli')).jsonLine(v);
-import { checkAgreement, checkConfigs, configLabel } from '../../oracle-node/src/inference/check.ts';
-import { gpuPresent } from '../../oracle-node/src/inference/session.ts';
+// ONNX Runtime loads only for `models check`.
+const inference = async () => ({ ...(await import('../../oracle-node/src/inference/check.ts')), ...(await import('../../oracle-node/src/inference/session.ts')) });
 import { printTable } from '../../scripts/bench-table.ts';
 import { cliAction } from '../errors.ts';
 import { registerEncode } from './models-encode.ts';
@@ -177,6 +177,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'input generator seed', intArg('--seed', 0, 2 ** 31), 1)
     .option('--row-quantum <n>', 'pad every run to a multiple of n rows (the engine default is 16; 1 shows the raw GEMV effect)', intArg('--row-quantum', 1, 4096))
     .action(async (o: { model?: string; dir: string; rows: number; threads: number[]; batches: number[]; backends?: ('cpu' | 'cuda')[]; seed: number; rowQuantum?: number }) => {
+      const { checkAgreement, checkConfigs, configLabel, gpuPresent } = await inference();
       let providers = o.backends ?? (gpuPresent() ? ['cpu', 'cuda'] : ['cpu']);
       if (providers.includes('cuda') && !gpuPresent()) {
         console.log('note: no GPU on this machine (no /dev/nvidiactl or /dev/nvidia0): the cuda backend is skipped; CPU configurations only');

@@ -1,8 +1,12 @@
 // `destra node ...`: run an oracle node (`start`), create an operator identity (`init`), validate a config.
 import { Command } from 'commander';
-import { installRejectionPolicy, loadNodeConfig, startNode } from '@destra/oracle-node';
+import type { startNode as StartNode } from '@destra/oracle-node';
 import { initKeys, initOptions, type InitOpts } from './init-keys.ts';
 import { reportCliError } from '../errors.ts';
+
+// The node (libp2p, ONNX Runtime, IPFS) is imported when a command runs, so `destra --help` and every other
+// command start without loading it.
+const oracleNode = () => import('@destra/oracle-node');
 
 /** Start-up failures end the process (a half-started node holds sockets open). */
 function fatal(err: unknown, command = 'destra node'): never {
@@ -18,7 +22,8 @@ export function register(program: Command): void {
     .description('start an oracle node (libp2p, DKG, rounds, HTTP API on 127.0.0.1); logs JSON lines to stdout')
     .requiredOption('--config <file>', 'node config JSON (see docs/node.md)')
     .action(async (o: { config: string }) => {
-      let running: Awaited<ReturnType<typeof startNode>>;
+      const { installRejectionPolicy, loadNodeConfig, startNode } = await oracleNode();
+      let running: Awaited<ReturnType<typeof StartNode>>;
       try {
         running = await startNode(loadNodeConfig(o.config));
       } catch (err) {
@@ -53,7 +58,8 @@ export function register(program: Command): void {
     .command('check-config')
     .description('validate a node config file and print the normalised result')
     .requiredOption('--config <file>', 'node config JSON')
-    .action((o: { config: string }) => {
+    .action(async (o: { config: string }) => {
+      const { loadNodeConfig } = await oracleNode();
       try {
         const c = loadNodeConfig(o.config);
         process.stdout.write(

@@ -2,13 +2,17 @@
 // against the group key of its epoch — from the chain by default, or a node, or a given key — and prints
 // its decoded fields. Exit 0 when valid; otherwise one line saying exactly what failed, exit 1.
 import { Command, InvalidArgumentError } from 'commander';
-import { isAddress, type Address } from 'viem';
+import type { Address } from 'viem';
+import { addressArg, isAddress } from '@destra/adapter-ethereum/cli';
 import { createReadStream } from 'node:fs';
 import { DestraError, toHex } from '@destra/protocol';
 import {
   MAX_REPORT_FILE_BYTES, ReportCheckError, checkSignature, checkStructure, describeReport, parseSignedReportFile, type CheckFailure, type SignedReportFile,
 } from './report-check.ts';
-import { chainKeySource, embeddedKeySource, givenKeySource, nodeKeySource, type KeySource } from './report-keys.ts';
+import type { KeySource } from './report-keys.ts';
+
+// The key sources (viem clients, the registry reader) load when a report is checked.
+const keySources = () => import('./report-keys.ts');
 
 interface VerifyOpts {
   rpc?: string;
@@ -18,11 +22,6 @@ interface VerifyOpts {
   trustEmbeddedKey?: boolean;
   json?: boolean;
 }
-
-const addressArg = (v: string): Address => {
-  if (!isAddress(v)) throw new InvalidArgumentError('expected a 20-byte 0x address');
-  return v;
-};
 
 /** The file's text, or stdin's for '-'; refuses more than a signed report can be. */
 async function readInput(path: string): Promise<string> {
@@ -46,9 +45,10 @@ async function readInput(path: string): Promise<string> {
 }
 
 /** Exactly one key source; the chain (flags or DESTRA_RPC_URL + DESTRA_REGISTRY) when none is named. */
-function keySource(o: VerifyOpts, file: SignedReportFile): KeySource {
+async function keySource(o: VerifyOpts, file: SignedReportFile): Promise<KeySource> {
   const named = [o.rpc || o.registry ? '--rpc/--registry' : '', o.node ? '--node' : '', o.groupKey ? '--group-key' : '', o.trustEmbeddedKey ? '--trust-embedded-key' : ''].filter(Boolean);
   if (named.length > 1) throw new ReportCheckError('key-source', `give one group key source, not ${named.join(' and ')}`);
+  const { chainKeySource, embeddedKeySource, givenKeySource, nodeKeySource } = await keySources();
   if (o.node) return nodeKeySource(o.node);
   if (o.groupKey) return givenKeySource(o.groupKey);
   if (o.trustEmbeddedKey) return embeddedKeySource(file);
@@ -86,7 +86,7 @@ export async function verifyReportFile(path: string, o: VerifyOpts): Promise<Out
     const { leaf, root } = checkStructure(file);
     out.leaf = toHex(leaf);
     out.root = toHex(root);
-    const key = await keySource(o, file).keyFor(file.decoded.epoch);
+    const key = await (await keySource(o, file)).keyFor(file.decoded.epoch);
     out.keySource = key.source;
     if (key.note) out.note = key.note;
     checkSignature(file, root, key.key, key.source);
