@@ -129,6 +129,18 @@ describe('RelayLog recording real relays', () => {
     expect(rec).toMatchObject({ kind: 'range', status: 'confirmed', txs, requestIds: items.map((i) => toHex(i.requestId)), range: expect.stringMatching(/^1:[0-9a-f]{64}:7\+2$/) });
   });
 
+  it('takes Solana signatures in base58 (RPC) and in hex (LiteSVM) as transactions', async () => {
+    const log = new RelayLog();
+    const sink = new LedgerSink();
+    const hexSig = 'ab'.repeat(64);
+    const b58Sig = '5'.repeat(40) + 'A'.repeat(48);
+    for (const [n, word] of [[40, hexSig], [41, b58Sig]] as const) {
+      sink.word = word;
+      await new Relayer([sink], { ...fast, observer: log }).relay(signed(n));
+    }
+    expect(log.list({ limit: 10 }).relays.map((r) => [r.status, r.txs])).toEqual([['confirmed', [b58Sig]], ['confirmed', [hexSig]]]);
+  });
+
   it('is bounded: the oldest relays go first and their request ids are forgotten', async () => {
     const log = new RelayLog({ capacity: 3 });
     const sink = new LedgerSink();

@@ -116,6 +116,10 @@ describe('AggregatorRelayReader over HTTP', () => {
   it('parseRelayPage names the wrong field', () => {
     expect(() => parseRelayPage({ instance: 'a', cursor: -1, more: false, relays: [] })).toThrow(/field 'cursor'/);
     expect(() => parseRelayPage([])).toThrow(/malformed/);
+    // Solana signatures come in base58 (RPC) or 128 hex digits (LiteSVM); anything else is refused
+    const page = parseRelayPage({ instance: 'a', cursor: 2, more: false, relays: [record(1, { chain: 'solana', txs: ['ab'.repeat(64), SIG] })] });
+    expect(page.relays[0]!.txs).toEqual(['ab'.repeat(64), SIG]);
+    expect(() => parseRelayPage({ instance: 'a', cursor: 2, more: false, relays: [record(1, { txs: ['ab'.repeat(63)] })] })).toThrow(/txs\.0/);
   });
 
   it('stays bounded: the oldest records go first', async () => {

@@ -60,8 +60,8 @@ export interface RelayPage {
 
 export const DEFAULT_RELAY_LOG_SIZE = 2048;
 const MAX_ERROR_CHARS = 300;
-const TX_HASH = /^0x[0-9a-fA-F]{64}$/;
-const SOLANA_SIGNATURE = /^[1-9A-HJ-NP-Za-km-z]{64,88}$/;
+/** An Ethereum tx hash; a Solana signature in base58 (RPC) or as 128 hex digits (the LiteSVM transport). */
+export const RELAY_TX = /^(0x[0-9a-fA-F]{64}|[0-9a-fA-F]{128}|[1-9A-HJ-NP-Za-km-z]{64,88})$/;
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, MAX_ERROR_CHARS);
 
@@ -148,7 +148,7 @@ function finalFields(out: RelayOutcome | RangeOutcome): Partial<RelayRecord> {
   if (out.status === 'failed') return { status: 'failed', attempts: out.attempts, error: errorText(out.error) };
   if (out.status === 'already-fulfilled') return { status: 'already-fulfilled', attempts: out.attempts };
   const sent = 'txs' in out ? out.txs : [out.tx];
-  const txs = sent.filter((t) => TX_HASH.test(t) || SOLANA_SIGNATURE.test(t));
+  const txs = sent.filter((t) => RELAY_TX.test(t));
   if (txs.length > 0) return { status: 'confirmed', attempts: out.attempts, txs };
   if (sent.includes('verified-by-view-call')) return { status: 'verified', attempts: out.attempts };
   return { status: 'already-fulfilled', attempts: out.attempts };

@@ -60,7 +60,8 @@ export interface RelaySource {
 
 export const NO_RELAY_SOURCE: RelaySourceView = { source: 'none', errors: [] };
 
-const TX = /^(0x[0-9a-fA-F]{64}|[1-9A-HJ-NP-Za-km-z]{64,88})$/;
+/** The aggregator's RELAY_TX: an Ethereum tx hash, a Solana signature in base58 or as 128 hex digits. */
+const TX = /^(0x[0-9a-fA-F]{64}|[0-9a-fA-F]{128}|[1-9A-HJ-NP-Za-km-z]{64,88})$/;
 const recordSchema = z.object({
   id: z.number().int().nonnegative(),
   chain: z.enum(['ethereum', 'solana']),
