@@ -55,7 +55,7 @@ export async function run(): Promise<void> {
   const log = (line: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${line}`);
   log(`n=${n}, ${scenarios.length} scenarios, faults last ${faultMs / 1000} s, delay ${noDelay ? `unavailable, delay rows skipped: ${noDelay}` : 'by netdelay (NFQUEUE)'}; data and logs in ${dir}`);
   const model = await loadBenchModel();
-  const c = new ChaosNetwork({ dir, network: 'chaos', n, joiners: 1, epochLengthSec, logLevel: 'info', model, startTimeoutMs: 240_000, genesisTimeoutMs: 300_000, dkgPhaseTimeoutMs: 10_000, step: async (title, fn) => (log(title), fn()) });
+  const c = new ChaosNetwork({ dir, network: 'chaos', n, joiners: 1, epochLengthSec, logLevel: 'info', model, startTimeoutMs: 240_000, genesisTimeoutMs: 300_000, dkgPhaseTimeoutMs: 30_000, step: async (title, fn) => (log(title), fn()) });
   const results: ScenarioResult[] = [];
   let started = false; // a network that did not come up keeps its logs
   try {

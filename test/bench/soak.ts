@@ -55,7 +55,7 @@ export async function run(): Promise<void> {
   const log = (line: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${line}`);
   log(`soak: n=${n}, ${minutes} min, a request every ${intervalMs} ms, a ${faultMs / 1000} s fault every ${faultEveryMs / 1000} s; data and logs in ${dir}`);
   const model = await loadBenchModel();
-  const c = new ChaosNetwork({ dir, network: 'soak', n, joiners: 0, epochLengthSec: 3600, logLevel: 'info', model, startTimeoutMs: 240_000, genesisTimeoutMs: 300_000, dkgPhaseTimeoutMs: 10_000, step: async (title, fn) => (log(title), fn()) });
+  const c = new ChaosNetwork({ dir, network: 'soak', n, joiners: 0, epochLengthSec: 3600, logLevel: 'info', model, startTimeoutMs: 240_000, genesisTimeoutMs: 300_000, dkgPhaseTimeoutMs: 30_000, step: async (title, fn) => (log(title), fn()) });
   const live = c.live;
   const members = Array.from({ length: n }, (_, i) => i + 1);
   const usageRows: BenchRow[] = [];
