@@ -171,6 +171,22 @@ describe('ChainRequestStream', () => {
     expect(committer.commits.map((c) => [c.start, c.count])).toEqual([[0, 2], [2, 1]]);
   });
 
+  it('retries an open gap on a timer when no new block comes (the last block of a burst)', async () => {
+    const { chain, committer, s, deliver } = setup();
+    const b1 = chain.mine(3);
+    const reads = chain.reader.requestsIn;
+    let misses = 2;
+    chain.reader.requestsIn = async (from, to) => (misses-- > 0 ? [] : reads(from, to)); // the RPC misses it twice
+    await deliver([b1[0]!], 1n);
+    expect(committer.commits).toHaveLength(0);
+    // No further block: the stream retries by itself (gapRetryMs, 1 s by default).
+    const until = Date.now() + 5000;
+    while (committer.commits.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(committer.commits.map((c) => [c.start, c.count])).toEqual([[0, 3]]);
+    expect(s.stats).toMatchObject({ gapsOpen: 2, gapsRecovered: 1 });
+    s.stop();
+  }, 10_000);
+
   it('after a restart mid-block: starts at the block boundary and leaves ranges committed before the restart alone', async () => {
     const chain = new Chain();
     const first = setup({ chain });

@@ -52,6 +52,11 @@ export interface ChainRequestStreamOptions {
   maxRangeSize?: number;
   /** A committed range not certified within this goes to the round path. Default 30 s. */
   certifyTimeoutMs?: number;
+  /**
+   * A gap the chain re-read could not fill is tried again after this long even when no new block comes
+   * (the watcher syncs only on new blocks; after a burst's last block that could be minutes). Default 1 s.
+   */
+  gapRetryMs?: number;
   /** A node further behind than this many requests (e.g. back after a long outage) skips ahead. Default 65,536. */
   maxCatchUp?: number;
   /** Batch Keccak for input hashes (default: loaded on first use; the protocol's hashing without it). */
@@ -79,6 +84,7 @@ export class ChainRequestStream {
   private committedUpTo = 0;
   private work: Promise<void> = Promise.resolve();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private gapRetry: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly builder: RangeReportBuilder;
   readonly stats: ChainStreamStats = { ranges: 0, requests: 0, certifiedRanges: 0, certifiedRequests: 0, fallbackRequests: 0, gapsRecovered: 0, gapsOpen: 0 };
@@ -106,6 +112,7 @@ export class ChainRequestStream {
 
   stop(): void {
     this.stopped = true;
+    if (this.gapRetry) clearTimeout(this.gapRetry);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }
@@ -138,7 +145,13 @@ export class ChainRequestStream {
       got = this.buffer.take(end);
       if ('missing' in got) {
         this.stats.gapsOpen++;
-        log.warn({ missing: got.missing.length, first: got.missing[0], block: String(block) }, 'request stream: requests missing after re-reading the chain; retrying at the next block');
+        log.warn({ missing: got.missing.length, first: got.missing[0], block: String(block) }, 'request stream: requests missing after re-reading the chain; retrying');
+        // Seen on anvil under load: a block's requests missing from eth_getLogs right after it was mined.
+        this.gapRetry ??= setTimeout(() => {
+          this.gapRetry = undefined;
+          void this.synced(block);
+        }, this.o.gapRetryMs ?? 1000);
+        this.gapRetry.unref();
         return;
       }
       this.stats.gapsRecovered++;
