@@ -46,12 +46,9 @@ export function register(program: Command): void {
 
   initOptions(node.command('init').description('create an operator BLS key (EIP-2335 keystore) and a libp2p identity; prints the registration'))
     .action(async (o: InitOpts) => {
-      try {
-        const { keystore, registration } = await initKeys(o);
-        process.stdout.write(`${JSON.stringify({ keystore, registration }, null, 2)}\n`);
-      } catch (err) {
-        fatal(err, 'destra node init');
-      }
+      // a failure is reported by the one error style (bin/cli.ts runProgram), exit code 1
+      const { keystore, registration } = await initKeys(o);
+      process.stdout.write(`${JSON.stringify({ keystore, registration }, null, 2)}\n`);
     });
 
   node
@@ -60,20 +57,16 @@ export function register(program: Command): void {
     .requiredOption('--config <file>', 'node config JSON')
     .action(async (o: { config: string }) => {
       const { loadNodeConfig } = await oracleNode();
-      try {
-        const c = loadNodeConfig(o.config);
-        process.stdout.write(
-          c.committee
-            ? `config ok: network ${c.network}, epoch ${c.committee.epoch}, ${c.committee.threshold}-of-${c.committee.members.length}, data in ${c.dataDir}\n`
-            : `config ok: network ${c.network}, committee and epochs from CommitteeRegistry ${c.control!.registry} at ${c.control!.rpcUrl}, data in ${c.dataDir}\n`,
-        );
-        const watched = [
-          ...(c.chains.ethereum ? [`ethereum (router ${c.chains.ethereum.router} at ${c.chains.ethereum.rpcUrl})`] : []),
-          ...(c.chains.solana ? [`solana (program ${c.chains.solana.programId}, cluster ${c.chains.solana.clusterId.replace(/^(0x)?/, '0x')} at ${c.chains.solana.rpcUrl})`] : []),
-        ];
-        process.stdout.write(`chain watchers: ${watched.length ? watched.join('; ') : 'none (requests only from feeds and /v1/infer)'}\n`);
-      } catch (err) {
-        fatal(err, 'destra node check-config');
-      }
+      const c = loadNodeConfig(o.config);
+      process.stdout.write(
+        c.committee
+          ? `config ok: network ${c.network}, epoch ${c.committee.epoch}, ${c.committee.threshold}-of-${c.committee.members.length}, data in ${c.dataDir}\n`
+          : `config ok: network ${c.network}, committee and epochs from CommitteeRegistry ${c.control!.registry} at ${c.control!.rpcUrl}, data in ${c.dataDir}\n`,
+      );
+      const watched = [
+        ...(c.chains.ethereum ? [`ethereum (router ${c.chains.ethereum.router} at ${c.chains.ethereum.rpcUrl})`] : []),
+        ...(c.chains.solana ? [`solana (program ${c.chains.solana.programId}, cluster ${c.chains.solana.clusterId.replace(/^(0x)?/, '0x')} at ${c.chains.solana.rpcUrl})`] : []),
+      ];
+      process.stdout.write(`chain watchers: ${watched.length ? watched.join('; ') : 'none (requests only from feeds and /v1/infer)'}\n`);
     });
 }

@@ -1,6 +1,7 @@
-// The one error style of every `destra` command, as a user runs it (a child process through
-// bin/destra.mjs): one line `destra <command>: what was wrong. what to do`, exit code 1, no stack trace
-// unless --verbose; `npx destra` prints no npm warning; `bls verify` says what message it checked.
+// The one error style of every `destra` command: one line `destra <command>: what was wrong. what to do`,
+// exit code 1, no stack trace unless --verbose; `npx destra` prints no npm warning; `bls verify` says what
+// message it checked. The cases run through main()'s error handling in this process (cli-harness.ts); a
+// child process through bin/destra.mjs proves the same for what users run (exit status, stderr).
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { publicKeyOf, randomSecretKey, reportLeaf, rootSigningMessage, sign } from '@destra/protocol';
 import { cli } from './operator-harness.ts';
+import { inProcessProgram } from './cli-harness.ts';
+import { buildProgram } from '../cli.ts';
+
+const run = (args: string[]) => inProcessProgram(buildProgram, args);
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -37,7 +42,7 @@ describe('destra: one error style for every command', () => {
       [['bls', 'verify', '--pk', '00', '--sig', '00'], /^destra bls verify: give exactly one of --msg, --root or --report\. See --help/],
     ];
     for (const [args, re] of cases) {
-      const r = await cli(args);
+      const r = await run(args);
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.err, args.join(' ')).toMatch(re);
       expect(r.err.split('\n'), args.join(' ')).toHaveLength(1);
@@ -45,13 +50,25 @@ describe('destra: one error style for every command', () => {
     }
   }, 600_000);
 
+  it('as a child process: one line on stderr, exit status 1', async () => {
+    const rpc = `http://127.0.0.1:${await closedPort()}`;
+    const r = await cli(['eth', 'committee', '--rpc', rpc, '--router', `0x${'11'.repeat(20)}`]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^destra eth committee: cannot reach /);
+    expect(r.err.split('\n')).toHaveLength(1);
+    const usage = await cli(['eth', 'committee', '--rpc', rpc, '--router', '0x1234']);
+    expect(usage.code).toBe(1);
+    expect(usage.err).toMatch(/^destra eth committee: option '--router <address>' argument '0x1234' is invalid/);
+    expect(usage.err.split('\n')).toHaveLength(1);
+  }, 300_000);
+
   it('--verbose (anywhere on the line) adds the stack trace', async () => {
     const rpc = `http://127.0.0.1:${await closedPort()}`;
     const r = await cli(['eth', 'committee', '--rpc', rpc, '--router', `0x${'11'.repeat(20)}`, '--verbose']);
     expect(r.code).toBe(1);
     expect(r.err.split('\n')[0]).toMatch(/^destra eth committee: cannot reach /);
     expect(r.err).toMatch(noStack);
-    const missing = await cli(['--verbose', 'aggregator', 'start', '--config', '/nonexistent/aggregator.json']);
+    const missing = await run(['--verbose', 'aggregator', 'start', '--config', '/nonexistent/aggregator.json']);
     expect(missing.code).toBe(1);
     expect(missing.err).toMatch(noStack);
   }, 300_000);
@@ -79,20 +96,20 @@ describe('destra bls verify with a root or a report', () => {
   const sig = bytesToHex(sign(sk, rootSigningMessage(leaf)));
 
   it('checks 0x01 ‖ root, and 0x01 ‖ keccak256(0x00 ‖ report), saying which message', async () => {
-    const byRoot = await cli(['bls', 'verify', '--pk', pk, '--sig', sig, '--root', bytesToHex(leaf)]);
+    const byRoot = await run(['bls', 'verify', '--pk', pk, '--sig', sig, '--root', bytesToHex(leaf)]);
     expect(byRoot.code, byRoot.err).toBe(0);
     expect(byRoot.out).toBe(`valid (message 0x01 ‖ root = 0x01${bytesToHex(leaf)})`);
-    const byReport = await cli(['bls', 'verify', '--pk', pk, '--sig', sig, '--report', bytesToHex(report)]);
+    const byReport = await run(['bls', 'verify', '--pk', pk, '--sig', sig, '--report', bytesToHex(report)]);
     expect(byReport.code, byReport.err).toBe(0);
     expect(byReport.out).toMatch(/^valid \(message 0x01 ‖ keccak256\(0x00 ‖ report\) = 0x01/);
   }, 300_000);
 
   it('the root given as --msg fails with the 0x01 ‖ root hint', async () => {
-    const r = await cli(['bls', 'verify', '--pk', pk, '--sig', sig, '--msg', bytesToHex(leaf)]);
+    const r = await run(['bls', 'verify', '--pk', pk, '--sig', sig, '--msg', bytesToHex(leaf)]);
     expect(r.code).toBe(1);
     expect(r.out).toBe('invalid');
     expect(r.err).toMatch(/^hint: this checked the 32 bytes as the message itself; if they are a report root, a Destra report signature signs 0x01 ‖ root, .*keccak256\(0x00 ‖ report\).*give --root instead of --msg$/);
-    const other = await cli(['bls', 'verify', '--pk', pk, '--sig', sig, '--report', bytesToHex(report.slice(1))]);
+    const other = await run(['bls', 'verify', '--pk', pk, '--sig', sig, '--report', bytesToHex(report.slice(1))]);
     expect(other.code).toBe(1);
     expect(other.out).toMatch(/^invalid \(message 0x01 ‖ keccak256/);
     expect(other.err).toMatch(/^hint: checked the report as a single report .*give --root with the root from its proof/);
