@@ -115,8 +115,10 @@ async function onDemand(net: ProductNetwork, model: BenchModel, samples: number,
   };
   for (let i = 0; i < warmup; i++) await one(i, false); // JIT, first inference, connection set-up
   const window = cpuWindow(net.pids());
+  const mono0 = process.hrtime.bigint() / 1000n;
   for (let i = 0; i < samples; i++) await one(warmup + i, true);
   const cpu = window.end();
+  log(`on-demand window on the monotonic clock (µs, as --cpu-prof timestamps): ${mono0}-${process.hrtime.bigint() / 1000n}`);
   const keyOf = keysFrom(net);
   let verified = 0;
   for (const a of answers) if (a.body && (await verifyAnswer(a.body, keyOf).catch(() => false))) verified++;
