@@ -181,6 +181,7 @@ describe('batch jobs on the range protocol', () => {
   });
 
   it('the SDK (inferBatch) posts rows, verifies every result by default and returns them in row order; a node that alters a result is caught', async () => {
+    // Default lines: one per range (the tree rebuilt from the reports); `lines: 'results'` below.
     const mine = makeRows(1500, 11);
     const seen: number[] = [];
     const out = await inferBatch(node2.url, { model: MODEL, rows: mine }, { onResult: (r) => seen.push(r.row) });
@@ -191,10 +192,11 @@ describe('batch jobs on the range protocol', () => {
       expect(r!.row).toBe(i);
       expect(equalBytes(r!.decoded.inputHash, keccak_256(mine[i]!))).toBe(true);
     });
-    // The compact form: one line per range, the tree rebuilt from its reports; same results.
-    const compact = await inferBatch(node2.url, { model: MODEL, rows: mine.slice(0, 700) }, { lines: 'ranges' });
-    expect(compact.verified).toBe(700);
-    compact.results.forEach((r, i) => {
+    out.results.forEach((r) => expect(verifyMerkleProof(reportLeaf(r!.report), r!.proof, r!.root)).toBe(true));
+    // One line per result with its proof: the same results.
+    const perResult = await inferBatch(node2.url, { model: MODEL, rows: mine.slice(0, 700) }, { lines: 'results' });
+    expect(perResult.verified).toBe(700);
+    perResult.results.forEach((r, i) => {
       expect(equalBytes(r!.decoded.inputHash, keccak_256(mine[i]!))).toBe(true);
       expect(verifyMerkleProof(reportLeaf(r!.report), r!.proof, r!.root)).toBe(true);
     });
@@ -214,16 +216,20 @@ describe('batch jobs on the range protocol', () => {
     };
     // The last byte of the report is in its output: it still decodes, but no longer leads to the root.
     const flip = tamper((l) => l.replace(/("report":"0x[0-9a-f]*)([0-9a-f]{2})"/, (_, head: string, b: string) => `${head}${b === 'ff' ? 'fe' : 'ff'}"`));
-    await expect(inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 50) }, { fetch: flip })).rejects.toThrow(/Merkle proof/);
+    await expect(inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 50) }, { fetch: flip, lines: 'results' })).rejects.toThrow(/Merkle proof/);
     const swapRow = tamper((l) => l.replace(/"row":(\d+)/, (_, n: string) => `"row":${(Number(n) + 1) % 50}`));
-    await expect(inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 50) }, { fetch: swapRow })).rejects.toThrow(/sequence number|input hash|twice/);
+    await expect(inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 50) }, { fetch: swapRow, lines: 'results' })).rejects.toThrow(/sequence number|input hash|twice/);
     const flipRange = tamper((l) => l.replace(/("reports":"0x[0-9a-f]*)([0-9a-f]{2})"/, (_, head: string, b: string) => `${head}${b === 'ff' ? 'fe' : 'ff'}"`));
-    await expect(inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 1200) }, { fetch: flipRange, lines: 'ranges' })).rejects.toThrow(/do not build the signed root/);
+    await expect(inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 1200) }, { fetch: flipRange })).rejects.toThrow(/do not build the signed root/);
+    // A range line that moves its rows (fromRow) no longer matches the rows sent (stream / input hashes).
+    const shiftRange = tamper((l) => l.replace(/"fromRow":(\d+)/, (_, n: string) => `"fromRow":${Number(n) - 1}`));
+    await expect(inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 1200) }, { fetch: shiftRange })).rejects.toThrow(NodeResponseError);
     // Without verification the altered result is returned as sent.
-    const loose = await inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 50) }, { fetch: flip, verify: false });
+    const loose = await inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 50) }, { fetch: flip, lines: 'results', verify: false });
     expect(loose.verified).toBe(0);
     expect(loose.results.filter(Boolean).length).toBe(50);
     await expect(inferBatch(node1.url, { model: MODEL, rows: [] })).rejects.toThrow(NodeResponseError);
+    await expect(inferBatch(node1.url, { model: MODEL, rows: mine.slice(0, 5) }, { lines: 'bogus' as 'ranges' })).rejects.toThrow(/lines must be/);
   }, 60_000);
 
   it('a hostile client hits each limit and gets a clear 4xx JSON error; nothing is proposed', async () => {
