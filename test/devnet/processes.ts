@@ -21,9 +21,11 @@ const repoRoot = new URL('../../', import.meta.url).pathname;
 
 /**
  * Starts node process `index`. `prefix` runs it under another command (test/chaos: `ip netns exec <ns>`,
- * which execs node in place, so the child's pid is node's and kill -9 reaches it).
+ * which execs node in place, so the child's pid is node's and kill -9 reaches it). The start limit is
+ * generous: loading the node takes a minute on a busy 2-core machine, and a node that fails exits at once
+ * (reported with its exit code), so the limit only catches one that hangs.
  */
-export function spawnNode(index: number, configPath: string, chainsPath: string | undefined, logDir: string, timeoutMs = 60_000, env: Record<string, string> = {}, prefix: readonly string[] = []): Promise<NodeProcess> {
+export function spawnNode(index: number, configPath: string, chainsPath: string | undefined, logDir: string, timeoutMs = 180_000, env: Record<string, string> = {}, prefix: readonly string[] = []): Promise<NodeProcess> {
   const logFile = join(logDir, `node${index}.log`);
   const log = createWriteStream(logFile);
   const [cmd, ...pre] = prefix.length > 0 ? [...prefix, process.execPath] : [process.execPath];
