@@ -76,7 +76,7 @@ export async function batchLoad(
 ): Promise<BatchResult> {
   const rowLength = model.input(0).length;
   const bodyFormat = o.body ?? 'binary';
-  const lineFormat = o.lines ?? 'results';
+  const lineFormat = o.lines ?? 'ranges';
   const hasher = await loadFastHasher();
   // One set of rows per client (inputs differ per client and job: no result is a replay).
   const jobRows = (client: number, job: number): { body: string | Uint8Array; rows: Uint8Array[] } => {

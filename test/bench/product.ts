@@ -17,7 +17,8 @@
 // chains.ethereum.signing: range (default: ranges relayed with fulfillBatch) or round), DESTRA_PRODUCT_BENCH_BATCH_S (batch load seconds,
 // 20; 0 skips), DESTRA_PRODUCT_BENCH_NODE_FLAGS (extra Node.js flags for the node processes, e.g. --cpu-prof),
 // DESTRA_PRODUCT_BENCH_BODY (binary (default: what the SDK sends for canonical rows) or json),
-// DESTRA_PRODUCT_BENCH_LINES (results (default: one line per result with its proof) or ranges),
+// DESTRA_PRODUCT_BENCH_LINES (ranges (default since 2026-12-03, as the SDK: one line per range, every leaf
+// checked against the signed root) or results (one line per result with its proof)),
 // DESTRA_PRODUCT_BENCH_IDLE_S (seconds of background CPU measured before any request, 5; 0 skips).
 // Each measured step also reports the CPU seconds the node and aggregator processes spent per 1,000
 // results (/proc/<pid>/stat), a figure that holds on a machine shared with other work.
@@ -44,7 +45,7 @@ const bodyFormat = (): 'binary' | 'json' => {
   return v;
 };
 const lineFormat = (): 'results' | 'ranges' => {
-  const v = process.env.DESTRA_PRODUCT_BENCH_LINES || 'results';
+  const v = process.env.DESTRA_PRODUCT_BENCH_LINES || 'ranges';
   if (v !== 'results' && v !== 'ranges') throw new Error(`DESTRA_PRODUCT_BENCH_LINES must be results or ranges, got ${JSON.stringify(v)}`);
   return v;
 };
