@@ -77,7 +77,9 @@ export async function run(): Promise<void> {
         await sleep(Math.max(0, faultEveryMs - faultMs));
         const kind = kinds[cycle++ % kinds.length]!;
         const victim = members[Math.floor(Math.random() * members.length)];
-        if (kind === 'loss') for (const k of members) await c.netns.shape(k, { lossPct: 5, ...(noDelay ? {} : { delayMs: 100, jitterMs: 50 }) });
+        if (kind === 'loss') {
+          for (const k of members) await c.netns.shape(k, { lossPct: 5, ...(noDelay ? {} : { delayMs: 100, jitterMs: 50 }) }).catch((err: Error) => log(`node ${k} not shaped: ${err.message}`));
+        }
         else if (kind === 'partition' && f >= 1) c.netns.partition([victim!], members.filter((m) => m !== victim));
         else if (kind === 'kill') await live.kill9(victim!);
         log(`fault: ${kind === 'loss' ? `5% loss${noDelay ? '' : ' + 100±50 ms delay'} on every link` : kind === 'kill' ? `kill -9 node ${victim}` : `node ${victim} partitioned`}`);
