@@ -21,7 +21,8 @@
 // checked against the signed root) or results (one line per result with its proof)),
 // DESTRA_PRODUCT_BENCH_IDLE_S (seconds of background CPU measured before any request, 5; 0 skips).
 // Each measured step also reports the CPU seconds the node and aggregator processes spent per 1,000
-// results (/proc/<pid>/stat), a figure that holds on a machine shared with other work.
+// results (/proc/<pid>/stat), a figure that holds on a machine shared with other work. After the batch
+// step, the floor under it: one member's range work in this process (product-member.ts) × n members.
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeReport, fromHex, reportLeaf, rootFromProof, rootSigningMessage, verify, decodeG2, type G2Point } from '@destra/protocol';
@@ -31,6 +32,7 @@ import { chainRequests } from './product-chain.ts';
 import { cpuPer, cpuWindow, type CpuWindow } from './product-cpu.ts';
 import { ProductNetwork } from './product-network.ts';
 import { loadBenchModel, type BenchModel } from './inference.ts';
+import { memberRangeCpu } from './product-member.ts';
 
 const env = (name: string, dflt: number): number => {
   const v = process.env[name];
@@ -223,6 +225,14 @@ export async function run(): Promise<void> {
         'results/s': per.product > 0 ? 2 / (per.product / 1000) : NaN,
         answered: `2 cores / ${per.product.toFixed(3)} CPU-s per 1k; assumes CPU-bound, clients and anvil on other cores, no other load`,
         goal: '≥ 100,000',
+      });
+      // The floor: one member's range work in this process (no network), × n members per row.
+      const floor = await memberRangeCpu(model, b.rowsPerJob, 20);
+      rows.push({
+        measure: `  floor: one member's range work in-process (RangeIntake + RangeService, ${floor.rowsPerRange}-row ranges, no network)`,
+        'CPU-s/1k': (floor.usPerRow * n) / 1000,
+        answered: `${floor.cpuMsPerRange.toFixed(2)} CPU-ms per range = ${floor.usPerRow.toFixed(2)} µs per row per member; × ${n} members = ${((floor.usPerRow * n) / 1000).toFixed(4)} CPU-s per 1k results`,
+        goal: '≤ 0.020 CPU-s/1k in all',
       });
       log(`batch done; load ${load()}`);
     }
