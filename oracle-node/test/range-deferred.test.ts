@@ -54,6 +54,7 @@ const groupSignature = (d: Dkg, root: Uint8Array): Uint8Array => combinePartials
 const reportsOf = (count: number, salt: number): Uint8Array => Uint8Array.from({ length: count * 100 }, (_, i) => (i * 11 + salt) & 0xff);
 
 async function setup(opts: { deferChecks?: boolean } = {}) {
+  const uncheckedRows: number[] = [];
   const e1 = await dkg(1);
   const other = await dkg(1); // another committee's key: a forged certificate under a real signature
   const host = memoryHost();
@@ -68,12 +69,13 @@ async function setup(opts: { deferChecks?: boolean } = {}) {
     keepReports: 10_000,
     log: pino({ level: 'silent' }),
     onRejected: (r) => rejected.push(r),
+    onUnchecked: (rows) => uncheckedRows.push(rows),
     ...opts,
   });
   service.start();
   const certified: CertifiedRange[] = [];
   service.on('certified', (r) => certified.push(r));
-  return { e1, other, host, service, rejected, certified };
+  return { e1, other, host, service, rejected, certified, uncheckedRows };
 }
 
 let streamSalt = 0;
@@ -81,7 +83,7 @@ const freshStream = (): Uint8Array => new Uint8Array(32).fill(0x40 + ++streamSal
 
 describe('deferred certificate checks on members nobody waits on', () => {
   it('keeps certificates unchecked until a lookup; a forged one is rejected then and does not shadow the real one', async () => {
-    const { e1, other, host, service, rejected, certified } = await setup();
+    const { e1, other, host, service, rejected, certified, uncheckedRows } = await setup();
     const stream = freshStream();
     const reports = reportsOf(10, 1);
     const root = await service.commitRange(stream, 0, reports, 100);
@@ -91,6 +93,7 @@ describe('deferred certificate checks on members nobody waits on', () => {
     host.deliver(certificateFrame(1, stream, 0, 10, root, new Uint8Array(48).fill(0xa0))); // no G1 point at all
     host.deliver(certificateFrame(1, stream, 0, 10, root, groupSignature(e1, root)));
     expect(service.stats[0]).toMatchObject({ uncheckedCertificates: 3, certifiedRanges: 0, rejectedCertificates: 0 });
+    expect(uncheckedRows).toEqual([10]); // once per range, for the metric
     expect(certified).toHaveLength(0);
     // A certificate whose root is not this member's is refused at once (no signature check needed).
     host.deliver(certificateFrame(1, stream, 0, 10, new Uint8Array(32).fill(9), groupSignature(e1, new Uint8Array(32).fill(9))));

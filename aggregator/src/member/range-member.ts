@@ -46,6 +46,8 @@ export interface RangeMemberOptions {
    * when it arrives.
    */
   deferCheck?: (id: Uint8Array) => boolean;
+  /** Called once per range when its first unchecked certificate is kept (deferCheck): metrics. */
+  onUnchecked?: (range: { id: Uint8Array; count: number }) => void;
   /**
    * false: the owner routes certificates in with receiveCertificate() (e.g. a node holding one member per
    * epoch, which dispatches by the certificate's epoch). Default true: subscribes to batchesTopic itself.
@@ -262,6 +264,7 @@ export class RangeMember {
     if (list.length >= MAX_UNCHECKED_PER_RANGE) return this.rejected(`more than ${MAX_UNCHECKED_PER_RANGE} distinct unchecked certificates for range ${c.start}+${c.count}`);
     list.push(cert);
     this.stats.uncheckedCertificates++;
+    if (list.length === 1) this.opts.onUnchecked?.({ id: range.id, count: range.count });
   }
 
   /** Stores `c` when its group signature over this member's root verifies. */

@@ -51,6 +51,8 @@ export interface RangeServiceOptions {
    * (RangeMemberOptions.deferCheck); false: every certificate is checked when it arrives.
    */
   deferChecks?: boolean;
+  /** Rows of a range whose certificate is kept unchecked (once per range; checked later only on lookup). */
+  onUnchecked?: (rows: number) => void;
 }
 
 export interface SignedResult extends RangeSignedReport {
@@ -192,7 +194,7 @@ export class RangeService extends EventEmitter<RangeServiceEvents> {
       onCertified: (r) => this.certified(r),
       // A waiter (the job's proposer, the chain stream) needs the range now; anyone else asks through a
       // lookup, which checks first.
-      ...(this.o.deferChecks === false ? {} : { deferCheck: (id: Uint8Array) => !this.waiting.has(toHex(id).slice(2)) }),
+      ...(this.o.deferChecks === false ? {} : { deferCheck: (id: Uint8Array) => !this.waiting.has(toHex(id).slice(2)), onUnchecked: (r: { count: number }) => this.o.onUnchecked?.(r.count) }),
     });
     this.members.set(epoch, m);
     // Older epochs' members go (their reports with them) once newer ones exist.
