@@ -10,7 +10,7 @@ export interface ConnectionLimits {
   maxConnections: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
-  /** Idle keep-alive connections are closed after this long. */
+  /** Idle keep-alive connections are closed after this long (default 30 s). */
   keepAliveTimeoutMs?: number;
 }
 
@@ -25,7 +25,11 @@ export function serverTimeouts(limits: ConnectionLimits): ServerOptions {
   return {
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
-    keepAliveTimeout: limits.keepAliveTimeoutMs ?? 5000,
+    // Well past clients' own idle limit (undici/fetch: 4 s), so the client always drops an idle connection
+    // first. At Node's 5 s a client whose event loop lagged a second reused a connection the node had just
+    // closed, and its POST failed with "other side closed" (not retried: it is not idempotent). Idle
+    // connections cost nothing here: the cap above evicts the oldest idle one when full.
+    keepAliveTimeout: limits.keepAliveTimeoutMs ?? 30_000,
     // The timeouts are checked on this interval; the default (30 s) lets a stalled client stay that long.
     connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
     maxHeaderSize: 16 * 1024,
