@@ -4,7 +4,7 @@
 // heal and the invariants that failed; last line `chaos: scenarios <s>, wrong accepted <w>, lost <l>`.
 //   DESTRA_CHAOS_N (default 7), DESTRA_CHAOS_FAULT_SEC (how long each fault lasts, default 30),
 //   DESTRA_CHAOS_ONLY (run the scenarios whose name contains it), DESTRA_CHAOS_EPOCH_SEC (epoch length,
-//   default 900: the rotation scenario waits for the next epoch), DESTRA_CHAOS_DIR (keep data and logs).
+//   default 900: the rotation scenario waits up to two epochs for the joiner), DESTRA_CHAOS_DIR (keep data and logs).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,8 +32,10 @@ function rotation(n: number, epochLengthSec: number): Scenario {
       const { epoch } = await live.chainEpoch();
       await live.join(n + 1);
       await ctx.c.netns.shape(n + 1, { lossPct: 3 });
-      ctx.log(`  operator ${n + 1} staked in epoch ${epoch}; waiting for epoch ${epoch + 1}`);
-      await live.waitEpoch(epoch + 1, n + 1, (epochLengthSec + 240) * 1000);
+      // The stake may land after epoch+1's committee was chosen: then epoch+1 has n members and the joiner
+      // enters at epoch+2 (waitEpoch waits for the first epoch ≥ epoch+1 with n+1 members), two epochs on.
+      ctx.log(`  operator ${n + 1} staked in epoch ${epoch}; waiting for the first epoch from ${epoch + 1} with ${n + 1} members`);
+      await live.waitEpoch(epoch + 1, n + 1, (2 * epochLengthSec + 240) * 1000);
     },
   };
 }
