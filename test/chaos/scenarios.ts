@@ -73,6 +73,13 @@ export interface RunOptions {
 
 let variantBase = 10_000;
 
+/**
+ * Per network: request id → the members that were slashable (equivocating) in the scenario that issued it.
+ * Evidence can land after its scenario ended; a Slashed event naming a member that is honest now is that
+ * earlier scenario's, not an honest member slashed, when it is for a request the member equivocated on then.
+ */
+const slashableByRequest = new WeakMap<ChaosNetwork, Map<string, ReadonlySet<number>>>();
+
 export const quantile = (xs: number[], q: number): number => {
   if (xs.length === 0) return 0;
   const s = [...xs].sort((a, b) => a - b);
@@ -167,22 +174,40 @@ export async function runScenario(c: ChaosNetwork, s: Scenario, o: RunOptions = 
   for (const u of unnamed) violations.push(`${u} not named in the evidence`);
   // On chain (the aggregator submits equivocation evidence itself): every slashable member slashed in this
   // scenario, and no honest one.
+  const slashable = [...byz].filter(([, mode]) => SLASHABLE_MODES.includes(mode)).map(([k]) => k);
+  const earlier = slashableByRequest.get(c) ?? new Map<string, ReadonlySet<number>>();
+  slashableByRequest.set(c, earlier);
   const slashedOps = new Map<number, number>();
+  let late = 0;
+  let events = 0;
   const readSlashed = async () => {
     slashedOps.clear();
+    late = 0;
     const logs = await chain.getLogs({ address: registry, fromBlock });
-    for (const ev of parseEventLogs({ abi: committeeRegistryAbi, logs, eventName: 'Slashed' })) {
+    const parsed = parseEventLogs({ abi: committeeRegistryAbi, logs, eventName: 'Slashed' });
+    events = parsed.length;
+    for (const ev of parsed) {
       const k = members.find((m) => live.address(m).toLowerCase() === String(ev.args.operator).toLowerCase());
-      if (k !== undefined) slashedOps.set(k, (slashedOps.get(k) ?? 0) + 1);
+      if (k === undefined) continue;
+      if (!byz.has(k) && earlier.get(String(ev.args.requestId).toLowerCase())?.has(k)) late++;
+      else slashedOps.set(k, (slashedOps.get(k) ?? 0) + 1);
     }
   };
-  const slashable = [...byz].filter(([, mode]) => SLASHABLE_MODES.includes(mode)).map(([k]) => k);
   const slashDeadline = performance.now() + (o.slashBoundMs ?? 60_000);
   await readSlashed();
   while (slashable.some((k) => !slashedOps.has(k)) && performance.now() < slashDeadline) {
     await sleep(2000);
     await readSlashed();
   }
+  // Let the evidence still queued land in this scenario (no new Slashed event for 10 s, bounded).
+  for (let seen = -1, quietSince = performance.now(); slashable.length && performance.now() < slashDeadline + 30_000; ) {
+    if (events !== seen) [seen, quietSince] = [events, performance.now()];
+    else if (performance.now() - quietSince >= 10_000) break;
+    await sleep(2000);
+    await readSlashed();
+  }
+  if (slashable.length) for (const r of list) earlier.set(toHex(r.id).toLowerCase(), new Set(slashable));
+  if (late) log(`  ${late} Slashed event(s) for an earlier scenario's equivocation landed during this one`);
   for (const k of slashable) if (!slashedOps.has(k)) violations.push(`node ${k} (${byz.get(k)}) not slashed on chain within ${(o.slashBoundMs ?? 60_000) / 1000} s`);
   for (const k of slashedOps.keys()) if (!byz.has(k)) violations.push(`honest node ${k} slashed`);
   const slashed = [...slashedOps].map(([k, times]) => `node ${k} (${byz.get(k) ?? 'honest'}) ×${times}`);
