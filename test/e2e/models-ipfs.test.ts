@@ -53,6 +53,8 @@ const infer = async (k: number, model: string, input: number[]) => {
 
 describe('models over IPFS with real nodes', () => {
   it('a node that started with an empty store fetched the registered model from its peers and answers; the report verifies on chain', async () => {
+    // The network is up once the committee keyed; node 4 may still be fetching the package from its peers.
+    await waitModelsServed(net.node(4).api, 1, 60_000);
     expect(await modelsFetchedFromPeers(net.node(4).api)).toBeGreaterThanOrEqual(1);
     expect(await modelsFetchedFromPeers(net.node(1).api)).toBe(0); // node 1 had it locally
     const r = await net.onDemand(4, 7);
