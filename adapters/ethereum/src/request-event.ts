@@ -3,7 +3,8 @@ import { getAbiItem, getAddress, toEventSelector, type Address, type Hex, type L
 import { oracleRouterAbi } from '@destra/contracts';
 import { MalformedChainDataError } from './errors.ts';
 
-export interface OracleRequest {
+/** InferenceRequested's fields as the log carries them. */
+export interface DecodedRequest {
   requestId: Hex;
   requester: Address;
   modelId: Hex;
@@ -19,6 +20,10 @@ export interface OracleRequest {
    * order (nodes sign consecutive ranges of it; docs/ethereum.md "Request stream").
    */
   seq: bigint;
+}
+
+/** A request as the watcher emits it: the event's fields and where the chain put it. */
+export interface OracleRequest extends DecodedRequest {
   blockNumber: bigint;
   blockHash: Hex;
   /** Unix seconds of the block that holds the request. */
@@ -47,15 +52,7 @@ export function parseRequestLog(log: Log, ctx: { chainId: number; router: Addres
     throw new MalformedChainDataError(`log ${log.transactionHash}#${log.logIndex} is not a well-formed InferenceRequested event: ${(e as Error).message}`, { cause: e });
   }
   return {
-    requestId: a.requestId,
-    requester: a.requester,
-    modelId: a.modelId,
-    modelHash: a.modelHash,
-    input: a.input,
-    callbackGasLimit: a.callbackGasLimit,
-    fee: a.fee,
-    deadline: a.deadline,
-    seq: a.seq,
+    ...a,
     blockNumber: log.blockNumber,
     blockHash: log.blockHash,
     blockTimestamp: ctx.blockTimestamp,
@@ -64,19 +61,6 @@ export function parseRequestLog(log: Log, ctx: { chainId: number; router: Addres
     chainId: ctx.chainId,
     router: ctx.router,
   };
-}
-
-/** InferenceRequested's fields as the log carries them. */
-export interface DecodedRequest {
-  requestId: Hex;
-  requester: Address;
-  modelId: Hex;
-  modelHash: Hex;
-  input: Uint8Array;
-  callbackGasLimit: number;
-  fee: bigint;
-  deadline: bigint;
-  seq: bigint;
 }
 
 const REQUESTED_TOPIC = toEventSelector(getAbiItem({ abi: oracleRouterAbi, name: 'InferenceRequested' }));
