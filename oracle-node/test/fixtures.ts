@@ -4,11 +4,12 @@ import { freePort } from '../../scripts/free-port.ts';
 import { join } from 'node:path';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { privateKeyToProtobuf } from '@libp2p/crypto/keys';
-import { encryptKeystore, secretKeyToBytes, toHex } from '@destra/protocol';
+import { dealShares, encryptKeystore, g2Compressed, secretKeyToBytes, toHex, type KeyShare, type PublicSharing } from '@destra/protocol';
 import type { NodeConfigInput } from '../src/config.ts';
 import { dkgEncryptionKeyPair } from '../src/keys.ts';
 import type { InferenceResult, Inferencer } from '../src/round/inference.ts';
 import { InferenceInputError, UnknownModelError } from '../src/inference/errors.ts';
+import { groupKeyVerifier, type ActiveKey } from '../src/round/keys.ts';
 import { makeOperators, type Operator } from './helpers.ts';
 
 export const PASSWORD = 'correct horse battery staple';
@@ -93,4 +94,16 @@ export class ArithmeticModel implements Inferencer {
     if (model !== 'arith' && model.toLowerCase() !== `0x${Buffer.from(ARITH_MODEL_HASH).toString('hex')}`) throw new UnknownModelError(model, ['arith']);
     return ARITH_MODEL_HASH;
   }
+}
+
+/** A 2-of-3 dealt key for `epoch`: every share, the public sharing, and member 1's active key. */
+export interface DealtKey {
+  shares: KeyShare[];
+  sharing: PublicSharing;
+  key: ActiveKey;
+}
+export async function dealtKey(epoch: number): Promise<DealtKey> {
+  const { shares, sharing } = dealShares(2, 3);
+  const groupKey = g2Compressed(sharing.groupKey);
+  return { shares, sharing, key: { epoch, index: 1, n: 3, t: 2, share: shares[0]!, sharing, groupKey, groupVerifier: await groupKeyVerifier(groupKey) } };
 }

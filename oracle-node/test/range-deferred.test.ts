@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { combinePartials, dealShares, g2Compressed, rangeId, reportLeaf, rootSigningMessage, signPartial, verify, verifyMerkleProof, type KeyShare, type PublicSharing } from '@destra/protocol';
+import { combinePartials, rangeId, reportLeaf, rootSigningMessage, signPartial, verify, verifyMerkleProof } from '@destra/protocol';
 import { loadFastHasher } from '@destra/aggregator/fast-hash';
 import type { PeerInfo } from '../src/p2p/host.ts';
 import { RangeService, type CertifiedRange } from '../src/range/index.ts';
-import { groupKeyVerifier, type ActiveKey } from '../src/round/keys.ts';
 import { NodeStore } from '../src/store/store.ts';
 import { encodeWire } from '../src/wire.ts';
+import { dealtKey as dkg, type DealtKey as Dkg } from './fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'destra-range-deferred-'));
 const store = new NodeStore(join(dir, 'node.db'));
@@ -22,17 +22,6 @@ afterAll(() => {
   store.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-interface Dkg {
-  shares: KeyShare[];
-  sharing: PublicSharing;
-  key: ActiveKey;
-}
-async function dkg(epoch: number): Promise<Dkg> {
-  const { shares, sharing } = dealShares(2, 3);
-  const groupKey = g2Compressed(sharing.groupKey);
-  return { shares, sharing, key: { epoch, index: 1, n: 3, t: 2, share: shares[0]!, sharing, groupKey, groupVerifier: await groupKeyVerifier(groupKey) } };
-}
 
 function memoryHost() {
   const handlers: ((data: Uint8Array, from: PeerInfo) => void)[] = [];

@@ -8,15 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { combinePartials, dealShares, g2Compressed, rangeId, reportLeaf, rootSigningMessage, signPartial, verify, verifyMerkleProof, type KeyShare, type PublicSharing } from '@destra/protocol';
+import { combinePartials, rangeId, reportLeaf, rootSigningMessage, signPartial, verify, verifyMerkleProof } from '@destra/protocol';
 import { loadFastHasher } from '@destra/aggregator/fast-hash';
 import { DoubleSignError } from '../src/errors.ts';
 import type { PeerInfo } from '../src/p2p/host.ts';
 import { RangeIntake, RangeMetrics, RangeService, rangeInferencer, type CertifiedRange } from '../src/range/index.ts';
-import { groupKeyVerifier, type ActiveKey } from '../src/round/keys.ts';
+import type { ActiveKey } from '../src/round/keys.ts';
 import { NodeStore } from '../src/store/store.ts';
 import { RangeCommitCodec, RangeProposalCodec, encodeWire, type RangeProposal } from '../src/wire.ts';
-import { ArithmeticModel } from './fixtures.ts';
+import { ArithmeticModel, dealtKey as dkg, type DealtKey as Dkg } from './fixtures.ts';
 import { Registry } from 'prom-client';
 
 const dir = mkdtempSync(join(tmpdir(), 'destra-range-svc-'));
@@ -25,17 +25,6 @@ afterAll(() => {
   store.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-interface Dkg {
-  shares: KeyShare[];
-  sharing: PublicSharing;
-  key: ActiveKey;
-}
-async function dkg(epoch: number): Promise<Dkg> {
-  const { shares, sharing } = dealShares(2, 3);
-  const groupKey = g2Compressed(sharing.groupKey);
-  return { shares, sharing, key: { epoch, index: 1, n: 3, t: 2, share: shares[0]!, sharing, groupKey, groupVerifier: await groupKeyVerifier(groupKey) } };
-}
 
 /** An in-memory host: frames sent are kept; `deliver` hands a topic frame to the subscribers. */
 function memoryHost() {
