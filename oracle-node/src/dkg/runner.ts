@@ -1,7 +1,8 @@
 // Drives the protocol's pure DkgParticipant over gossipsub. Time is ours: each phase ends when every
 // expected message is in or its deadline passes. Our own messages are re-broadcast until shortly after
-// we finish (duplicates are idempotent in the participant), and messages of a phase we have not reached
-// yet are buffered and replayed, so members that advance at different speeds still converge.
+// we finish (duplicates are idempotent in the participant), messages of a phase we have not reached yet
+// are buffered and replayed, and late deals and complaints are still handed in (a late complaint against
+// us is answered with a further justification), so members that advance at different speeds converge.
 import { DkgError, DkgParticipant, type DkgMessage, type DkgOutgoing, type DkgResult } from '@destra/protocol';
 import type { Logger } from 'pino';
 import { DkgEnvelopeCodec, type DkgEnvelope } from '../wire.ts';
@@ -77,9 +78,12 @@ export class DkgRunner {
       if (this.buffered.length < 4 * this.opts.n) this.buffered.push(msg);
       return;
     }
-    if (theirs < mine) return; // a re-broadcast of a phase we already closed
+    // Late deals and complaints still count (the qualified set must not depend on our deadlines); other
+    // messages of a phase we closed are re-broadcasts that can no longer change anything.
+    if (!this.participant.accepts(msg.type)) return;
     try {
-      this.participant.handle(msg);
+      const out = this.participant.handle(msg);
+      if (out.length > 0) void this.broadcast(out);
     } catch (err) {
       this.opts.log.warn({ err: (err as Error).message, type: msg.type }, 'DKG message rejected');
     }

@@ -4,9 +4,17 @@
 // the rest finish; nothing here waits or aborts because someone went quiet.
 //
 //   start()                  -> deal            (commitments + one encrypted share per member)
-//   onDealPhaseEnd()         -> complaint       (dealers whose share to me is missing/bad)
+//   onDealPhaseEnd()         -> complaint       (dealers whose share to me is missing, bad or late)
 //   onComplaintPhaseEnd()    -> justification   (if I was complained about: the shares in clear)
 //   onJustificationPhaseEnd()-> DkgResult       (qualified set, group key, my share, public shares)
+//
+// The qualified set must come out the same at every member, or their keys differ. So no member excludes
+// a dealer on its own clock: a deal missing at my deadline becomes a public complaint, which the dealer
+// answers like any other; a dealer is excluded only for what every member sees (a complaint left
+// unanswered, a bad answer, two deals). Deals and complaints that arrive after their phase still count
+// until the end (a late complaint gets a further justification), so members whose deadlines passed at
+// different moments converge. A member that misses a deal the others hold drops out with
+// DKG_MISSING_DEAL rather than derive a key of its own.
 import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { R_ORDER } from '../bls/curve.ts';
@@ -60,6 +68,13 @@ export interface DkgResult {
   sharing: PublicSharing;
 }
 
+/** Phases in which a message can still change the outcome: late deals and complaints count until the end. */
+const ACCEPTED_IN: Record<DkgMessage['type'], readonly DkgPhase[]> = {
+  deal: ['deal', 'complaint', 'justification'],
+  complaint: ['complaint', 'justification'],
+  justification: ['justification'],
+};
+
 interface ReceivedDeal {
   message: DealMessage;
   commitments: CommitmentSet;
@@ -76,7 +91,10 @@ export class DkgParticipant {
   private readonly disqualified = new Map<number, DisqualificationReason>();
   private readonly complaints = new Map<number, Set<number>>(); // dealer -> complainers
   private readonly complaintSenders = new Set<number>();
-  private readonly justifications = new Map<number, JustificationMessage>();
+  /** dealer -> shares revealed in its justifications (several when complaints came late), by recipient. */
+  private readonly justifications = new Map<number, Map<number, bigint>>();
+  /** Members whose shares my justifications revealed so far. */
+  private readonly justified = new Set<number>();
   private result: DkgResult | undefined;
 
   constructor(config: DkgConfig) {
@@ -111,21 +129,27 @@ export class DkgParticipant {
     return [{ to: 'all', message: deal }];
   }
 
-  /** Feeds one incoming message. Throws DkgError for malformed or out-of-phase messages (log and drop). */
+  /** Whether a message of this type can still be handled now (false: too early, or its phase is over for good). */
+  accepts(type: DkgMessage['type']): boolean {
+    return ACCEPTED_IN[type].includes(this.phaseValue);
+  }
+
+  /**
+   * Feeds one incoming message; returns what to broadcast (a further justification when a complaint
+   * against this member comes late). Throws DkgError for malformed or out-of-phase messages (log and drop).
+   */
   handle(raw: unknown): DkgOutgoing[] {
     const msg = validateDkgMessage(raw, this.config.n, this.config.t);
     if (!bytesEqual(msg.session, this.config.session)) throw new DkgError('message belongs to another DKG session', 'DKG_SESSION');
+    if (!this.accepts(msg.type)) throw new DkgError(`a ${msg.type} is not allowed in phase '${this.phaseValue}'`, 'DKG_PHASE');
     switch (msg.type) {
       case 'deal':
-        this.expectPhase('deal', 'a deal');
         this.acceptDeal(msg);
         return [];
       case 'complaint':
-        this.expectPhase('complaint', 'a complaint');
         this.acceptComplaint(msg);
-        return [];
+        return this.phaseValue === 'justification' ? this.justify() : [];
       case 'justification':
-        this.expectPhase('justification', 'a justification');
         this.acceptJustification(msg);
         return [];
     }
@@ -140,20 +164,21 @@ export class DkgParticipant {
     return this.complaintSenders.size >= this.config.n;
   }
 
+  /** True once every dealer complained about (by anyone) has answered every complaint, or is out anyway. */
   hasAllJustifications(): boolean {
-    return [...this.complaints.keys()].every((d) => this.justifications.has(d) || this.disqualified.has(d));
+    return [...this.complaints].every(([d, complainers]) => this.disqualified.has(d) || [...complainers].every((to) => this.justifications.get(d)?.has(to)));
   }
 
   onDealPhaseEnd(): DkgOutgoing[] {
     this.expectPhase('deal', 'ending the deal phase');
-    for (let d = 1; d <= this.config.n; d++) {
-      if (!this.deals.has(d) && !this.disqualified.has(d)) this.disqualified.set(d, 'silent');
-    }
     const against: number[] = [];
-    for (const [dealer, deal] of this.deals) {
+    for (let dealer = 1; dealer <= this.config.n; dealer++) {
       if (this.disqualified.has(dealer)) continue;
-      const share = dealer === this.config.index ? evaluatePolynomial(this.coefficients, this.config.index) : this.openShare(deal.message);
-      if (share !== undefined && deal.commitments.verifyShare(share, this.config.index)) this.myShares.set(dealer, share);
+      const deal = this.deals.get(dealer);
+      // A deal not here by my deadline is complained about, not dropped: whether the dealer is out must
+      // not depend on my clock (see the header).
+      const share = !deal ? undefined : dealer === this.config.index ? evaluatePolynomial(this.coefficients, this.config.index) : this.openShare(deal.message);
+      if (deal && share !== undefined && deal.commitments.verifyShare(share, this.config.index)) this.myShares.set(dealer, share);
       else against.push(dealer);
     }
     this.phaseValue = 'complaint';
@@ -165,13 +190,19 @@ export class DkgParticipant {
   onComplaintPhaseEnd(): DkgOutgoing[] {
     this.expectPhase('complaint', 'ending the complaint phase');
     this.phaseValue = 'justification';
-    const against = this.complaints.get(this.config.index);
-    if (!against || against.size === 0) return [];
+    return this.justify();
+  }
+
+  /** Reveals, in clear, my shares for every complainer not answered yet. */
+  private justify(): DkgOutgoing[] {
+    const pending = [...(this.complaints.get(this.config.index) ?? [])].filter((to) => !this.justified.has(to)).sort((a, b) => a - b);
+    if (pending.length === 0) return [];
+    for (const to of pending) this.justified.add(to);
     const justification: JustificationMessage = {
       type: 'justification',
       session: this.config.session,
       dealer: this.config.index,
-      shares: [...against].sort((a, b) => a - b).map((to) => ({ to, value: shareBytes(evaluatePolynomial(this.coefficients, to)) })),
+      shares: pending.map((to) => ({ to, value: shareBytes(evaluatePolynomial(this.coefficients, to)) })),
     };
     this.acceptJustification(justification);
     return [{ to: 'all', message: justification }];
@@ -181,13 +212,20 @@ export class DkgParticipant {
     this.expectPhase('justification', 'ending the justification phase');
     for (const [dealer, complainers] of this.complaints) {
       if (complainers.size === 0 || this.disqualified.has(dealer)) continue;
-      const just = this.justifications.get(dealer);
-      if (!just) {
-        this.disqualified.set(dealer, 'unjustified-complaint');
+      const revealed = this.justifications.get(dealer);
+      const deal = this.deals.get(dealer);
+      if (!revealed) {
+        this.disqualified.set(dealer, deal ? 'unjustified-complaint' : 'silent');
         continue;
       }
-      const deal = this.deals.get(dealer)!;
-      const revealed = new Map(just.shares.map((s) => [s.to, bytesToNumberBE(s.value)]));
+      if (!deal) {
+        // The others hold this deal (its dealer answered complaints) and will count it; a key without it
+        // would be a different key, so this member leaves the ceremony instead.
+        throw new DkgError(
+          `dealer ${dealer} answered complaints but its deal never reached member ${this.config.index}; this member cannot derive the committee's key and leaves this ceremony`,
+          'DKG_MISSING_DEAL',
+        );
+      }
       const ok = [...complainers].every((to) => {
         const v = revealed.get(to);
         return v !== undefined && deal.commitments.verifyShare(v, to);
@@ -282,7 +320,15 @@ export class DkgParticipant {
   }
 
   private acceptJustification(msg: JustificationMessage): void {
-    if (!this.justifications.has(msg.dealer)) this.justifications.set(msg.dealer, msg);
+    let revealed = this.justifications.get(msg.dealer);
+    if (!revealed) this.justifications.set(msg.dealer, (revealed = new Map()));
+    for (const s of msg.shares) {
+      const value = bytesToNumberBE(s.value);
+      const before = revealed.get(s.to);
+      // Two different shares revealed for one member: the dealer lies to someone.
+      if (before !== undefined && before !== value && !this.disqualified.has(msg.dealer)) this.disqualified.set(msg.dealer, 'bad-justification');
+      if (before === undefined) revealed.set(s.to, value);
+    }
   }
 }
 
