@@ -38,6 +38,8 @@ interface IOracleRouter {
     error NotRequester(address caller, address requester);
     /// The request was answered and its callback gas prepayment is spent or already refunded.
     error NothingToRefund(bytes32 id);
+    /// requestStates was asked for more ids than one call answers.
+    error TooManyIds(uint256 count, uint256 max);
     /// Reverted by DSYNC's burnFrom when the requester has not approved the router for the model's burn
     /// (declared here so the router's ABI decodes it): approve `needed` or use requestWithPermit.
     error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed);
@@ -104,6 +106,13 @@ interface IOracleRouter {
     /// @notice Checks a signed report of any kind (e.g. an on-demand report from a node) against the
     ///         committee key of the epoch it names; `proof` may be empty (root = leaf).
     function verifyReport(bytes calldata report, bytes calldata signature, bytes32[] calldata proof, bytes32 root) external view returns (bool);
+
+    /// @notice Per id: still open (neither settled nor unknown), deadline and callback gas limit; at
+    /// most MAX_STATES_PER_CALL ids.
+    function requestStates(bytes32[] calldata ids)
+        external
+        view
+        returns (bool[] memory open, uint64[] memory deadlines, uint32[] memory callbackGasLimits);
 
     /// @notice True once a signed report settled the request (an answer or a failure report).
     function isFulfilled(bytes32 requestId) external view returns (bool);

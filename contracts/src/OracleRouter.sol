@@ -43,6 +43,8 @@ contract OracleRouter is ReentrancyGuard, IOracleRouter {
     uint160 private constant MAX_SENTINEL = 0x1ff;
 
     uint256 public constant MAX_INPUT_BYTES = 8 * 512;
+    /// requestStates answers at most this many ids per call (about 19M gas of cold storage reads: under the usual 50M eth_call cap).
+    uint256 public constant MAX_STATES_PER_CALL = 4096;
     uint256 private constant CALLBACK_OVERHEAD = 10_000;
     /// Gas a relayer spends on a callback beyond what is measured around the call (the call itself, the
     /// measurement, the settlement writes and event, its share of the reimbursement transfer); measured by
@@ -271,6 +273,27 @@ contract OracleRouter is ReentrancyGuard, IOracleRouter {
     function isFulfilled(bytes32 requestId) external view returns (bool) {
         uint160 c = uint160(requests[requestId].commitment);
         return c == uint160(FULFILLED) || (c > FAILED_BASE && c <= MAX_SENTINEL);
+    }
+
+    /// @notice What a relayer needs of each request of a range, in one call instead of one `requests(id)`
+    /// read per report: whether it is still open (neither settled nor unknown), its deadline and its
+    /// callback gas limit. At most MAX_STATES_PER_CALL ids per call (the relayer splits longer ranges).
+    function requestStates(bytes32[] calldata ids)
+        external
+        view
+        returns (bool[] memory open, uint64[] memory deadlines, uint32[] memory callbackGasLimits)
+    {
+        uint256 n = ids.length;
+        if (n > MAX_STATES_PER_CALL) revert TooManyIds(n, MAX_STATES_PER_CALL);
+        open = new bool[](n);
+        deadlines = new uint64[](n);
+        callbackGasLimits = new uint32[](n);
+        for (uint256 i; i < n; ++i) {
+            Request storage r = requests[ids[i]];
+            open[i] = uint160(r.commitment) > MAX_SENTINEL;
+            deadlines[i] = r.deadline;
+            callbackGasLimits[i] = r.callbackGasLimit;
+        }
     }
 
     /// @notice The status of the failure report that closed the request; 0 when it did not fail.

@@ -1,7 +1,7 @@
 // OracleRouter's request stream on a real anvil: every request gets the next sequence number (consecutive
 // from 0 per router, whoever asks and however), the request id derivation is unchanged, and a range
 // relayed with fulfillBatch lands what can land while fresh, already fulfilled, refunded and expired
-// requests share the batch.
+// requests share the batch; requestStates tells a relayer in one call which of them are still open.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAbiParameters, keccak256, maxUint256, parseEventLogs, toHex, type Address, type Hex } from 'viem';
 import { buildMerkleTree, merkleProof, reportLeaf } from '@destra/protocol';
@@ -79,6 +79,18 @@ describe('fulfillBatch over a range with settled and expired requests', () => {
     // all expire; request 3 is refunded by its requester, request 4 stays open (late answers may still land)
     await advance(3601);
     await write(f.clients, router, oracleRouterAbi, 'refund', [ids[3]!]);
+    // What the relayer reads first, in one call: open = neither answered, refunded, failed nor unknown.
+    const unknown = keccak256(toHex('no such request'));
+    const [open, deadlines, gasLimits] = (await read('requestStates', [[...ids, unknown]])) as [boolean[], bigint[], number[]];
+    expect(open).toEqual([true, false, true, false, true, false]);
+    for (const [i, id] of ids.entries()) {
+      const r = (await read('requests', [id])) as readonly unknown[];
+      expect([deadlines[i], gasLimits[i]]).toEqual([r[2], r[1]]);
+    }
+    expect([deadlines[5], gasLimits[5]]).toEqual([0n, 0]);
+    expect(await read('requestStates', [[]])).toEqual([[], [], []]);
+    const limit = Number(await read('MAX_STATES_PER_CALL'));
+    await expect(read('requestStates', [Array.from({ length: limit + 1 }, () => unknown)])).rejects.toThrow(/TooManyIds/);
     const tree = buildMerkleTree(reports.map(reportLeaf));
     const sig = f.committee.signRoot(tree.root);
     // whole-range mode (no proofs: the router rebuilds the root from the reports in order)

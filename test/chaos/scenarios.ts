@@ -153,7 +153,10 @@ export async function runScenario(c: ChaosNetwork, s: Scenario, o: RunOptions = 
   const { lost } = await live.verify(list, Math.max(5_000, bound - (performance.now() - healedAt)));
   const wrong = list.filter((r) => r.verified === false && !r.detail?.startsWith('LOST'));
   for (const r of wrong) violations.push(`wrong result accepted: ${r.chain} ${toHex(r.id).slice(0, 18)}…: ${r.detail}`);
-  if (lost > 0) violations.push(`${lost} request(s) not answered within ${bound / 1000} s of the heal`);
+  if (lost > 0) {
+    const which = list.filter((r) => r.detail?.startsWith('LOST')).slice(0, 3).map((r) => `${r.chain} ${toHex(r.id).slice(0, 18)}… ${r.detail!.slice(6)}`);
+    violations.push(`${lost} request(s) not answered within ${bound / 1000} s of the heal (${which.join('; ')})`);
+  }
   // Evidence: every provably faulty member named, no honest one.
   const named = c.evidence.slice(evidenceFrom);
   const operatorOf = async (epoch: number, index: number) => {

@@ -8,7 +8,7 @@
 import { bytesToHex, hexToBytes, type Address, type Hex, type PublicClient, type WalletClient } from 'viem';
 import { buildMerkleTree, ChainType, decodeReport, evmDestination, merkleProof, reportLeaf, ReportKind, requestStream, type MerkleTree } from '@destra/protocol';
 import { oracleRouterAbi } from '@destra/contracts';
-import { AdapterConfigError, TransactionRejectedError } from './errors.ts';
+import { AdapterConfigError, SubmissionFailedError, TransactionRejectedError } from './errors.ts';
 import { NonceManager } from './nonce.ts';
 import { toEip2537Signature } from './signature.ts';
 import { TransactionSender, type Call } from './tx-sender.ts';
@@ -116,8 +116,8 @@ export function planRange(reports: readonly Uint8Array[], states: readonly Range
   return chunks;
 }
 
-/** A router `requests(id)` commitment at or below this is a sentinel: fulfilled, refunded or failed. */
-const MAX_SENTINEL = 0x1ffn;
+/** Ids per `requestStates` call (the router takes up to 4096; 1024 keeps one call near 5M gas). */
+const STATES_PER_CALL = 1024;
 
 export interface RangeFulfillerOptions {
   publicClient: PublicClient;
@@ -158,16 +158,23 @@ export class RangeFulfiller {
     });
   }
 
-  /** The router's state of every request the range answers (one `requests(id)` read each). */
+  /** The router's state of every request the range answers (`requestStates`, one call per STATES_PER_CALL ids). */
   async states(range: SignedRange): Promise<RangeRequestState[]> {
-    const ids = range.reports.map((r, i) => requestIdOf(r, i));
-    return Promise.all(
-      ids.map(async (id) => {
-        const r = (await this.o.publicClient.readContract({ address: this.o.router, abi: oracleRouterAbi, functionName: 'requests', args: [id] })) as readonly unknown[];
-        const commitment = BigInt(r[3] as Hex);
-        return { open: commitment > MAX_SENTINEL, deadline: Number(r[2] as bigint), callbackGasLimit: Number(r[1]) };
-      }),
+    return this.readStates(range.reports.map((r, i) => requestIdOf(r, i)));
+  }
+
+  private async readStates(ids: Hex[]): Promise<RangeRequestState[]> {
+    const chunks: Hex[][] = [];
+    for (let i = 0; i < ids.length; i += STATES_PER_CALL) chunks.push(ids.slice(i, i + STATES_PER_CALL));
+    const answers = await Promise.all(
+      chunks.map((chunk) => this.o.publicClient.readContract({ address: this.o.router, abi: oracleRouterAbi, functionName: 'requestStates', args: [chunk] })),
     );
+    return answers.flatMap(([open, deadlines, gas], c) => {
+      if (open.length !== chunks[c]!.length || deadlines.length !== open.length || gas.length !== open.length) {
+        throw new SubmissionFailedError(`router answered requestStates for ${open.length} of ${chunks[c]!.length} ids: is it an older router?`, 1);
+      }
+      return open.map((o, i) => ({ open: o, deadline: Number(deadlines[i]!), callbackGasLimit: gas[i]! }));
+    });
   }
 
   /**
@@ -202,7 +209,7 @@ export class RangeFulfiller {
       }
       const call: Call = { address: this.o.router, abi: oracleRouterAbi, functionName: 'fulfillBatch', args: [root, signature, chunk.indices.map((i) => hex[i]!), proofs] };
       const mine = chunk.indices.filter((i) => states[i]!.open).map((i) => ids[i]!);
-      const done = async () => ((await Promise.all(mine.map((id) => this.isSettled(id)))).every(Boolean) ? ('already-fulfilled' as const) : undefined);
+      const done = async () => ((await this.readStates(mine)).every((st) => !st.open) ? ('already-fulfilled' as const) : undefined);
       const r = await this.sender.send(call, done);
       if (r.txHash) txHashes.push(r.txHash);
       gasUsed += r.gasUsed ?? 0n;
@@ -237,11 +244,6 @@ export class RangeFulfiller {
     } catch {
       return fallback;
     }
-  }
-
-  private async isSettled(id: Hex): Promise<boolean> {
-    const r = (await this.o.publicClient.readContract({ address: this.o.router, abi: oracleRouterAbi, functionName: 'requests', args: [id] })) as readonly unknown[];
-    return BigInt(r[3] as Hex) <= MAX_SENTINEL;
   }
 }
 

@@ -86,7 +86,7 @@ export class EpochManager {
   private lastError = '';
   private queue: Promise<void> = Promise.resolve();
   /** This node's DKG outcome per epoch (handover record + commitments), re-published for relays. */
-  private readonly results = new Map<number, { attempt: number; handover: Uint8Array; commitments: Uint8Array[] }>();
+  private readonly results = new Map<number, { attempt: number; handover: Uint8Array; commitments: Uint8Array[]; frame?: Uint8Array }>();
   private lastResultPublish = 0;
   /** Handovers signed by the current committee that this node combined or saw (for relays and status). */
   readonly signedHandovers = new Map<number, { handover: Uint8Array; signature: Uint8Array }>();
@@ -328,11 +328,12 @@ export class EpochManager {
     const committee = e !== undefined ? this.committee(e) : undefined;
     const index = memberIndexOf(committee, this.o.operatorKey);
     if (!r || index === undefined || e === undefined) return;
-    const frame = DkgResultCodec.encode({
+    // Signed once: the result is re-published unchanged every 10 s (BLS signatures are deterministic).
+    const frame = (r.frame ??= DkgResultCodec.encode({
       type: 'dkg-result', v: 1, epoch: e, attempt: r.attempt, index,
       handover: r.handover, commitments: r.commitments,
       signature: signDkgResult(this.o.operatorSecret, r.attempt, r.handover, r.commitments),
-    });
+    }));
     await this.o.host.publish(this.o.topics.epochs, frame).catch((err) => this.o.log.debug({ err: (err as Error).message }, 'DKG result not published'));
     // Our own result counts as one attestation.
     if (epoch === undefined) await this.execute(this.machine.handle({ type: 'dkg-result', epoch: e, attempt: r.attempt, index, handover: r.handover }));
