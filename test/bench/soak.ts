@@ -14,6 +14,7 @@ import { thresholdOf } from '../devnet/live-network.ts';
 import { ChaosNetwork } from '../chaos/chaos-network.ts';
 import { delayUnavailable, unavailableReason } from '../chaos/netns.ts';
 import { quantile } from '../chaos/scenarios.ts';
+import { fdGrowth, fdKinds } from './fd-kinds.ts';
 
 function option(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -67,6 +68,8 @@ export async function run(): Promise<void> {
     // Warm up: one answered request each chain, so start-of-run figures are of a serving process.
     await live.verify([await live.ethRequest(1), await live.solRequest(2)], 60_000);
     const atStart = new Map<string, { rssMiB: number; fds: number } | undefined>([['harness (aggregator, LiteSVM)', usage(process.pid)], ...members.map((k) => [`node ${k}`, usage(live.node(k).child.pid)] as const)]);
+    // Descriptor kinds of the harness (and each node) at start: a growing count then names its peer.
+    const kindsAtStart = new Map<string, [string, number][] | undefined>([['harness', fdKinds(process.pid)], ...members.map((k) => [`node ${k}`, fdKinds(live.node(k).child.pid!)] as const)]);
     const start = performance.now();
     const first = live.requests.length;
     const traffic = live.traffic({ intervalMs, firstVariant: 50_000, onError: (i, err) => log(`request ${i} not submitted: ${err.message}`) });
@@ -89,7 +92,8 @@ export async function run(): Promise<void> {
           await live.startNode(victim!);
           restarts.set(victim!, (restarts.get(victim!) ?? 0) + 1);
         }
-        log('healed');
+        const h = usage(process.pid);
+        log(`healed; harness RSS ${h?.rssMiB.toFixed(0)} MiB, ${h?.fds} fds (${fdGrowth(kindsAtStart.get('harness') ?? [], fdKinds(process.pid) ?? [], 3).join(', ') || 'no change'})`);
       }
       await sleep(Math.max(0, minutes * 60_000 - (performance.now() - start)));
     } finally {
@@ -124,6 +128,11 @@ export async function run(): Promise<void> {
         'fds start': s?.fds ?? 'n/a',
         'fds end': e?.fds ?? 'n/a',
       });
+    }
+    for (const [name, before] of kindsAtStart) {
+      const k = Number(name.split(' ')[1]);
+      const now = fdKinds(name === 'harness' ? process.pid : live.node(k).child.pid!);
+      if (before && now && !restarts.get(k)) log(`descriptors of ${name}, change since start: ${fdGrowth(before, now).join(', ') || 'none'}`);
     }
     clean = windows.every((w) => w.lost === 0 && w.wrong === 0);
   } finally {
