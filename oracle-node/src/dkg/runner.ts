@@ -149,7 +149,9 @@ export class DkgRunner {
       await this.waitPhase(() => this.participant.hasAllComplaints());
       await this.broadcast(this.participant.onComplaintPhaseEnd());
       this.replayBuffered();
-      await this.waitPhase(() => this.participant.hasAllJustifications());
+      // Ending early needs every member's complaints too: a complaint still on its way could name a dealer
+      // whose answer the others will wait for (and we, finished, could no longer give ours).
+      await this.waitPhase(() => this.participant.hasAllComplaints() && this.participant.hasAllJustifications());
       const result = this.participant.onJustificationPhaseEnd();
       log.info({ epoch: this.opts.epoch, qualified: result.qualified, disqualified: result.disqualified }, 'DKG complete');
       // Keep re-broadcasting briefly so slower members still receive our last messages.
