@@ -164,9 +164,14 @@ export class DkgParticipant {
     return this.complaintSenders.size >= this.config.n;
   }
 
-  /** True once every dealer complained about (by anyone) has answered every complaint, or is out anyway. */
+  /**
+   * True once every dealer complained about (by anyone) is out, or has answered every complaint and its
+   * deal is here (a deal that missed my deadline is still on its way: the dealer re-broadcasts it).
+   */
   hasAllJustifications(): boolean {
-    return [...this.complaints].every(([d, complainers]) => this.disqualified.has(d) || [...complainers].every((to) => this.justifications.get(d)?.has(to)));
+    return [...this.complaints].every(
+      ([d, complainers]) => this.disqualified.has(d) || (this.deals.has(d) && [...complainers].every((to) => this.justifications.get(d)?.has(to))),
+    );
   }
 
   onDealPhaseEnd(): DkgOutgoing[] {
