@@ -13,6 +13,7 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use clap::{Parser, ValueEnum};
 use nfq::{Message, Queue, Verdict};
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -21,59 +22,48 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, AtomicOrdering::SeqCst);
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
 enum Dist {
     Uniform,
     Normal,
 }
 
+#[derive(Parser)]
+#[command(name = "netdelay", about = "Holds the packets an NFQUEUE hands it for delay ± jitter, with optional loss and reordering")]
 struct Opts {
+    /// NFQUEUE number (the iptables rule's --queue-num)
+    #[arg(long, default_value_t = 0)]
     queue: u16,
+    /// Mean delay per packet, milliseconds
+    #[arg(long = "delay-ms", value_parser = in_range(0.0, 60_000.0))]
     delay_ms: f64,
+    /// Jitter, milliseconds: ± half-width (uniform) or sigma (normal)
+    #[arg(long = "jitter-ms", default_value_t = 0.0, value_parser = in_range(0.0, 60_000.0))]
     jitter_ms: f64,
+    /// Distribution of the jitter
+    #[arg(long, value_enum, default_value_t = Dist::Uniform)]
     dist: Dist,
+    /// Share of packets dropped, percent
+    #[arg(long = "loss-pct", default_value_t = 0.0, value_parser = in_range(0.0, 100.0))]
     loss_pct: f64,
+    /// Share of packets sent at once (ahead of held ones), percent
+    #[arg(long = "reorder-pct", default_value_t = 0.0, value_parser = in_range(0.0, 100.0))]
     reorder_pct: f64,
+    /// Seed for the draws (0: from the clock and pid)
+    #[arg(long, default_value_t = 0)]
     seed: u64,
 }
 
-fn usage(why: &str) -> ! {
-    eprintln!("netdelay: {why}");
-    eprintln!("usage: netdelay --queue N --delay-ms D [--jitter-ms J] [--dist uniform|normal] [--loss-pct P] [--reorder-pct R] [--seed S]");
-    std::process::exit(2);
+/// A clap value parser for a finite number in lo..=hi.
+fn in_range(lo: f64, hi: f64) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static {
+    move |s: &str| match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= lo && v <= hi => Ok(v),
+        _ => Err(format!("must be a number in {lo}..={hi}, got '{s}'")),
+    }
 }
 
 fn parse_opts() -> Opts {
-    let mut o = Opts { queue: 0, delay_ms: 0.0, jitter_ms: 0.0, dist: Dist::Uniform, loss_pct: 0.0, reorder_pct: 0.0, seed: 0 };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut i = 0;
-    while i < args.len() {
-        let flag = args[i].as_str();
-        let value = args.get(i + 1).unwrap_or_else(|| usage(&format!("{flag} needs a value")));
-        let num = |lo: f64, hi: f64| -> f64 {
-            match value.parse::<f64>() {
-                Ok(v) if v.is_finite() && v >= lo && v <= hi => v,
-                _ => usage(&format!("{flag} must be a number in {lo}..={hi}, got '{value}'")),
-            }
-        };
-        match flag {
-            "--queue" => o.queue = num(0.0, 65535.0) as u16,
-            "--delay-ms" => o.delay_ms = num(0.0, 60_000.0),
-            "--jitter-ms" => o.jitter_ms = num(0.0, 60_000.0),
-            "--loss-pct" => o.loss_pct = num(0.0, 100.0),
-            "--reorder-pct" => o.reorder_pct = num(0.0, 100.0),
-            "--seed" => o.seed = num(0.0, 9.0e15) as u64,
-            "--dist" => {
-                o.dist = match value.as_str() {
-                    "uniform" => Dist::Uniform,
-                    "normal" => Dist::Normal,
-                    _ => usage(&format!("--dist must be uniform or normal, got '{value}'")),
-                }
-            }
-            _ => usage(&format!("unknown option '{flag}'")),
-        }
-        i += 2;
-    }
+    let mut o = Opts::parse();
     if o.seed == 0 {
         o.seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1) ^ (std::process::id() as u64) << 32;
     }
