@@ -148,7 +148,7 @@ export class ProductNetwork {
   }
 
   private async startNode(index: number, configPath: string, port: number): Promise<ProductNode> {
-    // DESTRA_PRODUCT_BENCH_NODE_FLAGS: extra Node.js flags for the node processes (e.g. --cpu-prof) to profile the product.
+    // DESTRA_PRODUCT_BENCH_NODE_FLAGS: extra Node.js flags for the node (and aggregator) processes (e.g. --cpu-prof) to profile the product.
     const flags = (process.env.DESTRA_PRODUCT_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
     const p = this.spawnCli(`node${index}`, ['node', 'start', '--config', configPath], {}, flags);
     const api = `http://127.0.0.1:${port}`;
@@ -179,7 +179,8 @@ export class ProductNetwork {
     const path = join(this.o.dir, 'aggregator', 'product.json');
     writeFileSync(path, JSON.stringify(config, null, 2));
     this.o.log?.('start destra aggregator start');
-    const p = this.spawnCli('aggregator', ['aggregator', 'start', '--config', path], { [RELAYER_KEY_ENV]: chains.anvil.privateKeys.at(-1)! });
+    const flags = (process.env.DESTRA_PRODUCT_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean); // profiled with the nodes
+    const p = this.spawnCli('aggregator', ['aggregator', 'start', '--config', path], { [RELAYER_KEY_ENV]: chains.anvil.privateKeys.at(-1)! }, flags);
     const status = `http://127.0.0.1:${statusPort}`;
     await untilUp(p, `${status}/health`, 120_000);
     this.aggregator = { ...p, status };

@@ -15,7 +15,7 @@
 // and logs, default <tmp>/destra-bench-product), DESTRA_PRODUCT_BENCH_ROWS (rows per batch job, 4096),
 // DESTRA_PRODUCT_BENCH_CLIENTS (concurrent batch clients, 2n), DESTRA_PRODUCT_BENCH_CHAIN_SIGNING (the nodes'
 // chains.ethereum.signing: range (default: ranges relayed with fulfillBatch) or round), DESTRA_PRODUCT_BENCH_BATCH_S (batch load seconds,
-// 20; 0 skips), DESTRA_PRODUCT_BENCH_NODE_FLAGS (extra Node.js flags for the node processes, e.g. --cpu-prof),
+// 20; 0 skips), DESTRA_PRODUCT_BENCH_NODE_FLAGS (extra Node.js flags for the node and aggregator processes, e.g. --cpu-prof),
 // DESTRA_PRODUCT_BENCH_BODY (binary (default: what the SDK sends for canonical rows) or json),
 // DESTRA_PRODUCT_BENCH_LINES (ranges (default since 2026-12-03, as the SDK: one line per range, every leaf
 // checked against the signed root) or results (one line per result with its proof)),
