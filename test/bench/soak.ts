@@ -2,7 +2,7 @@
 // network namespaces) with a fault every --fault-every seconds (5% loss with 100±50 ms delay, kill -9 and restart of a random
 // member, a one-member partition, in turn; each healed after --fault-sec), then prints per window
 // (--window minutes, default 5): requests, answered, lost, p50/p99 latency; and each process's resident
-// memory and open file handles at start and end (growth should be flat).
+// memory and open file handles at the start and the end of the load (growth should be flat).
 //   --minutes (default 30), --window (default 5), --interval-ms between requests (default 1000),
 //   --fault-every (s, default 90), --fault-sec (default 30); DESTRA_SOAK_N nodes (default 4).
 import { readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -100,6 +100,10 @@ export async function run(): Promise<void> {
       await traffic.stop();
       c.netns.healAll();
     }
+    // Sampled when the load stops, before the check below: it reads every request's state at once (one
+    // connection to anvil each), which is the check's own burst, not what the run left behind.
+    const atEnd = new Map<string, { rssMiB: number; fds: number } | undefined>([['harness (aggregator, LiteSVM)', usage(process.pid)], ...members.map((k) => [`node ${k}`, usage(live.node(k).child.pid)] as const)]);
+    const kindsAtEnd = new Map<string, [string, number][] | undefined>([['harness', fdKinds(process.pid)], ...members.map((k) => [`node ${k}`, fdKinds(live.node(k).child.pid!)] as const)]);
     const list = live.requests.slice(first);
     await live.verify(list, 120_000);
     for (let w = 0; w * windowMs < minutes * 60_000; w++) {
@@ -117,7 +121,6 @@ export async function run(): Promise<void> {
         'p99 ms': Math.round(quantile(lat, 0.99)),
       });
     }
-    const atEnd = new Map<string, { rssMiB: number; fds: number } | undefined>([['harness (aggregator, LiteSVM)', usage(process.pid)], ...members.map((k) => [`node ${k}`, usage(live.node(k).child.pid)] as const)]);
     for (const [name, s] of atStart) {
       const e = atEnd.get(name);
       const k = Number(name.split(' ')[1]);
@@ -131,8 +134,8 @@ export async function run(): Promise<void> {
     }
     for (const [name, before] of kindsAtStart) {
       const k = Number(name.split(' ')[1]);
-      const now = fdKinds(name === 'harness' ? process.pid : live.node(k).child.pid!);
-      if (before && now && !restarts.get(k)) log(`descriptors of ${name}, change since start: ${fdGrowth(before, now).join(', ') || 'none'}`);
+      const now = kindsAtEnd.get(name);
+      if (before && now && !restarts.get(k)) log(`descriptors of ${name}, change from start to the end of the load: ${fdGrowth(before, now).join(', ') || 'none'}`);
     }
     clean = windows.every((w) => w.lost === 0 && w.wrong === 0);
   } finally {
@@ -142,7 +145,7 @@ export async function run(): Promise<void> {
     else console.log(`soak: logs kept in ${dir}`);
   }
   printTable(`soak at n=${n}: ${minutes} min, a request every ${intervalMs} ms (Ethereum and Solana in turn), a ${faultMs / 1000} s fault every ${faultEveryMs / 1000} s`, windows);
-  printTable('processes: resident memory and open file handles at start and end', usageRows);
+  printTable('processes: resident memory and open file handles at the start and the end of the load', usageRows);
   const sum = (col: string) => windows.reduce((a, w) => a + Number(w[col] ?? 0), 0);
   const total = { requests: sum('requests'), lost: sum('lost'), wrong: sum('wrong') };
   console.log(`soak: requests ${total.requests}, lost ${total.lost}, wrong accepted ${total.wrong}`);

@@ -18,6 +18,10 @@ export async function forward(targetUrl: string, host: string): Promise<Forwarde
     const upstream = createConnection({ host: '127.0.0.1', port });
     for (const s of [client, upstream]) {
       sockets.add(s);
+      // A peer partitioned away never sends its FIN: keep-alive probes find the dead connection once the
+      // link is back (the peer's kernel answers RST); one side closing closes the other (below), so no
+      // pair of descriptors outlives its connection.
+      s.setKeepAlive(true, 15_000);
       s.on('close', () => sockets.delete(s));
       s.on('error', () => {
         client.destroy();
@@ -25,6 +29,8 @@ export async function forward(targetUrl: string, host: string): Promise<Forwarde
       });
     }
     client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy()); // nobody left to answer
+    upstream.on('close', () => client.end()); // what was piped is flushed first
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
