@@ -1,10 +1,11 @@
 // Runs the epoch state machine against the world: reads the chain, keeps the peer registry and dialing in
 // line with the operator directory, runs each DKG over libp2p, publishes and verifies DKG results,
-// signs and combines handovers, and switches the round engine's keys when the chain activates an epoch.
+// has handovers signed and combined (handovers.ts), and switches the round engine's keys when the chain
+// activates an epoch.
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import {
-  DkgError, PartialVerifier, PublicSharing, decodeG2, encodeHandover, handoverSigningMessage, sharesRoot, signDkgResult,
-  signPartial, toHex, verifyDkgResult, type DkgResult, type PartialSignature, type SecretKey,
+  DkgError, PublicSharing, decodeG2, encodeHandover, sharesRoot, signDkgResult, toHex, verifyDkgResult, type DkgResult,
+  type SecretKey,
 } from '@destra/protocol';
 import type { Logger } from 'pino';
 import { DkgRunner } from '../dkg/runner.ts';
@@ -15,11 +16,12 @@ import type { Registration, Registry } from '../p2p/registry.ts';
 import type { ActiveKey } from '../round/keys.ts';
 import type { NodeStore } from '../store/store.ts';
 import {
-  DkgEnvelopeCodec, DkgResultCodec, HandoverPartialCodec, SignedHandoverCodec, decodeWire, type DkgEnvelope, type Topics,
+  DkgEnvelopeCodec, DkgResultCodec, decodeWire, type DkgEnvelope, type Topics,
 } from '../wire.ts';
 import type { ChainSnapshot, ChainViewReader } from './chain-view.ts';
 import { memberIndexOf, type EpochCommittee } from './committee.ts';
 import { EpochMachine, handoverMismatch, type EpochAction } from './machine.ts';
+import { HandoverSigning } from './handovers.ts';
 import { loadShare, persistShare, type ShareKdf } from './shares.ts';
 
 export interface EpochManagerOptions {
@@ -60,15 +62,6 @@ interface Ceremony {
   result?: { handover: Uint8Array; commitments: Uint8Array[] };
 }
 
-interface HandoverCollection {
-  oldEpoch: number;
-  handover: Uint8Array;
-  partials: Map<number, PartialSignature>;
-  own?: Uint8Array;
-  combined?: Uint8Array;
-  lastPublished: number;
-}
-
 const hex = (b: Uint8Array): string => toHex(b).toLowerCase();
 
 export class EpochManager {
@@ -77,8 +70,6 @@ export class EpochManager {
   private readonly keys = new Map<number, ActiveKey>();
   private active: ActiveKey | undefined;
   private ceremony: Ceremony | undefined;
-  private readonly handovers = new Map<string, HandoverCollection>();
-  private readonly verifiers = new Map<number, Promise<PartialVerifier>>();
   private pollTimer: NodeJS.Timeout | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private polling = false;
@@ -89,9 +80,10 @@ export class EpochManager {
   private readonly results = new Map<number, { attempt: number; handover: Uint8Array; commitments: Uint8Array[]; frame?: Uint8Array }>();
   private lastResultPublish = 0;
   /** Handovers signed by the current committee that this node combined or saw (for relays and status). */
-  readonly signedHandovers = new Map<number, { handover: Uint8Array; signature: Uint8Array }>();
+  private readonly handovers: HandoverSigning;
 
   constructor(private readonly o: EpochManagerOptions) {
+    this.handovers = new HandoverSigning({ store: o.store, host: o.host, topics: o.topics, keyFor: (e) => this.keys.get(e), log: o.log });
     this.machine = new EpochMachine({ self: o.operatorKey, retryMs: 5 * o.phaseTimeoutMs + 10_000 });
   }
 
@@ -350,69 +342,14 @@ export class EpochManager {
       size: s?.current?.committee.members.length ?? 0,
       next: s ? { epoch: s.currentEpoch + 1, threshold: s.next.threshold, members: s.next.members.map((m) => ({ index: m.index, address: m.address ?? null, operatorKey: toHex(m.operatorKey) })) } : null,
       dkgResult: next && s ? { epoch: s.currentEpoch + 1, attempt: next.attempt, handover: toHex(next.handover), commitments: next.commitments.map((c) => toHex(c)) } : null,
-      signedHandovers: [...this.signedHandovers].map(([epoch, h]) => ({ epoch, handover: toHex(h.handover), signature: toHex(h.signature) })),
+      signedHandovers: [...this.handovers.signed].map(([epoch, h]) => ({ epoch, handover: toHex(h.handover), signature: toHex(h.signature) })),
     };
   }
 
   private async signHandover(oldEpoch: number, handover: Uint8Array): Promise<void> {
-    const k = this.keys.get(oldEpoch);
-    if (!k) return;
-    // One handover per (old epoch, committee), ever: two signed handovers for the same epoch could put
-    // different keys on the two chains.
-    const guardKey = `handover-signed:${oldEpoch}:${hex(handover.subarray(277, 309))}`;
-    const h = hex(keccak_256(handover));
-    const prior = this.o.store.getMeta(guardKey);
-    if (prior && prior !== h) {
-      this.o.log.error({ oldEpoch, prior, asked: h }, 'refusing to sign a second handover for this epoch and committee');
-      return;
-    }
-    this.o.store.setMeta(guardKey, h);
-    const partial = signPartial(k.share, handoverSigningMessage(handover));
-    const col = this.collection(oldEpoch, handover);
-    col.own = HandoverPartialCodec.encode({ type: 'handover-partial', v: 1, epoch: oldEpoch, index: k.index, handover, signature: partial.signature });
-    col.partials.set(k.index, partial);
-    col.lastPublished = Date.now();
-    this.o.log.info({ oldEpoch, newEpoch: oldEpoch + 1, handover: h.slice(0, 18) }, 'signed the handover to the next committee');
-    await this.o.host.publish(this.o.topics.epochs, col.own).catch(() => undefined);
+    if (!(await this.handovers.sign(oldEpoch, handover))) return;
     this.machine.handle({ type: 'handover-signed', oldEpoch, handover });
-    await this.tryCombine(col);
-  }
-
-  private collection(oldEpoch: number, handover: Uint8Array): HandoverCollection {
-    const id = `${oldEpoch}:${hex(handover)}`;
-    let col = this.handovers.get(id);
-    if (!col) {
-      col = { oldEpoch, handover, partials: new Map(), lastPublished: 0 };
-      this.handovers.set(id, col);
-    }
-    return col;
-  }
-
-  private verifierFor(epoch: number, k: ActiveKey): Promise<PartialVerifier> {
-    let v = this.verifiers.get(epoch);
-    if (!v) {
-      v = PartialVerifier.create(k.sharing);
-      this.verifiers.set(epoch, v);
-    }
-    return v;
-  }
-
-  private async tryCombine(col: HandoverCollection): Promise<void> {
-    const k = this.keys.get(col.oldEpoch);
-    if (col.combined || !k || col.partials.size < k.t) return;
-    const verifier = await this.verifierFor(col.oldEpoch, k);
-    const msg = handoverSigningMessage(col.handover);
-    const { valid, invalid } = verifier.verifyBatch(msg, [...col.partials.values()]);
-    for (const i of invalid) {
-      this.o.log.warn({ oldEpoch: col.oldEpoch, member: i }, 'invalid handover partial dropped');
-      col.partials.delete(i);
-    }
-    if (valid.length < k.t) return;
-    const signature = verifier.combine(valid);
-    col.combined = signature;
-    this.signedHandovers.set(col.oldEpoch + 1, { handover: col.handover, signature });
-    this.o.log.info({ oldEpoch: col.oldEpoch, newEpoch: col.oldEpoch + 1, signers: valid.map((p) => p.index) }, 'handover threshold-signed; published for relaying');
-    await this.o.host.publish(this.o.topics.epochs, SignedHandoverCodec.encode({ type: 'handover-signed', v: 1, handover: col.handover, signature })).catch(() => undefined);
+    await this.handovers.afterSigning(oldEpoch, handover);
   }
 
   /** Until the chain moves on, our DKG result, handover partial and combined handover are re-sent. */
@@ -424,16 +361,7 @@ export class EpochManager {
       this.lastResultPublish = now;
       void this.publishDkgResult(s.currentEpoch);
     }
-    for (const [id, col] of this.handovers) {
-      if (col.oldEpoch < s.currentEpoch) {
-        this.handovers.delete(id);
-        continue;
-      }
-      if (now - col.lastPublished < 3000) continue;
-      col.lastPublished = now;
-      if (col.own) void this.o.host.publish(this.o.topics.epochs, col.own).catch(() => undefined);
-      if (col.combined) void this.o.host.publish(this.o.topics.epochs, SignedHandoverCodec.encode({ type: 'handover-signed', v: 1, handover: col.handover, signature: col.combined })).catch(() => undefined);
-    }
+    this.handovers.republish(s.currentEpoch, now);
   }
 
   private async activate(epoch: number, member: boolean): Promise<void> {
@@ -492,13 +420,11 @@ export class EpochManager {
         return;
       }
       if (handoverMismatch(msg.handover, s)) return;
-      const col = this.collection(msg.epoch, msg.handover);
-      col.partials.set(msg.index, { index: msg.index, signature: msg.signature });
-      this.serialize(() => this.tryCombine(col));
+      this.serialize(() => this.handovers.addPartial(msg.epoch, msg.index, msg.handover, msg.signature));
     } else {
       // Relays (aggregators) submit it; nodes keep it for /v1/epochs and status.
       const epoch = s.currentEpoch + 1;
-      if (!handoverMismatch(msg.handover, s)) this.signedHandovers.set(epoch, { handover: msg.handover, signature: msg.signature });
+      if (!handoverMismatch(msg.handover, s)) this.handovers.signed.set(epoch, { handover: msg.handover, signature: msg.signature });
     }
   }
 
