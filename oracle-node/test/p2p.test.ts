@@ -114,6 +114,7 @@ describe('libp2p host admission', () => {
     // dialing at once from 127.0.0.1, and the genesis DKG then lacked peers.
     const ops = await makeOperators(17);
     const registry = new Registry(ops.map((o) => ({ role: 'member' as const, index: o.index, operatorKey: o.operatorKey, peerId: o.peerId })));
+    registry.setMaxListeners(ops.length); // 17 hosts in one process share it here; a node has one host per registry
     const [hub, ...rest] = await Promise.all(ops.map((o) => start(o, registry)));
     await Promise.all(rest.map((h) => h.connect(hub!.multiaddrs()[0]!)));
     await hub!.waitForPeers((p) => p.length >= rest.length);
