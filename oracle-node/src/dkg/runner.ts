@@ -63,11 +63,17 @@ export class DkgRunner {
   receive(env: DkgEnvelope, from: PeerInfo): void {
     if (env.epoch !== this.opts.epoch || (env.attempt ?? 0) !== (this.opts.attempt ?? 0)) return;
     const index = from.role !== 'member' ? undefined : this.opts.memberIndexOf ? this.opts.memberIndexOf(from) : from.index;
-    if (index !== env.from) {
-      this.opts.log.warn({ from, claimed: env.from }, 'DKG message from a member speaking for another index dropped');
+    const msg = env.message as unknown as DkgMessage;
+    // The transport authenticated the envelope's sender; the message inside names its own author (a deal's
+    // or a justification's dealer, a complaint's complainer), and both must be that sender. Otherwise one
+    // member could forge a second deal or a contradicting answer "from" an honest dealer and get it
+    // disqualified everywhere.
+    const author = msg?.type === 'complaint' ? msg.from : (msg as { dealer?: unknown } | undefined)?.dealer;
+    if (index !== env.from || author !== env.from) {
+      this.opts.log.warn({ from, claimed: env.from, author }, 'DKG message from a member speaking for another index dropped');
       return;
     }
-    this.deliver(env.message as unknown as DkgMessage);
+    this.deliver(msg);
   }
 
   private deliver(msg: DkgMessage): void {
