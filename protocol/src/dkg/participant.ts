@@ -93,8 +93,6 @@ export class DkgParticipant {
   private readonly complaintSenders = new Set<number>();
   /** dealer -> shares revealed in its justifications (several when complaints came late), by recipient. */
   private readonly justifications = new Map<number, Map<number, bigint>>();
-  /** Members whose shares my justifications revealed so far. */
-  private readonly justified = new Set<number>();
   private result: DkgResult | undefined;
 
   constructor(config: DkgConfig) {
@@ -180,10 +178,14 @@ export class DkgParticipant {
     for (let dealer = 1; dealer <= this.config.n; dealer++) {
       if (this.disqualified.has(dealer)) continue;
       const deal = this.deals.get(dealer);
-      // A deal not here by my deadline is complained about, not dropped: whether the dealer is out must
-      // not depend on my clock (see the header).
-      const share = !deal ? undefined : dealer === this.config.index ? evaluatePolynomial(this.coefficients, this.config.index) : this.openShare(deal.message);
-      if (deal && share !== undefined && deal.commitments.verifyShare(share, this.config.index)) this.myShares.set(dealer, share);
+      if (!deal) {
+        // Not here by my deadline: complained about, not dropped; whether the dealer is out must not
+        // depend on my clock (see the header).
+        against.push(dealer);
+        continue;
+      }
+      const share = dealer === this.config.index ? evaluatePolynomial(this.coefficients, this.config.index) : this.openShare(deal.message);
+      if (share !== undefined && deal.commitments.verifyShare(share, this.config.index)) this.myShares.set(dealer, share);
       else against.push(dealer);
     }
     this.phaseValue = 'complaint';
@@ -200,9 +202,9 @@ export class DkgParticipant {
 
   /** Reveals, in clear, my shares for every complainer not answered yet. */
   private justify(): DkgOutgoing[] {
-    const pending = [...(this.complaints.get(this.config.index) ?? [])].filter((to) => !this.justified.has(to)).sort((a, b) => a - b);
+    const answered = this.justifications.get(this.config.index);
+    const pending = [...(this.complaints.get(this.config.index) ?? [])].filter((to) => !answered?.has(to)).sort((a, b) => a - b);
     if (pending.length === 0) return [];
-    for (const to of pending) this.justified.add(to);
     const justification: JustificationMessage = {
       type: 'justification',
       session: this.config.session,
