@@ -37,7 +37,7 @@ export class HandoverSigning {
   private readonly collections = new Map<string, HandoverCollection>();
   private readonly verifiers = new Map<number, Promise<PartialVerifier>>();
   /** new epoch → the threshold-signed handover into it (ours or a relayed one), for /v1/epochs. */
-  readonly signed = new Map<number, { handover: Uint8Array; signature: Uint8Array }>();
+  private readonly signedInto = new Map<number, { handover: Uint8Array; signature: Uint8Array }>();
 
   constructor(private readonly o: HandoverSigningOptions) {}
 
@@ -77,6 +77,16 @@ export class HandoverSigning {
     const col = this.collection(oldEpoch, handover);
     col.partials.set(index, { index, signature });
     await this.tryCombine(col);
+  }
+
+  /** A threshold-signed handover into `newEpoch` seen on the network (checked against the chain by the caller). */
+  noteSigned(newEpoch: number, handover: Uint8Array, signature: Uint8Array): void {
+    this.signedInto.set(newEpoch, { handover, signature });
+  }
+
+  /** The signed handovers known here, by the epoch they lead into. */
+  get signed(): ReadonlyMap<number, { handover: Uint8Array; signature: Uint8Array }> {
+    return this.signedInto;
   }
 
   /** Re-sends our partial and the combined handover of epochs the chain has not moved past. */
@@ -125,7 +135,7 @@ export class HandoverSigning {
     if (valid.length < k.t) return;
     const signature = verifier.combine(valid);
     col.combined = signature;
-    this.signed.set(col.oldEpoch + 1, { handover: col.handover, signature });
+    this.signedInto.set(col.oldEpoch + 1, { handover: col.handover, signature });
     this.o.log.info({ oldEpoch: col.oldEpoch, newEpoch: col.oldEpoch + 1, signers: valid.map((p) => p.index) }, 'handover threshold-signed; published for relaying');
     await this.o.host.publish(this.o.topics.epochs, SignedHandoverCodec.encode({ type: 'handover-signed', v: 1, handover: col.handover, signature })).catch(() => undefined);
   }

@@ -424,7 +424,7 @@ export class EpochManager {
     } else {
       // Relays (aggregators) submit it; nodes keep it for /v1/epochs and status.
       const epoch = s.currentEpoch + 1;
-      if (!handoverMismatch(msg.handover, s)) this.handovers.signed.set(epoch, { handover: msg.handover, signature: msg.signature });
+      if (!handoverMismatch(msg.handover, s)) this.handovers.noteSigned(epoch, msg.handover, msg.signature);
     }
   }
 
