@@ -315,10 +315,11 @@ describe('rounds across a handover', () => {
     const before = await Promise.all(members.map((m) => rejected(m, 'impersonation')));
     const forged = {
       type: 'round-proposal' as const,
-      v: 1 as const,
+      v: 2 as const,
       epoch: 2,
       leader: 1, // A's registration index, but member 1 of epoch 2 is operator B
       requestId: new Uint8Array(32).fill(0x77),
+      nonce: new Uint8Array(16),
       model: 'arith',
       input: new Uint8Array([7]),
       timestamp: Math.floor(Date.now() / 1000),
@@ -353,7 +354,7 @@ describe('rounds across a handover', () => {
       a.active = 2;
     }
     const before = await Promise.all(members.map((m) => rejected(m, 'epoch')));
-    const far = { type: 'round-proposal' as const, v: 1 as const, epoch: 3, leader: 3, requestId: new Uint8Array(32).fill(0x78), model: 'arith', input: new Uint8Array([7]), timestamp: Math.floor(Date.now() / 1000), round: 0 };
+    const far = { type: 'round-proposal' as const, v: 2 as const, epoch: 3, leader: 3, requestId: new Uint8Array(32).fill(0x78), nonce: new Uint8Array(16), model: 'arith', input: new Uint8Array([7]), timestamp: Math.floor(Date.now() / 1000), round: 0 };
     committees.set(3, { ...committees.get(2)!, epoch: 3 }); // A is member 3 of epoch 3, but nobody holds its share
     await a.host.publish(topics.rounds, RoundProposalCodec.encode(far));
     await sleep(200);

@@ -5,7 +5,7 @@
 // and every junk request was stored on every node before it was checked.
 import { existsSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PartialVerifier, fromHex, rootSigningMessage, verify } from '@destra/protocol';
+import { PartialVerifier, domainTag, fromHex, inputHash, onDemandRequestId, rootSigningMessage, verify } from '@destra/protocol';
 import { AggregatorService } from '@destra/aggregator';
 import { RoundProposalCodec, topics } from '../src/wire.ts';
 import { startCluster, startClusterAggregator, type Cluster } from './cluster.ts';
@@ -85,7 +85,7 @@ describe('a hostile leader', () => {
       ['../../etc/passwd', new Uint8Array(64 * 1024)],
       ['arith', new Uint8Array(4096)],
     ] as const) {
-      const frame = RoundProposalCodec.encode({ type: 'round-proposal', v: 1, epoch: key.epoch, leader: 1, requestId: crypto.getRandomValues(new Uint8Array(32)), model, input, timestamp: Math.floor(Date.now() / 1000), round: 0 });
+      const frame = RoundProposalCodec.encode({ type: 'round-proposal', v: 2, epoch: key.epoch, leader: 1, requestId: crypto.getRandomValues(new Uint8Array(32)), nonce: new Uint8Array(16), model, input, timestamp: Math.floor(Date.now() / 1000), round: 0 });
       await leader.host.publish(topics(cluster.fx.configs[0]!.network).rounds, frame);
     }
     await waitUntil(async () => {
@@ -93,6 +93,39 @@ describe('a hostile leader', () => {
       return now.every((v, i) => v >= rejectedBefore[i]! + 2);
     });
     expect(rows()).toEqual(before);
+  }, 30_000);
+
+  it('puts a second content under an id, or an id of its own choosing: every follower refuses the proposal before storing it', async () => {
+    // Why it matters: an on-demand id fixes its report, so members keep its guard row without an fsync.
+    // A leader that could reuse an id with other input would make a member that crashed in between sign
+    // two reports under one id (equivocation evidence against an honest member).
+    const leader = cluster.nodes[0]!;
+    const key = await leader.ready();
+    const topic = topics(cluster.fx.configs[0]!.network).rounds;
+    const content = { domain: domainTag(cluster.fx.configs[0]!.network), epoch: key.epoch, leader: 1, model: 'arith', inputHash: inputHash(new Uint8Array([5])), timestamp: Math.floor(Date.now() / 1000), round: 0, nonce: new Uint8Array(16).fill(9) };
+    const honestId = onDemandRequestId(content);
+    const before = await Promise.all(cluster.nodes.slice(1).map((n) => metricValue(n, 'destra_messages_rejected_total', 'request-id')));
+    const forged = [
+      // The id of input [5] with input [6]: the second content under an id.
+      { ...content, requestId: honestId, input: new Uint8Array([6]) },
+      // A random id: nothing ties it to its content.
+      { ...content, requestId: crypto.getRandomValues(new Uint8Array(32)), input: new Uint8Array([5]) },
+      // The right id, but another timestamp than the one in it.
+      { ...content, requestId: honestId, input: new Uint8Array([5]), timestamp: content.timestamp + 1 },
+    ];
+    for (const f of forged) {
+      const frame = RoundProposalCodec.encode({ type: 'round-proposal', v: 2, epoch: f.epoch, leader: f.leader, requestId: f.requestId, nonce: f.nonce, model: f.model, input: f.input, timestamp: f.timestamp, round: 0 });
+      await leader.host.publish(topic, frame);
+    }
+    await waitUntil(async () => {
+      const now = await Promise.all(cluster.nodes.slice(1).map((n) => metricValue(n, 'destra_messages_rejected_total', 'request-id')));
+      return now.every((v, i) => v >= before[i]! + forged.length);
+    });
+    for (const n of cluster.nodes.slice(1)) for (const f of forged) expect(n.store.getRequest(f.requestId, 0)).toBeUndefined();
+    // The honest proposal of the same content is taken by every follower.
+    const frame = RoundProposalCodec.encode({ type: 'round-proposal', v: 2, epoch: content.epoch, leader: 1, requestId: honestId, nonce: content.nonce, model: 'arith', input: new Uint8Array([5]), timestamp: content.timestamp, round: 0 });
+    await leader.host.publish(topic, frame);
+    await waitUntil(async () => cluster.nodes.slice(1).every((n) => n.store.getRequest(honestId, 0) !== undefined));
   }, 30_000);
 });
 

@@ -60,7 +60,7 @@ describe('libp2p host admission', () => {
     hb.subscribe(t.rounds, (data, from) => gossip.push(`${from.index}:${RoundProposalCodec.decode(data).model}`));
     ha.subscribe(t.rounds, () => undefined);
     const proposal = RoundProposalCodec.encode({
-      type: 'round-proposal', v: 1, epoch: 1, leader: 1, requestId: new Uint8Array(32), model: 'm', input: new Uint8Array([1]), timestamp: 1, round: 0,
+      type: 'round-proposal', v: 2, epoch: 1, leader: 1, requestId: new Uint8Array(32), nonce: new Uint8Array(16), model: 'm', input: new Uint8Array([1]), timestamp: 1, round: 0,
     });
     const deadline = Date.now() + 10_000;
     while (gossip.length === 0 && Date.now() < deadline) {

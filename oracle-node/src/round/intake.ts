@@ -1,7 +1,7 @@
 // Request intake: chain watchers, HTTP on-demand (this node leads), feeds and leader proposals become
 // stored requests, validated before anything is stored or signed, then handed to the signer.
 import { randomBytes } from 'node:crypto';
-import { ReportKind, anyDestination, feedId, reportStatusName, toHex } from '@destra/protocol';
+import { ReportKind, anyDestination, feedId, inputHash, onDemandRequestId, reportStatusName, toHex } from '@destra/protocol';
 import { ConfigError, RoundError } from '../errors.ts';
 import { UnknownModelError } from '../inference/errors.ts';
 import type { PeerInfo } from '../p2p/host.ts';
@@ -36,15 +36,17 @@ export class RequestIntake {
     // Validated before anything is stored or sent: a bad request costs this node nothing and the
     // committee never hears of it.
     o.inference.validate(model, input);
+    const content = { domain: o.domain, epoch: k.epoch, leader: k.index, model, inputHash: inputHash(input), timestamp: Math.floor(Date.now() / 1000), round: 0, nonce: new Uint8Array(randomBytes(16)) };
     const proposal: RoundProposal = {
       type: 'round-proposal',
-      v: 1,
+      v: 2,
       epoch: k.epoch,
       leader: k.index,
-      requestId: new Uint8Array(randomBytes(32)),
+      requestId: onDemandRequestId(content),
+      nonce: content.nonce,
       model,
       input,
-      timestamp: Math.floor(Date.now() / 1000),
+      timestamp: content.timestamp,
       round: 0,
     };
     const frame = RoundProposalCodec.encode(proposal); // validates sizes before anything is stored
@@ -175,6 +177,10 @@ export class RequestIntake {
     // A hostile leader's junk is refused here, before it is stored.
     const invalid = this.inputError(p.model, p.input);
     if (invalid) return this.c.reject(from, 'invalid-input', invalid);
+    // The id must be the one its content gives: then no leader can put a second report under it, and the
+    // signer may skip the fsync of its guard row for this round (signer.ts compute).
+    const id = onDemandRequestId({ domain: o.domain, epoch: p.epoch, leader: p.leader, model: p.model, inputHash: inputHash(p.input), timestamp: p.timestamp, round: p.round, nonce: p.nonce });
+    if (toHex(id) !== toHex(p.requestId)) return this.c.reject(from, 'request-id', `proposal id ${toHex(p.requestId)} is not the id of its content (${toHex(id)})`);
     this.accept({
       requestId: p.requestId,
       round: p.round,

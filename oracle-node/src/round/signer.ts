@@ -178,7 +178,10 @@ export class PartialSigner {
       status,
       output: inf.output,
     });
-    return o.store.reservePartial({ requestId: r.requestId, round: r.round, epoch: k.epoch, digest: reportLeaf(report), report });
+    // An on-demand id was checked against its content at intake (onDemandRequestId): it fixes the report,
+    // so its guard row needs no fsync. Chain requests (a reorg can put new content under an id) and feed
+    // rounds (one id, values chosen by the leader) keep the fsync.
+    return o.store.reservePartial({ requestId: r.requestId, round: r.round, epoch: k.epoch, digest: reportLeaf(report), report }, { durable: r.kind !== ReportKind.OnDemand });
   }
 
   /** The failure report body for a chain request stopped by `err`, or undefined when `err` is not signed. */

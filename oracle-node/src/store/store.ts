@@ -285,8 +285,11 @@ export class NodeStore {
    * is safe); throws DoubleSignError when a different digest was. Another epoch is another slot: a chain
    * request still open at a handover is signed once more by the next committee.
    */
-  reservePartial(p: { requestId: Uint8Array; round: number; epoch: number; digest: Uint8Array; report: Uint8Array }): OwnPartial {
-    return this.durable(() => {
+  reservePartial(p: { requestId: Uint8Array; round: number; epoch: number; digest: Uint8Array; report: Uint8Array }, opts: { durable?: boolean } = {}): OwnPartial {
+    // durable: false only where the id fixes every byte of the report (on-demand ids, onDemandRequestId):
+    // a row lost in a crash can then only be reserved again with the same digest.
+    const run = opts.durable === false ? <T>(fn: () => T): T => this.db.transaction(fn).immediate() : <T>(fn: () => T): T => this.durable(fn);
+    return run(() => {
       const existing = this.ownPartial(p.requestId, p.round, p.epoch);
       if (existing) {
         if (!eq(existing.digest, p.digest)) {

@@ -7,3 +7,4 @@ export * from './handover.ts';
 export * from './batch-encoder.ts';
 export * from './range.ts';
 export * from './feed-batch.ts';
+export * from './on-demand.ts';

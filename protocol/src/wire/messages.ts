@@ -116,12 +116,17 @@ export const PartialSignatureCodec: MessageCodec<PartialSignatureMsg> = defineMe
 
 export interface RoundProposal {
   type: 'round-proposal';
-  v: 1;
+  v: 2;
   epoch: number;
   /** The leader (the node that took the HTTP request). */
   leader: number;
-  /** Report id chosen by the leader (random 32 bytes). */
+  /**
+   * Report id: onDemandRequestId over this proposal's content and nonce (protocol/src/report/on-demand.ts);
+   * members refuse a proposal whose id does not match, so one id always means one report.
+   */
   requestId: Uint8Array;
+  /** The leader's random 16 bytes in the id. */
+  nonce: Uint8Array;
   /** Registered model name. */
   model: string;
   /** Canonical input bytes; every node hashes and runs them itself. */
@@ -133,14 +138,15 @@ export interface RoundProposal {
 
 export const RoundProposalCodec: MessageCodec<RoundProposal> = defineMessage<RoundProposal>(
   'round-proposal',
-  1,
+  2,
   MAX_INPUT_BYTES + 1024,
   z.strictObject({
     type: z.literal('round-proposal'),
-    v: z.literal(1),
+    v: z.literal(2),
     epoch: uint,
     leader: memberIndex,
     requestId: bytes32,
+    nonce: bytes(16),
     model: z.string().min(1).max(MAX_MODEL_NAME),
     input: bytesUpTo(MAX_INPUT_BYTES, 1),
     timestamp: uint,

@@ -50,7 +50,7 @@ describe('wire codecs', () => {
   it('round-trips every message type', () => {
     const msgs = [
       partial,
-      { type: 'round-proposal', v: 1, epoch: 1, leader: 1, requestId: b(32), model: 'm', input: b(10), timestamp: 1_700_000_000, round: 0 },
+      { type: 'round-proposal', v: 2, epoch: 1, leader: 1, requestId: b(32), nonce: b(16), model: 'm', input: b(10), timestamp: 1_700_000_000, round: 0 },
       { type: 'batch-proposal', v: 1, epoch: 1, batchId: 5, requestIds: [b(32, 1), b(32, 2)], leaves: [b(32, 3), b(32, 4)] },
       { type: 'report-announce', v: 1, epoch: 1, index: 2, requestIds: [b(32)], leaves: [b(32)], reports: [] },
       { type: 'batch-partial', v: 1, epoch: 1, batchId: 5, index: 4, root: b(32), signature: b(48) },
@@ -79,7 +79,7 @@ describe('wire codecs', () => {
   it('rejects oversized frames before decoding', () => {
     expectWireError(() => PartialSignatureCodec.decode(new Uint8Array(PartialSignatureCodec.maxBytes + 1)), /exceeds the 2048-byte limit/);
     expectWireError(() => BatchPartialCodec.decode(new Uint8Array(5000)), /exceeds/);
-    const big = { type: 'round-proposal', v: 1, epoch: 1, leader: 1, requestId: b(32), model: 'm', input: b(MAX_INPUT_BYTES + 2048), timestamp: 1, round: 0 };
+    const big = { type: 'round-proposal', v: 2, epoch: 1, leader: 1, requestId: b(32), nonce: b(16), model: 'm', input: b(MAX_INPUT_BYTES + 2048), timestamp: 1, round: 0 };
     expectWireError(() => RoundProposalCodec.decode(encodeCbor(big)), /exceeds/);
     expectWireError(() => RoundProposalCodec.encode(big as never), /input/);
   });

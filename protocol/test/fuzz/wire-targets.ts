@@ -37,7 +37,7 @@ export const WIRE_SEEDS: readonly WireMessage[] = [
   { type: 'admission', v: 1, accepted: true, reason: '', hello },
   { type: 'admission', v: 1, accepted: false, reason: 'no registered member with index 9', hello: null },
   { type: 'partial', v: 1, epoch: 3, requestId: b(32, 1), round: 0, index: 2, report: b(229, 9), digest: b(32, 2), signature: b(48, 3) },
-  { type: 'round-proposal', v: 1, epoch: 1, leader: 1, requestId: b(32, 5), model: 'iris-mlp', input: b(40, 6), timestamp: 1_700_000_000, round: 0 },
+  { type: 'round-proposal', v: 2, epoch: 1, leader: 1, requestId: b(32, 5), nonce: b(16, 7), model: 'iris-mlp', input: b(40, 6), timestamp: 1_700_000_000, round: 0 },
   { type: 'batch-proposal', v: 1, epoch: 1, batchId: 5, requestIds: [b(32, 1), b(32, 2)], leaves: [b(32, 3), b(32, 4)] },
   { type: 'report-announce', v: 1, epoch: 1, index: 2, requestIds: [b(32, 1)], leaves: [b(32, 2)], reports: [b(237, 3)] },
   { type: 'report-announce', v: 1, epoch: 1, index: 2, requestIds: [b(32, 1), b(32, 4)], leaves: [b(32, 2), b(32, 5)], reports: [] },
