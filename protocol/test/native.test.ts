@@ -112,6 +112,41 @@ describe.runIf(enabled)('native backend (blst + sha3 addon)', () => {
     expect(noble.verifyMany(items)).toEqual(want);
   });
 
+  it('verifyMultiple with repeated keys (one Miller loop per key) accepts only when every signature is right', () => {
+    // Combined results of many rounds share the group key; late partials of many rounds repeat members.
+    const dst = enc.encode(DESTRA_DST);
+    const keys = [randomSecretKey(), randomSecretKey(), randomSecretKey()];
+    const pks = keys.map((k) => publicKeyOf(k));
+    const entries = Array.from({ length: 9 }, (_, i) => {
+      const msg = enc.encode(`round ${i}`);
+      const k = i % 3 === 2 ? 1 : 0; // keys 0 and 1 repeat; key 2 once
+      const key = i === 8 ? 2 : k;
+      return { pk: pks[key]!, msg, sig: sign(keys[key]!, msg) };
+    });
+    const check = (es: typeof entries): boolean =>
+      native.verifyMultiple(es.map((e) => e.pk), es.map((e) => e.sig), es.map((e) => e.msg), dst, randomBytes(8 * es.length));
+    expect(check(entries)).toBe(true);
+    expect(check(entries.filter((_, i) => i % 3 !== 2 && i !== 8))).toBe(true); // one key only
+    // Two signatures of one key swapped between their messages: each is a valid signature, on the wrong message.
+    const swapped = entries.map((e) => ({ ...e }));
+    [swapped[0]!.sig, swapped[1]!.sig] = [swapped[1]!.sig, swapped[0]!.sig];
+    expect(check(swapped)).toBe(false);
+    // A signature that cancels another's error in the sum: σ0 + X and σ1 − X (the random weights catch it).
+    const x = G1.BASE.multiply(12345n);
+    const cancel = entries.map((e) => ({ ...e }));
+    cancel[0]!.sig = G1.fromBytes(entries[0]!.sig).add(x).toBytes(true);
+    cancel[1]!.sig = G1.fromBytes(entries[1]!.sig).subtract(x).toBytes(true);
+    expect(check(cancel)).toBe(false);
+    // Another key's signature under a repeated key's entry.
+    const other = entries.map((e) => ({ ...e }));
+    other[3]!.sig = sign(keys[2]!, other[3]!.msg);
+    expect(check(other)).toBe(false);
+    // Malformed signature bytes.
+    const junk = entries.map((e) => ({ ...e }));
+    junk[4]!.sig = new Uint8Array(48).fill(0x11);
+    expect(check(junk)).toBe(false);
+  });
+
   it('batched Keccak and Merkle levels equal the protocol hashing', () => {
     const reports = Array.from({ length: 7 }, () => randomBytes(229));
     const flat = new Uint8Array(7 * 229);

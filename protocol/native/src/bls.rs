@@ -50,7 +50,87 @@ pub fn verify_multiple(pks: Vec<Buffer>, sigs: Vec<Buffer>, msgs: Vec<Buffer>, d
         return Err(bad("need one message per signature"));
     }
     let msg_refs: Vec<&[u8]> = msgs.iter().map(|m| m.as_ref()).collect();
-    verify_all(&pks, &sigs, &msg_refs, dst, rands)
+    if pks.len() != sigs.len() || rands.len() != 8 * sigs.len() || sigs.is_empty() {
+        return Err(bad("need one key, one signature and 8 random bytes per entry"));
+    }
+    // Entries under one key (the group key of many Combined results; a member's late partials of many
+    // rounds) share one Miller loop: e(-Σ rᵢσᵢ, g2) · Π_pk e(Σ_{i∈pk} rᵢH(mᵢ), pk) == 1.
+    match verify_grouped_by_key(&pks, &sigs, &msg_refs, dst, rands) {
+        Some(ok) => Ok(ok),
+        None => verify_all(&pks, &sigs, &msg_refs, dst, rands),
+    }
+}
+
+/// r·P for a 64-bit little-endian scalar (never zero: the low bit is set).
+fn p1_mult64(p: &blst_p1, r: &[u8]) -> blst_p1 {
+    let mut le = [0u8; 8];
+    le.copy_from_slice(r);
+    le[0] |= 1;
+    let mut out = blst_p1::default();
+    unsafe { blst::blst_p1_mult(&mut out, p, le.as_ptr(), 64) };
+    out
+}
+
+/// The random-linear-combination check with one Miller loop per distinct key (plus one for the
+/// signatures). Some(false) when a signature or key is malformed, outside its subgroup, or the check
+/// fails; None when a point at infinity turned up (left to the per-entry path).
+fn verify_grouped_by_key(pks: &[Buffer], sigs: &[Buffer], msgs: &[&[u8]], dst: &[u8], rands: &[u8]) -> Option<bool> {
+    let mut sig_sum = blst_p1::default();
+    // Keys in first-seen order with the running Σ rᵢH(mᵢ) of their entries.
+    let mut groups: Vec<(&[u8], blst_p1)> = Vec::new();
+    for i in 0..sigs.len() {
+        let mut sig = blst_p1_affine::default();
+        let s = sigs[i].as_ref();
+        if s.len() != 48 || unsafe { blst::blst_p1_uncompress(&mut sig, s.as_ptr()) } != BLST_ERROR::BLST_SUCCESS {
+            return Some(false);
+        }
+        if unsafe { blst::blst_p1_affine_is_inf(&sig) } {
+            return None;
+        }
+        if !unsafe { blst::blst_p1_affine_in_g1(&sig) } {
+            return Some(false);
+        }
+        let r = &rands[8 * i..8 * i + 8];
+        let mut sig_p = blst_p1::default();
+        unsafe { blst::blst_p1_from_affine(&mut sig_p, &sig) };
+        let rs = p1_mult64(&sig_p, r);
+        unsafe { blst::blst_p1_add_or_double(&mut sig_sum, &sig_sum, &rs) };
+        let mut h = blst_p1::default();
+        unsafe { blst::blst_hash_to_g1(&mut h, msgs[i].as_ptr(), msgs[i].len(), dst.as_ptr(), dst.len(), core::ptr::null(), 0) };
+        let rh = p1_mult64(&h, r);
+        let pk = pks[i].as_ref();
+        match groups.iter_mut().find(|(k, _)| *k == pk) {
+            Some((_, acc)) => unsafe { blst::blst_p1_add_or_double(acc, acc, &rh) },
+            None => groups.push((pk, rh)),
+        }
+    }
+    unsafe { blst::blst_p1_cneg(&mut sig_sum, true) };
+    let mut sig_aff = blst_p1_affine::default();
+    unsafe { blst::blst_p1_to_affine(&mut sig_aff, &sig_sum) };
+    if unsafe { blst::blst_p1_affine_is_inf(&sig_aff) } {
+        return None;
+    }
+    let mut acc = blst::blst_fp12::default();
+    unsafe { blst::blst_miller_loop(&mut acc, blst::blst_p2_affine_generator(), &sig_aff) };
+    for (pk, sum) in &groups {
+        let mut key = blst::blst_p2_affine::default();
+        if pk.len() != 96 || unsafe { blst::blst_p2_uncompress(&mut key, pk.as_ptr()) } != BLST_ERROR::BLST_SUCCESS {
+            return Some(false);
+        }
+        let mut h = blst_p1_affine::default();
+        unsafe { blst::blst_p1_to_affine(&mut h, sum) };
+        if unsafe { blst::blst_p1_affine_is_inf(&h) || blst::blst_p2_affine_is_inf(&key) } {
+            return None;
+        }
+        let mut ml = blst::blst_fp12::default();
+        unsafe {
+            blst::blst_miller_loop(&mut ml, &key, &h);
+            blst::blst_fp12_mul(&mut acc, &acc, &ml);
+        }
+    }
+    let mut out = blst::blst_fp12::default();
+    unsafe { blst::blst_final_exp(&mut out, &acc) };
+    Some(unsafe { blst::blst_fp12_is_one(&out) })
 }
 
 fn verify_all(pks: &[Buffer], sigs: &[Buffer], msgs: &[&[u8]], dst: &[u8], rands: &[u8]) -> Result<bool> {
