@@ -10,11 +10,12 @@ export function register(program: Command): void {
     .description('Start an aggregator from a JSON config file (see docs/aggregator.md)')
     .requiredOption('--config <path>', 'aggregator config file')
     .action(async (opts: { config: string }) => {
-      const [{ installRejectionPolicy }, { loadAggregatorConfig }, { startAggregator }] = await Promise.all([
+      const [{ applyHeapPolicy, installRejectionPolicy }, { loadAggregatorConfig }, { startAggregator }] = await Promise.all([
         import('@destra/oracle-node'),
         import('./app/config.ts'),
         import('./app/run.ts'),
       ]);
+      applyHeapPolicy();
       const running = await startAggregator(loadAggregatorConfig(opts.config));
       installRejectionPolicy(running.log);
       running.service.on('result', (r) => running.log.info({ requestId: Buffer.from(r.signed.requestId).toString('hex'), latencyMs: +r.latencyMs.toFixed(2), signers: r.signers }, 'report signed'));

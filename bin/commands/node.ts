@@ -22,9 +22,10 @@ export function register(program: Command): void {
     .description('start an oracle node (libp2p, DKG, rounds, HTTP API on 127.0.0.1); logs JSON lines to stdout')
     .requiredOption('--config <file>', 'node config JSON (see docs/node.md)')
     .action(async (o: { config: string }) => {
-      const { installRejectionPolicy, loadNodeConfig, startNode } = await oracleNode();
+      const { applyHeapPolicy, installRejectionPolicy, loadNodeConfig, startNode } = await oracleNode();
       let running: Awaited<ReturnType<typeof StartNode>>;
       try {
+        applyHeapPolicy();
         running = await startNode(loadNodeConfig(o.config));
       } catch (err) {
         fatal(err, 'destra node start');

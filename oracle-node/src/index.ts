@@ -11,6 +11,7 @@ export type { OperatorRegistration } from './keys.ts';
 export { NodeStore } from './store/store.ts';
 export { NodeMetrics } from './metrics.ts';
 export { installRejectionPolicy } from './process-policy.ts';
+export { applyHeapPolicy, heapGrowingPercent, DEFAULT_HEAP_GROWING_PERCENT } from './heap-policy.ts';
 export { RoundEngine, type ChainRequest, type FeedConfig, type RoundRecord } from './round/engine.ts';
 export type { Inferencer, InferenceResult } from './round/inference.ts';
 export type { ActiveKey } from './round/keys.ts';

@@ -95,8 +95,9 @@ export class ProductNetwork {
     const { registry, router } = chains.deployed.addresses;
     this.reader = new CommitteeReader(createPublicClient({ transport: http(chains.anvil.rpcUrl) }) as PublicClient, registry);
     this.committee = await writeLocalCommittee({
-      dir: o.dir, network: this.network, n: o.n, t: this.threshold, models: o.model.models, logLevel: 'warn', dkgPhaseTimeoutMs: o.dkgPhaseTimeoutMs ?? 30_000,
-      // The product's default registry poll (2 s); the router watcher polls every 250 ms (default 1 s) so a
+      dir: o.dir, network: this.network, n: o.n, t: this.threshold, models: { models: [o.model.model] }, logLevel: 'warn', dkgPhaseTimeoutMs: o.dkgPhaseTimeoutMs ?? 30_000,
+      // The inference engine's defaults (micro-batch window 0: the end of the event-loop turn), not the
+      // in-process harness's 0.5 ms window. The product's default registry poll (2 s); the router watcher polls every 250 ms (default 1 s) so a
       // burst of chain requests is seen within a quarter second.
       control: { rpcUrl: chains.anvil.rpcUrl, registry, pollIntervalMs: 2000 },
       chains: { ethereum: { rpcUrl: chains.anvil.rpcUrl, router, pollIntervalMs: 250, models: { [namehash(o.model.model)]: o.model.model }, ...(o.chainSigning ? { signing: o.chainSigning } : {}) } },

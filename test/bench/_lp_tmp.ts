@@ -1,0 +1,20 @@
+import '../../oracle-node/src/p2p/polyfills.ts';
+import { createLibp2p } from 'libp2p';
+import { tcp } from '@libp2p/tcp';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import * as lp from 'it-length-prefixed';
+const FRAME = Number(process.env.FRAME ?? 229376);
+const N = Number(process.env.N ?? 200);
+const mk = () => createLibp2p({ connectionGater: { denyDialMultiaddr: () => false }, addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] });
+const a = await mk(); const b = await mk();
+let got = 0; let done: () => void; const all = new Promise<void>((r) => (done = r));
+await b.handle('/x/1', async (stream) => { for await (const f of lp.decode(stream, { maxDataLength: 8 << 20 })) { f.subarray(); if (++got === N) done(); } });
+const s = await a.dialProtocol(b.getMultiaddrs()[0]!, '/x/1');
+const data = new Uint8Array(FRAME).fill(7);
+const c0 = process.cpuUsage(); const t0 = performance.now();
+for (let i = 0; i < N; i++) { if (!s.send(lp.encode.single(data))) await s.onDrain(); }
+await all;
+const c = process.cpuUsage(c0); const ms = performance.now() - t0;
+console.log(`frame ${FRAME} B ×${N}: ${(ms / N).toFixed(3)} ms wall, ${((c.user + c.system) / 1000 / N).toFixed(3)} CPU-ms per frame (both ends), ${(FRAME * N / 1e6 / ((c.user + c.system) / 1e6)).toFixed(0)} MB per CPU-s`);
+await a.stop(); await b.stop();
