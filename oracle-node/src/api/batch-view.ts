@@ -58,26 +58,8 @@ const ascii = (s: string): Uint8Array => {
   const b = Buffer.from(s, 'latin1');
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 };
-const HEX_DIGITS = ascii('0123456789abcdef');
-/**
- * Lowercase hex of `src` written as ASCII at `out[p..]`; returns the end. A range's reports are a megabyte:
- * as a string (toString('hex')) each range line put megabytes into V8's large-object space, and the
- * old-generation growth set off a full GC every second or two on every node under batch load.
- */
-function putHex(out: Uint8Array, p: number, src: Uint8Array): number {
-  for (let j = 0; j < src.length; j++) {
-    const v = src[j]!;
-    out[p++] = HEX_DIGITS[v >> 4]!;
-    out[p++] = HEX_DIGITS[v & 15]!;
-  }
-  return p;
-}
-/** Lowercase hex of `b` as ASCII bytes (off the V8 heap: no string). */
-const hexBytes = (b: Uint8Array): Uint8Array => {
-  const out = new Uint8Array(2 * b.length);
-  putHex(out, 0, b);
-  return out;
-};
+/** Lowercase hex of `b` as ASCII bytes (one native pass). */
+const hexBytes = (b: Uint8Array): Uint8Array => ascii(hex(b));
 const ROW = ascii('{"type":"result","row":');
 const SEQ = ascii(',"seq":');
 const REPORT = ascii(',"report":"0x');
@@ -237,11 +219,12 @@ export function rangeLine(range: JobRange): Buffer {
     signers: r.signers,
     epoch: r.epoch,
   });
-  // The reports' hex goes straight into the line's buffer (megabytes per range: never a string).
-  const out = Buffer.allocUnsafe(head.length - 1 + 16 + 2 * r.reports.length + 3);
+  // The reports' hex goes straight into the line (megabytes per range: never through JSON.stringify).
+  const reportsHex = hex(r.reports);
+  const out = Buffer.allocUnsafe(head.length - 1 + 16 + reportsHex.length + 3);
   let p = out.write(head.slice(0, -1), 0, 'latin1');
   p += out.write(',"reports":"0x', p, 'latin1');
-  p = putHex(out, p, r.reports);
+  p += out.write(reportsHex, p, 'latin1');
   p += out.write('"}\n', p, 'latin1');
   return out.subarray(0, p);
 }
